@@ -1,0 +1,70 @@
+// swift-tools-version: 6.2
+// hasskit: HASS speculative-decoding pairs, from the hub to a verified local run.
+import PackageDescription
+
+let package = Package(
+    name: "hasskit",
+    products: [
+        .executable(name: "hasskit", targets: ["hasskit"]),
+        .library(name: "Checkpoints", targets: ["Checkpoints"]),
+        .library(name: "WeightFormat", targets: ["WeightFormat"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        // MARK: System libraries (pkg-config + apt providers; small typed shims in shim.h)
+        .systemLibrary(
+            name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(
+            name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(
+            name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+
+        // MARK: Our C kernels (runtime ISA dispatch; no global -march)
+        .target(name: "CKernels"),
+
+        // MARK: Core modules
+        .target(name: "Platform"),
+        .target(name: "StrictJSON"),
+        .target(name: "Checkpoints", dependencies: ["Platform", "StrictJSON", "CKernels"]),
+        .target(name: "Quantization", dependencies: ["CKernels"]),
+        .target(
+            name: "WeightFormat",
+            dependencies: [
+                "Platform", "StrictJSON", "Quantization", "Checkpoints",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
+
+        // MARK: Command line (commands live in a library so tests can run them in-process)
+        .target(
+            name: "HasskitCLI",
+            dependencies: [
+                "Platform", "Checkpoints", "WeightFormat", "Quantization", "CKernels",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .executableTarget(name: "hasskit", dependencies: ["HasskitCLI"]),
+
+        // MARK: Test support
+        .target(name: "TestSupport", dependencies: ["Platform", "StrictJSON"]),
+
+        // MARK: Tests
+        .testTarget(name: "CSmokeTests", dependencies: ["CCurl", "CZstd", "COpenBLAS", "CKernels"]),
+        .testTarget(name: "PlatformTests", dependencies: ["Platform"]),
+        .testTarget(name: "StrictJSONTests", dependencies: ["StrictJSON"]),
+        .testTarget(
+            name: "CheckpointsTests",
+            dependencies: [
+                "Checkpoints", "TestSupport", "StrictJSON", "Platform", "CKernels",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
+        .testTarget(
+            name: "WeightFormatTests",
+            dependencies: ["WeightFormat", "Checkpoints", "Quantization", "TestSupport", "Platform"]),
+        .testTarget(
+            name: "HasskitCLITests",
+            dependencies: ["HasskitCLI", "TestSupport", "StrictJSON"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

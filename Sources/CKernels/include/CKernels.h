@@ -1,0 +1,49 @@
+// hasskit's own C kernels. Every entry point picks the best implementation for the running CPU
+// (AVX-512 / AVX2+F16C / generic) on first use; the `_generic` variants are exported so tests can
+// compare the fast path with the portable one, and both with the Swift reference implementations.
+#ifndef HASSKIT_CKERNELS_H
+#define HASSKIT_CKERNELS_H
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Bit flags describing what the running CPU supports (for reports and tests).
+enum {
+    CK_CPU_AVX2 = 1u << 0,
+    CK_CPU_F16C = 1u << 1,
+    CK_CPU_FMA = 1u << 2,
+    CK_CPU_AVX512F = 1u << 3,
+    CK_CPU_AVX512BW = 1u << 4,
+};
+unsigned ck_cpu_features(void);
+
+/// IEEE binary16 -> binary32, exact.
+void ck_f16_to_f32(const uint16_t *src, float *dst, size_t n);
+void ck_f16_to_f32_generic(const uint16_t *src, float *dst, size_t n);
+
+/// bfloat16 -> binary32, exact (bits << 16).
+void ck_bf16_to_f32(const uint16_t *src, float *dst, size_t n);
+void ck_bf16_to_f32_generic(const uint16_t *src, float *dst, size_t n);
+
+/// binary32 -> bfloat16, round to nearest even; NaN -> 0x7FC0 as PyTorch does.
+void ck_f32_to_bf16(const float *src, uint16_t *dst, size_t n);
+void ck_f32_to_bf16_generic(const float *src, uint16_t *dst, size_t n);
+
+/// binary32 -> binary16, round to nearest even (overflow to infinity, NaN stays NaN).
+void ck_f32_to_f16(const float *src, uint16_t *dst, size_t n);
+void ck_f32_to_f16_generic(const float *src, uint16_t *dst, size_t n);
+
+/// float8 E4M3FN -> binary32 through a 256-entry table (exact; 0x7F/0xFF decode to NaN).
+void ck_f8e4m3_to_f32(const uint8_t *src, float *dst, size_t n);
+
+/// Sum of the bytes viewed as little-endian 64-bit words (plus a tail), used to force every byte
+/// of a mapped region to be read in I/O benchmarks without the compiler eliding the loads.
+uint64_t ck_touch_bytes(const void *src, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

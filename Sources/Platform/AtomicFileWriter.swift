@@ -1,0 +1,130 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Writes a file under a temporary name beside its destination and renames it into place only
+/// after everything was written and `fsync`ed, so no reader ever sees a half-written file under the
+/// final name and an existing file (perhaps mapped by another process) stays intact until then.
+///
+/// A writer that is dropped without `commit()` removes its temporary file.
+public final class AtomicFileWriter {
+    /// The final path.
+    public let path: String
+    /// The temporary path the bytes go to until `commit()`.
+    public let temporaryPath: String
+    private var fd: Int32
+    private var committed = false
+    /// Bytes written so far.
+    public private(set) var bytesWritten: UInt64 = 0
+
+    /// Creates the temporary file `.<name>.partial-<pid>-<n>` in the destination folder.
+    ///
+    /// - Throws: `SystemError` when the temporary file cannot be created.
+    public init(path: String) throws(SystemError) {
+        self.path = path
+        let (dir, name) = FileSystem.split(path)
+        var attempt = 0
+        while true {
+            let candidate = "\(dir)/.\(name).partial-\(getpid())-\(attempt)"
+            let f = open(candidate, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+            if f >= 0 {
+                fd = f
+                temporaryPath = candidate
+                return
+            }
+            let e = errno
+            guard e == EEXIST, attempt < 1000 else {
+                throw SystemError(operation: "create temporary file", path: candidate, errno: e)
+            }
+            attempt += 1
+        }
+    }
+
+    deinit {
+        if fd >= 0 { close(fd) }
+        if !committed { unlink(temporaryPath) }
+    }
+
+    /// Appends `bytes`, retrying short writes.
+    public func write(_ bytes: UnsafeRawBufferPointer) throws(SystemError) {
+        guard var p = bytes.baseAddress else { return }
+        var left = bytes.count
+        while left > 0 {
+            let n = Glibc.write(fd, p, left)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw SystemError(operation: "write", path: temporaryPath, errno: errno)
+            }
+            p += n
+            left -= n
+            bytesWritten += UInt64(n)
+        }
+    }
+
+    /// Overwrites bytes already written, at `offset` (used to fill in a header whose checksums are
+    /// known only after the data was streamed).
+    public func overwrite(_ bytes: [UInt8], at offset: UInt64) throws(SystemError) {
+        precondition(offset + UInt64(bytes.count) <= bytesWritten, "overwrite past the written end")
+        let failure: SystemError? = bytes.withUnsafeBytes { raw in
+            guard let base = raw.baseAddress else { return nil }
+            var done = 0
+            while done < raw.count {
+                let n = pwrite(fd, base + done, raw.count - done, off_t(offset) + off_t(done))
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return SystemError(operation: "pwrite", path: temporaryPath, errno: errno)
+                }
+                done += n
+            }
+            return nil
+        }
+        if let failure { throw failure }
+    }
+
+    /// Appends the bytes of an array.
+    public func write(_ bytes: [UInt8]) throws(SystemError) {
+        let failure: SystemError? = bytes.withUnsafeBytes { raw in
+            do throws(SystemError) { try write(raw) } catch { return error }
+            return nil
+        }
+        if let failure { throw failure }
+    }
+
+    /// Appends the bytes of a view.
+    public func write(_ view: ByteView) throws(SystemError) {
+        let failure: SystemError? = view.withUnsafeBytes { raw in
+            do throws(SystemError) { try write(raw) } catch { return error }
+            return nil
+        }
+        if let failure { throw failure }
+    }
+
+    /// Appends `count` zero bytes (alignment padding).
+    public func writeZeros(_ count: Int) throws(SystemError) {
+        guard count > 0 else { return }
+        try write([UInt8](repeating: 0, count: count))
+    }
+
+    /// Flushes the data to disk, renames the file to its final name and syncs the folder.
+    public func commit() throws(SystemError) {
+        precondition(!committed, "commit() called twice")
+        guard fsync(fd) == 0 else { throw SystemError(operation: "fsync", path: temporaryPath, errno: errno) }
+        guard close(fd) == 0 else {
+            fd = -1
+            throw SystemError(operation: "close", path: temporaryPath, errno: errno)
+        }
+        fd = -1
+        guard rename(temporaryPath, path) == 0 else {
+            throw SystemError(operation: "rename to \(path)", path: temporaryPath, errno: errno)
+        }
+        committed = true
+        let (dir, _) = FileSystem.split(path)
+        let dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dfd >= 0 {
+            _ = fsync(dfd)
+            close(dfd)
+        }
+    }
+}

@@ -1,0 +1,77 @@
+/// Storage types of tensors in a `.hkw` file: plain element types and ggml-compatible block
+/// quantizations (layouts in `docs/FORMAT.md`, byte-compatible with ggml's `ggml-common.h`).
+///
+/// Block types quantize along the last (innermost) dimension, whose length must be a multiple of
+/// the block size.
+public enum QuantType: String, Sendable, CaseIterable {
+    case f32 = "F32"
+    case f16 = "F16"
+    case bf16 = "BF16"
+    /// float8 E4M3FN elements; block scales, when any, are a separate F32 tensor.
+    case f8e4m3 = "F8_E4M3"
+    case i32 = "I32"
+    case i64 = "I64"
+    /// 32 × int8 with one f16 scale (34 bytes).
+    case q8_0 = "Q8_0"
+    /// 32 × 4-bit with one f16 scale, offset 8 (18 bytes).
+    case q4_0 = "Q4_0"
+    /// 256-element super-block: f16 d, f16 dmin, 12 bytes of 6-bit scales/mins, 128 bytes of nibbles (144 bytes).
+    case q4_k = "Q4_K"
+    /// 256-element super-block: 128 bytes low nibbles, 64 bytes high 2 bits, 16 int8 scales, f16 d (210 bytes).
+    case q6_k = "Q6_K"
+
+    /// Elements per block (1 for element types).
+    public var blockSize: Int {
+        switch self {
+        case .f32, .f16, .bf16, .f8e4m3, .i32, .i64: return 1
+        case .q8_0, .q4_0: return 32
+        case .q4_k, .q6_k: return 256
+        }
+    }
+
+    /// Bytes per block.
+    public var bytesPerBlock: Int {
+        switch self {
+        case .f32, .i32: return 4
+        case .f16, .bf16: return 2
+        case .f8e4m3: return 1
+        case .i64: return 8
+        case .q8_0: return 34
+        case .q4_0: return 18
+        case .q4_k: return 144
+        case .q6_k: return 210
+        }
+    }
+
+    /// True for the block-quantized types.
+    public var isBlockQuantized: Bool { blockSize > 1 }
+
+    /// Bits per weight, for reports.
+    public var bitsPerWeight: Double { Double(bytesPerBlock * 8) / Double(blockSize) }
+
+    /// Why `shape` cannot be stored as this type, or nil when it can.
+    public func shapeProblem(_ shape: [Int]) -> String? {
+        if shape.contains(where: { $0 < 0 }) { return "negative dimension in \(shape)" }
+        guard isBlockQuantized else { return nil }
+        guard let last = shape.last else { return "\(rawValue) cannot store a scalar" }
+        if last % blockSize != 0 {
+            return "\(rawValue) needs the last dimension to be a multiple of \(blockSize), found \(last)"
+        }
+        return nil
+    }
+
+    /// Bytes a tensor of `shape` takes in this type, or nil when the shape does not fit the type
+    /// or the size overflows.
+    public func byteCount(shape: [Int]) -> UInt64? {
+        guard shapeProblem(shape) == nil else { return nil }
+        var elements: UInt64 = 1
+        for d in shape {
+            let (p, o) = elements.multipliedReportingOverflow(by: UInt64(d))
+            guard !o else { return nil }
+            elements = p
+        }
+        let blocks = elements / UInt64(blockSize)
+        let (bytes, o) = blocks.multipliedReportingOverflow(by: UInt64(bytesPerBlock))
+        return o ? nil : bytes
+    }
+}

@@ -1,0 +1,38 @@
+import Platform
+import StrictJSON
+
+/// Paths to the committed test fixtures (`Tests/Fixtures`, described in `Tests/Fixtures/README.md`).
+public enum Fixtures {
+    /// Absolute path of the fixtures folder, found relative to this source file so tests work
+    /// from any working directory.
+    public static let root: String = {
+        let file = #filePath
+        var parts = file.split(separator: "/", omittingEmptySubsequences: false)
+        parts.removeLast(3)  // TestSupport/Fixtures.swift, Sources
+        return parts.joined(separator: "/") + "/Tests/Fixtures"
+    }()
+
+    /// Absolute path of `relative` inside the fixtures folder.
+    public static func path(_ relative: String) -> String { root + "/" + relative }
+
+    /// Parses a JSON fixture.
+    public static func json(_ relative: String) throws -> JSONValue {
+        try JSONParser(maxDepth: 256).parse(try FileSystem.readFile(path(relative)))
+    }
+
+    /// A fresh empty temporary folder (removed by the OS's tmp cleaning, not by the tests).
+    public static func temporaryDirectory(_ label: String = "hasskit-test") -> String {
+        let template = "/tmp/\(label)-XXXXXX"
+        var bytes = Array(template.utf8CString)
+        return bytes.withUnsafeMutableBufferPointer { buf in
+            guard let base = buf.baseAddress, let p = mkdtemp(base) else { return "/tmp" }
+            return String(cString: p)
+        }
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

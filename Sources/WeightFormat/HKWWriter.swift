@@ -1,0 +1,204 @@
+import Crypto
+import Platform
+import Quantization
+import StrictJSON
+
+/// Writes a `.hkw` file in one sequential pass with bounded memory.
+///
+/// The layout is planned up front (types and shapes fix every size), the header is written with
+/// placeholder checksums of the final length, entries are streamed and hashed in plan order, and
+/// the header is rewritten with the real checksums before `fsync` and `rename`. Until `commit()`
+/// returns, the destination path is untouched; a writer dropped early leaves nothing behind.
+public final class HKWWriter {
+    /// One planned entry.
+    public struct Entry: Sendable {
+        public var name: String
+        public var kind: HKWEntryKind
+        /// Storage type (tensors only).
+        public var type: QuantType?
+        /// Shape, outermost first (tensors only).
+        public var shape: [Int]
+        public var length: UInt64
+
+        /// A tensor entry; its length follows from `type` and `shape`.
+        public static func tensor(_ name: String, type: QuantType, shape: [Int]) -> Entry {
+            Entry(name: name, kind: .tensor, type: type, shape: shape, length: type.byteCount(shape: shape) ?? 0)
+        }
+
+        /// A verbatim file entry.
+        public static func file(_ name: String, length: Int) -> Entry {
+            Entry(name: name, kind: .file, type: nil, shape: [], length: UInt64(length))
+        }
+    }
+
+    public let path: String
+    private let output: AtomicFileWriter
+    private let entries: [Entry]
+    private let offsets: [UInt64]
+    private let metadata: JSONValue
+    private let dataOffset: UInt64
+    private let headerLength: Int
+    private var checksums: [String]
+    private var current = 0
+    private var currentWritten: UInt64 = 0
+    private var hasher = SHA256()
+
+    /// Plans the file and writes its preamble and provisional header.
+    ///
+    /// - Parameters:
+    ///   - metadata: a JSON object stored as the header's `metadata` (architecture, config,
+    ///     tokenizer settings, provenance; see `docs/FORMAT.md`).
+    ///   - entries: tensors and files, in the order they will be written.
+    /// - Throws: `HKWError` for an invalid plan or an I/O failure.
+    public init(path: String, metadata: JSONValue, entries: [Entry]) throws(HKWError) {
+        self.path = path
+        guard metadata.objectMembers != nil else { throw HKWError(.writer("metadata must be a JSON object"), path: path) }
+        var names = Set<String>()
+        var offsets: [UInt64] = []
+        var cursor: UInt64 = 0
+        for e in entries {
+            try HKWWriter.validateName(e.name, path: path)
+            guard names.insert("\(e.kind.rawValue):\(e.name)").inserted else {
+                throw HKWError(.invalidEntry(name: e.name, detail: "planned twice"), path: path)
+            }
+            if e.kind == .tensor {
+                guard let type = e.type else { throw HKWError(.invalidEntry(name: e.name, detail: "tensor without a type"), path: path) }
+                if let problem = type.shapeProblem(e.shape) { throw HKWError(.invalidEntry(name: e.name, detail: problem), path: path) }
+                guard type.byteCount(shape: e.shape) == e.length else {
+                    throw HKWError(.invalidEntry(name: e.name, detail: "length \(e.length) does not match \(type.rawValue) \(e.shape)"), path: path)
+                }
+            }
+            cursor = alignUp(cursor, HKWFormat.entryAlignment)
+            offsets.append(cursor)
+            cursor += e.length
+        }
+        self.entries = entries
+        self.offsets = offsets
+        self.metadata = metadata
+        self.checksums = Array(repeating: String(repeating: "0", count: 64), count: entries.count)
+        let header = HKWWriter.headerJSON(metadata: metadata, entries: entries, offsets: offsets, checksums: checksums)
+        headerLength = header.count
+        dataOffset = alignUp(UInt64(HKWFormat.preambleSize + header.count), HKWFormat.dataAlignment)
+        do {
+            output = try AtomicFileWriter(path: path)
+            try output.write(HKWWriter.preamble(headerLength: UInt64(header.count), dataOffset: dataOffset, dataLength: cursor))
+            try output.write(header)
+            try output.writeZeros(Int(dataOffset) - HKWFormat.preambleSize - header.count)
+        } catch {
+            throw HKWError(error)
+        }
+    }
+
+    static func validateName(_ name: String, path: String) throws(HKWError) {
+        guard !name.isEmpty, name.utf8.count <= HKWFormat.maxNameLength, !name.utf8.contains(0) else {
+            throw HKWError(.invalidEntry(name: name, detail: "names must be 1–\(HKWFormat.maxNameLength) bytes without NUL"), path: path)
+        }
+    }
+
+    /// Appends bytes to the current entry (call repeatedly to stream a large tensor).
+    public func append(_ bytes: UnsafeRawBufferPointer) throws(HKWError) {
+        guard current < entries.count else { throw HKWError(.writer("append after the last planned entry"), path: path) }
+        let e = entries[current]
+        if currentWritten == 0 {
+            // Padding before the entry, up to its planned offset.
+            let pad = Int(dataOffset + offsets[current] - output.bytesWritten)
+            do { try output.writeZeros(pad) } catch { throw HKWError(error) }
+        }
+        guard currentWritten + UInt64(bytes.count) <= e.length else {
+            throw HKWError(.invalidEntry(name: e.name, detail: "more than the planned \(e.length) bytes written"), path: path)
+        }
+        hasher.update(bufferPointer: bytes)
+        do { try output.write(bytes) } catch { throw HKWError(error) }
+        currentWritten += UInt64(bytes.count)
+    }
+
+    public func append(_ bytes: [UInt8]) throws(HKWError) {
+        let failure: HKWError? = bytes.withUnsafeBytes { raw in
+            do throws(HKWError) { try append(raw) } catch { return error }
+            return nil
+        }
+        if let failure { throw failure }
+    }
+
+    public func append(_ view: ByteView) throws(HKWError) {
+        let failure: HKWError? = view.withUnsafeBytes { raw in
+            do throws(HKWError) { try append(raw) } catch { return error }
+            return nil
+        }
+        if let failure { throw failure }
+    }
+
+    /// Closes the current entry; its byte count must equal the plan.
+    public func finishEntry() throws(HKWError) {
+        guard current < entries.count else { throw HKWError(.writer("finishEntry after the last planned entry"), path: path) }
+        let e = entries[current]
+        if e.length == 0 && currentWritten == 0 {
+            let pad = Int(dataOffset + offsets[current] - output.bytesWritten)
+            do { try output.writeZeros(pad) } catch { throw HKWError(error) }
+        }
+        guard currentWritten == e.length else {
+            throw HKWError(.invalidEntry(name: e.name, detail: "\(currentWritten) bytes written, \(e.length) planned"), path: path)
+        }
+        checksums[current] = hasher.finalize().map { byte in
+            let h = String(byte, radix: 16)
+            return h.count == 1 ? "0" + h : h
+        }.joined()
+        hasher = SHA256()
+        current += 1
+        currentWritten = 0
+    }
+
+    /// Writes the final header, syncs and renames the file into place.
+    public func commit() throws(HKWError) {
+        guard current == entries.count else {
+            throw HKWError(.writer("commit with \(entries.count - current) planned entries not written"), path: path)
+        }
+        let header = HKWWriter.headerJSON(metadata: metadata, entries: entries, offsets: offsets, checksums: checksums)
+        precondition(header.count == headerLength, "checksums changed the header length")
+        do {
+            try output.overwrite(header, at: UInt64(HKWFormat.preambleSize))
+            try output.commit()
+        } catch {
+            throw HKWError(error)
+        }
+    }
+
+    static func preamble(headerLength: UInt64, dataOffset: UInt64, dataLength: UInt64) -> [UInt8] {
+        var p = HKWFormat.magic
+        func put<T: FixedWidthInteger>(_ v: T) { withUnsafeBytes(of: v.littleEndian) { p.append(contentsOf: $0) } }
+        put(HKWFormat.version)
+        put(UInt32(0))  // flags
+        put(UInt64(HKWFormat.preambleSize))
+        put(headerLength)
+        put(dataOffset)
+        put(dataLength)
+        p.append(contentsOf: [UInt8](repeating: 0, count: HKWFormat.preambleSize - p.count))
+        return p
+    }
+
+    static func headerJSON(metadata: JSONValue, entries: [Entry], offsets: [UInt64], checksums: [String]) -> [UInt8] {
+        var tensors: [JSONValue] = []
+        var files: [JSONValue] = []
+        for (i, e) in entries.enumerated() {
+            switch e.kind {
+            case .tensor:
+                tensors.append(.object([
+                    ("name", .string(e.name)), ("type", .string(e.type?.rawValue ?? "")),
+                    ("shape", .array(e.shape.map { .int($0) })), ("offset", .int(offsets[i])),
+                    ("length", .int(e.length)), ("sha256", .string(checksums[i])),
+                ]))
+            case .file:
+                files.append(.object([
+                    ("name", .string(e.name)), ("offset", .int(offsets[i])), ("length", .int(e.length)),
+                    ("sha256", .string(checksums[i])),
+                ]))
+            }
+        }
+        let header: JSONValue = .object([
+            ("format", .string("hkw")), ("version", .int(HKWFormat.version)),
+            ("alignment", .int(HKWFormat.entryAlignment)), ("metadata", metadata),
+            ("files", .array(files)), ("tensors", .array(tensors)),
+        ])
+        return Array(header.serialized().utf8)
+    }
+}

@@ -1,0 +1,3 @@
+import HasskitCLI
+
+Hasskit.main()
