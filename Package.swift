@@ -64,7 +64,7 @@ let package = Package(
             dependencies: ["WeightFormat", "Checkpoints", "Quantization", "TestSupport", "Platform"]),
         .testTarget(
             name: "HasskitCLITests",
-            dependencies: ["HasskitCLI", "TestSupport", "StrictJSON"]),
+            dependencies: ["HasskitCLI", "TestSupport", "StrictJSON", "WeightFormat", "Checkpoints", "Platform"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,142 @@
+import Foundation
+import StrictJSON
+import Testing
+import TestSupport
+
+/// End-to-end runs of the built `hasskit` binary: stdout, stderr and exit codes as users see them.
+@Suite struct InspectCommandTests {
+    struct Run {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+        var signaled: Bool
+    }
+
+    /// The `hasskit` executable next to the test bundle (SwiftPM builds it with the tests).
+    static let binary: String = {
+        let bundleDir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for candidate in [bundleDir.appendingPathComponent("hasskit").path,
+                          bundleDir.deletingLastPathComponent().appendingPathComponent("hasskit").path,
+                          Fixtures.root + "/../../.build/debug/hasskit"]
+            where FileManager.default.isExecutableFile(atPath: candidate) {
+            return candidate
+        }
+        return Fixtures.root + "/../../.build/debug/hasskit"
+    }()
+
+    static func run(_ arguments: [String]) throws -> Run {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = arguments
+        let out = Pipe()
+        let err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Run(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
+                   stderr: String(decoding: e, as: UTF8.self), signaled: p.terminationReason == .uncaughtSignal)
+    }
+
+    @Test func jsonMatchesTheReferenceInventory() throws {
+        let inventory = try #require(try Fixtures.json("inventory.json")["checkpoints"]?.objectMembers)
+        for (relative, expected) in inventory {
+            let r = try Self.run(["inspect", Fixtures.path(relative), "--json"])
+            #expect(r.status == 0, "\(relative): \(r.stderr)")
+            let doc = try JSONParser().parse(r.stdout)
+            let rows = try #require(doc["tensors"]?.arrayValue)
+            let want = try #require(expected.arrayValue)
+            #expect(rows.map { $0["name"]?.stringValue } == want.map { $0["name"]?.stringValue }, "\(relative)")
+            #expect(rows.map { $0["dtype"]?.stringValue } == want.map { $0["dtype"]?.stringValue }, "\(relative)")
+            #expect(rows.map { $0["shape"] } == want.map { $0["shape"] }, "\(relative)")
+            let params = want.reduce(UInt64(0)) { acc, t in
+                acc + (t["shape"]?.arrayValue ?? []).reduce(UInt64(1)) { $0 * ($1.uint64Value ?? 0) }
+            }
+            #expect(doc["parameters"]?.uint64Value == params, "\(relative)")
+            #expect(doc["metadata"]?.objectMembers != nil)
+        }
+    }
+
+    @Test func formatsAreNamed() throws {
+        let cases = ["llama3": "safetensors", "llama2": "pytorch-zip", "draft_llama2_legacy": "pytorch-legacy",
+                     "qwen2/model.safetensors": "safetensors", "llama3/model.safetensors.index.json": "safetensors"]
+        for (path, format) in cases {
+            let r = try Self.run(["inspect", Fixtures.path(path), "--json"])
+            #expect(try JSONParser().parse(r.stdout)["format"]?.stringValue == format, "\(path)")
+        }
+    }
+
+    @Test func everyRejectedFileExitsCleanlyWithOneLine() throws {
+        let expectations = try #require(try Fixtures.json("hostile/expectations.json")["files"]?.arrayValue)
+        for f in expectations {
+            let file = try #require(f["file"]?.stringValue)
+            let r = try Self.run(["inspect", Fixtures.path("hostile/" + file), "--json"])
+            #expect(!r.signaled, "\(file) killed hasskit by a signal")
+            if f["expect"]?.stringValue == "reject" {
+                #expect(r.status == 65, "\(file)")
+                #expect(r.stdout.isEmpty, "\(file)")
+                let lines = r.stderr.split(separator: "\n")
+                #expect(lines.count == 1, "\(file): \(r.stderr)")
+                let named = file.hasSuffix("/") ? String(file.dropLast()) : file
+                #expect(r.stderr.contains(named), "\(file): \(r.stderr)")
+            } else if f["expect"]?.stringValue == "accept" {
+                #expect(r.status == 0, "\(file): \(r.stderr)")
+            } else {
+                #expect(r.status == 0 || r.status == 65, "\(file)")
+            }
+        }
+    }
+
+    @Test func missingPathIsNotFound() throws {
+        let r = try Self.run(["inspect", "/nonexistent/model.safetensors"])
+        #expect(r.status == 66)
+        #expect(r.stderr.contains("/nonexistent/model.safetensors"))
+    }
+
+    @Test func humanTableListsEveryTensor() throws {
+        let r = try Self.run(["inspect", Fixtures.path("draft_qwen2")])
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("pytorch-zip"))
+        #expect(r.stdout.contains("fc.bias"))
+        #expect(r.stdout.contains("NAME"))
+    }
+
+    @Test func usageErrorsExitWith64() throws {
+        let r = try Self.run(["inspect"])
+        #expect(r.status == 64)
+    }
+}
+
+import Checkpoints
+import WeightFormat
+
+extension InspectCommandTests {
+    @Test func hkwFilesInspectLikeTheirSource() throws {
+        let dir = Fixtures.temporaryDirectory()
+        let source = try Checkpoint.open(Fixtures.path("qwen2"))
+        try HKWCopy.write(source, to: dir + "/qwen2.hkw", metadata: .object([("architecture", .string("qwen2"))]))
+        let r = try Self.run(["inspect", dir + "/qwen2.hkw", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let doc = try JSONParser().parse(r.stdout)
+        #expect(doc["format"]?.stringValue == "hkw")
+        #expect(doc["metadata"]?["architecture"]?.stringValue == "qwen2")
+        #expect(doc["metadata"]?["content_hash"]?.stringValue?.count == 64)
+        let original = try JSONParser().parse(try Self.run(["inspect", Fixtures.path("qwen2"), "--json"]).stdout)
+        #expect(doc["tensors"] == original["tensors"])
+        #expect(doc["bytes"] == original["bytes"])
+
+        // A truncated copy is refused with one line.
+        var bytes = try Platform.FileSystem.readFile(dir + "/qwen2.hkw")
+        bytes.removeLast(100)
+        let w = try Platform.AtomicFileWriter(path: dir + "/cut.hkw")
+        try w.write(bytes)
+        try w.commit()
+        let cut = try Self.run(["inspect", dir + "/cut.hkw"])
+        #expect(cut.status == 65)
+        #expect(cut.stderr.contains("cut.hkw"))
+    }
+}
+
+import Platform

@@ -1,0 +1,77 @@
+import Platform
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite struct PlatformTests {
+    static func tempDir() -> String {
+        var template = Array("/tmp/hasskit-platform-XXXXXX".utf8CString)
+        return template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)) }
+    }
+
+    @Test func atomicWriteCommitsOnlyWhenAsked() throws {
+        let dir = Self.tempDir()
+        let path = dir + "/out.bin"
+        let w = try AtomicFileWriter(path: path)
+        try w.write([1, 2, 3])
+        #expect(FileSystem.kind(of: path) == .missing)
+        #expect(FileSystem.kind(of: w.temporaryPath) == .file)
+        try w.overwrite([9], at: 1)
+        try w.commit()
+        #expect(try FileSystem.readFile(path) == [1, 9, 3])
+        #expect(try FileSystem.contents(of: dir) == ["out.bin"])
+    }
+
+    @Test func droppedWriterRemovesItsTemporaryFile() throws {
+        let dir = Self.tempDir()
+        do {
+            let w = try AtomicFileWriter(path: dir + "/x")
+            try w.write([1])
+        }
+        #expect(try FileSystem.contents(of: dir).isEmpty)
+    }
+
+    @Test func mappingAnEmptyFileGivesAnEmptyView() throws {
+        let dir = Self.tempDir()
+        let w = try AtomicFileWriter(path: dir + "/empty")
+        try w.commit()
+        let s = try ByteStorage(mapping: dir + "/empty")
+        #expect(s.count == 0)
+        #expect(s.view.u8(at: 0) == nil)
+    }
+
+    @Test func missingFileIsReportedWithItsPath() {
+        do {
+            _ = try ByteStorage(mapping: "/nonexistent/hasskit")
+            Issue.record("mapped a missing file")
+        } catch {
+            #expect(error.isNotFound)
+            #expect(error.description.contains("/nonexistent/hasskit"))
+        }
+    }
+
+    @Test func viewsAreBoundsCheckedWithoutOverflow() {
+        let v = ByteView([1, 2, 3, 4, 5, 6, 7, 8, 9])
+        #expect(v.u64(at: 0) == 0x0807_0605_0403_0201)
+        #expect(v.u64(at: 2) == nil)
+        #expect(v.u32(at: Int.max) == nil)
+        #expect(v.slice(start: 1, length: Int.max) == nil)
+        #expect(v.slice(start: -1, length: 1) == nil)
+        #expect(v.slice(start: 9, length: 0)?.count == 0)
+        let s = v.slice(start: 2, length: 3)
+        #expect(s?.array == [3, 4, 5])
+        #expect(s?.u8(at: 3) == nil)
+        #expect(v.firstIndex(of: 5, from: 0) == 4)
+    }
+
+    @Test func pathHelpers() {
+        #expect(FileSystem.split("/a/b/c.bin") == ("/a/b", "c.bin"))
+        #expect(FileSystem.split("c.bin") == (".", "c.bin"))
+        #expect(FileSystem.split("/c") == ("/", "c"))
+        #expect(FileSystem.join("/a/", "b") == "/a/b")
+        #expect((try? FileSystem.availableSpace(at: "/tmp")) ?? 0 > 0)
+        #expect(FileSystem.residentMemory() > 0)
+    }
+}
