@@ -53,6 +53,7 @@ let package = Package(
         .testTarget(name: "CSmokeTests", dependencies: ["CCurl", "CZstd", "COpenBLAS", "CKernels"]),
         .testTarget(name: "PlatformTests", dependencies: ["Platform"]),
         .testTarget(name: "StrictJSONTests", dependencies: ["StrictJSON"]),
+        .testTarget(name: "QuantizationTests", dependencies: ["Quantization", "CKernels", "Platform", "TestSupport"]),
         .testTarget(
             name: "CheckpointsTests",
             dependencies: [

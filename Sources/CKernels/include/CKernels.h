@@ -39,6 +39,21 @@ void ck_f32_to_f16_generic(const float *src, uint16_t *dst, size_t n);
 /// float8 E4M3FN -> binary32 through a 256-entry table (exact; 0x7F/0xFF decode to NaN).
 void ck_f8e4m3_to_f32(const uint8_t *src, float *dst, size_t n);
 
+/// Scalar conversions used by the block quantizers (RNE, as above).
+float ck_half_to_float_scalar(uint16_t h);
+uint16_t ck_float_to_half_scalar(float f);
+
+/// ggml-compatible block quantization. `n` is a multiple of the block size (32 for Q8_0/Q4_0);
+/// `dst` receives n/32 blocks (34 bytes each for Q8_0, 18 for Q4_0). The results are bit-identical
+/// to ggml's reference quantizers (`quantize_row_q8_0_ref`, `quantize_row_q4_0_ref`) and to the
+/// `gguf` Python package: Q8_0 rounds half away from zero, Q4_0 truncates x/d + 8.5.
+void ck_quantize_q8_0(const float *src, void *dst, size_t n);
+void ck_quantize_q8_0_generic(const float *src, void *dst, size_t n);
+void ck_dequantize_q8_0(const void *src, float *dst, size_t n);
+void ck_quantize_q4_0(const float *src, void *dst, size_t n);
+void ck_quantize_q4_0_generic(const float *src, void *dst, size_t n);
+void ck_dequantize_q4_0(const void *src, float *dst, size_t n);
+
 /// Sum of the bytes viewed as little-endian 64-bit words (plus a tail), used to force every byte
 /// of a mapped region to be read in I/O benchmarks without the compiler eliding the loads.
 uint64_t ck_touch_bytes(const void *src, size_t n);

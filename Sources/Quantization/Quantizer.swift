@@ -1,0 +1,67 @@
+import CKernels
+
+/// Encodes f32 values into a storage type and decodes them back, through the C kernels
+/// (runtime-dispatched fast paths; `BlockQuantReference` is the readable oracle they are tested
+/// against).
+public enum Quantizer {
+    /// Types `encode` supports.
+    public static let encodableTypes: [QuantType] = [.f32, .f16, .bf16, .q8_0, .q4_0]
+
+    /// Encodes `values` (row-major, with the type's block size dividing the row length) as `type`.
+    /// - Returns: nil when the type has no encoder yet.
+    public static func encode(_ values: [Float], as type: QuantType) -> [UInt8]? {
+        let n = values.count
+        precondition(n % type.blockSize == 0, "\(n) values are not whole \(type.rawValue) blocks")
+        let bytes = n / type.blockSize * type.bytesPerBlock
+        switch type {
+        case .f32:
+            return values.withUnsafeBytes { Array($0) }
+        case .f16, .bf16:
+            return [UInt8](unsafeUninitializedCapacity: bytes) { out, count in
+                values.withUnsafeBufferPointer { src in
+                    let dst = UnsafeMutableRawPointer(out.baseAddress!).assumingMemoryBound(to: UInt16.self)
+                    if type == .f16 { ck_f32_to_f16(src.baseAddress, dst, n) } else { ck_f32_to_bf16(src.baseAddress, dst, n) }
+                }
+                count = bytes
+            }
+        case .q8_0, .q4_0:
+            return [UInt8](unsafeUninitializedCapacity: bytes) { out, count in
+                values.withUnsafeBufferPointer { src in
+                    if type == .q8_0 { ck_quantize_q8_0(src.baseAddress, out.baseAddress, n) } else { ck_quantize_q4_0(src.baseAddress, out.baseAddress, n) }
+                }
+                count = bytes
+            }
+        default:
+            return nil
+        }
+    }
+
+    /// Decodes `count` values of `type` from `bytes`.
+    /// - Returns: nil when the type has no decoder here (FP8 needs its block scales: see
+    ///   `FP8BlockScale` in Checkpoints).
+    public static func decode(_ bytes: UnsafeRawBufferPointer, as type: QuantType, count n: Int) -> [Float]? {
+        guard n % type.blockSize == 0, bytes.count >= n / type.blockSize * type.bytesPerBlock else { return nil }
+        switch type {
+        case .f32:
+            return (0..<n).map { Float(bitPattern: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) }
+        case .f16, .bf16:
+            let words = (0..<n).map { UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self)) }
+            return [Float](unsafeUninitializedCapacity: n) { out, count in
+                if type == .f16 { ck_f16_to_f32(words, out.baseAddress, n) } else { ck_bf16_to_f32(words, out.baseAddress, n) }
+                count = n
+            }
+        case .q8_0, .q4_0:
+            return [Float](unsafeUninitializedCapacity: n) { out, count in
+                if type == .q8_0 { ck_dequantize_q8_0(bytes.baseAddress, out.baseAddress, n) } else { ck_dequantize_q4_0(bytes.baseAddress, out.baseAddress, n) }
+                count = n
+            }
+        default:
+            return nil
+        }
+    }
+
+    /// Decodes a whole array.
+    public static func decode(_ bytes: [UInt8], as type: QuantType, count n: Int) -> [Float]? {
+        bytes.withUnsafeBytes { decode($0, as: type, count: n) }
+    }
+}
