@@ -37,11 +37,18 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
 
+        .target(
+            name: "Conversion",
+            dependencies: [
+                "Checkpoints", "Quantization", "WeightFormat", "Platform", "StrictJSON", "CKernels",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
+
         // MARK: Command line (commands live in a library so tests can run them in-process)
         .target(
             name: "HasskitCLI",
             dependencies: [
-                "Platform", "Checkpoints", "WeightFormat", "Quantization", "CKernels",
+                "Platform", "Checkpoints", "WeightFormat", "Quantization", "CKernels", "Conversion",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "hasskit", dependencies: ["HasskitCLI"]),
@@ -63,6 +70,9 @@ let package = Package(
         .testTarget(
             name: "WeightFormatTests",
             dependencies: ["WeightFormat", "Checkpoints", "Quantization", "TestSupport", "Platform"]),
+        .testTarget(
+            name: "ConversionTests",
+            dependencies: ["Conversion", "Checkpoints", "WeightFormat", "Quantization", "Platform", "StrictJSON", "CKernels", "TestSupport"]),
         .testTarget(
             name: "HasskitCLITests",
             dependencies: ["HasskitCLI", "TestSupport", "StrictJSON", "WeightFormat", "Checkpoints", "Platform"]),

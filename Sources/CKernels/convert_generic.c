@@ -106,3 +106,28 @@ uint64_t ck_touch_bytes(const void *src, size_t n) {
     for (; i < n; i++) a0 += p[i];
     return a0 + a1 + a2 + a3;
 }
+
+uint8_t ck_float_to_f8e4m3_scalar(float f) {
+    uint32_t u = f32_bits(f);
+    uint8_t sign = (uint8_t)((u >> 24) & 0x80u);
+    uint32_t abs = u & 0x7FFFFFFFu;
+    if (abs > 0x7F800000u) return 0x7F;  // NaN
+    if (abs >= 0x43E00000u) return sign | 0x7E;  // >= 448 (and infinity) saturate to 448
+    if (abs < 0x3C800000u) {
+        // Below 2^-6: subnormal E4M3, a multiple of 2^-9; round abs·512 to nearest even.
+        float scaled = bits_f32(abs) * 512.0f;  // exact: a power-of-two scale
+        uint32_t q = (uint32_t)scaled;
+        float rem = scaled - (float)q;
+        if (rem > 0.5f || (rem == 0.5f && (q & 1u))) q += 1u;
+        return sign | (uint8_t)q;  // q == 8 is the smallest normal, code 0x08, as it should be
+    }
+    // Normal: keep 3 mantissa bits, round the dropped 20 to nearest even, rebias 127 -> 7.
+    uint32_t r = abs + 0x7FFFFu + ((abs >> 20) & 1u);
+    uint32_t e = (r >> 23) - 127u + 7u;
+    uint32_t m = (r >> 20) & 7u;
+    return sign | (uint8_t)((e << 3) | m);
+}
+
+void ck_f32_to_f8e4m3(const float *src, uint8_t *dst, size_t n) {
+    for (size_t i = 0; i < n; i++) dst[i] = ck_float_to_f8e4m3_scalar(src[i]);
+}

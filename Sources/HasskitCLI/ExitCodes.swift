@@ -1,5 +1,6 @@
 import ArgumentParser
 import Checkpoints
+import Conversion
 import Platform
 import WeightFormat
 
@@ -28,6 +29,12 @@ public enum HasskitExit {
             case .notFound: return notFound
             case .io: return io
             case .checksumMismatch: return integrity
+            default: return badInput
+            }
+        case let e as ConversionError:
+            switch e.code {
+            case .draftBase: return incompatible
+            case .notEnoughSpace: return io
             default: return badInput
             }
         case let e as SystemError:

@@ -1,4 +1,5 @@
 import Checkpoints
+import Foundation
 import Platform
 import StrictJSON
 import WeightFormat
@@ -11,6 +12,8 @@ struct InspectReport {
         var shape: [Int]
         var bytes: UInt64
         var elements: UInt64
+        /// For converted tensors: relative RMS error against the source values.
+        var relRMSE: Double? = nil
     }
 
     var path: String
@@ -26,9 +29,10 @@ struct InspectReport {
     static func load(_ path: String) throws -> InspectReport {
         if FileSystem.kind(of: path) == .file, isHKW(path) {
             let f = try HKWFile(path: path)
+            let quality = f.metadata["quality"]
             let rows = f.tensors.map { t in
                 Row(name: t.name, dtype: t.type?.rawValue ?? "?", shape: t.shape, bytes: t.length,
-                    elements: Checkpoints.elementCount(of: t.shape) ?? 0)
+                    elements: Checkpoints.elementCount(of: t.shape) ?? 0, relRMSE: quality?[t.name]?["rel_rmse"]?.doubleValue)
             }.sorted { $0.name < $1.name }
             var meta = f.metadata.objectMembers ?? []
             meta.append(("content_hash", .string(f.contentHash)))
@@ -53,7 +57,9 @@ struct InspectReport {
             ("format", .string(format)),
             ("path", .string(path)),
             ("tensors", .array(rows.map { r in
-                .object([("name", .string(r.name)), ("dtype", .string(r.dtype)), ("shape", .array(r.shape.map { .int($0) }))])
+                var m: [(String, JSONValue)] = [("name", .string(r.name)), ("dtype", .string(r.dtype)), ("shape", .array(r.shape.map { .int($0) }))]
+                if let e = r.relRMSE { m.append(("rel_rmse", .double(e))) }
+                return .object(m)
             })),
             ("parameters", .int(parameters)),
             ("bytes", .int(bytes)),
@@ -70,7 +76,7 @@ struct InspectReport {
         lines.append("  parameters  \(formatCount(parameters)) (\(parameters))")
         lines.append("  bytes       \(formatBytes(bytes)) (\(bytes))")
         if let members = metadata.objectMembers {
-            for (k, v) in members {
+            for (k, v) in members where k != "quality" {
                 let text = v.stringValue ?? v.serialized()
                 lines.append("  \(k.padding(10)) \(text.count > 100 ? String(text.prefix(100)) + "…" : text)")
             }
@@ -81,9 +87,11 @@ struct InspectReport {
         let dtypeWidth = max(5, rows.map(\.dtype.count).max() ?? 0)
         let shapes = rows.map { "[" + $0.shape.map(String.init).joined(separator: ", ") + "]" }
         let shapeWidth = max(5, shapes.map(\.count).max() ?? 0)
-        lines.append("  \("NAME".padding(nameWidth))  \("DTYPE".padding(dtypeWidth))  \("SHAPE".padding(shapeWidth))  BYTES")
+        let showError = rows.contains { $0.relRMSE != nil }
+        lines.append("  \("NAME".padding(nameWidth))  \("DTYPE".padding(dtypeWidth))  \("SHAPE".padding(shapeWidth))  \("BYTES".padding(10))\(showError ? "  REL.RMSE" : "")")
         for (r, s) in zip(rows, shapes) {
-            lines.append("  \(r.name.padding(nameWidth))  \(r.dtype.padding(dtypeWidth))  \(s.padding(shapeWidth))  \(r.bytes)")
+            let error = r.relRMSE.map { String(format: "%.2e", $0) } ?? ""
+            lines.append("  \(r.name.padding(nameWidth))  \(r.dtype.padding(dtypeWidth))  \(s.padding(shapeWidth))  \(String(r.bytes).padding(10))\(showError ? "  " + error : "")")
         }
         return lines.joined(separator: "\n")
     }

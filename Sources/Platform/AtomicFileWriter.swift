@@ -42,6 +42,21 @@ public final class AtomicFileWriter {
         }
     }
 
+    /// Removes temporary files that earlier writers of `path` left behind when their process died
+    /// (killed, or stopped by a signal): `.NAME.partial-PID-N` whose PID no longer runs.
+    public static func removeStalePartials(for path: String) {
+        let (dir, name) = FileSystem.split(path)
+        guard let entries = try? FileSystem.contents(of: dir) else { return }
+        let prefix = ".\(name).partial-"
+        for entry in entries where entry.hasPrefix(prefix) {
+            let rest = entry.dropFirst(prefix.count)
+            guard let dash = rest.firstIndex(of: "-"), let pid = Int32(rest[..<dash]) else { continue }
+            if pid != getpid() && kill(pid, 0) != 0 && errno == ESRCH {
+                unlink(FileSystem.join(dir, entry))
+            }
+        }
+    }
+
     deinit {
         if fd >= 0 { close(fd) }
         if !committed { unlink(temporaryPath) }

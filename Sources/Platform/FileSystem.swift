@@ -48,27 +48,24 @@ public enum FileSystem {
         return UInt64(s.f_bavail) * UInt64(s.f_frsize)
     }
 
-    /// Resident set size of this process in bytes, from `/proc/self/statm` (0 where unavailable).
-    public static func residentMemory() -> UInt64 {
-        guard let f = fopen("/proc/self/statm", "r") else { return 0 }
-        defer { fclose(f) }
-        var size: UInt = 0
-        var resident: UInt = 0
-        guard withUnsafeMutablePointer(to: &size, { s in
-            withUnsafeMutablePointer(to: &resident) { r in fscanf_statm(f, s, r) }
-        }) else { return 0 }
-        return UInt64(resident) * UInt64(sysconf(Int32(_SC_PAGESIZE)))
-    }
+    /// Resident set size of this process in bytes (`VmRSS`; 0 where /proc is unavailable).
+    public static func residentMemory() -> UInt64 { procStatus("VmRSS:") }
 
-    private static func fscanf_statm(_ f: UnsafeMutablePointer<FILE>, _ s: UnsafeMutablePointer<UInt>, _ r: UnsafeMutablePointer<UInt>) -> Bool {
-        var buffer = [CChar](repeating: 0, count: 256)
-        guard fgets(&buffer, 256, f) != nil else { return false }
-        let text = String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        let parts = text.split(separator: " ")
-        guard parts.count >= 2, let a = UInt(parts[0]), let b = UInt(parts[1]) else { return false }
-        s.pointee = a
-        r.pointee = b
-        return true
+    /// Peak resident set size of this process in bytes (`VmHWM`; 0 where /proc is unavailable).
+    public static func peakResidentMemory() -> UInt64 { procStatus("VmHWM:") }
+
+    /// A `kB` field of /proc/self/status, in bytes.
+    private static func procStatus(_ field: String) -> UInt64 {
+        guard let f = fopen("/proc/self/status", "r") else { return 0 }
+        defer { fclose(f) }
+        var line = [CChar](repeating: 0, count: 512)
+        while fgets(&line, Int32(line.count), f) != nil {
+            let text = String(decoding: line.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            guard text.hasPrefix(field) else { continue }
+            let digits = text.dropFirst(field.count).filter(\.isNumber)
+            return (UInt64(digits) ?? 0) * 1024
+        }
+        return 0
     }
 
     /// Splits a path into its folder (`.` when none) and last component.

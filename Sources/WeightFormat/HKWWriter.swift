@@ -38,6 +38,7 @@ public final class HKWWriter {
     private let metadata: JSONValue
     private let dataOffset: UInt64
     private let headerLength: Int
+    private let dataLength: UInt64
     private var checksums: [String]
     private var current = 0
     private var currentWritten: UInt64 = 0
@@ -49,8 +50,10 @@ public final class HKWWriter {
     ///   - metadata: a JSON object stored as the header's `metadata` (architecture, config,
     ///     tokenizer settings, provenance; see `docs/FORMAT.md`).
     ///   - entries: tensors and files, in the order they will be written.
+    ///   - metadataReserve: extra header bytes kept free so that `commit(metadata:)` can store
+    ///     metadata that is only known after the data was written (per-tensor quality figures).
     /// - Throws: `HKWError` for an invalid plan or an I/O failure.
-    public init(path: String, metadata: JSONValue, entries: [Entry]) throws(HKWError) {
+    public init(path: String, metadata: JSONValue, entries: [Entry], metadataReserve: Int = 0) throws(HKWError) {
         self.path = path
         guard metadata.objectMembers != nil else { throw HKWError(.writer("metadata must be a JSON object"), path: path) }
         var names = Set<String>()
@@ -78,7 +81,8 @@ public final class HKWWriter {
         self.checksums = Array(repeating: String(repeating: "0", count: 64), count: entries.count)
         let header = HKWWriter.headerJSON(metadata: metadata, entries: entries, offsets: offsets, checksums: checksums)
         headerLength = header.count
-        dataOffset = alignUp(UInt64(HKWFormat.preambleSize + header.count), HKWFormat.dataAlignment)
+        dataLength = cursor
+        dataOffset = alignUp(UInt64(HKWFormat.preambleSize + header.count + max(0, metadataReserve)), HKWFormat.dataAlignment)
         do {
             output = try AtomicFileWriter(path: path)
             try output.write(HKWWriter.preamble(headerLength: UInt64(header.count), dataOffset: dataOffset, dataLength: cursor))
@@ -148,15 +152,23 @@ public final class HKWWriter {
         currentWritten = 0
     }
 
-    /// Writes the final header, syncs and renames the file into place.
-    public func commit() throws(HKWError) {
+    /// Writes the final header (with `metadata` replacing the planned metadata when given), syncs
+    /// and renames the file into place.
+    /// - Throws: `HKWError` when entries are missing, the new metadata does not fit the space
+    ///   reserved for it, or on I/O errors.
+    public func commit(metadata final: JSONValue? = nil) throws(HKWError) {
         guard current == entries.count else {
             throw HKWError(.writer("commit with \(entries.count - current) planned entries not written"), path: path)
         }
-        let header = HKWWriter.headerJSON(metadata: metadata, entries: entries, offsets: offsets, checksums: checksums)
-        precondition(header.count == headerLength, "checksums changed the header length")
+        let header = HKWWriter.headerJSON(metadata: final ?? metadata, entries: entries, offsets: offsets, checksums: checksums)
+        let room = Int(dataOffset) - HKWFormat.preambleSize
+        guard header.count <= room else {
+            throw HKWError(.writer("final header of \(header.count) bytes exceeds the \(room) bytes reserved"), path: path)
+        }
         do {
-            try output.overwrite(header, at: UInt64(HKWFormat.preambleSize))
+            try output.overwrite(HKWWriter.preamble(headerLength: UInt64(header.count), dataOffset: dataOffset, dataLength: dataLength), at: 0)
+            // The header, then zeros over whatever the provisional header left beyond it.
+            try output.overwrite(header + [UInt8](repeating: 0, count: max(0, headerLength - header.count)), at: UInt64(HKWFormat.preambleSize))
             try output.commit()
         } catch {
             throw HKWError(error)

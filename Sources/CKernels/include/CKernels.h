@@ -39,6 +39,11 @@ void ck_f32_to_f16_generic(const float *src, uint16_t *dst, size_t n);
 /// float8 E4M3FN -> binary32 through a 256-entry table (exact; 0x7F/0xFF decode to NaN).
 void ck_f8e4m3_to_f32(const uint8_t *src, float *dst, size_t n);
 
+/// binary32 -> float8 E4M3FN, round to nearest even after saturating to ±448 (DeepSeek's block
+/// quantizer clamps first); NaN -> 0x7F.
+uint8_t ck_float_to_f8e4m3_scalar(float f);
+void ck_f32_to_f8e4m3(const float *src, uint8_t *dst, size_t n);
+
 /// Scalar conversions used by the block quantizers (RNE, as above).
 float ck_half_to_float_scalar(uint16_t h);
 uint16_t ck_float_to_half_scalar(float f);

@@ -1,0 +1,423 @@
+import CKernels
+import Checkpoints
+import Crypto
+import Platform
+import Quantization
+import StrictJSON
+import WeightFormat
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Converts a checkpoint (folder or file) into a `.hkw` file.
+///
+/// Policy, in one place:
+/// - Every source tensor must map to a canonical name (`NameMap`); unknown tensors are an error.
+/// - 1-D tensors (norms, biases, router bias) are stored as F32.
+/// - Other tensors get the requested type when their rows fit its block size, otherwise F16 (the
+///   fallback is recorded per tensor).
+/// - `fp8`: FP8 weights stay E4M3 with their block scales, byte for byte; other tensors keep their
+///   source type, except that a checkpoint without FP8 weights has its 2-D projection weights
+///   quantized to E4M3 with 128×128 block scales (DeepSeek's scheme).
+/// - FP8 sources converted to any other type are dequantized with their scales first.
+/// - Tensors stream through in bands of about a million values: memory stays bounded by the band
+///   size plus the largest FP8 scale table, whatever the model size.
+/// - Values are checked to be finite; F16 output is checked not to overflow.
+/// - The output is written to a temporary file, fsynced and renamed; an existing output is only
+///   replaced with `force`.
+public struct Converter {
+    public struct Options: Sendable {
+        public var type: ConversionType
+        public var draftOf: String?
+        public var force = false
+        /// The command line, recorded in the provenance.
+        public var arguments: [String] = []
+        public var hashSources = true
+
+        public init(type: ConversionType, draftOf: String? = nil, force: Bool = false, arguments: [String] = []) {
+            self.type = type
+            self.draftOf = draftOf
+            self.force = force
+            self.arguments = arguments
+        }
+    }
+
+    public struct Report: Sendable {
+        public var out: String
+        public var type: ConversionType
+        public var family: ModelFamily
+        public var tensors: Int
+        public var bytesIn: UInt64
+        public var bytesOut: UInt64
+        public var seconds: Double
+        public var peakRSS: UInt64
+        public var maxRelRMSE: Double
+        /// Canonical names of tensors left out because the base provides them.
+        public var shared: [String]
+
+        public var json: JSONValue {
+            .object([
+                ("out", .string(out)), ("type", .string(type.rawValue)), ("family", .string(family.rawValue)),
+                ("tensors", .int(tensors)), ("bytes_in", .int(bytesIn)), ("bytes_out", .int(bytesOut)),
+                ("seconds", .double((seconds * 1000).rounded() / 1000)), ("peak_rss_bytes", .int(peakRSS)),
+                ("max_rel_rmse", .double(maxRelRMSE)), ("shared_with_base", .array(shared.map { .string($0) })),
+            ])
+        }
+    }
+
+    enum Mode { case copy, encode, fp8Quantize, fp8Scales }
+
+    struct Planned {
+        var canonical: String
+        var source: Tensor
+        var scale: Tensor?
+        var type: QuantType
+        var shape: [Int]
+        var mode: Mode
+        var fallback: Bool
+    }
+
+    /// Auxiliary files stored verbatim when present beside the weights.
+    static let auxiliaryFiles = ["config.json", "generation_config.json", "tokenizer.json", "tokenizer.model",
+                                 "tokenizer_config.json", "special_tokens_map.json"]
+
+    public static func convert(source: String, out: String, options: Options, log: (String) -> Void = { _ in }) throws -> Report {
+        let started = DispatchClock.now()
+        if FileSystem.kind(of: out) != .missing && !options.force {
+            throw ConversionError(.outputExists, path: out)
+        }
+        AtomicFileWriter.removeStalePartials(for: out)
+        let checkpoint = try Checkpoint.open(source)
+        try ConversionPolicy.check(checkpoint)
+        let names = checkpoint.tensors.map(\.name)
+        let family = try ModelFamily.detect(config: checkpoint.config, tensorNames: names, path: source)
+        let hyper = try CanonicalConfig.make(config: checkpoint.config, family: family, tensorNames: Set(names), path: source)
+
+        var plan = try makePlan(checkpoint, family: family, type: options.type, source: source)
+        var shared: [String] = []
+        var baseHash: String?
+        if let basePath = options.draftOf {
+            guard family == .eagleHead else {
+                throw ConversionError(.draftBase("--draft-of applies to HASS draft heads; this is a \(family.rawValue) checkpoint"), path: source)
+            }
+            let base = try HKWFile(path: basePath)
+            baseHash = base.contentHash
+            if let i = plan.firstIndex(where: { $0.canonical == "token_embd.weight" }),
+               try embeddingMatches(plan[i].source, base: base, basePath: basePath) {
+                plan.remove(at: i)
+                shared.append("token_embd.weight")
+                log("token_embd.weight equals the base's embedding: not stored (the engine reads the base's)")
+            }
+        }
+
+        // Auxiliary files from the model folder.
+        var files: [(String, ByteView)] = []
+        if FileSystem.kind(of: source) == .directory {
+            for name in auxiliaryFiles where FileSystem.kind(of: FileSystem.join(source, name)) == .file {
+                files.append((name, try ByteStorage(mapping: FileSystem.join(source, name)).view))
+            }
+        }
+
+        var entries: [HKWWriter.Entry] = plan.map { .tensor($0.canonical, type: $0.type, shape: $0.shape) }
+        entries += files.map { .file($0.0, length: $0.1.count) }
+        let estimated = entries.reduce(UInt64(0)) { $0 + $1.length + 64 } + 1 << 20
+        let folder = FileSystem.split(out).directory
+        if let available = try? FileSystem.availableSpace(at: folder), available < estimated {
+            throw ConversionError(.notEnoughSpace(needed: estimated, available: available), path: folder)
+        }
+
+        let provenance = try makeProvenance(checkpoint, options: options, hash: options.hashSources)
+        var metadata: [(String, JSONValue)] = [
+            ("architecture", .string(family.rawValue)),
+            ("role", .string(family == .eagleHead ? "draft" : "base")),
+            ("config", hyper),
+            ("provenance", provenance),
+        ]
+        if let baseHash {
+            metadata.append(("base_content_hash", .string(baseHash)))
+            metadata.append(("shared_with_base", .array(shared.map { .string($0) })))
+        }
+        if files.contains(where: { $0.0 == "tokenizer.json" }) {
+            metadata.append(("tokenizer", .object([("file", .string("tokenizer.json")), ("kind", .string("tokenizer.json"))])))
+        } else if files.contains(where: { $0.0 == "tokenizer.model" }) {
+            metadata.append(("tokenizer", .object([("file", .string("tokenizer.model")), ("kind", .string("sentencepiece"))])))
+        }
+        // Room for the per-tensor quality table written at commit.
+        let reserve = plan.reduce(4096) { $0 + $1.canonical.utf8.count * 2 + 160 }
+        let writer = try HKWWriter(path: out, metadata: .object(metadata), entries: entries, metadataReserve: reserve)
+
+        var quality: [(String, JSONValue)] = []
+        var maxRMSE = 0.0
+        var bytesIn: UInt64 = 0
+        var pendingScales: [Float] = []
+        for (index, p) in plan.enumerated() {
+            log("[\(index + 1)/\(plan.count)] \(p.canonical) \(p.type.rawValue) \(p.shape)")
+            if p.mode != .fp8Scales || p.scale != nil { bytesIn += UInt64(p.source.byteCount) }
+            var rmse = 0.0
+            switch p.mode {
+            case .copy:
+                try writer.append(p.source.contiguousData())
+            case .fp8Scales:
+                if let scale = p.scale {  // copied from the source
+                    try writer.append(scale.contiguousData())
+                } else {
+                    var bytes: [UInt8] = []
+                    bytes.reserveCapacity(pendingScales.count * 4)
+                    for s in pendingScales { withUnsafeBytes(of: s.bitPattern.littleEndian) { bytes.append(contentsOf: $0) } }
+                    try writer.append(bytes)
+                }
+            case .encode:
+                rmse = try encode(p, into: writer, outPath: out)
+            case .fp8Quantize:
+                (rmse, pendingScales) = try quantizeFP8(p, into: writer)
+            }
+            try writer.finishEntry()
+            maxRMSE = max(maxRMSE, rmse)
+            var q: [(String, JSONValue)] = [("source", .string(p.source.name)), ("source_dtype", .string(p.source.dtype.rawValue))]
+            if p.mode == .encode || p.mode == .fp8Quantize { q.append(("rel_rmse", .double(rmse))) }
+            if p.fallback { q.append(("fallback", .bool(true))) }
+            quality.append((p.canonical, .object(q)))
+        }
+        for (_, view) in files {
+            try writer.append(view)
+            try writer.finishEntry()
+        }
+        metadata.append(("quality", .object(quality)))
+        try writer.commit(metadata: .object(metadata))
+        let bytesOut = (try? FileSystem.size(of: out)) ?? 0
+        return Report(out: out, type: options.type, family: family, tensors: plan.count, bytesIn: bytesIn, bytesOut: bytesOut,
+                      seconds: DispatchClock.now() - started, peakRSS: FileSystem.peakResidentMemory(), maxRelRMSE: maxRMSE,
+                      shared: shared)
+    }
+
+    // MARK: Planning
+
+    static func makePlan(_ checkpoint: Checkpoint, family: ModelFamily, type: ConversionType, source: String) throws -> [Planned] {
+        let hasFP8 = checkpoint.tensors.contains { $0.dtype == .f8e4m3 }
+        var plan: [Planned] = []
+        var seen = Set<String>()
+        for t in checkpoint.tensors {
+            guard let canonical = NameMap.canonical(t.name, family: family) else {
+                throw ConversionError(.unexpectedTensor(t.name, family: family.rawValue), path: t.file)
+            }
+            if canonical.isEmpty { continue }
+            guard seen.insert(canonical).inserted else {
+                throw ConversionError(.unexpectedTensor("\(t.name) (a second tensor for \(canonical))", family: family.rawValue), path: t.file)
+            }
+            guard [.f32, .f16, .bf16, .f8e4m3, .f64].contains(t.dtype) else {
+                throw ConversionError(.unsupportedElementType(tensor: t.name, dtype: t.dtype.rawValue), path: t.file)
+            }
+            if t.name.hasSuffix("_scale_inv") {
+                // Consumed by its weight (dequantized), or kept next to it for fp8 output.
+                if type == .fp8 {
+                    plan.append(Planned(canonical: canonical, source: t, scale: t, type: .f32, shape: t.shape, mode: .fp8Scales, fallback: false))
+                }
+                continue
+            }
+            let scale = t.dtype == .f8e4m3 ? checkpoint.tensor(named: FP8BlockScale.scaleName(for: t.name)) : nil
+            let rows = t.shape.count >= 2
+            let columns = t.shape.last ?? 1
+            func entry(_ q: QuantType, _ mode: Mode, fallback: Bool = false) -> Planned {
+                Planned(canonical: canonical, source: t, scale: scale, type: q, shape: t.shape, mode: mode, fallback: fallback)
+            }
+            if !rows {
+                plan.append(entry(.f32, t.dtype == .f32 ? .copy : .encode))
+                continue
+            }
+            switch type {
+            case .f32, .f16, .bf16:
+                let q: QuantType = type == .f32 ? .f32 : type == .f16 ? .f16 : .bf16
+                plan.append(entry(q, t.dtype.rawValue == q.rawValue ? .copy : .encode))
+            case .q8_0, .q4_0:
+                let q: QuantType = type == .q8_0 ? .q8_0 : .q4_0
+                if columns % q.blockSize == 0 {
+                    plan.append(entry(q, .encode))
+                } else {
+                    plan.append(entry(.f16, t.dtype == .f16 ? .copy : .encode, fallback: true))
+                }
+            case .fp8:
+                if t.dtype == .f8e4m3 {
+                    var e = entry(.f8e4m3, .copy)
+                    e.scale = nil
+                    plan.append(e)
+                } else if !hasFP8 && t.shape.count == 2 && isProjection(canonical) {
+                    plan.append(entry(.f8e4m3, .fp8Quantize))
+                    let scaleShape = t.shape.map { ($0 + FP8BlockScale.defaultBlock - 1) / FP8BlockScale.defaultBlock }
+                    plan.append(Planned(canonical: canonical + "_scale_inv", source: t, scale: nil, type: .f32, shape: scaleShape,
+                                        mode: .fp8Scales, fallback: false))
+                } else if let same = HKWCopy.storageType(for: t.dtype) {
+                    plan.append(entry(same, .copy))
+                } else {
+                    plan.append(entry(.f32, .encode))
+                }
+            }
+        }
+        return plan.sorted { naturalLess($0.canonical, $1.canonical) }
+    }
+
+    /// Linear projections inside blocks (not embeddings, the output head or MoE routers).
+    static func isProjection(_ canonical: String) -> Bool {
+        canonical.hasPrefix("blk.") && !canonical.contains("ffn_gate_inp") && !canonical.contains("embed")
+            && !canonical.contains("shared_head_head")
+    }
+
+    /// Orders `blk.2.x` before `blk.10.x`; keeps a weight's `_scale_inv` right after it.
+    static func naturalLess(_ a: String, _ b: String) -> Bool {
+        func key(_ s: String) -> [(Int, String)] {
+            s.split(separator: ".").map { part in Int(part).map { ($0, "") } ?? (Int.max, String(part)) }
+        }
+        let ka = key(a), kb = key(b)
+        for (x, y) in zip(ka, kb) where x != y {
+            return x.0 != y.0 ? x.0 < y.0 : x.1 < y.1
+        }
+        return ka.count < kb.count
+    }
+
+    // MARK: Streaming
+
+    /// Encodes a tensor band by band; returns its relative RMS error against the source values.
+    static func encode(_ p: Planned, into writer: HKWWriter, outPath: String) throws -> Double {
+        let rows = try RowSource(tensor: p.source, scale: p.scale)
+        let band = rows.bandRows()
+        var sse = 0.0
+        var ssx = 0.0
+        var start = 0
+        let total = rows.rows
+        while start < total {
+            let count = min(band, total - start)
+            let values = rows.band(start: start, count: count)
+            if let bad = values.firstIndex(where: { !$0.isFinite }) {
+                throw ConversionError(.nonFiniteValue(tensor: p.source.name, index: start * rows.columns + bad), path: p.source.file)
+            }
+            guard let bytes = Quantizer.encode(values, as: p.type), let back = Quantizer.decode(bytes, as: p.type, count: values.count) else {
+                throw ConversionError(.unsupportedType(p.type.rawValue), path: outPath)
+            }
+            for i in 0..<values.count {
+                guard back[i].isFinite else {
+                    throw ConversionError(.overflow(tensor: p.source.name, type: p.type.rawValue), path: p.source.file)
+                }
+                let d = Double(back[i]) - Double(values[i])
+                sse += d * d
+                ssx += Double(values[i]) * Double(values[i])
+            }
+            try writer.append(bytes)
+            start += count
+        }
+        return ssx > 0 ? (sse / ssx).squareRoot() : (sse > 0 ? 1 : 0)
+    }
+
+    /// Quantizes a 2-D weight to E4M3 with one scale per 128×128 block (scale = amax / 448);
+    /// returns the relative RMS error and the scales, row-major.
+    static func quantizeFP8(_ p: Planned, into writer: HKWWriter) throws -> (Double, [Float]) {
+        let rows = try RowSource(tensor: p.source, scale: nil)
+        let block = FP8BlockScale.defaultBlock
+        let scaleColumns = (rows.columns + block - 1) / block
+        var scales: [Float] = []
+        var sse = 0.0
+        var ssx = 0.0
+        var start = 0
+        while start < rows.rows {
+            let count = min(block, rows.rows - start)
+            let values = rows.band(start: start, count: count)
+            if let bad = values.firstIndex(where: { !$0.isFinite }) {
+                throw ConversionError(.nonFiniteValue(tensor: p.source.name, index: start * rows.columns + bad), path: p.source.file)
+            }
+            var bandScales = [Float](repeating: 0, count: scaleColumns)
+            for r in 0..<count {
+                for c in 0..<rows.columns { bandScales[c / block] = max(bandScales[c / block], abs(values[r * rows.columns + c])) }
+            }
+            bandScales = bandScales.map { $0 > 0 ? $0 / 448 : 1 }
+            var codes = [UInt8](repeating: 0, count: values.count)
+            for r in 0..<count {
+                for c in 0..<rows.columns {
+                    let i = r * rows.columns + c
+                    let s = bandScales[c / block]
+                    codes[i] = ck_float_to_f8e4m3_scalar(values[i] / s)
+                    let back = Double(F8E4M3.decode(codes[i])) * Double(s)
+                    let d = back - Double(values[i])
+                    sse += d * d
+                    ssx += Double(values[i]) * Double(values[i])
+                }
+            }
+            try writer.append(codes)
+            scales += bandScales
+            start += count
+        }
+        return (ssx > 0 ? (sse / ssx).squareRoot() : 0, scales)
+    }
+
+    // MARK: Drafts and provenance
+
+    /// True when the head's embedding equals the base's, within what the base's own storage type
+    /// can hold (its recorded quantization error, or exactness for lossless types).
+    static func embeddingMatches(_ head: Tensor, base: HKWFile, basePath: String) throws -> Bool {
+        guard let be = base.tensor(named: "token_embd.weight"), let type = be.type else { return false }
+        guard be.shape == head.shape else {
+            throw ConversionError(.draftBase("the head's embedding is \(head.shape) but the base's is \(be.shape): this head was not made for this base"), path: basePath)
+        }
+        let recorded = base.metadata["quality"]?["token_embd.weight"]?["rel_rmse"]?.doubleValue ?? 0
+        let tolerance = max(1e-6, 2 * recorded)
+        let source = try RowSource(tensor: head, scale: nil)
+        let band = source.bandRows()
+        var sse = 0.0
+        var ssx = 0.0
+        var start = 0
+        while start < source.rows {
+            let count = min(band, source.rows - start)
+            let mine = source.band(start: start, count: count)
+            let offset = start * source.columns / type.blockSize * type.bytesPerBlock
+            let length = mine.count / type.blockSize * type.bytesPerBlock
+            guard let slice = be.data.slice(start: offset, length: length),
+                  let theirs = slice.withUnsafeBytes({ Quantizer.decode($0, as: type, count: mine.count) }) else { return false }
+            for (a, b) in zip(mine, theirs) {
+                sse += Double(a - b) * Double(a - b)
+                ssx += Double(a) * Double(a)
+            }
+            start += count
+        }
+        let rel = ssx > 0 ? (sse / ssx).squareRoot() : 0
+        return rel <= tolerance
+    }
+
+    static func makeProvenance(_ checkpoint: Checkpoint, options: Options, hash: Bool) throws -> JSONValue {
+        var files: [JSONValue] = []
+        for f in checkpoint.files {
+            let view = try ByteStorage(mapping: f).view
+            var members: [(String, JSONValue)] = [("name", .string(FileSystem.split(f).name)), ("bytes", .int(view.count))]
+            if hash {
+                let digest = view.withUnsafeBytes { SHA256.hash(data: $0) }
+                members.append(("sha256", .string(digest.map { String(format2: $0) }.joined())))
+            }
+            files.append(.object(members))
+        }
+        return .object([
+            ("source", .string(checkpoint.path)),
+            ("files", .array(files)),
+            ("converter", .string("hasskit \(HasskitBuild.version)")),
+            ("arguments", .array(options.arguments.map { .string($0) })),
+            ("type", .string(options.type.rawValue)),
+        ])
+    }
+}
+
+/// The version recorded in converted files.
+public enum HasskitBuild {
+    public static let version = "0.1.0"
+}
+
+/// Monotonic seconds.
+enum DispatchClock {
+    static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+}
+
+extension String {
+    init(format2 byte: UInt8) {
+        let h = String(byte, radix: 16)
+        self = h.count == 1 ? "0" + h : h
+    }
+}

@@ -1,0 +1,189 @@
+import CKernels
+import Checkpoints
+import Conversion
+import Platform
+import Quantization
+import StrictJSON
+import Testing
+import TestSupport
+import WeightFormat
+
+/// Converting every fixture at every type, and reading the result back against the source values.
+@Suite struct ConversionTests {
+    static let sources = ["llama3", "llama2", "qwen2", "deepseek_v3", "draft_llama2", "draft_llama2_legacy", "draft_llama3", "draft_qwen2"]
+
+    /// Largest relative RMS error accepted per output type (documented in docs/FORMAT.md).
+    static let tolerance: [QuantType: Double] = [.f32: 0, .f16: 1e-3, .bf16: 4e-3, .q8_0: 1e-2, .q4_0: 0.12, .f8e4m3: 0.04]
+
+    struct Case: CustomTestStringConvertible, Sendable {
+        var source: String
+        var type: ConversionType
+        var testDescription: String { "\(source) → \(type.rawValue)" }
+    }
+
+    static let cases = sources.flatMap { s in ConversionType.allCases.map { Case(source: s, type: $0) } }
+
+    /// Source values of a canonical tensor, dequantizing FP8 with its scale.
+    static func sourceValues(_ checkpoint: Checkpoint, _ name: String) throws -> [Float] {
+        let t = try #require(checkpoint.tensor(named: name))
+        if t.dtype == .f8e4m3, let s = checkpoint.tensor(named: FP8BlockScale.scaleName(for: name)) {
+            return try FP8BlockScale.dequantize(weight: t, scale: s)
+        }
+        return try t.floats()
+    }
+
+    static func decoded(_ f: HKWFile, _ e: HKWFile.Entry) throws -> [Float] {
+        let n = e.shape.reduce(1, *)
+        if e.type == .f8e4m3 {
+            let scaleEntry = try #require(f.tensor(named: e.name + "_scale_inv"))
+            let block = 128
+            let columns = e.shape[1]
+            let scale = try #require(scaleEntry.data.withUnsafeBytes { Quantizer.decode($0, as: .f32, count: scaleEntry.shape.reduce(1, *)) })
+            let codes = e.data.array
+            let scaleColumns = (columns + block - 1) / block
+            return (0..<n).map { i in F8E4M3.decode(codes[i]) * scale[(i / columns / block) * scaleColumns + (i % columns) / block] }
+        }
+        let type = try #require(e.type)
+        return try #require(e.data.withUnsafeBytes { Quantizer.decode($0, as: type, count: n) })
+    }
+
+    @Test(arguments: cases)
+    func convertsAndReadsBack(_ c: Case) throws {
+        let dir = Fixtures.temporaryDirectory()
+        let out = dir + "/out.hkw"
+        let report = try Converter.convert(source: Fixtures.path(c.source), out: out, options: .init(type: c.type))
+        let f = try HKWFile(path: out)
+        try f.verifyChecksums()
+        let checkpoint = try Checkpoint.open(Fixtures.path(c.source))
+        let quality = try #require(f.metadata["quality"])
+        #expect(f.metadata["architecture"]?.stringValue == report.family.rawValue)
+        #expect(f.metadata["provenance"]?["files"]?.arrayValue?.first?["sha256"]?.stringValue?.count == 64)
+        var checked = 0
+        for e in f.tensors where !e.name.hasSuffix("_scale_inv") {
+            let sourceName = try #require(quality[e.name]?["source"]?.stringValue, "\(e.name) has no source")
+            let expected = try Self.sourceValues(checkpoint, sourceName)
+            let got = try Self.decoded(f, e)
+            #expect(got.count == expected.count, "\(e.name)")
+            let type = try #require(e.type)
+            let src = try #require(checkpoint.tensor(named: sourceName))
+            var sse = 0.0
+            var ssx = 0.0
+            for (a, b) in zip(got, expected) {
+                sse += Double(a - b) * Double(a - b)
+                ssx += Double(b) * Double(b)
+            }
+            let rel = ssx > 0 ? (sse / ssx).squareRoot() : sse
+            // Exact when the output type holds the source type (or the FP8 codes are copied).
+            let lossless = type == .f32 || type.rawValue == src.dtype.rawValue || (type == .f8e4m3 && src.dtype == .f8e4m3)
+                || (type == .f16 && src.dtype == .f16) || (type == .bf16 && src.dtype == .bf16)
+            if lossless {
+                #expect(got.map(\.bitPattern) == expected.map(\.bitPattern), "\(e.name) should be exact")
+            } else {
+                #expect(rel <= Self.tolerance[type] ?? 0, "\(e.name) \(type.rawValue): rel RMSE \(rel)")
+                if let recorded = quality[e.name]?["rel_rmse"]?.doubleValue {
+                    #expect(abs(recorded - rel) <= 1e-6 + rel * 1e-3, "\(e.name): recorded \(recorded), measured \(rel)")
+                }
+            }
+            checked += 1
+        }
+        #expect(checked > 0)
+        #expect(report.maxRelRMSE <= (c.type == .q4_0 ? 0.12 : 0.04))
+        // The folder holds only the finished file.
+        #expect(try FileSystem.contents(of: dir) == ["out.hkw"])
+    }
+
+    @Test func canonicalNamesAreShortAndComplete() throws {
+        let dir = Fixtures.temporaryDirectory()
+        _ = try Converter.convert(source: Fixtures.path("deepseek_v3"), out: dir + "/ds.hkw", options: .init(type: .fp8))
+        let f = try HKWFile(path: dir + "/ds.hkw")
+        let source = try Checkpoint.open(Fixtures.path("deepseek_v3"))
+        #expect(f.tensors.count == source.tensors.count)
+        #expect(f.tensors.allSatisfy { $0.name.utf8.count < 64 })
+        #expect(f.tensor(named: "blk.2.nextn.eh_proj.weight") != nil)
+        #expect(f.tensor(named: "blk.1.ffn_gate_exps.7.weight")?.type == .f8e4m3)
+        #expect(f.tensor(named: "blk.1.ffn_gate_exps.7.weight_scale_inv")?.type == .f32)
+        #expect(f.tensor(named: "blk.1.exp_probs_b.bias")?.type == .f32)
+        // FP8 codes are copied byte for byte.
+        let w = try #require(source.tensor(named: "model.layers.0.self_attn.q_a_proj.weight"))
+        #expect(f.tensor(named: "blk.0.attn_q_a.weight")?.data.array == w.contiguousData().array)
+    }
+
+    @Test func headConfigIsReadFromTheWeights() throws {
+        let dir = Fixtures.temporaryDirectory()
+        _ = try Converter.convert(source: Fixtures.path("draft_llama3"), out: dir + "/h.hkw", options: .init(type: .f16))
+        let config = try #require(try HKWFile(path: dir + "/h.hkw").metadata["config"])
+        #expect(config["fc_bias"]?.boolValue == false)
+        #expect(config["qkv_bias"]?.boolValue == false)
+        #expect(config["rope_theta"]?.doubleValue == 500000)
+        _ = try Converter.convert(source: Fixtures.path("draft_llama2"), out: dir + "/h2.hkw", options: .init(type: .f16))
+        let c2 = try #require(try HKWFile(path: dir + "/h2.hkw").metadata["config"])
+        #expect(c2["fc_bias"]?.boolValue == true)
+        #expect(c2["rope_theta"]?.doubleValue == 10000)  // LLaMA-2 drafts have no rope_theta key
+    }
+
+    @Test func draftSharesTheBaseEmbeddingWhenEqual() throws {
+        let dir = Fixtures.temporaryDirectory()
+        _ = try Converter.convert(source: Fixtures.path("qwen2"), out: dir + "/base.hkw", options: .init(type: .q8_0))
+        let report = try Converter.convert(source: Fixtures.path("draft_qwen2"), out: dir + "/head.hkw",
+                                           options: .init(type: .q8_0, draftOf: dir + "/base.hkw"))
+        #expect(report.shared == ["token_embd.weight"])
+        let head = try HKWFile(path: dir + "/head.hkw")
+        #expect(head.tensor(named: "token_embd.weight") == nil)
+        #expect(head.metadata["base_content_hash"]?.stringValue == (try HKWFile(path: dir + "/base.hkw")).contentHash)
+        // A head for another base is refused and leaves nothing.
+        _ = try Converter.convert(source: Fixtures.path("llama3"), out: dir + "/llama3.hkw", options: .init(type: .bf16))
+        #expect(throws: ConversionError.self) {
+            _ = try Converter.convert(source: Fixtures.path("draft_qwen2"), out: dir + "/wrong.hkw",
+                                      options: .init(type: .q8_0, draftOf: dir + "/llama3.hkw"))
+        }
+        #expect(FileSystem.kind(of: dir + "/wrong.hkw") == .missing)
+    }
+
+    @Test func existingOutputIsKeptWithoutForce() throws {
+        let dir = Fixtures.temporaryDirectory()
+        let out = dir + "/m.hkw"
+        _ = try Converter.convert(source: Fixtures.path("qwen2"), out: out, options: .init(type: .bf16))
+        let before = try FileSystem.readFile(out)
+        #expect(throws: ConversionError.self) { _ = try Converter.convert(source: Fixtures.path("llama3"), out: out, options: .init(type: .bf16)) }
+        #expect(try FileSystem.readFile(out) == before)
+        _ = try Converter.convert(source: Fixtures.path("llama3"), out: out, options: .init(type: .bf16, force: true))
+        #expect(try FileSystem.readFile(out) != before)
+    }
+
+    @Test(arguments: ["hostile/idx_missing_shard", "hostile/st_fp8_nan_weight.safetensors", "hostile/st_fp8_missing_scale_inv.safetensors",
+                      "hostile/st_fp8_scale_wrong_shape.safetensors", "hostile/st_name_empty.safetensors", "hostile/st_name_nul.safetensors",
+                      "hostile/ok_torch_minimal.bin", "dtypes/fp8_e4m3fn_all_codes.safetensors"])
+    func badInputsFailAndLeaveNothing(_ relative: String) throws {
+        let dir = Fixtures.temporaryDirectory()
+        #expect(throws: (any Error).self) {
+            _ = try Converter.convert(source: Fixtures.path(relative), out: dir + "/x.hkw", options: .init(type: .q8_0))
+        }
+        #expect(try FileSystem.contents(of: dir).isEmpty)
+    }
+
+    @Test func stalePartialsFromDeadProcessesAreRemoved() throws {
+        let dir = Fixtures.temporaryDirectory()
+        let stale = dir + "/.m.hkw.partial-999999999-0"
+        let w = try AtomicFileWriter(path: stale)
+        try w.write([1, 2, 3])
+        try w.commit()
+        _ = try Converter.convert(source: Fixtures.path("qwen2"), out: dir + "/m.hkw", options: .init(type: .bf16))
+        #expect(try FileSystem.contents(of: dir) == ["m.hkw"])
+    }
+
+    @Test func fp8EncoderMatchesTorchAndTheReference() throws {
+        let json = try Fixtures.json("refs/dtypes.json")
+        for c in try #require(json["float32_to_narrow_rne"]?["cases"]?.arrayValue) {
+            guard let bits = UInt32(c["f32_bits"]?.stringValue ?? "", radix: 16),
+                  let expected = UInt8(c["fp8_e4m3fn_after_clamp_448_bits"]?.stringValue ?? "", radix: 16) else { continue }
+            let x = Float(bitPattern: bits)
+            #expect(ck_float_to_f8e4m3_scalar(x) == expected, "f32 \(c["f32_bits"]?.stringValue ?? "")")
+        }
+        var state: UInt64 = 7
+        for _ in 0..<20000 {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            let x = Float(bitPattern: UInt32(truncatingIfNeeded: state >> 32) & 0xC3FF_FFFF)  // |x| < 2^9 mostly
+            #expect(ck_float_to_f8e4m3_scalar(x) == ElementEncoding.f8e4m3(x), "\(x)")
+        }
+    }
+}
