@@ -24,9 +24,10 @@ let package = Package(
 
         // MARK: Our C kernels (runtime ISA dispatch; no global -march)
         .target(name: "CKernels"),
+        .target(name: "CPlatform"),
 
         // MARK: Core modules
-        .target(name: "Platform"),
+        .target(name: "Platform", dependencies: ["CPlatform"]),
         .target(name: "StrictJSON"),
         .target(name: "Checkpoints", dependencies: ["Platform", "StrictJSON", "CKernels"]),
         .target(name: "Quantization", dependencies: ["CKernels"]),

@@ -6,7 +6,9 @@
 Writes model-0000i-of-0000S.safetensors shards (N BF16 tensors of [4096, cols] sharing --gib)
 plus model.safetensors.index.json and a config.json, in the layout transformers writes. With
 --sparse the tensor data are holes (the files take no disk space and read as zeros): enough for
-benchmarks that only read headers. Standard library only.
+benchmarks that only read headers. Dense data are BF16 values of a normal distribution (scale 0.02,
+as in trained weights), generated once per MiB and repeated; numpy is used when present, otherwise a
+slower pure-Python path.
 """
 import argparse
 import json
@@ -14,6 +16,22 @@ import os
 import struct
 
 ROWS = 4096
+
+
+def bf16_block(nbytes):
+    """nbytes of BF16 values drawn from N(0, 0.02), little-endian."""
+    try:
+        import numpy as np
+        x = np.random.default_rng(0).standard_normal(nbytes // 2).astype(np.float32) * 0.02
+        return (x.view(np.uint32) >> 16).astype("<u2").tobytes()
+    except ImportError:
+        import random
+        rng = random.Random(0)
+        out = bytearray()
+        for _ in range(nbytes // 2):
+            bits = struct.unpack("<I", struct.pack("<f", rng.gauss(0, 0.02)))[0]
+            out += struct.pack("<H", bits >> 16)
+        return bytes(out)
 
 
 def main():
@@ -30,10 +48,11 @@ def main():
     COLS = cols
     TENSOR_BYTES = ROWS * COLS * 2
     PER_SHARD = -(-count // args.shards)
-    names = [f"model.layers.{i // 4}.mlp.{['gate', 'up', 'down', 'extra'][i % 4]}_proj.weight" for i in range(count)]
+    kinds = ["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj"]
+    names = [f"model.layers.{i // 4}.{kinds[i % 4]}.weight" for i in range(count)]
     shards = [names[i:i + PER_SHARD] for i in range(0, count, PER_SHARD)]
     weight_map = {}
-    block = os.urandom(1 << 20)
+    block = bf16_block(1 << 20)
     for s, members in enumerate(shards):
         fname = f"model-{s + 1:05d}-of-{len(shards):05d}.safetensors"
         header = {"__metadata__": {"format": "pt"}}
@@ -56,7 +75,10 @@ def main():
     with open(os.path.join(args.out, "model.safetensors.index.json"), "w") as f:
         json.dump({"metadata": {"total_size": count * TENSOR_BYTES}, "weight_map": weight_map}, f, indent=2)
     with open(os.path.join(args.out, "config.json"), "w") as f:
-        json.dump({"architectures": ["LlamaForCausalLM"], "hidden_size": COLS, "torch_dtype": "bfloat16"}, f)
+        json.dump({"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": COLS,
+                   "num_attention_heads": 32, "num_key_value_heads": 8, "num_hidden_layers": -(-count // 4),
+                   "intermediate_size": 4 * COLS, "vocab_size": 32000, "rms_norm_eps": 1e-5,
+                   "rope_theta": 500000.0, "torch_dtype": "bfloat16"}, f)
 
 
 if __name__ == "__main__":

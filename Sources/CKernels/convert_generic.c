@@ -131,3 +131,51 @@ uint8_t ck_float_to_f8e4m3_scalar(float f) {
 void ck_f32_to_f8e4m3(const float *src, uint8_t *dst, size_t n) {
     for (size_t i = 0; i < n; i++) dst[i] = ck_float_to_f8e4m3_scalar(src[i]);
 }
+
+size_t ck_first_nonfinite(const float *src, size_t n) {
+    // Branch-free OR over 64-value chunks so the compiler vectorises it; the exact index is found
+    // by a scalar pass only in the chunk that has one.
+    size_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        uint32_t any = 0;
+        for (int j = 0; j < 64; j++) {
+            uint32_t u;
+            memcpy(&u, src + i + j, 4);
+            any |= (uint32_t)((u & 0x7F800000u) == 0x7F800000u);
+        }
+        if (any) break;
+    }
+    for (; i < n; i++) {
+        if ((f32_bits(src[i]) & 0x7F800000u) == 0x7F800000u) return i;
+    }
+    return n;
+}
+
+void ck_error_sums(const float *approx, const float *exact, size_t n, double *sse, double *ssx) {
+    // Eight independent float lanes per 4096-value block (vectorisable without reordering any
+    // single lane's sum), folded into doubles: exact enough for an error report.
+    double e = 0.0, x = 0.0;
+    size_t i = 0;
+    while (i < n) {
+        size_t end = i + 4096 < n ? i + 4096 : n;
+        float be[8] = {0}, bx[8] = {0};
+        for (; i + 8 <= end; i += 8) {
+            for (int j = 0; j < 8; j++) {
+                float d = approx[i + j] - exact[i + j];
+                be[j] += d * d;
+                bx[j] += exact[i + j] * exact[i + j];
+            }
+        }
+        for (; i < end; i++) {
+            float d = approx[i] - exact[i];
+            be[0] += d * d;
+            bx[0] += exact[i] * exact[i];
+        }
+        for (int j = 0; j < 8; j++) {
+            e += be[j];
+            x += bx[j];
+        }
+    }
+    *sse += e;
+    *ssx += x;
+}

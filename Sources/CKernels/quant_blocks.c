@@ -130,6 +130,47 @@ static void quantize_q8_0_avx2(const float *src, void *dst, size_t n) {
         }
     }
 }
+
+__attribute__((target("avx2,f16c")))
+static void quantize_q4_0_avx2(const float *src, void *dst, size_t n) {
+    unsigned char *out = (unsigned char *)dst;
+    const __m256 signbit = _mm256_set1_ps(-0.0f);
+    const __m256 bias = _mm256_set1_ps(8.5f);
+    const __m256i fifteen = _mm256_set1_epi32(15);
+    for (size_t b = 0; b < n / QK; b++) {
+        const float *x = src + b * QK;
+        unsigned char *blk = out + b * 18;
+        __m256 m = _mm256_setzero_ps();
+        for (int k = 0; k < 4; k++) m = _mm256_max_ps(m, _mm256_andnot_ps(signbit, _mm256_loadu_ps(x + 8 * k)));
+        __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+        m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+        m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+        const float amax = _mm_cvtss_f32(m4);
+        // The first element whose magnitude is the maximum gives the signed scale, as in ggml.
+        float max = 0.0f;
+        for (int j = 0; j < QK; j++) {
+            if (fabsf(x[j]) == amax) { max = x[j]; break; }
+        }
+        const float d = max / -8.0f;
+        const float id = d != 0.0f ? 1.0f / d : 0.0f;
+        put_f16(blk, d);
+        const __m256 vid = _mm256_set1_ps(id);
+        __m256i q[4];
+        for (int k = 0; k < 4; k++) {
+            __m256 y = _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(x + 8 * k), vid), bias);
+            __m256i t = _mm256_cvttps_epi32(y);  // y >= 0 here, so truncation is the reference's
+            q[k] = _mm256_min_epi32(t, fifteen);
+        }
+        // Byte j holds element j (low nibble) and element j + 16 (high nibble).
+        for (int k = 0; k < 2; k++) {
+            __m256i packed = _mm256_or_si256(q[k], _mm256_slli_epi32(q[k + 2], 4));
+            __m128i lo = _mm256_castsi256_si128(packed), hi = _mm256_extracti128_si256(packed, 1);
+            __m128i p16 = _mm_packus_epi32(lo, hi);
+            __m128i p8 = _mm_packus_epi16(p16, p16);
+            _mm_storel_epi64((__m128i *)(blk + 2 + 8 * k), p8);
+        }
+    }
+}
 #endif
 
 void ck_quantize_q8_0(const float *src, void *dst, size_t n) {
@@ -143,6 +184,11 @@ void ck_quantize_q8_0(const float *src, void *dst, size_t n) {
 }
 
 void ck_quantize_q4_0(const float *src, void *dst, size_t n) {
-    // No SIMD version yet: Q8_0 is the type the benchmarks target; this runs the generic loop.
+#if defined(__x86_64__) || defined(__i386__)
+    if ((ck_cpu_features() & (CK_CPU_AVX2 | CK_CPU_F16C)) == (CK_CPU_AVX2 | CK_CPU_F16C)) {
+        quantize_q4_0_avx2(src, dst, n);
+        return;
+    }
+#endif
     ck_quantize_q4_0_generic(src, dst, n);
 }

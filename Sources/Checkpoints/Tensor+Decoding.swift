@@ -29,12 +29,16 @@ public enum ElementDecoding {
                     for i in 0..<n {
                         out[i] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
                     }
-                case .f16:
-                    let words = (0..<n).map { UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self)) }
-                    words.withUnsafeBufferPointer { ck_f16_to_f32($0.baseAddress, out.baseAddress, n) }
-                case .bf16:
-                    let words = (0..<n).map { UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self)) }
-                    words.withUnsafeBufferPointer { ck_bf16_to_f32($0.baseAddress, out.baseAddress, n) }
+                case .f16, .bf16:
+                    let convert = dtype == .f16 ? ck_f16_to_f32 : ck_bf16_to_f32
+                    if let base = raw.baseAddress, Int(bitPattern: base) % 2 == 0 {
+                        // Aligned (the usual case): convert straight from the mapping.
+                        convert(base.assumingMemoryBound(to: UInt16.self), out.baseAddress, n)
+                    } else {
+                        // safetensors allows an unpadded header, leaving data at an odd address.
+                        let words = (0..<n).map { UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self)) }
+                        words.withUnsafeBufferPointer { convert($0.baseAddress, out.baseAddress, n) }
+                    }
                 case .f8e4m3:
                     ck_f8e4m3_to_f32(raw.baseAddress?.assumingMemoryBound(to: UInt8.self), out.baseAddress, n)
                 case .f8e5m2:

@@ -1,6 +1,8 @@
 import CKernels
 import Checkpoints
 import Crypto
+import Dispatch
+import Foundation
 import Platform
 import Quantization
 import StrictJSON
@@ -127,7 +129,10 @@ public struct Converter {
             throw ConversionError(.notEnoughSpace(needed: estimated, available: available), path: folder)
         }
 
-        let provenance = try makeProvenance(checkpoint, options: options, hash: options.hashSources)
+        // Source files are hashed on another thread while the tensors are converted; the header
+        // gets placeholders of the same length first and the digests at commit.
+        let hashes = SourceHasher(files: options.hashSources ? checkpoint.files : [])
+        let provenance = try makeProvenance(checkpoint, options: options, digests: nil)
         var metadata: [(String, JSONValue)] = [
             ("architecture", .string(family.rawValue)),
             ("role", .string(family == .eagleHead ? "draft" : "base")),
@@ -157,7 +162,9 @@ public struct Converter {
             var rmse = 0.0
             switch p.mode {
             case .copy:
-                try writer.append(p.source.contiguousData())
+                let data = p.source.contiguousData()
+                try writer.append(data)
+                data.releasePages()
             case .fp8Scales:
                 if let scale = p.scale {  // copied from the source
                     try writer.append(scale.contiguousData())
@@ -184,6 +191,10 @@ public struct Converter {
             try writer.finishEntry()
         }
         metadata.append(("quality", .object(quality)))
+        let digests = try hashes.wait()
+        if let i = metadata.firstIndex(where: { $0.0 == "provenance" }) {
+            metadata[i].1 = try makeProvenance(checkpoint, options: options, digests: digests)
+        }
         try writer.commit(metadata: .object(metadata))
         let bytesOut = (try? FileSystem.size(of: out)) ?? 0
         return Report(out: out, type: options.type, family: family, tensors: plan.count, bytesIn: bytesIn, bytesOut: bytesOut,
@@ -277,34 +288,91 @@ public struct Converter {
     // MARK: Streaming
 
     /// Encodes a tensor band by band; returns its relative RMS error against the source values.
+    ///
+    /// Bands are processed `workers` at a time in parallel (decode, check, encode, measure the
+    /// error) and written in order, so output bytes do not depend on the thread count.
     static func encode(_ p: Planned, into writer: HKWWriter, outPath: String) throws -> Double {
         let rows = try RowSource(tensor: p.source, scale: p.scale)
         let band = rows.bandRows()
+        let workers = max(1, min(8, ProcessInfo.processInfo.activeProcessorCount))
         var sse = 0.0
         var ssx = 0.0
         var start = 0
-        let total = rows.rows
-        while start < total {
-            let count = min(band, total - start)
-            let values = rows.band(start: start, count: count)
-            if let bad = values.firstIndex(where: { !$0.isFinite }) {
-                throw ConversionError(.nonFiniteValue(tensor: p.source.name, index: start * rows.columns + bad), path: p.source.file)
+        while start < rows.rows {
+            var starts: [Int] = []
+            var s = start
+            while s < rows.rows && starts.count < workers {
+                starts.append(s)
+                s += band
             }
-            guard let bytes = Quantizer.encode(values, as: p.type), let back = Quantizer.decode(bytes, as: p.type, count: values.count) else {
-                throw ConversionError(.unsupportedType(p.type.rawValue), path: outPath)
+            let slots = BandSlots(count: starts.count)
+            let bandStarts = starts
+            let total = rows.rows
+            let type = p.type
+            DispatchQueue.concurrentPerform(iterations: bandStarts.count) { j in
+                let count = min(band, total - bandStarts[j])
+                slots.set(j, encodeBand(rows, start: bandStarts[j], count: count, type: type))
             }
-            for i in 0..<values.count {
-                guard back[i].isFinite else {
-                    throw ConversionError(.overflow(tensor: p.source.name, type: p.type.rawValue), path: p.source.file)
+            for j in 0..<starts.count {
+                let r = slots.get(j)
+                if let bad = r.nonFinite {
+                    throw ConversionError(.nonFiniteValue(tensor: p.source.name, index: starts[j] * rows.columns + bad), path: p.source.file)
                 }
-                let d = Double(back[i]) - Double(values[i])
-                sse += d * d
-                ssx += Double(values[i]) * Double(values[i])
+                if r.overflow { throw ConversionError(.overflow(tensor: p.source.name, type: p.type.rawValue), path: p.source.file) }
+                guard let bytes = r.bytes else { throw ConversionError(.unsupportedType(p.type.rawValue), path: outPath) }
+                sse += r.sse
+                ssx += r.ssx
+                try writer.append(bytes)
             }
-            try writer.append(bytes)
-            start += count
+            start = s
         }
+        p.source.contiguousData().releasePages()
         return ssx > 0 ? (sse / ssx).squareRoot() : (sse > 0 ? 1 : 0)
+    }
+
+    struct BandResult: Sendable {
+        var bytes: ByteView?
+        var sse = 0.0
+        var ssx = 0.0
+        var nonFinite: Int?
+        var overflow = false
+    }
+
+    /// Per-band results written by concurrent workers, each to its own slot.
+    final class BandSlots: @unchecked Sendable {
+        // Each index is written by exactly one worker and read after `concurrentPerform` returns.
+        private var results: UnsafeMutableBufferPointer<BandResult>
+        init(count: Int) {
+            results = .allocate(capacity: count)
+            results.initialize(repeating: BandResult())
+        }
+        deinit {
+            results.deinitialize()
+            results.deallocate()
+        }
+        func set(_ i: Int, _ r: BandResult) { results[i] = r }
+        func get(_ i: Int) -> BandResult { results[i] }
+    }
+
+    static func encodeBand(_ rows: RowSource, start: Int, count: Int, type: QuantType) -> BandResult {
+        let values = rows.band(start: start, count: count)
+        let bad = values.withUnsafeBufferPointer { ck_first_nonfinite($0.baseAddress, $0.count) }
+        if bad < values.count { return BandResult(nonFinite: bad) }
+        let size = values.count / type.blockSize * type.bytesPerBlock
+        var encoded = true
+        let storage = ByteStorage.build(count: size) { out in
+            encoded = values.withUnsafeBufferPointer { Quantizer.encode($0, as: type, into: out) }
+        }
+        let bytes = storage.view
+        guard encoded, let back = bytes.withUnsafeBytes({ Quantizer.decode($0, as: type, count: values.count) }) else {
+            return BandResult()
+        }
+        if back.withUnsafeBufferPointer({ ck_first_nonfinite($0.baseAddress, $0.count) }) < back.count {
+            return BandResult(overflow: true)
+        }
+        var r = BandResult(bytes: bytes)
+        ck_error_sums(back, values, values.count, &r.sse, &r.ssx)
+        return r
     }
 
     /// Quantizes a 2-D weight to E4M3 with one scale per 128×128 block (scale = amax / 448);
@@ -380,14 +448,14 @@ public struct Converter {
         return rel <= tolerance
     }
 
-    static func makeProvenance(_ checkpoint: Checkpoint, options: Options, hash: Bool) throws -> JSONValue {
+    /// `digests` are the source files' SHA-256 in `checkpoint.files` order; nil writes
+    /// placeholders of the final length (or none when hashing is off).
+    static func makeProvenance(_ checkpoint: Checkpoint, options: Options, digests: [String]?) throws -> JSONValue {
         var files: [JSONValue] = []
-        for f in checkpoint.files {
-            let view = try ByteStorage(mapping: f).view
-            var members: [(String, JSONValue)] = [("name", .string(FileSystem.split(f).name)), ("bytes", .int(view.count))]
-            if hash {
-                let digest = view.withUnsafeBytes { SHA256.hash(data: $0) }
-                members.append(("sha256", .string(digest.map { String(format2: $0) }.joined())))
+        for (i, f) in checkpoint.files.enumerated() {
+            var members: [(String, JSONValue)] = [("name", .string(FileSystem.split(f).name)), ("bytes", .int(try FileSystem.size(of: f)))]
+            if options.hashSources {
+                members.append(("sha256", .string(digests?[i] ?? String(repeating: "0", count: 64))))
             }
             files.append(.object(members))
         }
@@ -398,6 +466,43 @@ public struct Converter {
             ("arguments", .array(options.arguments.map { .string($0) })),
             ("type", .string(options.type.rawValue)),
         ])
+    }
+}
+
+/// Hashes files with SHA-256 on a background thread, 64 MiB at a time, dropping each chunk from
+/// the resident set once hashed.
+final class SourceHasher: @unchecked Sendable {
+    // `result` is written once on the background thread before `group` leaves, and read after wait.
+    private let group = DispatchGroup()
+    private var result: Result<[String], Error> = .success([])
+
+    init(files: [String]) {
+        guard !files.isEmpty else { return }
+        group.enter()
+        DispatchQueue.global().async {
+            defer { self.group.leave() }
+            self.result = Result {
+                try files.map { path in
+                    let view = try ByteStorage(mapping: path).view
+                    var hasher = SHA256()
+                    var offset = 0
+                    while offset < view.count {
+                        let n = min(64 << 20, view.count - offset)
+                        if let chunk = view.slice(start: offset, length: n) {
+                            chunk.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+                            chunk.releasePages()
+                        }
+                        offset += n
+                    }
+                    return hasher.finalize().map { String(format2: $0) }.joined()
+                }
+            }
+        }
+    }
+
+    func wait() throws -> [String] {
+        group.wait()
+        return try result.get()
     }
 }
 

@@ -1,3 +1,5 @@
+internal import CPlatform
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -76,6 +78,20 @@ public final class AtomicFileWriter {
             left -= n
             bytesWritten += UInt64(n)
         }
+        startWritebackIfDue()
+    }
+
+    /// Bytes already handed to the kernel's writeback.
+    private var writebackStarted: UInt64 = 0
+
+    /// Starts asynchronous writeback of every complete 64 MiB written so far, so the final
+    /// `fsync` has little left to wait for (the disk works while we compute).
+    private func startWritebackIfDue() {
+        let step: UInt64 = 64 << 20
+        guard bytesWritten - writebackStarted >= step else { return }
+        let end = bytesWritten / step * step
+        _ = cplatform_start_writeback(fd, Int64(writebackStarted), Int64(end - writebackStarted))
+        writebackStarted = end
     }
 
     /// Overwrites bytes already written, at `offset` (used to fill in a header whose checksums are

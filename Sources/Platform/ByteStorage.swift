@@ -90,6 +90,15 @@ public final class ByteStorage: @unchecked Sendable {
         return try body(UnsafeRawBufferPointer(start: base + offset, count: count))
     }
 
+    func releasePages(offset: Int, count: Int) {
+        guard isMapping, let base, count > 0 else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (Int(bitPattern: base) + offset + page - 1) / page * page
+        let end = (Int(bitPattern: base) + offset + count) / page * page
+        guard end > start, let p = UnsafeMutableRawPointer(bitPattern: start) else { return }
+        _ = madvise(p, end - start, MADV_DONTNEED)
+    }
+
     /// Advises the kernel how the mapped range will be read (`madvise`); a no-op on heap storage.
     public func advise(sequential: Bool) {
         guard isMapping, let base else { return }

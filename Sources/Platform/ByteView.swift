@@ -48,6 +48,14 @@ public struct ByteView: Sendable {
         try storage.withUnsafeBytes(offset: offset, count: count, body)
     }
 
+    /// Tells the kernel the view's pages will not be needed again soon (`madvise(MADV_DONTNEED)` on
+    /// the whole pages inside the view). For a read-only file mapping this only drops them from
+    /// this process's resident set; touching them again reads them back from the page cache.
+    /// Streaming converters call it after each tensor so resident memory stays bounded.
+    public func releasePages() {
+        storage.releasePages(offset: offset, count: count)
+    }
+
     /// The byte at `index`, or nil when out of range.
     public func u8(at index: Int) -> UInt8? {
         guard contains(start: index, length: 1) else { return nil }

@@ -36,6 +36,23 @@ public enum Quantizer {
         }
     }
 
+    /// Encodes `values` into `out`, which must hold exactly the encoded size. Returns false for
+    /// types without an encoder.
+    public static func encode(_ values: UnsafeBufferPointer<Float>, as type: QuantType, into out: UnsafeMutableRawBufferPointer) -> Bool {
+        let n = values.count
+        precondition(n % type.blockSize == 0 && out.count == n / type.blockSize * type.bytesPerBlock)
+        guard let src = values.baseAddress, let dst = out.baseAddress else { return n == 0 }
+        switch type {
+        case .f32: dst.copyMemory(from: src, byteCount: n * 4)
+        case .f16: ck_f32_to_f16(src, dst.assumingMemoryBound(to: UInt16.self), n)
+        case .bf16: ck_f32_to_bf16(src, dst.assumingMemoryBound(to: UInt16.self), n)
+        case .q8_0: ck_quantize_q8_0(src, dst, n)
+        case .q4_0: ck_quantize_q4_0(src, dst, n)
+        default: return false
+        }
+        return true
+    }
+
     /// Decodes `count` values of `type` from `bytes`.
     /// - Returns: nil when the type has no decoder here (FP8 needs its block scales: see
     ///   `FP8BlockScale` in Checkpoints).

@@ -1,4 +1,6 @@
 import Crypto
+import Dispatch
+import Foundation
 import Platform
 import Quantization
 import StrictJSON
@@ -42,7 +44,7 @@ public final class HKWWriter {
     private var checksums: [String]
     private var current = 0
     private var currentWritten: UInt64 = 0
-    private var hasher = SHA256()
+    private let sink: WriterSink
 
     /// Plans the file and writes its preamble and provisional header.
     ///
@@ -91,6 +93,12 @@ public final class HKWWriter {
         } catch {
             throw HKWError(error)
         }
+        sink = WriterSink(output: output, path: path)
+    }
+
+    deinit {
+        // Let queued writes finish so the temporary file is closed and removed with this writer.
+        sink.waitIdle()
     }
 
     static func validateName(_ name: String, path: String) throws(HKWError) {
@@ -99,55 +107,39 @@ public final class HKWWriter {
         }
     }
 
-    /// Appends bytes to the current entry (call repeatedly to stream a large tensor).
+    /// Appends bytes to the current entry (call repeatedly to stream a large tensor). The bytes
+    /// are copied; hashing and writing happen on the writer's own thread, overlapping with
+    /// whatever the caller computes next.
     public func append(_ bytes: UnsafeRawBufferPointer) throws(HKWError) {
-        guard current < entries.count else { throw HKWError(.writer("append after the last planned entry"), path: path) }
-        let e = entries[current]
-        if currentWritten == 0 {
-            // Padding before the entry, up to its planned offset.
-            let pad = Int(dataOffset + offsets[current] - output.bytesWritten)
-            do { try output.writeZeros(pad) } catch { throw HKWError(error) }
-        }
-        guard currentWritten + UInt64(bytes.count) <= e.length else {
-            throw HKWError(.invalidEntry(name: e.name, detail: "more than the planned \(e.length) bytes written"), path: path)
-        }
-        hasher.update(bufferPointer: bytes)
-        do { try output.write(bytes) } catch { throw HKWError(error) }
-        currentWritten += UInt64(bytes.count)
+        try append(ByteView(Array(bytes)))
     }
 
     public func append(_ bytes: [UInt8]) throws(HKWError) {
-        let failure: HKWError? = bytes.withUnsafeBytes { raw in
-            do throws(HKWError) { try append(raw) } catch { return error }
-            return nil
-        }
-        if let failure { throw failure }
+        try append(ByteView(bytes))
     }
 
+    /// Appends a view without copying it (the view keeps its storage alive until written).
     public func append(_ view: ByteView) throws(HKWError) {
-        let failure: HKWError? = view.withUnsafeBytes { raw in
-            do throws(HKWError) { try append(raw) } catch { return error }
-            return nil
+        guard current < entries.count else { throw HKWError(.writer("append after the last planned entry"), path: path) }
+        let e = entries[current]
+        guard currentWritten + UInt64(view.count) <= e.length else {
+            throw HKWError(.invalidEntry(name: e.name, detail: "more than the planned \(e.length) bytes written"), path: path)
         }
-        if let failure { throw failure }
+        if let failure = sink.failure { throw failure }
+        if currentWritten == 0 { sink.enqueuePadding(to: dataOffset + offsets[current]) }
+        sink.enqueue(view)
+        currentWritten += UInt64(view.count)
     }
 
     /// Closes the current entry; its byte count must equal the plan.
     public func finishEntry() throws(HKWError) {
         guard current < entries.count else { throw HKWError(.writer("finishEntry after the last planned entry"), path: path) }
         let e = entries[current]
-        if e.length == 0 && currentWritten == 0 {
-            let pad = Int(dataOffset + offsets[current] - output.bytesWritten)
-            do { try output.writeZeros(pad) } catch { throw HKWError(error) }
-        }
+        if currentWritten == 0 { sink.enqueuePadding(to: dataOffset + offsets[current]) }
         guard currentWritten == e.length else {
             throw HKWError(.invalidEntry(name: e.name, detail: "\(currentWritten) bytes written, \(e.length) planned"), path: path)
         }
-        checksums[current] = hasher.finalize().map { byte in
-            let h = String(byte, radix: 16)
-            return h.count == 1 ? "0" + h : h
-        }.joined()
-        hasher = SHA256()
+        checksums[current] = try sink.finishHash()
         current += 1
         currentWritten = 0
     }
@@ -161,6 +153,7 @@ public final class HKWWriter {
             throw HKWError(.writer("commit with \(entries.count - current) planned entries not written"), path: path)
         }
         let header = HKWWriter.headerJSON(metadata: final ?? metadata, entries: entries, offsets: offsets, checksums: checksums)
+        try sink.drain()
         let room = Int(dataOffset) - HKWFormat.preambleSize
         guard header.count <= room else {
             throw HKWError(.writer("final header of \(header.count) bytes exceeds the \(room) bytes reserved"), path: path)
@@ -212,5 +205,76 @@ public final class HKWWriter {
             ("files", .array(files)), ("tensors", .array(tensors)),
         ])
         return Array(header.serialized().utf8)
+    }
+}
+
+/// The writer's background half: hashes and writes queued chunks in order on one serial queue,
+/// with at most `maxPending` chunks in flight so memory stays bounded.
+///
+/// `@unchecked Sendable` because `output`, `hasher` and `written` are touched only on `queue`;
+/// `failure` is guarded by `lock`.
+final class WriterSink: @unchecked Sendable {
+    private let output: AtomicFileWriter
+    private let path: String
+    private let queue = DispatchQueue(label: "hasskit.hkw.writer")
+    private let pending = DispatchSemaphore(value: 8)
+    private let lock = NSLock()
+    private var hasher = SHA256()
+    private var storedFailure: HKWError?
+
+    init(output: AtomicFileWriter, path: String) {
+        self.output = output
+        self.path = path
+    }
+
+    var failure: HKWError? {
+        lock.lock()
+        defer { lock.unlock() }
+        return storedFailure
+    }
+
+    private func record(_ e: HKWError) {
+        lock.lock()
+        if storedFailure == nil { storedFailure = e }
+        lock.unlock()
+    }
+
+    func enqueue(_ view: ByteView) {
+        pending.wait()
+        queue.async {
+            defer { self.pending.signal() }
+            guard self.failure == nil else { return }
+            view.withUnsafeBytes { self.hasher.update(bufferPointer: $0) }
+            do throws(SystemError) { try self.output.write(view) } catch { self.record(HKWError(error)) }
+        }
+    }
+
+    /// Zero padding up to absolute file offset `target` (not hashed).
+    func enqueuePadding(to target: UInt64) {
+        queue.async {
+            guard self.failure == nil else { return }
+            let pad = Int(target) - Int(self.output.bytesWritten)
+            do throws(SystemError) { try self.output.writeZeros(pad) } catch { self.record(HKWError(error)) }
+        }
+    }
+
+    /// Waits for the queued chunks and returns the entry's SHA-256 (hex), starting a new one.
+    func finishHash() throws(HKWError) -> String {
+        let digest: String = queue.sync {
+            let d = hasher.finalize().map { String(format2: $0) }.joined()
+            hasher = SHA256()
+            return d
+        }
+        if let failure { throw failure }
+        return digest
+    }
+
+    func waitIdle() {
+        queue.sync {}
+    }
+
+    func drain() throws(HKWError) {
+        queue.sync {}
+        if let failure { throw failure }
     }
 }

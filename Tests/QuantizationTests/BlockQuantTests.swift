@@ -37,6 +37,9 @@ import TestSupport
         let x = try Self.floats("quant/input_f32.bin")
         let expected = try FileSystem.readFile(Fixtures.path("quant/q4_0.bin"))
         #expect(Quantizer.encode(x, as: .q4_0) == expected)
+        var generic = [UInt8](repeating: 0, count: expected.count)
+        ck_quantize_q4_0_generic(x, &generic, x.count)
+        #expect(generic == expected)
         #expect(BlockQuantReference.quantizeQ4_0(x) == expected)
         let deq = try Self.floats("quant/q4_0_dequant_f32.bin")
         let ours = try #require(Quantizer.decode(expected, as: .q4_0, count: x.count))
@@ -52,6 +55,12 @@ import TestSupport
         }
         #expect(Quantizer.encode(x, as: .q8_0) == BlockQuantReference.quantizeQ8_0(x))
         #expect(Quantizer.encode(x, as: .q4_0) == BlockQuantReference.quantizeQ4_0(x))
+        var generic8 = [UInt8](repeating: 0, count: blocks * 34)
+        var generic4 = [UInt8](repeating: 0, count: blocks * 18)
+        ck_quantize_q8_0_generic(x, &generic8, x.count)
+        ck_quantize_q4_0_generic(x, &generic4, x.count)
+        #expect(Quantizer.encode(x, as: .q8_0) == generic8)
+        #expect(Quantizer.encode(x, as: .q4_0) == generic4)
     }
 
     @Test func elementTypesRoundTrip() throws {

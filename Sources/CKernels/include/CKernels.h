@@ -59,6 +59,12 @@ void ck_quantize_q4_0(const float *src, void *dst, size_t n);
 void ck_quantize_q4_0_generic(const float *src, void *dst, size_t n);
 void ck_dequantize_q4_0(const void *src, float *dst, size_t n);
 
+/// Index of the first NaN or infinity in `src`, or `n` when all values are finite.
+size_t ck_first_nonfinite(const float *src, size_t n);
+
+/// Adds Σ(approx−exact)² to *sse and Σexact² to *ssx (for relative RMS errors).
+void ck_error_sums(const float *approx, const float *exact, size_t n, double *sse, double *ssx);
+
 /// Sum of the bytes viewed as little-endian 64-bit words (plus a tail), used to force every byte
 /// of a mapped region to be read in I/O benchmarks without the compiler eliding the loads.
 uint64_t ck_touch_bytes(const void *src, size_t n);

@@ -1,0 +1,10 @@
+// System calls that Swift's Glibc module does not expose (they need _GNU_SOURCE).
+#ifndef HASSKIT_CPLATFORM_H
+#define HASSKIT_CPLATFORM_H
+#include <stdint.h>
+
+/// Starts asynchronous writeback of [offset, offset+count) of `fd` (Linux `sync_file_range` with
+/// SYNC_FILE_RANGE_WRITE); returns 0, or -1 with errno set. A no-op returning 0 elsewhere.
+int cplatform_start_writeback(int fd, int64_t offset, int64_t count);
+
+#endif
