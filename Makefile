@@ -11,9 +11,12 @@ deps:
 build: deps
 	$(SWIFT) build -c release --product hasskit
 
-# The main job on bundled data. Until the demo pair lands this inspects a bundled checkpoint.
+# The main job on bundled data. Until the demo pair lands: convert a bundled checkpoint and
+# inspect the result.
 demo: build
-	$(HASSKIT) inspect Tests/Fixtures/llama3
+	mkdir -p .build/demo
+	$(HASSKIT) convert Tests/Fixtures/llama3 --out .build/demo/llama3-q8_0.hkw --type q8_0 --force
+	$(HASSKIT) inspect .build/demo/llama3-q8_0.hkw
 
 test: deps
 	$(SWIFT) test
