@@ -206,6 +206,7 @@ public struct Converter {
 
     static func makePlan(_ checkpoint: Checkpoint, family: ModelFamily, type: ConversionType, source: String) throws -> [Planned] {
         let hasFP8 = checkpoint.tensors.contains { $0.dtype == .f8e4m3 }
+        let layers = checkpoint.config?["num_hidden_layers"]?.intValue ?? 1
         var plan: [Planned] = []
         var seen = Set<String>()
         for t in checkpoint.tensors {
@@ -240,10 +241,12 @@ public struct Converter {
             case .f32, .f16, .bf16:
                 let q: QuantType = type == .f32 ? .f32 : type == .f16 ? .f16 : .bf16
                 plan.append(entry(q, t.dtype.rawValue == q.rawValue ? .copy : .encode))
-            case .q8_0, .q4_0:
-                let q: QuantType = type == .q8_0 ? .q8_0 : .q4_0
-                if columns % q.blockSize == 0 {
-                    plan.append(entry(q, .encode))
+            case .q8_0, .q4_0, .q4_k, .q6_k, .q4_k_m:
+                let wanted = blockType(for: canonical, type: type, layers: layers)
+                // Rows that do not fit the block: the nearest smaller block type, else F16.
+                let q = [wanted, .q8_0].first { columns % $0.blockSize == 0 }
+                if let q {
+                    plan.append(entry(q, .encode, fallback: q != wanted))
                 } else {
                     plan.append(entry(.f16, t.dtype == .f16 ? .copy : .encode, fallback: true))
                 }
@@ -265,6 +268,27 @@ public struct Converter {
             }
         }
         return plan.sorted { naturalLess($0.canonical, $1.canonical) }
+    }
+
+    /// The block type a weight gets. `q4_k_m` follows llama.cpp's Q4_K_M recipe: Q6_K for the
+    /// output head, and for `attn_v` and `ffn_down` in the first and last eighth of the layers and
+    /// every third layer between them; Q4_K for everything else.
+    static func blockType(for canonical: String, type: ConversionType, layers: Int) -> QuantType {
+        switch type {
+        case .q8_0: return .q8_0
+        case .q4_0: return .q4_0
+        case .q4_k: return .q4_k
+        case .q6_k: return .q6_k
+        default: break
+        }
+        if canonical == "output.weight" { return .q6_k }
+        let parts = canonical.split(separator: ".")
+        guard parts.count >= 3, parts[0] == "blk", let layer = Int(parts[1]) else { return .q4_k }
+        let kind = parts[2]
+        guard kind == "attn_v" || kind == "ffn_down" else { return .q4_k }
+        let n = max(layers, 1)
+        let moreBits = layer < n / 8 || layer >= 7 * n / 8 || (layer - n / 8) % 3 == 2
+        return moreBits ? .q6_k : .q4_k
     }
 
     /// Linear projections inside blocks (not embeddings, the output head or MoE routers).

@@ -5,7 +5,7 @@ import CKernels
 /// against).
 public enum Quantizer {
     /// Types `encode` supports.
-    public static let encodableTypes: [QuantType] = [.f32, .f16, .bf16, .q8_0, .q4_0]
+    public static let encodableTypes: [QuantType] = [.f32, .f16, .bf16, .q8_0, .q4_0, .q4_k, .q6_k]
 
     /// Encodes `values` (row-major, with the type's block size dividing the row length) as `type`.
     /// - Returns: nil when the type has no encoder yet.
@@ -24,10 +24,10 @@ public enum Quantizer {
                 }
                 count = bytes
             }
-        case .q8_0, .q4_0:
+        case .q8_0, .q4_0, .q4_k, .q6_k:
             return [UInt8](unsafeUninitializedCapacity: bytes) { out, count in
                 values.withUnsafeBufferPointer { src in
-                    if type == .q8_0 { ck_quantize_q8_0(src.baseAddress, out.baseAddress, n) } else { ck_quantize_q4_0(src.baseAddress, out.baseAddress, n) }
+                    _ = encode(src, as: type, into: UnsafeMutableRawBufferPointer(out))
                 }
                 count = bytes
             }
@@ -48,6 +48,8 @@ public enum Quantizer {
         case .bf16: ck_f32_to_bf16(src, dst.assumingMemoryBound(to: UInt16.self), n)
         case .q8_0: ck_quantize_q8_0(src, dst, n)
         case .q4_0: ck_quantize_q4_0(src, dst, n)
+        case .q4_k: ck_quantize_q4_k(src, dst, n)
+        case .q6_k: ck_quantize_q6_k(src, dst, n)
         default: return false
         }
         return true
@@ -67,9 +69,14 @@ public enum Quantizer {
                 if type == .f16 { ck_f16_to_f32(words, out.baseAddress, n) } else { ck_bf16_to_f32(words, out.baseAddress, n) }
                 count = n
             }
-        case .q8_0, .q4_0:
+        case .q8_0, .q4_0, .q4_k, .q6_k:
             return [Float](unsafeUninitializedCapacity: n) { out, count in
-                if type == .q8_0 { ck_dequantize_q8_0(bytes.baseAddress, out.baseAddress, n) } else { ck_dequantize_q4_0(bytes.baseAddress, out.baseAddress, n) }
+                switch type {
+                case .q8_0: ck_dequantize_q8_0(bytes.baseAddress, out.baseAddress, n)
+                case .q4_0: ck_dequantize_q4_0(bytes.baseAddress, out.baseAddress, n)
+                case .q4_k: ck_dequantize_q4_k(bytes.baseAddress, out.baseAddress, n)
+                default: ck_dequantize_q6_k(bytes.baseAddress, out.baseAddress, n)
+                }
                 count = n
             }
         default:

@@ -13,7 +13,7 @@ import WeightFormat
     static let sources = ["llama3", "llama2", "qwen2", "deepseek_v3", "draft_llama2", "draft_llama2_legacy", "draft_llama3", "draft_qwen2"]
 
     /// Largest relative RMS error accepted per output type (documented in docs/FORMAT.md).
-    static let tolerance: [QuantType: Double] = [.f32: 0, .f16: 1e-3, .bf16: 4e-3, .q8_0: 1e-2, .q4_0: 0.12, .f8e4m3: 0.04]
+    static let tolerance: [QuantType: Double] = [.f32: 0, .f16: 1e-3, .bf16: 4e-3, .q8_0: 1e-2, .q4_0: 0.12, .q4_k: 0.12, .q6_k: 0.03, .f8e4m3: 0.04]
 
     struct Case: CustomTestStringConvertible, Sendable {
         var source: String
@@ -87,9 +87,64 @@ import WeightFormat
             checked += 1
         }
         #expect(checked > 0)
-        #expect(report.maxRelRMSE <= (c.type == .q4_0 ? 0.12 : 0.04))
+        #expect(report.maxRelRMSE <= ([.q4_0, .q4_k, .q4_k_m].contains(c.type) ? 0.12 : 0.04))
         // The folder holds only the finished file.
         #expect(try FileSystem.contents(of: dir) == ["out.hkw"])
+    }
+
+    /// A generated LLaMA-shaped checkpoint whose rows fit K-quant blocks (hidden 256, 4 layers).
+    static func kquantCheckpoint() throws -> String {
+        let dir = Fixtures.temporaryDirectory("hasskit-kquant")
+        var b = SafetensorsBuilder()
+        var state: UInt64 = 11
+        func values(_ n: Int) -> [Float] {
+            (0..<n).map { _ in
+                state = state &* 6364136223846793005 &+ 1442695040888963407
+                return Float(Int32(truncatingIfNeeded: state >> 32)) / Float(Int32.max) * 0.05
+            }
+        }
+        let h = 256, ffn = 512, vocab = 64
+        b.add("model.embed_tokens.weight", shape: [vocab, h], floats: values(vocab * h))
+        b.add("lm_head.weight", shape: [vocab, h], floats: values(vocab * h))
+        b.add("model.norm.weight", shape: [h], floats: values(h))
+        for i in 0..<4 {
+            let p = "model.layers.\(i)."
+            for k in ["q", "k", "v", "o"] { b.add(p + "self_attn.\(k)_proj.weight", shape: [h, h], floats: values(h * h)) }
+            b.add(p + "mlp.gate_proj.weight", shape: [ffn, h], floats: values(ffn * h))
+            b.add(p + "mlp.up_proj.weight", shape: [ffn, h], floats: values(ffn * h))
+            b.add(p + "mlp.down_proj.weight", shape: [h, ffn], floats: values(ffn * h))
+            b.add(p + "input_layernorm.weight", shape: [h], floats: values(h))
+            b.add(p + "post_attention_layernorm.weight", shape: [h], floats: values(h))
+        }
+        let w = try AtomicFileWriter(path: dir + "/model.safetensors")
+        try w.write(b.build())
+        try w.commit()
+        let config = "{\"architectures\": [\"LlamaForCausalLM\"], \"hidden_size\": 256, \"num_attention_heads\": 2, " +
+            "\"num_key_value_heads\": 2, \"num_hidden_layers\": 4, \"intermediate_size\": 512, \"vocab_size\": 64, \"rms_norm_eps\": 1e-5}"
+        let c = try AtomicFileWriter(path: dir + "/config.json")
+        try c.write(Array(config.utf8))
+        try c.commit()
+        return dir
+    }
+
+    @Test func q4_k_mFollowsTheLlamaCppRecipe() throws {
+        let src = try Self.kquantCheckpoint()
+        let out = Fixtures.temporaryDirectory() + "/m.hkw"
+        let report = try Converter.convert(source: src, out: out, options: .init(type: .q4_k_m))
+        let f = try HKWFile(path: out)
+        #expect(f.tensor(named: "output.weight")?.type == .q6_k)
+        #expect(f.tensor(named: "token_embd.weight")?.type == .q4_k)
+        // 4 layers: more bits for layers 2 (every third after the first eighth) and 3 (last eighth).
+        #expect((0..<4).map { f.tensor(named: "blk.\($0).attn_v.weight")?.type } == [.q4_k, .q4_k, .q6_k, .q6_k])
+        #expect((0..<4).map { f.tensor(named: "blk.\($0).ffn_down.weight")?.type } == [.q4_k, .q4_k, .q6_k, .q6_k])
+        #expect(f.tensor(named: "blk.0.attn_q.weight")?.type == .q4_k)
+        #expect(f.tensor(named: "blk.0.attn_norm.weight")?.type == .f32)
+        #expect(report.maxRelRMSE < 0.12)
+        for type in [ConversionType.q4_k, .q6_k] {
+            let r = try Converter.convert(source: src, out: out, options: .init(type: type, force: true))
+            #expect(r.maxRelRMSE < (type == .q6_k ? 0.03 : 0.12))
+            #expect(try HKWFile(path: out).tensor(named: "blk.3.ffn_up.weight")?.type == (type == .q6_k ? .q6_k : .q4_k))
+        }
     }
 
     @Test func canonicalNamesAreShortAndComplete() throws {

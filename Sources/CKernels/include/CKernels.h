@@ -65,6 +65,13 @@ size_t ck_first_nonfinite(const float *src, size_t n);
 /// Adds Σ(approx−exact)² to *sse and Σexact² to *ssx (for relative RMS errors).
 void ck_error_sums(const float *approx, const float *exact, size_t n, double *sse, double *ssx);
 
+/// K-quants: 256 values per super-block (144 bytes for Q4_K, 210 for Q6_K); `n` is a multiple of
+/// 256. The quantizers follow ggml's reference scale search (see quant_kquants.c).
+void ck_quantize_q4_k(const float *src, void *dst, size_t n);
+void ck_dequantize_q4_k(const void *src, float *dst, size_t n);
+void ck_quantize_q6_k(const float *src, void *dst, size_t n);
+void ck_dequantize_q6_k(const void *src, float *dst, size_t n);
+
 /// Sum of the bytes viewed as little-endian 64-bit words (plus a tail), used to force every byte
 /// of a mapped region to be read in I/O benchmarks without the compiler eliding the loads.
 uint64_t ck_touch_bytes(const void *src, size_t n);

@@ -1,0 +1,303 @@
+// Q4_K and Q6_K super-block quantization (256 values per block), byte-compatible with ggml's
+// block_q4_K / block_q6_K. The scale search follows ggml's reference quantizers
+// (quantize_row_q4_K_ref / quantize_row_q6_K_ref: weighted least squares over candidate
+// scales), computed in the same float operation order so results match it bit for bit when both
+// are compiled without FMA contraction.
+#include "CKernels.h"
+#include <math.h>
+#include <string.h>
+
+#define QKK 256
+
+/// Round to nearest, ties to even, for |v| <= 2^22 (adding 1.5·2^23 leaves the integer in the
+/// low mantissa bits under the default rounding mode).
+static inline int round_nearest(float v) {
+    float shifted = v + 12582912.0f;
+    int bits;
+    memcpy(&bits, &shifted, 4);
+    return (bits & 0x007FFFFF) - 0x00400000;
+}
+
+static inline int clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+static inline uint16_t half_bits(float v) { return ck_float_to_half_scalar(v); }
+static inline float half_value(const unsigned char *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return ck_half_to_float_scalar(h);
+}
+
+/// Asymmetric quantization of n values to 0..nmax with a scale and a (non-positive) offset,
+/// searching nsteps+1 candidate scales around nmax/(max-min) and keeping the one with the least
+/// weighted squared error. Returns the scale; *neg_min receives -offset.
+static float fit_scale_min(int n, int nmax, const float *x, const float *w, uint8_t *L, float *neg_min,
+                           uint8_t *trial, float rmin, float rdelta, int nsteps) {
+    float lo = x[0], hi = x[0];
+    float sum_w = w[0];
+    float sum_x = sum_w * x[0];
+    for (int i = 1; i < n; ++i) {
+        if (x[i] < lo) lo = x[i];
+        if (x[i] > hi) hi = x[i];
+        float wi = w[i];
+        sum_w += wi;
+        sum_x += wi * x[i];
+    }
+    if (lo > 0) lo = 0;
+    if (hi == lo) {
+        memset(L, 0, (size_t)n);
+        *neg_min = -lo;
+        return 0.0f;
+    }
+    float inv = nmax / (hi - lo);
+    float scale = 1 / inv;
+    float best = 0;
+    for (int i = 0; i < n; ++i) {
+        int l = round_nearest(inv * (x[i] - lo));
+        L[i] = (uint8_t)clampi(l, 0, nmax);
+        float diff = scale * L[i] + lo - x[i];
+        best += w[i] * (diff * diff);
+    }
+    for (int step = 0; step <= nsteps; ++step) {
+        inv = (rmin + rdelta * step + nmax) / (hi - lo);
+        float sum_l = 0, sum_l2 = 0, sum_xl = 0;
+        for (int i = 0; i < n; ++i) {
+            int l = clampi(round_nearest(inv * (x[i] - lo)), 0, nmax);
+            trial[i] = (uint8_t)l;
+            float wi = w[i];
+            sum_l += wi * l;
+            sum_l2 += wi * l * l;
+            sum_xl += wi * l * x[i];
+        }
+        float det = sum_w * sum_l2 - sum_l * sum_l;
+        if (det > 0) {
+            float s = (sum_w * sum_xl - sum_x * sum_l) / det;
+            float m = (sum_l2 * sum_x - sum_l * sum_xl) / det;
+            if (m > 0) {
+                m = 0;
+                s = sum_xl / sum_l2;
+            }
+            float err = 0;
+            for (int i = 0; i < n; ++i) {
+                float diff = s * trial[i] + m - x[i];
+                err += w[i] * (diff * diff);
+            }
+            if (err < best) {
+                memcpy(L, trial, (size_t)n);
+                best = err;
+                scale = s;
+                lo = m;
+            }
+        }
+    }
+    *neg_min = -lo;
+    return scale;
+}
+
+/// The 6-bit scale and min of sub-block j from the 12 packed bytes of a Q4_K block.
+static inline void unpack_scale_min(int j, const uint8_t *q, uint8_t *sc, uint8_t *m) {
+    if (j < 4) {
+        *sc = q[j] & 63;
+        *m = q[j + 4] & 63;
+    } else {
+        *sc = (uint8_t)((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
+        *m = (uint8_t)((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
+    }
+}
+
+void ck_quantize_q4_k(const float *src, void *dst, size_t n) {
+    unsigned char *out = (unsigned char *)dst;
+    uint8_t L[QKK], trial[32];
+    float w[32], scales[8], mins[8];
+    for (size_t b = 0; b < n / QKK; b++) {
+        const float *x = src + b * QKK;
+        unsigned char *blk = out + b * 144;  // d, dmin, scales[12], qs[128]
+        float max_scale = 0, max_min = 0;
+        for (int j = 0; j < 8; ++j) {
+            float sum_x2 = 0;
+            for (int l = 0; l < 32; ++l) sum_x2 += x[32 * j + l] * x[32 * j + l];
+            float av_x = sqrtf(sum_x2 / 32);
+            for (int l = 0; l < 32; ++l) w[l] = av_x + fabsf(x[32 * j + l]);
+            scales[j] = fit_scale_min(32, 15, x + 32 * j, w, L + 32 * j, &mins[j], trial, -1.0f, 0.1f, 20);
+            if (scales[j] > max_scale) max_scale = scales[j];
+            if (mins[j] > max_min) max_min = mins[j];
+        }
+        float inv_scale = max_scale > 0 ? 63.0f / max_scale : 0.0f;
+        float inv_min = max_min > 0 ? 63.0f / max_min : 0.0f;
+        uint8_t *packed = blk + 4;
+        memset(packed, 0, 12);
+        for (int j = 0; j < 8; ++j) {
+            uint8_t ls = (uint8_t)round_nearest(inv_scale * scales[j]);
+            uint8_t lm = (uint8_t)round_nearest(inv_min * mins[j]);
+            if (ls > 63) ls = 63;
+            if (lm > 63) lm = 63;
+            if (j < 4) {
+                packed[j] = ls;
+                packed[j + 4] = lm;
+            } else {
+                packed[j + 4] = (uint8_t)((ls & 0xF) | ((lm & 0xF) << 4));
+                packed[j - 4] |= (uint8_t)((ls >> 4) << 6);
+                packed[j] |= (uint8_t)((lm >> 4) << 6);
+            }
+        }
+        uint16_t d = half_bits(max_scale / 63.0f), dmin = half_bits(max_min / 63.0f);
+        memcpy(blk, &d, 2);
+        memcpy(blk + 2, &dmin, 2);
+        const float dv = half_value(blk), dminv = half_value(blk + 2);
+        for (int j = 0; j < 8; ++j) {
+            uint8_t sc, m;
+            unpack_scale_min(j, packed, &sc, &m);
+            const float dj = dv * sc;
+            if (!dj) continue;
+            const float mj = dminv * m;
+            for (int l = 0; l < 32; ++l) L[32 * j + l] = (uint8_t)clampi(round_nearest((x[32 * j + l] + mj) / dj), 0, 15);
+        }
+        uint8_t *qs = blk + 16;
+        for (int j = 0; j < QKK; j += 64) {
+            for (int l = 0; l < 32; ++l) qs[l] = (uint8_t)(L[j + l] | (L[j + l + 32] << 4));
+            qs += 32;
+        }
+    }
+}
+
+void ck_dequantize_q4_k(const void *src, float *dst, size_t n) {
+    const unsigned char *in = (const unsigned char *)src;
+    for (size_t b = 0; b < n / QKK; b++) {
+        const unsigned char *blk = in + b * 144;
+        const float d = half_value(blk), dmin = half_value(blk + 2);
+        const uint8_t *packed = blk + 4, *qs = blk + 16;
+        float *y = dst + b * QKK;
+        for (int j = 0; j < 8; j += 2) {
+            uint8_t sc, m;
+            unpack_scale_min(j, packed, &sc, &m);
+            const float d1 = d * sc, m1 = dmin * m;
+            unpack_scale_min(j + 1, packed, &sc, &m);
+            const float d2 = d * sc, m2 = dmin * m;
+            for (int l = 0; l < 32; ++l) *y++ = d1 * (qs[l] & 0xF) - m1;
+            for (int l = 0; l < 32; ++l) *y++ = d2 * (qs[l] >> 4) - m2;
+            qs += 32;
+        }
+    }
+}
+
+/// Symmetric quantization of n values to -nmax..nmax-1 with one scale: start from the value of
+/// largest magnitude, then try 18 nearby scales and keep the best by weighted least squares
+/// (weights x²). Returns the scale; L receives the levels shifted by +nmax.
+static float fit_scale_symmetric(int n, int nmax, const float *x, int8_t *L) {
+    float amax = 0, max = 0;
+    for (int i = 0; i < n; ++i) {
+        float ax = fabsf(x[i]);
+        if (ax > amax) {
+            amax = ax;
+            max = x[i];
+        }
+    }
+    if (amax < 1e-15f) {
+        memset(L, 0, (size_t)n);
+        return 0.0f;
+    }
+    float inv = -nmax / max;
+    float sumlx = 0, suml2 = 0;
+    for (int i = 0; i < n; ++i) {
+        int l = clampi(round_nearest(inv * x[i]), -nmax, nmax - 1);
+        L[i] = (int8_t)(l + nmax);
+        float w = x[i] * x[i];
+        sumlx += w * x[i] * l;
+        suml2 += w * l * l;
+    }
+    float scale = suml2 ? sumlx / suml2 : 0.0f;
+    float best = scale * sumlx;
+    for (int step = -9; step <= 9; ++step) {
+        if (step == 0) continue;
+        inv = -(nmax + 0.1f * step) / max;
+        sumlx = suml2 = 0;
+        for (int i = 0; i < n; ++i) {
+            int l = clampi(round_nearest(inv * x[i]), -nmax, nmax - 1);
+            float w = x[i] * x[i];
+            sumlx += w * x[i] * l;
+            suml2 += w * l * l;
+        }
+        if (suml2 > 0 && sumlx * sumlx > best * suml2) {
+            for (int i = 0; i < n; ++i) L[i] = (int8_t)(nmax + clampi(round_nearest(inv * x[i]), -nmax, nmax - 1));
+            scale = sumlx / suml2;
+            best = scale * sumlx;
+        }
+    }
+    return scale;
+}
+
+void ck_quantize_q6_k(const float *src, void *dst, size_t n) {
+    unsigned char *out = (unsigned char *)dst;
+    int8_t L[QKK];
+    float scales[16];
+    for (size_t b = 0; b < n / QKK; b++) {
+        const float *x = src + b * QKK;
+        unsigned char *blk = out + b * 210;  // ql[128], qh[64], scales[16], d
+        float max_scale = 0, max_abs_scale = 0;
+        for (int j = 0; j < 16; ++j) {
+            scales[j] = fit_scale_symmetric(16, 32, x + 16 * j, L + 16 * j);
+            float a = fabsf(scales[j]);
+            if (a > max_abs_scale) {
+                max_abs_scale = a;
+                max_scale = scales[j];
+            }
+        }
+        if (max_abs_scale < 1e-15f) {
+            memset(blk, 0, 210);
+            continue;
+        }
+        int8_t *sc = (int8_t *)(blk + 192);
+        float inv = -128.0f / max_scale;
+        uint16_t d = half_bits(1 / inv);
+        memcpy(blk + 208, &d, 2);
+        for (int j = 0; j < 16; ++j) {
+            int v = round_nearest(inv * scales[j]);
+            sc[j] = (int8_t)(v < 127 ? v : 127);
+        }
+        const float dv = half_value(blk + 208);
+        for (int j = 0; j < 16; ++j) {
+            const float dj = dv * sc[j];
+            if (!dj) continue;
+            for (int l = 0; l < 16; ++l) L[16 * j + l] = (int8_t)(clampi(round_nearest(x[16 * j + l] / dj), -32, 31) + 32);
+        }
+        uint8_t *ql = blk, *qh = blk + 128;
+        for (int j = 0; j < QKK; j += 128) {
+            for (int l = 0; l < 32; ++l) {
+                const uint8_t q1 = L[j + l] & 0xF, q2 = L[j + l + 32] & 0xF;
+                const uint8_t q3 = L[j + l + 64] & 0xF, q4 = L[j + l + 96] & 0xF;
+                ql[l] = (uint8_t)(q1 | (q3 << 4));
+                ql[l + 32] = (uint8_t)(q2 | (q4 << 4));
+                qh[l] = (uint8_t)((L[j + l] >> 4) | ((L[j + l + 32] >> 4) << 2) | ((L[j + l + 64] >> 4) << 4) | ((L[j + l + 96] >> 4) << 6));
+            }
+            ql += 64;
+            qh += 32;
+        }
+    }
+}
+
+void ck_dequantize_q6_k(const void *src, float *dst, size_t n) {
+    const unsigned char *in = (const unsigned char *)src;
+    for (size_t b = 0; b < n / QKK; b++) {
+        const unsigned char *blk = in + b * 210;
+        const float d = half_value(blk + 208);
+        const uint8_t *ql = blk, *qh = blk + 128;
+        const int8_t *sc = (const int8_t *)(blk + 192);
+        float *y = dst + b * QKK;
+        for (int k = 0; k < QKK; k += 128) {
+            for (int l = 0; l < 32; ++l) {
+                int is = l / 16;
+                const int q1 = (int)((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32;
+                const int q2 = (int)((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32;
+                const int q3 = (int)((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
+                const int q4 = (int)((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
+                y[l] = d * sc[is] * q1;
+                y[l + 32] = d * sc[is + 2] * q2;
+                y[l + 64] = d * sc[is + 4] * q3;
+                y[l + 96] = d * sc[is + 6] * q4;
+            }
+            y += 128;
+            ql += 64;
+            qh += 32;
+            sc += 8;
+        }
+    }
+}

@@ -1,0 +1,70 @@
+import CKernels
+import Platform
+import Quantization
+import Testing
+import TestSupport
+
+/// Q4_K/Q6_K: layouts decode exactly as the gguf Python package decodes them; the C quantizers
+/// equal the Swift reference bit for bit; quantization error stays within the documented bounds.
+@Suite struct KQuantTests {
+    static func randomValues(_ count: Int, seed: UInt64, scale: Float = 0.02) -> [Float] {
+        var state = seed
+        return (0..<count).map { _ in
+            // Sum of uniforms: roughly normal, with occasional larger values.
+            var acc: Float = 0
+            for _ in 0..<4 {
+                state = state &* 6364136223846793005 &+ 1442695040888963407
+                acc += Float(Int32(truncatingIfNeeded: state >> 32)) / Float(Int32.max)
+            }
+            return acc * scale
+        }
+    }
+
+    @Test(arguments: [("q4_k", QuantType.q4_k), ("q6_k", QuantType.q6_k)])
+    func layoutMatchesGGUFPython(_ name: String, _ type: QuantType) throws {
+        let blocks = try FileSystem.readFile(Fixtures.path("quant/\(name)_blocks.bin"))
+        let expected = try BlockQuantTests.floats("quant/\(name)_blocks_dequant_f32.bin")
+        let n = blocks.count / type.bytesPerBlock * 256
+        let ours = try #require(Quantizer.decode(blocks, as: type, count: n))
+        #expect(ours.map(\.bitPattern) == expected.map(\.bitPattern))
+        let reference = type == .q4_k ? KQuantReference.dequantizeQ4_K(blocks) : KQuantReference.dequantizeQ6_K(blocks)
+        #expect(reference.map(\.bitPattern) == expected.map(\.bitPattern))
+    }
+
+    @Test(arguments: [1, 3, 16])
+    func quantizersEqualTheReference(_ blocks: Int) throws {
+        let x = Self.randomValues(blocks * 256, seed: UInt64(blocks))
+        #expect(Quantizer.encode(x, as: .q4_k) == KQuantReference.quantizeQ4_K(x))
+        #expect(Quantizer.encode(x, as: .q6_k) == KQuantReference.quantizeQ6_K(x))
+    }
+
+    @Test func specialBlocks() throws {
+        var x = [Float](repeating: 0, count: 256)  // all zero
+        x += (0..<256).map { Float($0) }  // all positive: min clamps to 0
+        x += (0..<256).map { -Float($0) / 256 }  // all negative
+        var spike = [Float](repeating: 1e-3, count: 256)
+        spike[17] = 50
+        x += spike
+        #expect(Quantizer.encode(x, as: .q4_k) == KQuantReference.quantizeQ4_K(x))
+        #expect(Quantizer.encode(x, as: .q6_k) == KQuantReference.quantizeQ6_K(x))
+        let q6 = try #require(Quantizer.encode(x, as: .q6_k))
+        let back = try #require(Quantizer.decode(q6, as: .q6_k, count: x.count))
+        #expect(back[0..<256].allSatisfy { $0 == 0 })
+    }
+
+    @Test(arguments: [(QuantType.q4_k, 0.12), (.q6_k, 0.03), (.q8_0, 0.01), (.q4_0, 0.12)])
+    func errorIsBounded(_ type: QuantType, _ bound: Double) throws {
+        let x = Self.randomValues(64 * 256, seed: 42)
+        let q = try #require(Quantizer.encode(x, as: type))
+        #expect(q.count == x.count / type.blockSize * type.bytesPerBlock)
+        let back = try #require(Quantizer.decode(q, as: type, count: x.count))
+        var sse = 0.0, ssx = 0.0
+        for (a, b) in zip(back, x) {
+            sse += Double(a - b) * Double(a - b)
+            ssx += Double(b) * Double(b)
+        }
+        let rel = (sse / ssx).squareRoot()
+        #expect(rel <= bound, "\(type.rawValue): \(rel)")
+        #expect(rel > 0)
+    }
+}
