@@ -34,7 +34,7 @@ let package = Package(
         .target(
             name: "WeightFormat",
             dependencies: [
-                "Platform", "StrictJSON", "Quantization", "Checkpoints",
+                "Platform", "StrictJSON", "Quantization", "Checkpoints", "CZstd",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
 

@@ -7,7 +7,7 @@ public struct Hasskit: ParsableCommand {
         commandName: "hasskit",
         abstract: "Download, convert, validate and run HASS speculative-decoding pairs.",
         version: HasskitBuild.version,
-        subcommands: [Inspect.self, Convert.self, Bench.self]
+        subcommands: [Inspect.self, Convert.self, Pack.self, Unpack.self, Bench.self]
     )
 
     public init() {}
