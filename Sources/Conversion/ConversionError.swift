@@ -7,6 +7,7 @@ public struct ConversionError: Error, Sendable, CustomStringConvertible {
         case unknownFamily(String)
         case unexpectedTensor(String, family: String)
         case missingTensor(String)
+        case missingLayer(Int, available: String)
         case unsupportedType(String)
         case unsupportedElementType(tensor: String, dtype: String)
         case nonFiniteValue(tensor: String, index: Int)
@@ -32,6 +33,7 @@ public struct ConversionError: Error, Sendable, CustomStringConvertible {
         case let .unknownFamily(m): reason = "cannot tell which model family this is: \(m)"
         case let .unexpectedTensor(t, f): reason = "tensor \"\(t)\" is not part of a \(f) checkpoint (refusing to guess, as a strict loader would)"
         case let .missingTensor(t): reason = "required tensor \"\(t)\" is missing"
+        case let .missingLayer(l, available): reason = "there is no layer \(l) (the checkpoint has layers \(available))"
         case let .unsupportedType(t): reason = "unsupported output type \"\(t)\" (supported: \(ConversionType.allCases.map(\.rawValue).joined(separator: ", ")))"
         case let .unsupportedElementType(t, d): reason = "tensor \"\(t)\" has element type \(d), which hasskit does not convert"
         case let .nonFiniteValue(t, i): reason = "tensor \"\(t)\" holds a NaN or infinity at element \(i) (a corrupt weight)"

@@ -36,6 +36,9 @@ public struct Converter {
         /// The command line, recorded in the provenance.
         public var arguments: [String] = []
         public var hashSources = true
+        /// Keep only these decoder layers (and drop the embedding, final norm and head): with
+        /// DeepSeek's MTP layer index this extracts the multi-token-prediction draft.
+        public var layers: [Int]?
 
         public init(type: ConversionType, draftOf: String? = nil, force: Bool = false, arguments: [String] = []) {
             self.type = type
@@ -97,6 +100,20 @@ public struct Converter {
         let hyper = try CanonicalConfig.make(config: checkpoint.config, family: family, tensorNames: Set(names), path: source)
 
         var plan = try makePlan(checkpoint, family: family, type: options.type, source: source)
+        var architecture = family.rawValue
+        var role = family == .eagleHead ? "draft" : "base"
+        var hyperMembers = hyper.objectMembers ?? []
+        if let layers = options.layers {
+            plan = try selectLayers(plan, layers: Set(layers), source: source)
+            let total = checkpoint.config?["num_hidden_layers"]?.intValue ?? -1
+            let nextn = checkpoint.config?["num_nextn_predict_layers"]?.intValue ?? 0
+            if family == .deepseekV3, nextn > 0, Set(layers) == Set(total..<(total + nextn)) {
+                // DeepSeek stores its multi-token-prediction module as the extra layer(s).
+                architecture = "deepseek_mtp"
+                role = "draft"
+            }
+            hyperMembers.append(("layers", .array(layers.sorted().map { .int($0) })))
+        }
         var shared: [String] = []
         var baseHash: String?
         if let basePath = options.draftOf {
@@ -134,9 +151,9 @@ public struct Converter {
         let hashes = SourceHasher(files: options.hashSources ? checkpoint.files : [])
         let provenance = try makeProvenance(checkpoint, options: options, digests: nil)
         var metadata: [(String, JSONValue)] = [
-            ("architecture", .string(family.rawValue)),
-            ("role", .string(family == .eagleHead ? "draft" : "base")),
-            ("config", hyper),
+            ("architecture", .string(architecture)),
+            ("role", .string(role)),
+            ("config", .object(hyperMembers)),
             ("provenance", provenance),
         ]
         if let baseHash {
@@ -270,6 +287,21 @@ public struct Converter {
         return plan.sorted { naturalLess($0.canonical, $1.canonical) }
     }
 
+    /// Keeps the tensors of the given decoder layers; every requested layer must exist.
+    static func selectLayers(_ plan: [Planned], layers: Set<Int>, source: String) throws -> [Planned] {
+        func layer(_ name: String) -> Int? {
+            let parts = name.split(separator: ".")
+            return parts.count > 2 && parts[0] == "blk" ? Int(parts[1]) : nil
+        }
+        let kept = plan.filter { layer($0.canonical).map(layers.contains) ?? false }
+        let found = Set(kept.compactMap { layer($0.canonical) })
+        if let missing = layers.subtracting(found).sorted().first {
+            let available = Set(plan.compactMap { layer($0.canonical) }).sorted()
+            throw ConversionError(.missingLayer(missing, available: "\(available.first ?? 0)–\(available.last ?? 0)"), path: source)
+        }
+        return kept
+    }
+
     /// The block type a weight gets. `q4_k_m` follows llama.cpp's Q4_K_M recipe: Q6_K for the
     /// output head, and for `attn_v` and `ffn_down` in the first and last eighth of the layers and
     /// every third layer between them; Q4_K for everything else.
@@ -348,6 +380,7 @@ public struct Converter {
                 ssx += r.ssx
                 try writer.append(bytes)
             }
+            rows.release(start: start, count: min(s, rows.rows) - start)
             start = s
         }
         p.source.contiguousData().releasePages()
@@ -433,6 +466,7 @@ public struct Converter {
                 }
             }
             try writer.append(codes)
+            rows.release(start: start, count: count)
             scales += bandScales
             start += count
         }

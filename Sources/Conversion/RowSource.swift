@@ -35,6 +35,11 @@ struct RowSource {
         return r
     }
 
+    /// Drops rows `[start, start+count)` of a mapped source from the resident set once used.
+    func release(start: Int, count: Int) {
+        data.slice(start: start * columns * elementSize, length: count * columns * elementSize)?.releasePages()
+    }
+
     /// Rows `[start, start+count)` as f32.
     func band(start: Int, count: Int) -> [Float] {
         let first = start * columns

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Conversion
+import Foundation
+import Platform
 import StrictJSON
 
 /// `hasskit convert SRC --out OUT.hkw [--type T] [--draft-of BASE.hkw] [--json]`.
@@ -27,6 +29,9 @@ struct Convert: ParsableCommand {
     @Option(name: .customLong("draft-of"), help: ArgumentHelp("For a HASS head: the converted base it belongs to; the head's copy of the base embedding is then dropped when equal.", valueName: "BASE.hkw"))
     var draftOf: String?
 
+    @Option(help: ArgumentHelp("Keep only these decoder layers, e.g. `61` or `0,1`; `mtp` selects DeepSeek's multi-token-prediction layer(s), giving a draft.", valueName: "LIST"))
+    var layers: String?
+
     @Flag(help: "Replace OUT if it exists.")
     var force = false
 
@@ -42,6 +47,9 @@ struct Convert: ParsableCommand {
         }
         var options = Converter.Options(type: t, draftOf: draftOf, force: force, arguments: CommandLine.arguments)
         options.hashSources = true
+        if let layers {
+            options.layers = try parseLayers(layers)
+        }
         let report: Converter.Report
         do {
             report = try Converter.convert(source: source, out: out, options: options, log: { if verbose { Console.log($0) } })
@@ -57,6 +65,25 @@ struct Convert: ParsableCommand {
                   largest relative RMS error \(report.maxRelRMSE)\(report.shared.isEmpty ? "" : "\n  shared with the base: " + report.shared.joined(separator: ", "))
                 """)
         }
+    }
+}
+
+extension Convert {
+    /// `mtp` means the layers after `num_hidden_layers` (read from the source's config.json).
+    func parseLayers(_ text: String) throws -> [Int] {
+        if text == "mtp" {
+            let configPath = FileSystem.join(source, "config.json")
+            guard let bytes = try? FileSystem.readFile(configPath), let config = try? JSONParser().parse(bytes),
+                  let total = config["num_hidden_layers"]?.intValue, let nextn = config["num_nextn_predict_layers"]?.intValue, nextn > 0 else {
+                throw ValidationError("--layers mtp needs a config.json with num_hidden_layers and num_nextn_predict_layers > 0")
+            }
+            return Array(total..<(total + nextn))
+        }
+        let parts = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !parts.isEmpty, parts.allSatisfy({ ($0 ?? -1) >= 0 }) else {
+            throw ValidationError("--layers takes layer numbers separated by commas, or mtp")
+        }
+        return parts.compactMap { $0 }
     }
 }
 

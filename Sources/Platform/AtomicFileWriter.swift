@@ -20,6 +20,8 @@ public final class AtomicFileWriter {
     private var committed = false
     /// Bytes written so far.
     public private(set) var bytesWritten: UInt64 = 0
+    /// Slot in the interrupt-cleanup table (the temporary file is unlinked on Ctrl-C).
+    private var cleanupSlot: Int32 = -1
 
     /// Creates the temporary file `.<name>.partial-<pid>-<n>` in the destination folder.
     ///
@@ -34,6 +36,8 @@ public final class AtomicFileWriter {
             if f >= 0 {
                 fd = f
                 temporaryPath = candidate
+                cplatform_install_interrupt_cleanup()
+                cleanupSlot = cplatform_register_temporary(candidate)
                 return
             }
             let e = errno
@@ -62,6 +66,7 @@ public final class AtomicFileWriter {
     deinit {
         if fd >= 0 { close(fd) }
         if !committed { unlink(temporaryPath) }
+        cplatform_unregister_temporary(cleanupSlot)
     }
 
     /// Appends `bytes`, retrying short writes.
@@ -151,6 +156,8 @@ public final class AtomicFileWriter {
             throw SystemError(operation: "rename to \(path)", path: temporaryPath, errno: errno)
         }
         committed = true
+        cplatform_unregister_temporary(cleanupSlot)
+        cleanupSlot = -1
         let (dir, _) = FileSystem.split(path)
         let dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if dfd >= 0 {

@@ -163,6 +163,22 @@ import WeightFormat
         #expect(f.tensor(named: "blk.0.attn_q_a.weight")?.data.array == w.contiguousData().array)
     }
 
+    @Test func mtpLayerIsExtractedAsADraft() throws {
+        let dir = Fixtures.temporaryDirectory()
+        var options = Converter.Options(type: .fp8)
+        options.layers = [2]
+        _ = try Converter.convert(source: Fixtures.path("deepseek_v3"), out: dir + "/mtp.hkw", options: options)
+        let f = try HKWFile(path: dir + "/mtp.hkw")
+        #expect(f.metadata["architecture"]?.stringValue == "deepseek_mtp")
+        #expect(f.metadata["role"]?.stringValue == "draft")
+        #expect(f.tensors.allSatisfy { $0.name.hasPrefix("blk.2.") })
+        for name in ["eh_proj", "enorm", "hnorm", "embed_tokens", "shared_head_norm", "shared_head_head"] {
+            #expect(f.tensor(named: "blk.2.nextn.\(name).weight") != nil, "\(name)")
+        }
+        options.layers = [9]
+        #expect(throws: ConversionError.self) { _ = try Converter.convert(source: Fixtures.path("deepseek_v3"), out: dir + "/x.hkw", options: options) }
+    }
+
     @Test func headConfigIsReadFromTheWeights() throws {
         let dir = Fixtures.temporaryDirectory()
         _ = try Converter.convert(source: Fixtures.path("draft_llama3"), out: dir + "/h.hkw", options: .init(type: .f16))

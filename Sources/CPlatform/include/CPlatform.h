@@ -7,4 +7,12 @@
 /// SYNC_FILE_RANGE_WRITE); returns 0, or -1 with errno set. A no-op returning 0 elsewhere.
 int cplatform_start_writeback(int fd, int64_t offset, int64_t count);
 
+/// Registers a temporary file to be unlinked if the process is interrupted; returns a slot for
+/// `cplatform_unregister_temporary`, or -1 when the table is full.
+int cplatform_register_temporary(const char *path);
+void cplatform_unregister_temporary(int slot);
+
+/// Installs the SIGINT/SIGTERM/SIGHUP handler that unlinks registered files and re-raises.
+void cplatform_install_interrupt_cleanup(void);
+
 #endif
