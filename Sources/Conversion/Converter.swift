@@ -148,7 +148,10 @@ public struct Converter {
 
         // Source files are hashed on another thread while the tensors are converted; the header
         // gets placeholders of the same length first and the digests at commit.
-        let hashes = SourceHasher(files: options.hashSources ? checkpoint.files : [])
+        // Files in the hub cache are links to blobs named by their SHA-256, verified when they were
+        // downloaded: those need no second pass.
+        let known = checkpoint.files.map(HubCachePath.blobDigest)
+        let hashes = SourceHasher(files: options.hashSources ? zip(checkpoint.files, known).filter { $0.1 == nil }.map(\.0) : [])
         let provenance = try makeProvenance(checkpoint, options: options, digests: nil)
         var metadata: [(String, JSONValue)] = [
             ("architecture", .string(architecture)),
@@ -208,7 +211,8 @@ public struct Converter {
             try writer.finishEntry()
         }
         metadata.append(("quality", .object(quality)))
-        let digests = try hashes.wait()
+        var computed = try hashes.wait().makeIterator()
+        let digests = options.hashSources ? known.map { $0 ?? computed.next() ?? "" } : []
         if let i = metadata.firstIndex(where: { $0.0 == "provenance" }) {
             metadata[i].1 = try makeProvenance(checkpoint, options: options, digests: digests)
         }
@@ -517,13 +521,43 @@ public struct Converter {
             }
             files.append(.object(members))
         }
-        return .object([
-            ("source", .string(checkpoint.path)),
+        var members: [(String, JSONValue)] = [("source", .string(checkpoint.path))]
+        if let snapshot = HubCachePath(checkpoint.path) {
+            members.append(("repo", .string(snapshot.repo)))
+            members.append(("commit", .string(snapshot.commit)))
+        }
+        return .object(members + [
             ("files", .array(files)),
             ("converter", .string("hasskit \(HasskitBuild.version)")),
             ("arguments", .array(options.arguments.map { .string($0) })),
             ("type", .string(options.type.rawValue)),
         ])
+    }
+}
+
+/// A path inside the Hugging Face hub cache: `…/models--ORG--NAME/snapshots/<commit>/…`.
+struct HubCachePath {
+    var repo: String
+    var commit: String
+
+    init?(_ path: String) {
+        let parts = path.split(separator: "/").map(String.init)
+        guard let i = parts.lastIndex(where: { $0.hasPrefix("models--") }), i + 2 < parts.count, parts[i + 1] == "snapshots" else {
+            return nil
+        }
+        let name = parts[i].dropFirst("models--".count).components(separatedBy: "--")
+        guard name.count >= 2, name.allSatisfy({ !$0.isEmpty }) else { return nil }
+        repo = name.joined(separator: "/")
+        commit = parts[i + 2]
+    }
+
+    /// The SHA-256 a cached file was stored under, when it is a link to an LFS blob.
+    static func blobDigest(_ file: String) -> String? {
+        guard let target = FileSystem.symlinkTarget(file) else { return nil }
+        let parts = target.split(separator: "/")
+        guard parts.count >= 2, parts[parts.count - 2] == "blobs", let name = parts.last, name.utf8.count == 64,
+              name.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else { return nil }
+        return String(name)
     }
 }
 

@@ -1,5 +1,6 @@
 import CKernels
 import Checkpoints
+import Foundation
 import Conversion
 import Platform
 import Quantization
@@ -161,6 +162,26 @@ import WeightFormat
         // FP8 codes are copied byte for byte.
         let w = try #require(source.tensor(named: "model.layers.0.self_attn.q_a_proj.weight"))
         #expect(f.tensor(named: "blk.0.attn_q_a.weight")?.data.array == w.contiguousData().array)
+    }
+
+    @Test func hubCacheSnapshotsGiveRepoCommitAndDigests() throws {
+        // A snapshot laid out as huggingface_hub does: files are links into blobs/<sha256>.
+        let cache = Fixtures.temporaryDirectory("hasskit-cache")
+        let repo = cache + "/models--org--tiny-qwen2"
+        let commit = String(repeating: "ab", count: 20)
+        try FileManager.default.createDirectory(atPath: repo + "/blobs", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: repo + "/snapshots/" + commit, withIntermediateDirectories: true)
+        let weights = try FileSystem.readFile(Fixtures.path("qwen2/model.safetensors"))
+        let digest = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"  // stands in for the LFS oid
+        FileManager.default.createFile(atPath: repo + "/blobs/" + digest, contents: Data(weights))
+        try FileManager.default.createSymbolicLink(atPath: repo + "/snapshots/\(commit)/model.safetensors", withDestinationPath: "../../blobs/" + digest)
+        try FileManager.default.copyItem(atPath: Fixtures.path("qwen2/config.json"), toPath: repo + "/snapshots/\(commit)/config.json")
+        let out = Fixtures.temporaryDirectory() + "/q.hkw"
+        _ = try Converter.convert(source: repo + "/snapshots/" + commit, out: out, options: .init(type: .bf16))
+        let provenance = try #require(try HKWFile(path: out).metadata["provenance"])
+        #expect(provenance["repo"]?.stringValue == "org/tiny-qwen2")
+        #expect(provenance["commit"]?.stringValue == commit)
+        #expect(provenance["files"]?.arrayValue?.first?["sha256"]?.stringValue == digest)
     }
 
     @Test func mtpLayerIsExtractedAsADraft() throws {
