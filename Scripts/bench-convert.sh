@@ -22,12 +22,12 @@ binary, src, work, rounds = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[
 def timed(cmd):
     s = time.perf_counter(); out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     return time.perf_counter() - s, out
-results = {k: [] for k in ["cp", "cp+sync", "hasskit q8_0", "hasskit q4_0", "gguf-py q8_0"]}
+results = {k: [] for k in ["cp", "cp+sync", "hasskit q8_0", "hasskit q4_0", "hasskit q4_k", "gguf-py q8_0"]}
 rss = {}
 for _ in range(rounds):
     t, _ = timed(["cp", "-r", src, f"{work}/cp"]); results["cp"].append(t); shutil.rmtree(f"{work}/cp")
     t, _ = timed(["sh", "-c", f"cp -r {src} {work}/cp && sync"]); results["cp+sync"].append(t); shutil.rmtree(f"{work}/cp")
-    for q in ("q8_0", "q4_0"):
+    for q in ("q8_0", "q4_0", "q4_k"):
         t, out = timed([binary, "convert", src, "--out", f"{work}/out.hkw", "--type", q, "--force", "--json"])
         results[f"hasskit {q}"].append(t); rss[f"hasskit {q}"] = json.loads(out)["peak_rss_bytes"]
     t, out = timed(["python3", "Scripts/bench_gguf_quantize.py", src, f"{work}/gguf.bin"])
