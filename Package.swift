@@ -29,6 +29,7 @@ let package = Package(
         // MARK: Core modules
         .target(name: "Platform", dependencies: ["CPlatform"]),
         .target(name: "StrictJSON"),
+        .target(name: "Registry", dependencies: ["StrictJSON"]),
         .target(name: "Checkpoints", dependencies: ["Platform", "StrictJSON", "CKernels"]),
         .target(name: "Quantization", dependencies: ["CKernels"]),
         .target(
@@ -49,7 +50,7 @@ let package = Package(
         .target(
             name: "HasskitCLI",
             dependencies: [
-                "Platform", "Checkpoints", "WeightFormat", "Quantization", "CKernels", "Conversion",
+                "Platform", "Checkpoints", "WeightFormat", "Quantization", "CKernels", "Conversion", "Registry",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "hasskit", dependencies: ["HasskitCLI"]),
@@ -71,6 +72,7 @@ let package = Package(
         .testTarget(
             name: "WeightFormatTests",
             dependencies: ["WeightFormat", "Checkpoints", "Quantization", "TestSupport", "Platform"]),
+        .testTarget(name: "RegistryTests", dependencies: ["Registry", "StrictJSON", "TestSupport", "Platform"]),
         .testTarget(
             name: "ConversionTests",
             dependencies: ["Conversion", "Checkpoints", "WeightFormat", "Quantization", "Platform", "StrictJSON", "CKernels", "TestSupport"]),

@@ -1,0 +1,145 @@
+import StrictJSON
+
+/// One published base + draft pair (`manifests/<id>.json`; schema in `docs/MANIFESTS.md`).
+public struct Manifest: Sendable, Equatable {
+    /// One side of a pair: a hub repository and which of its files to fetch.
+    public struct Member: Sendable, Equatable {
+        public var repo: String
+        public var revision: String
+        public var gated: Bool
+        public var licence: String
+        /// Glob patterns of the files to fetch (`*` matches across `/`, as `hf download` does).
+        public var include: [String]
+    }
+
+    public struct Tree: Sendable, Equatable {
+        public var topK: Int
+        /// Draft levels − 1, as HASS and EAGLE count it.
+        public var depth: Int
+        /// Tree nodes including the root.
+        public var totalTokens: Int
+
+        public init(topK: Int, depth: Int, totalTokens: Int) {
+            self.topK = topK
+            self.depth = depth
+            self.totalTokens = totalTokens
+        }
+    }
+
+    public var id: String
+    public var aliases: [String]
+    public var title: String
+    /// `llama2`, `llama3`, `qwen2` or `deepseek_v3`.
+    public var family: String
+    public var chatTemplate: String
+    public var base: Member
+    public var draft: Member
+    /// `eagle1-head` (HASS heads) or `deepseek-mtp` (HASS's retrained MTP layer).
+    public var draftKind: String
+    public var gpuTree: Tree
+    public var cpuTree: Tree
+    /// The published figures, for reference (the raw JSON object, with its source).
+    public var published: JSONValue
+
+    public static let families: Set<String> = ["llama2", "llama3", "qwen2", "deepseek_v3"]
+    public static let draftKinds: Set<String> = ["eagle1-head", "deepseek-mtp"]
+}
+
+/// Why a manifest was refused, naming the file and the field.
+public struct ManifestError: Error, Sendable, CustomStringConvertible, Equatable {
+    public var file: String
+    public var field: String
+    public var problem: String
+
+    public var description: String { "\(file): \(field): \(problem)" }
+}
+
+extension Manifest {
+    /// Parses and validates a manifest document.
+    /// - Throws: `ManifestError` naming the first field that is missing or wrong.
+    public init(json: JSONValue, file: String) throws(ManifestError) {
+        func fail(_ field: String, _ problem: String) -> ManifestError { ManifestError(file: file, field: field, problem: problem) }
+        func string(_ v: JSONValue?, _ field: String) throws(ManifestError) -> String {
+            guard let s = v?.stringValue, !s.isEmpty else { throw fail(field, "must be a non-empty string") }
+            return s
+        }
+        func strings(_ v: JSONValue?, _ field: String, allowEmpty: Bool = false) throws(ManifestError) -> [String] {
+            guard let a = v?.arrayValue else { throw fail(field, "must be an array of strings") }
+            var out: [String] = []
+            for (i, item) in a.enumerated() {
+                guard let s = item.stringValue, !s.isEmpty else { throw fail("\(field)[\(i)]", "must be a non-empty string") }
+                out.append(s)
+            }
+            if out.isEmpty && !allowEmpty { throw fail(field, "must not be empty") }
+            return out
+        }
+        func positive(_ v: JSONValue?, _ field: String) throws(ManifestError) -> Int {
+            guard let n = v?.intValue, n > 0 else { throw fail(field, "must be a positive integer") }
+            return n
+        }
+        guard json.objectMembers != nil else { throw fail("(document)", "must be a JSON object") }
+        guard json["schema"]?.intValue == 1 else { throw fail("schema", "must be 1") }
+        id = try string(json["id"], "id")
+        guard Manifest.isValidID(id) else { throw fail("id", "must be lower-case letters, digits and dashes") }
+        aliases = try strings(json["aliases"] ?? .array([]), "aliases", allowEmpty: true)
+        for (i, a) in aliases.enumerated() where !Manifest.isValidID(a) {
+            throw fail("aliases[\(i)]", "must be lower-case letters, digits and dashes")
+        }
+        title = try string(json["title"], "title")
+        family = try string(json["family"], "family")
+        guard Manifest.families.contains(family) else { throw fail("family", "must be one of \(Manifest.families.sorted().joined(separator: ", "))") }
+        chatTemplate = try string(json["chat_template"], "chat_template")
+        func member(_ key: String) throws(ManifestError) -> Member {
+            guard let m = json[key], m.objectMembers != nil else { throw fail(key, "must be an object") }
+            let repo = try string(m["repo"], "\(key).repo")
+            guard Manifest.isValidRepo(repo) else { throw fail("\(key).repo", "must look like org/name") }
+            guard let gated = m["gated"]?.boolValue else { throw fail("\(key).gated", "must be true or false") }
+            return Member(repo: repo, revision: try string(m["revision"], "\(key).revision"), gated: gated,
+                          licence: try string(m["licence"], "\(key).licence"), include: try strings(m["include"], "\(key).include"))
+        }
+        base = try member("base")
+        draft = try member("draft")
+        draftKind = try string(json["draft"]?["kind"], "draft.kind")
+        guard Manifest.draftKinds.contains(draftKind) else { throw fail("draft.kind", "must be one of \(Manifest.draftKinds.sorted().joined(separator: ", "))") }
+        func tree(_ key: String) throws(ManifestError) -> Tree {
+            let t = json["tree"]?[key]
+            return Tree(topK: try positive(t?["top_k"], "tree.\(key).top_k"), depth: try positive(t?["depth"], "tree.\(key).depth"),
+                        totalTokens: try positive(t?["total_tokens"], "tree.\(key).total_tokens"))
+        }
+        gpuTree = try tree("gpu")
+        cpuTree = try tree("cpu")
+        guard let published = json["published"], published.objectMembers != nil else { throw fail("published", "must be an object") }
+        self.published = published
+    }
+
+    static func isValidID(_ s: String) -> Bool {
+        !s.isEmpty && s.utf8.count <= 64 && s.utf8.allSatisfy { (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || $0 == 0x2D }
+    }
+
+    /// `org/name` with the characters the hub allows.
+    public static func isValidRepo(_ s: String) -> Bool {
+        let parts = s.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2 else { return false }
+        return parts.allSatisfy { p in
+            !p.isEmpty && p.utf8.count <= 96 && p != "." && p != ".." && !p.hasPrefix("-")
+                && p.utf8.allSatisfy { (0x61...0x7A).contains($0) || (0x41...0x5A).contains($0) || (0x30...0x39).contains($0) || [0x2D, 0x5F, 0x2E].contains($0) }
+        }
+    }
+
+    /// The manifest as JSON (for `show --json`).
+    public var json: JSONValue {
+        func member(_ m: Member, extra: [(String, JSONValue)] = []) -> JSONValue {
+            .object([("repo", .string(m.repo)), ("revision", .string(m.revision)), ("gated", .bool(m.gated)),
+                     ("licence", .string(m.licence)), ("include", .array(m.include.map { .string($0) }))] + extra)
+        }
+        func tree(_ t: Tree) -> JSONValue {
+            .object([("top_k", .int(t.topK)), ("depth", .int(t.depth)), ("total_tokens", .int(t.totalTokens))])
+        }
+        return .object([
+            ("schema", .int(1)), ("id", .string(id)), ("aliases", .array(aliases.map { .string($0) })), ("title", .string(title)),
+            ("family", .string(family)), ("chat_template", .string(chatTemplate)), ("base", member(base)),
+            ("draft", member(draft, extra: [("kind", .string(draftKind))])),
+            ("tree", .object([("gpu", tree(gpuTree)), ("cpu", tree(cpuTree))])), ("published", published),
+        ])
+    }
+}
