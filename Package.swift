@@ -30,6 +30,9 @@ let package = Package(
         .target(name: "Platform", dependencies: ["CPlatform"]),
         .target(name: "StrictJSON"),
         .target(name: "Registry", dependencies: ["StrictJSON"]),
+        .target(
+            name: "Hub",
+            dependencies: ["Platform", "StrictJSON", "Registry", "CCurl", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Checkpoints", dependencies: ["Platform", "StrictJSON", "CKernels"]),
         .target(name: "Quantization", dependencies: ["CKernels"]),
         .target(
@@ -50,7 +53,7 @@ let package = Package(
         .target(
             name: "HasskitCLI",
             dependencies: [
-                "Platform", "Checkpoints", "WeightFormat", "Quantization", "CKernels", "Conversion", "Registry",
+                "Platform", "Checkpoints", "WeightFormat", "Quantization", "CKernels", "Conversion", "Registry", "Hub",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "hasskit", dependencies: ["HasskitCLI"]),

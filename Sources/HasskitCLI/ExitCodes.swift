@@ -1,5 +1,7 @@
 import ArgumentParser
 import Checkpoints
+import Hub
+import Registry
 import Conversion
 import Platform
 import WeightFormat
@@ -37,6 +39,16 @@ public enum HasskitExit {
             case .notEnoughSpace: return io
             default: return badInput
             }
+        case let e as HubError:
+            switch e.code {
+            case .integrity, .sizeMismatch: return integrity
+            case .notEnoughSpace, .io: return io
+            case .notFound: return notFound
+            case .unsafePath, .protocolViolation: return badInput
+            default: return network
+            }
+        case is ManifestError:
+            return badInput
         case let e as SystemError:
             return e.isNotFound ? notFound : io
         default:

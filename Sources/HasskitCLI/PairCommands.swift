@@ -1,0 +1,236 @@
+import ArgumentParser
+import Foundation
+import Hub
+import Platform
+import Registry
+import StrictJSON
+
+/// Loads the registry, turning manifest errors into one clear line.
+func loadRegistry() throws -> Registry {
+    do { return try Registry() } catch { throw fail(error) }
+}
+
+/// Shared options of commands that talk to the hub.
+struct HubOptions: ParsableArguments {
+    @Flag(name: .shortAndLong, help: "No progress output.")
+    var quiet = false
+
+    @Option(help: "Byte ranges of one large file fetched at once.")
+    var parallelRanges = 4
+
+    @Option(help: "Files fetched at once.")
+    var parallelFiles = 4
+
+    func client() -> HubClient {
+        var config = HubConfiguration()
+        config.parallelRanges = max(1, parallelRanges)
+        config.parallelFiles = max(1, parallelFiles)
+        if let base = ProcessInfo.processInfo.environment["HASSKIT_RETRY_BASE_SECONDS"].flatMap(Double.init) { config.retryBaseDelay = base }
+        if let stall = ProcessInfo.processInfo.environment["HASSKIT_STALL_SECONDS"].flatMap(Int.init) { config.stallSeconds = stall }
+        return HubClient(environment: HubEnvironment.fromProcess(), configuration: config)
+    }
+}
+
+/// `hasskit list`.
+struct List: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the known base + HASS draft pairs and whether they are pulled.")
+
+    @Flag(help: "Print one JSON document on stdout.")
+    var json = false
+
+    func run() throws {
+        let registry = try loadRegistry()
+        let ops = PairOperations(client: HubClient(environment: HubEnvironment.fromProcess()))
+        var rows: [JSONValue] = []
+        var lines = ["PAIR                          BASE                                       DRAFT KIND    GATED  PULLED"]
+        for m in registry.manifests {
+            let pulled = (try? ops.store.lock(m.id)) != nil
+            rows.append(.object([("id", .string(m.id)), ("aliases", .array(m.aliases.map { .string($0) })), ("title", .string(m.title)),
+                                 ("base", .string(m.base.repo)), ("draft", .string(m.draft.repo)), ("draft_kind", .string(m.draftKind)),
+                                 ("gated", .bool(m.base.gated || m.draft.gated)), ("pulled", .bool(pulled))]))
+            lines.append("\(m.id.padding(30))\(m.base.repo.padding(43))\(m.draftKind.padding(14))\((m.base.gated ? "yes" : "no").padding(7))\(pulled ? "yes" : "no")")
+        }
+        Console.out(json ? JSONValue.array(rows).serialized() : lines.joined(separator: "\n"))
+    }
+}
+
+/// `hasskit show PAIR`.
+struct Show: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show a pair: its manifest, licence, tree settings and what is on disk.")
+
+    @Argument(help: "A pair id or alias (see `hasskit list`).")
+    var pair: String
+
+    @Flag(help: "Print one JSON document on stdout.")
+    var json = false
+
+    func run() throws {
+        let registry = try loadRegistry()
+        guard let m = registry.manifest(named: pair) else {
+            let hint = registry.suggestions(for: pair)
+            throw fail(HubError(.notFound("no pair named \(pair)\(hint.isEmpty ? "" : "; did you mean \(hint.joined(separator: ", "))?")"), location: "registry"))
+        }
+        let ops = PairOperations(client: HubClient(environment: HubEnvironment.fromProcess()))
+        let lock = try? ops.store.lock(m.id)
+        var local: [JSONValue] = []
+        for member in lock?.members ?? [] {
+            let present = member.files.filter { FileSystem.kind(of: ops.cache.snapshotFile(member.repo, commit: member.commit, path: $0.path)) == .file }
+            local.append(.object([("role", .string(member.role)), ("repo", .string(member.repo)), ("commit", .string(member.commit)),
+                                  ("files", .int(member.files.count)), ("present", .int(present.count)),
+                                  ("bytes", .int(member.files.reduce(UInt64(0)) { $0 + $1.size })),
+                                  ("snapshot", .string(ops.cache.snapshot(member.repo, commit: member.commit)))]))
+        }
+        if json {
+            Console.out(JSONValue.object([("manifest", m.json), ("local", .array(local))]).serialized())
+            return
+        }
+        var lines = ["\(m.id) — \(m.title)"]
+        if !m.aliases.isEmpty { lines.append("  aliases      \(m.aliases.joined(separator: ", "))") }
+        lines.append("  family       \(m.family), chat template \(m.chatTemplate)")
+        for (role, member) in [("base", m.base), ("draft", m.draft)] {
+            lines.append("  \(role.padding(12)) \(member.repo)@\(member.revision)  licence \(member.licence)\(member.gated ? ", gated: accept the licence on the hub and set HF_TOKEN" : "")")
+        }
+        lines.append("  draft kind   \(m.draftKind)")
+        lines.append("  tree (GPU)   top-k \(m.gpuTree.topK), depth \(m.gpuTree.depth), \(m.gpuTree.totalTokens) tokens")
+        lines.append("  tree (CPU)   top-k \(m.cpuTree.topK), depth \(m.cpuTree.depth), \(m.cpuTree.totalTokens) tokens")
+        lines.append("  published    \(m.published.serialized())")
+        if local.isEmpty {
+            lines.append("  on disk      not pulled (hasskit pull \(m.id))")
+        } else {
+            for l in local {
+                lines.append("  on disk      \(l["role"]?.stringValue ?? ""): \(l["present"]?.intValue ?? 0)/\(l["files"]?.intValue ?? 0) files, \(formatBytes(l["bytes"]?.uint64Value ?? 0)) at \(String(l["commit"]?.stringValue?.prefix(12) ?? ""))")
+            }
+        }
+        Console.out(lines.joined(separator: "\n"))
+    }
+}
+
+/// `hasskit pull PAIR`.
+struct Pull: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Download a pair (or any org/name repository) into the Hugging Face cache, verified.",
+        discussion: """
+            Files are checked against the hub's SHA-256 before they appear; an interrupted pull resumes \
+            where it stopped, across runs. The resolved commits and file hashes are written to a lock \
+            file; later pulls and `verify` hold the files to it. Honours HF_TOKEN (or the token file of \
+            `hf auth login`), HF_ENDPOINT, HF_HOME/HF_HUB_CACHE and the usual proxy variables.
+            """
+    )
+
+    @Argument(help: "A pair id or alias, or a repository id `org/name`.")
+    var target: String
+
+    @Option(help: "Revision (branch, tag or commit) instead of the manifest's; re-pins the lock.")
+    var revision: String?
+
+    @Option(parsing: .upToNextOption, help: "Also fetch files matching these globs.")
+    var include: [String] = []
+
+    @Option(parsing: .upToNextOption, help: "Skip files matching these globs.")
+    var exclude: [String] = []
+
+    @Option(help: "Also place the files in this folder (hard links to the cache).")
+    var localDir: String?
+
+    @OptionGroup var hub: HubOptions
+
+    @Flag(help: "Print one JSON document on stdout.")
+    var json = false
+
+    func run() throws {
+        let registry = try loadRegistry()
+        let pullTarget: PullTarget
+        if let m = registry.manifest(named: target) {
+            pullTarget = .pair(m)
+        } else if Manifest.isValidRepo(target) {
+            pullTarget = .repo(target)
+        } else {
+            let hint = registry.suggestions(for: target)
+            throw fail(HubError(.notFound("no pair named \(target)\(hint.isEmpty ? "" : "; did you mean \(hint.joined(separator: ", "))?") (a repository is written org/name)"), location: "registry"))
+        }
+        var options = PullOptions()
+        options.revision = revision
+        options.include = include
+        options.exclude = exclude
+        options.localDir = localDir
+        let style: DownloadProgress.Style = hub.quiet || json ? .quiet : (isatty(2) != 0 ? .terminal : .lines)
+        let progress = DownloadProgress(style: style) { text in FileHandle.standardError.write(Data(text.utf8)) }
+        let summary: PullSummary
+        do {
+            summary = try PairOperations(client: hub.client()).pull(pullTarget, options: options, progress: progress)
+        } catch {
+            throw fail(error)
+        }
+        if json {
+            Console.out(JSONValue.object([
+                ("pair", .string(summary.id)),
+                ("files", .array(summary.files.map { f in
+                    .object([("repo", .string(f.repo)), ("path", .string(f.path)), ("bytes", .int(f.bytes)),
+                             ("sha256", f.sha256.map { .string($0) } ?? .null), ("status", .string(f.status.rawValue))])
+                })),
+                ("bytes_downloaded", .int(summary.bytesDownloaded)),
+                ("seconds", .double((summary.seconds * 1000).rounded() / 1000)),
+            ]).serialized())
+        } else if !hub.quiet {
+            let counts = Dictionary(grouping: summary.files, by: \.status).mapValues(\.count)
+            Console.out("\(summary.id): \(summary.files.count) files (\(counts[.downloaded] ?? 0) downloaded, \(counts[.resumed] ?? 0) resumed, \(counts[.cached] ?? 0) already present), \(formatBytes(summary.bytesDownloaded)) fetched in \(String(format: "%.1f", summary.seconds)) s")
+            for m in summary.lock.members {
+                Console.out("  \(m.role.padding(6)) \(m.repo)@\(m.commit.prefix(12))")
+            }
+        }
+    }
+}
+
+/// `hasskit verify PAIR`.
+struct Verify: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Re-hash a pulled pair's files against its lock file.")
+
+    @Argument(help: "A pair id or alias, or org/name.")
+    var target: String
+
+    @Flag(help: "Print one JSON document on stdout.")
+    var json = false
+
+    func run() throws {
+        let id = (try loadRegistry()).manifest(named: target)?.id ?? target
+        let results: [(repo: String, path: String, ok: Bool, detail: String)]
+        do {
+            results = try PairOperations(client: HubClient(environment: HubEnvironment.fromProcess())).verify(id)
+        } catch {
+            throw fail(error)
+        }
+        let bad = results.filter { !$0.ok }
+        if json {
+            Console.out(JSONValue.object([
+                ("pair", .string(id)), ("ok", .bool(bad.isEmpty)),
+                ("files", .array(results.map { .object([("repo", .string($0.repo)), ("path", .string($0.path)), ("ok", .bool($0.ok)), ("detail", .string($0.detail))]) })),
+            ]).serialized())
+        } else {
+            for r in results { Console.out("\(r.ok ? "ok  " : "BAD ") \(r.repo)/\(r.path)\(r.ok ? "" : ": " + r.detail)") }
+        }
+        if !bad.isEmpty { throw ExitCode(HasskitExit.integrity) }
+    }
+}
+
+/// `hasskit rm PAIR`.
+struct Remove: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove a pulled pair's snapshots and the blobs nothing else uses.")
+
+    @Argument(help: "A pair id or alias, or org/name.")
+    var target: String
+
+    @Flag(help: "Print one JSON document on stdout.")
+    var json = false
+
+    func run() throws {
+        let id = (try loadRegistry()).manifest(named: target)?.id ?? target
+        let freed: UInt64
+        do {
+            freed = try PairOperations(client: HubClient(environment: HubEnvironment.fromProcess())).remove(id)
+        } catch {
+            throw fail(error)
+        }
+        Console.out(json ? JSONValue.object([("pair", .string(id)), ("bytes_freed", .int(freed))]).serialized()
+                         : "\(id): removed, \(formatBytes(freed)) freed")
+    }
+}

@@ -1,0 +1,354 @@
+import Crypto
+import Foundation
+import Platform
+
+/// What happened to one file of a pull.
+public struct FetchedFile: Sendable {
+    public enum Status: String, Sendable { case downloaded, resumed, cached }
+    public var repo: String
+    public var path: String
+    public var bytes: UInt64
+    public var sha256: String?
+    public var status: Status
+}
+
+/// Downloads files of one repository at one commit into the hub cache.
+///
+/// - Large files are fetched as several byte ranges at once; several files at once.
+/// - Progress survives crashes: a journal beside the partial blob lists the byte ranges already
+///   written, so the next run asks only for the rest.
+/// - The SHA-256 is checked against the LFS oid (git blob SHA-1 for small non-LFS files) before
+///   the blob gets its final name; a mismatch is fetched once more from scratch, then reported.
+/// - The disk space is checked up front and reserved with `posix_fallocate`.
+public final class Downloader: @unchecked Sendable {
+    // Immutable after init; workers only touch their own files and the thread-safe progress.
+    public let client: HubClient
+    public let cache: HFCache
+    public let progress: DownloadProgress
+
+    public init(client: HubClient, cache: HFCache, progress: DownloadProgress) {
+        self.client = client
+        self.cache = cache
+        self.progress = progress
+    }
+
+    /// Fetches `files` of `repo` at `commit` (in parallel) and links them into the snapshot.
+    public func fetch(repo: String, commit: String, files: [RemoteFile]) throws -> [FetchedFile] {
+        cache.tagCacheFolder()
+        let blobs = cache.repoFolder(repo) + "/blobs"
+        try FileManager.default.createDirectory(atPath: blobs, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: cache.root + "/.locks/models--" + repo.replacingOccurrences(of: "/", with: "--"),
+                                                withIntermediateDirectories: true)
+        // Space: everything not yet on disk, checked before the first byte is fetched.
+        var needed: UInt64 = 0
+        for f in files where !blobIsComplete(repo, f) {
+            needed += f.size - min(f.size, Journal(path: journalPath(repo, f)).doneBytes(limit: f.size))
+        }
+        if needed > 0, let available = try? FileSystem.availableSpace(at: blobs), available < needed + (64 << 20) {
+            throw HubError(.notEnoughSpace(needed: needed, available: available, folder: blobs), location: blobs)
+        }
+        let results = ResultSlots<FetchedFile>(count: files.count)
+        let gate = DispatchSemaphore(value: max(1, client.configuration.parallelFiles))
+        DispatchQueue.concurrentPerform(iterations: files.count) { i in
+            gate.wait()
+            defer { gate.signal() }
+            results.set(i, Result { try self.fetchOne(repo: repo, commit: commit, file: files[i]) })
+        }
+        var out: [FetchedFile] = []
+        for i in 0..<files.count { out.append(try results.get(i).get()) }
+        return out
+    }
+
+    func blobIsComplete(_ repo: String, _ f: RemoteFile) -> Bool {
+        let path = cache.blob(repo, etag: f.etag)
+        return FileSystem.kind(of: path) == .file && (try? FileSystem.size(of: path)) == f.size
+    }
+
+    func partialPath(_ repo: String, _ f: RemoteFile) -> String { cache.blob(repo, etag: f.etag) + ".hasskit.incomplete" }
+    func journalPath(_ repo: String, _ f: RemoteFile) -> String { cache.blob(repo, etag: f.etag) + ".hasskit.journal" }
+
+    func fetchOne(repo: String, commit: String, file f: RemoteFile) throws -> FetchedFile {
+        let blob = cache.blob(repo, etag: f.etag)
+        let lockPath = cache.root + "/.locks/models--" + repo.replacingOccurrences(of: "/", with: "--") + "/" + f.etag + ".lock"
+        let lock = try FileLock(path: lockPath)
+        defer { withExtendedLifetime(lock) {} }
+        if blobIsComplete(repo, f) {
+            progress.expect(f.path, size: f.size, alreadyHave: f.size)
+            try cache.linkSnapshot(repo, commit: commit, path: f.path, etag: f.etag)
+            return FetchedFile(repo: repo, path: f.path, bytes: f.size, sha256: f.sha256, status: .cached)
+        }
+        var resumed = false
+        for attempt in 0..<2 {
+            let (digest, wasResumed) = try transfer(repo: repo, commit: commit, file: f)
+            resumed = resumed || wasResumed
+            let expected = f.sha256 ?? f.gitOID
+            if digest == expected {
+                let partial = try RandomAccessFile(path: partialPath(repo, f))
+                try partial.sync()
+                guard rename(partialPath(repo, f), blob) == 0 else {
+                    throw HubError(.io("cannot rename the finished download into place (errno \(errno))"), location: blob)
+                }
+                try? FileManager.default.removeItem(atPath: journalPath(repo, f))
+                try cache.linkSnapshot(repo, commit: commit, path: f.path, etag: f.etag)
+                return FetchedFile(repo: repo, path: f.path, bytes: f.size, sha256: f.sha256, status: resumed ? .resumed : .downloaded)
+            }
+            // Wrong bytes: never keep them; fetch the whole file once more.
+            try? FileManager.default.removeItem(atPath: partialPath(repo, f))
+            try? FileManager.default.removeItem(atPath: journalPath(repo, f))
+            progress.reset(f.path)
+            if attempt == 1 {
+                throw HubError(.integrity(file: "\(repo)/\(f.path)", expected: expected, found: digest), location: client.resolveURL(repo: repo, commit: commit, path: f.path))
+            }
+        }
+        throw HubError(.io("unreachable"), location: blob)
+    }
+
+    /// Fetches the missing ranges of a file into its partial blob and returns the digest of the
+    /// whole partial file (SHA-256, or the git blob SHA-1 when the file is not in LFS).
+    func transfer(repo: String, commit: String, file f: RemoteFile) throws -> (String, Bool) {
+        let url = client.resolveURL(repo: repo, commit: commit, path: f.path)
+        let partial = try RandomAccessFile(path: partialPath(repo, f))
+        let journal = Journal(path: journalPath(repo, f))
+        var done = journal.ranges(limit: f.size)
+        let onDisk = try partial.size()
+        // A journal that claims more than the file holds is not to be trusted.
+        if done.contains(where: { $0.upperBound > onDisk }) || (onDisk > f.size) {
+            done = []
+            journal.reset()
+            try partial.truncate(0)
+        }
+        let resumed = !done.isEmpty
+        try partial.reserve(f.size)
+        let have = done.reduce(UInt64(0)) { $0 + ($1.upperBound - $1.lowerBound) }
+        progress.expect(f.path, size: f.size, alreadyHave: have)
+        let missing = Journal.complement(done, size: f.size)
+        let parts = split(missing, size: f.size)
+        // A whole file in one stream from byte 0 is hashed while it arrives; otherwise afterwards.
+        let inline = parts.count == 1 && parts[0].lowerBound == 0 && parts[0].upperBound == f.size
+        let hasher = HasherBox(InlineHasher(git: f.sha256 == nil, size: f.size))
+        let failures = ResultSlots<Void>(count: parts.count)
+        DispatchQueue.concurrentPerform(iterations: parts.count) { i in
+            failures.set(i, Result {
+                try self.fetchRange(url: url, repo: repo, name: f.path, range: parts[i], into: partial, journal: journal,
+                                    hasher: inline ? { hasher.value.update($0) } : nil)
+            })
+        }
+        var rangesIgnored = false
+        for i in 0..<parts.count {
+            do { try failures.get(i).get() } catch let e as HubError where e.code == .rangeIgnored { rangesIgnored = true }
+        }
+        if rangesIgnored {
+            // The server does not do ranges: start over with one stream from byte 0.
+            journal.reset()
+            try partial.truncate(0)
+            progress.reset(f.path)
+            let whole = HasherBox(InlineHasher(git: f.sha256 == nil, size: f.size))
+            try fetchRange(url: url, repo: repo, name: f.path, range: 0..<f.size, into: partial, journal: journal,
+                           hasher: { whole.value.update($0) })
+            return (whole.value.finish(), resumed)
+        }
+        if inline && f.size > 0 { return (hasher.value.finish(), resumed) }
+        return (try digestOfFile(partialPath(repo, f), git: f.sha256 == nil, size: f.size), resumed)
+    }
+
+    /// Missing ranges cut into at most `parallelRanges` pieces for large files.
+    func split(_ missing: [Range<UInt64>], size: UInt64) -> [Range<UInt64>] {
+        let config = client.configuration
+        guard size >= config.minimumSplitSize, config.parallelRanges > 1 else { return missing }
+        let total = missing.reduce(UInt64(0)) { $0 + ($1.upperBound - $1.lowerBound) }
+        let piece = max(8 << 20, (total + UInt64(config.parallelRanges) - 1) / UInt64(config.parallelRanges))
+        var out: [Range<UInt64>] = []
+        for r in missing {
+            var s = r.lowerBound
+            while s < r.upperBound {
+                let e = min(r.upperBound, s + piece)
+                out.append(s..<e)
+                s = e
+            }
+        }
+        return out
+    }
+
+    /// Fetches one byte range, retrying with backoff and resuming from what already arrived.
+    func fetchRange(url: String, repo: String, name: String, range: Range<UInt64>, into file: RandomAccessFile,
+                    journal: Journal, hasher: ((UnsafeRawBufferPointer) -> Void)?) throws {
+        guard !range.isEmpty else { return }
+        var position = range.lowerBound
+        var recorded = range.lowerBound
+        var progressedSinceFailure = false
+        try client.withRetries(url, progressed: {
+            defer { progressedSinceFailure = false }
+            return progressedSinceFailure
+        }) {
+            var writeError: Error?
+            guard position < range.upperBound else { return }
+            let response: HTTPResponse
+            do {
+            response = try client.request(url, repo: repo, range: position...(range.upperBound - 1)) { chunk in
+                // Never write past the range, whatever the server sends.
+                let n = min(UInt64(chunk.count), range.upperBound - position)
+                guard n > 0 else { return false }
+                do {
+                    try file.write(UnsafeRawBufferPointer(rebasing: chunk[0..<Int(n)]), at: position)
+                } catch {
+                    writeError = error
+                    return false
+                }
+                hasher?(UnsafeRawBufferPointer(rebasing: chunk[0..<Int(n)]))
+                position += n
+                progressedSinceFailure = true
+                self.progress.add(name, bytes: n)
+                if position - recorded >= 8 << 20 {
+                    journal.record(recorded..<position)
+                    recorded = position
+                }
+                return Int(n) == chunk.count || position < range.upperBound
+            }
+            } catch let e as HubError where position >= range.upperBound && writeError == nil {
+                // We stopped a server that sent more than the range: the range itself is complete.
+                _ = e
+                response = HTTPResponse(status: 206, headers: [:])
+            }
+            if position > recorded { journal.record(recorded..<position) }
+            recorded = position
+            if let writeError { throw HubError(.io("\(writeError)"), location: file.path) }
+            _ = response
+            if position < range.upperBound {
+                // The body ended early (a dropped connection): retry from where it stopped.
+                throw HubError(.network("connection closed after \(position - range.lowerBound) of \(range.upperBound - range.lowerBound) bytes"), location: url)
+            }
+        }
+    }
+
+    func digestOfFile(_ path: String, git: Bool, size: UInt64) throws -> String {
+        var h = InlineHasher(git: git, size: size)
+        let view = try ByteStorage(mapping: path).view
+        var offset = 0
+        while offset < view.count {
+            let n = min(16 << 20, view.count - offset)
+            if let part = view.slice(start: offset, length: n) {
+                part.withUnsafeBytes { h.update($0) }
+                part.releasePages()
+            }
+            offset += n
+        }
+        return h.finish()
+    }
+}
+
+/// SHA-256 of the content, or git's blob SHA-1 (`blob <size>\0` + content) for non-LFS files.
+struct InlineHasher {
+    var sha256 = SHA256()
+    var sha1 = Insecure.SHA1()
+    let git: Bool
+
+    init(git: Bool, size: UInt64) {
+        self.git = git
+        if git { sha1.update(data: Array("blob \(size)\0".utf8)) }
+    }
+
+    mutating func update(_ bytes: UnsafeRawBufferPointer) {
+        if git { sha1.update(bufferPointer: bytes) } else { sha256.update(bufferPointer: bytes) }
+    }
+
+    func finish() -> String {
+        let digest: [UInt8] = git ? Array(sha1.finalize()) : Array(sha256.finalize())
+        return digest.map { b in (b < 16 ? "0" : "") + String(b, radix: 16) }.joined()
+    }
+}
+
+/// Holds the inline hasher of a file fetched as one stream (used by that stream's worker only).
+final class HasherBox: @unchecked Sendable {
+    var value: InlineHasher
+    init(_ value: InlineHasher) { self.value = value }
+}
+
+/// The resume journal of one partial blob: lines `START END` of byte ranges already written.
+final class Journal: @unchecked Sendable {
+    // Appends are serialised by `lock`.
+    let path: String
+    private let lock = NSLock()
+
+    init(path: String) {
+        self.path = path
+    }
+
+    func ranges(limit: UInt64) -> [Range<UInt64>] {
+        guard let data = FileManager.default.contents(atPath: path) else { return [] }
+        var out: [Range<UInt64>] = []
+        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
+            let parts = line.split(separator: " ")
+            guard parts.count == 2, let s = UInt64(parts[0]), let e = UInt64(parts[1]), s < e, e <= limit else { continue }
+            out.append(s..<e)
+        }
+        return Journal.merge(out)
+    }
+
+    func doneBytes(limit: UInt64) -> UInt64 { ranges(limit: limit).reduce(0) { $0 + ($1.upperBound - $1.lowerBound) } }
+
+    func record(_ r: Range<UInt64>) {
+        guard !r.isEmpty else { return }
+        lock.lock()
+        defer { lock.unlock() }
+        let line = "\(r.lowerBound) \(r.upperBound)\n"
+        if let h = FileHandle(forWritingAtPath: path) {
+            h.seekToEndOfFile()
+            h.write(Data(line.utf8))
+            try? h.close()
+        } else {
+            FileManager.default.createFile(atPath: path, contents: Data(line.utf8))
+        }
+    }
+
+    func reset() {
+        lock.lock()
+        try? FileManager.default.removeItem(atPath: path)
+        lock.unlock()
+    }
+
+    static func merge(_ ranges: [Range<UInt64>]) -> [Range<UInt64>] {
+        var out: [Range<UInt64>] = []
+        for r in ranges.sorted(by: { $0.lowerBound < $1.lowerBound }) {
+            if let last = out.last, r.lowerBound <= last.upperBound {
+                out[out.count - 1] = last.lowerBound..<max(last.upperBound, r.upperBound)
+            } else {
+                out.append(r)
+            }
+        }
+        return out
+    }
+
+    static func complement(_ done: [Range<UInt64>], size: UInt64) -> [Range<UInt64>] {
+        var out: [Range<UInt64>] = []
+        var cursor: UInt64 = 0
+        for r in merge(done) {
+            if r.lowerBound > cursor { out.append(cursor..<r.lowerBound) }
+            cursor = max(cursor, r.upperBound)
+        }
+        if cursor < size { out.append(cursor..<size) }
+        return out
+    }
+}
+
+/// Results written by concurrent workers, one slot each.
+final class ResultSlots<T>: @unchecked Sendable {
+    // Each index is written by exactly one worker before the concurrent section ends.
+    private var slots: [Result<T, Error>?]
+    private let lock = NSLock()
+
+    init(count: Int) {
+        slots = Array(repeating: nil, count: count)
+    }
+
+    func set(_ i: Int, _ r: Result<T, Error>) {
+        lock.lock()
+        slots[i] = r
+        lock.unlock()
+    }
+
+    func get(_ i: Int) -> Result<T, Error> {
+        lock.lock()
+        defer { lock.unlock() }
+        return slots[i] ?? .failure(HubError(.io("worker produced no result"), location: ""))
+    }
+}

@@ -1,0 +1,243 @@
+import Foundation
+import Platform
+import StrictJSON
+
+/// Tunables of the hub client (the defaults are what users get; tests shorten the waits).
+public struct HubConfiguration: Sendable {
+    /// Attempts per request or byte range before giving up (the count restarts when bytes arrive).
+    public var maxAttempts = 6
+    /// First backoff delay; doubled after each failure up to `maxRetryDelay`, with ±25 % jitter.
+    public var retryBaseDelay = 1.0
+    public var maxRetryDelay = 16.0
+    /// Longest `Retry-After` honoured.
+    public var maxRetryAfter = 60.0
+    /// Seconds below 1 byte/s before a transfer counts as stalled.
+    public var stallSeconds = 30
+    public var connectTimeout = 10.0
+    /// Files downloaded at once.
+    public var parallelFiles = 4
+    /// Byte ranges of one large file downloaded at once.
+    public var parallelRanges = 4
+    /// Files at least this large are split into ranges.
+    public var minimumSplitSize: UInt64 = 64 << 20
+
+    public init() {}
+}
+
+/// A file of a repository at a commit, from the tree listing.
+public struct RemoteFile: Sendable, Equatable {
+    public var path: String
+    public var size: UInt64
+    /// SHA-256 of the content for LFS/Xet files (the LFS oid).
+    public var sha256: String?
+    /// The git blob id (SHA-1 of `blob <size>\0<content>`).
+    public var gitOID: String
+
+    /// The name of the blob in the hub cache.
+    public var etag: String { sha256 ?? gitOID }
+}
+
+/// The hub's HTTP API, over libcurl: repository info, tree listings and file downloads, with
+/// redirects followed here so that the token is only ever sent to the hub's own host.
+public struct HubClient: Sendable {
+    public var environment: HubEnvironment
+    public var configuration: HubConfiguration
+
+    public init(environment: HubEnvironment, configuration: HubConfiguration = HubConfiguration()) {
+        self.environment = environment
+        self.configuration = configuration
+    }
+
+    static func encodeComponent(_ s: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return s.addingPercentEncoding(withAllowedCharacters: allowed) ?? s
+    }
+
+    static func encodePath(_ s: String) -> String {
+        s.split(separator: "/", omittingEmptySubsequences: false).map { encodeComponent(String($0)) }.joined(separator: "/")
+    }
+
+    /// Resolves `revision` to a commit (`GET /api/models/{repo}/revision/{rev}`).
+    public func resolveCommit(repo: String, revision: String) throws -> String {
+        if environment.offline { throw HubError(.offline("cannot resolve \(repo)@\(revision) without the network"), location: repo) }
+        let url = "\(environment.endpoint)/api/models/\(repo)/revision/\(HubClient.encodeComponent(revision))"
+        let json = try getJSON(url, repo: repo)
+        guard let sha = json["sha"]?.stringValue, HFCache.isCommit(sha) else {
+            throw HubError(.protocolViolation("repository info without a 40-hex \"sha\""), location: url)
+        }
+        return sha
+    }
+
+    /// Lists every file of `repo` at `commit`, following pagination.
+    public func listFiles(repo: String, commit: String) throws -> [RemoteFile] {
+        var url: String? = "\(environment.endpoint)/api/models/\(repo)/tree/\(commit)?recursive=true&expand=false"
+        var files: [RemoteFile] = []
+        var pages = 0
+        while let next = url {
+            pages += 1
+            guard pages <= 10_000 else { throw HubError(.protocolViolation("more than 10000 pages in the tree listing"), location: next) }
+            var link: String?
+            let json = try getJSON(next, repo: repo) { response in link = response.header("link") }
+            guard let entries = json.arrayValue else { throw HubError(.protocolViolation("tree listing is not an array"), location: next) }
+            for e in entries where e["type"]?.stringValue == "file" {
+                guard let path = e["path"]?.stringValue, let size = e["size"]?.uint64Value, let oid = e["oid"]?.stringValue else {
+                    throw HubError(.protocolViolation("tree entry without path, size or oid"), location: next)
+                }
+                guard HFCache.isSafeRepoPath(path) else { throw HubError(.unsafePath(path), location: next) }
+                guard size < 1 << 50 else { throw HubError(.protocolViolation("\(path) claims \(size) bytes"), location: next) }
+                var sha: String?
+                if let lfs = e["lfs"], lfs.objectMembers != nil {
+                    guard let o = lfs["oid"]?.stringValue ?? lfs["sha256"]?.stringValue, o.utf8.count == 64,
+                          o.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else {
+                        throw HubError(.protocolViolation("\(path): LFS oid is not a SHA-256"), location: next)
+                    }
+                    sha = o
+                }
+                guard HFCache.isCommit(oid) || oid.utf8.count == 64 else { throw HubError(.protocolViolation("\(path): bad oid"), location: next) }
+                files.append(RemoteFile(path: path, size: size, sha256: sha, gitOID: oid))
+            }
+            url = link.flatMap(HubClient.nextLink)
+        }
+        return files
+    }
+
+    /// The `rel="next"` URL of a `Link` header.
+    static func nextLink(_ header: String) -> String? {
+        for part in header.split(separator: ",") where part.contains("rel=\"next\"") {
+            guard let open = part.firstIndex(of: "<"), let close = part.firstIndex(of: ">"), open < close else { continue }
+            return String(part[part.index(after: open)..<close])
+        }
+        return nil
+    }
+
+    /// `{endpoint}/{repo}/resolve/{commit}/{path}`.
+    public func resolveURL(repo: String, commit: String, path: String) -> String {
+        "\(environment.endpoint)/\(repo)/resolve/\(commit)/\(HubClient.encodePath(path))"
+    }
+
+    // MARK: Requests
+
+    func getJSON(_ url: String, repo: String, onResponse: (HTTPResponse) -> Void = { _ in }) throws -> JSONValue {
+        var data: [UInt8] = []
+        let response = try withRetries(url) {
+            data = []
+            return try request(url, repo: repo) { chunk in
+                data.append(contentsOf: chunk)
+                return data.count <= 256 << 20
+            }
+        }
+        onResponse(response)
+        do { return try JSONParser(maxDepth: 64).parse(data) } catch {
+            throw HubError(.protocolViolation("invalid JSON: \(error)"), location: url)
+        }
+    }
+
+    /// One GET (or ranged GET), following up to 10 redirects. The `Authorization` header goes only
+    /// to the host of `environment.endpoint`. Non-2xx answers become `HubError`s.
+    func request(_ url: String, repo: String, range: ClosedRange<UInt64>? = nil, from: UInt64? = nil,
+                 body: @escaping (UnsafeRawBufferPointer) -> Bool) throws -> HTTPResponse {
+        var current = url
+        let hubHost = URL(string: environment.endpoint)?.host
+        for _ in 0..<10 {
+            var r = HTTPRequest(url: current)
+            r.range = range
+            r.rangeFrom = from
+            r.connectTimeout = configuration.connectTimeout
+            r.stallSeconds = configuration.stallSeconds
+            if let token = environment.token, URL(string: current)?.host == hubHost {
+                r.headers.append(("Authorization", "Bearer \(token)"))
+            }
+            var status = 0
+            var errorBody: [UInt8] = []
+            var rangeIgnored = false
+            var badRange: String?
+            let start = range?.lowerBound ?? from ?? 0
+            let response: HTTPResponse
+            do {
+                response = try CurlTransfer.perform(r) { chunk in
+                // A 200 to a request for bytes N- (N > 0) is the whole file: writing it at N would corrupt.
+                if status == 200 && start > 0 {
+                    rangeIgnored = true
+                    return false
+                }
+                if status == 0 || (200...299).contains(status) { return body(chunk) }
+                if errorBody.count < 64 << 10 { errorBody.append(contentsOf: chunk.prefix(64 << 10)) }
+                return true
+            } onStatus: { status = $0 } accept: { code, headers in
+                // A 206 must start exactly where we asked.
+                guard code == 206, range != nil || from != nil else { return true }
+                guard let cr = headers["content-range"], let first = cr.split(separator: " ").last?.split(separator: "-").first,
+                      let got = UInt64(first), got == start else {
+                    badRange = headers["content-range"] ?? "(none)"
+                    return false
+                }
+                return true
+            }
+            } catch {
+                // Our own aborts are reported as what they were, not as network failures.
+                if let badRange {
+                    throw HubError(.protocolViolation("asked for bytes from \(start), got Content-Range \(badRange)"), location: current)
+                }
+                if rangeIgnored { throw HubError(.rangeIgnored, location: current) }
+                throw error
+            }
+            if let badRange {
+                throw HubError(.protocolViolation("asked for bytes from \(start), got Content-Range \(badRange)"), location: current)
+            }
+            if rangeIgnored || (response.status == 200 && start > 0) {
+                throw HubError(.rangeIgnored, location: current)
+            }
+            if [301, 302, 303, 307, 308].contains(response.status) {
+                guard let location = response.header("location"), let next = URL(string: location, relativeTo: URL(string: current)) else {
+                    throw HubError(.protocolViolation("redirect without a Location"), location: current)
+                }
+                current = next.absoluteString
+                continue
+            }
+            guard (200...299).contains(response.status) else {
+                throw HubClient.error(for: response, body: errorBody, url: current, repo: repo)
+            }
+            return response
+        }
+        throw HubError(.protocolViolation("more than 10 redirects"), location: url)
+    }
+
+    static func error(for response: HTTPResponse, body: [UInt8], url: String, repo: String) -> HubError {
+        let code = response.header("x-error-code") ?? ""
+        var message = response.header("x-error-message") ?? ""
+        if message.isEmpty, let json = try? JSONParser().parse(body), let e = json["error"]?.stringValue { message = e }
+        switch (response.status, code) {
+        case (_, "GatedRepo"), (403, _) where message.lowercased().contains("gated"):
+            return HubError(.gated(repo: repo), location: url)
+        case (401, _): return HubError(.unauthorized(repo: repo), location: url)
+        case (_, "RepoNotFound"): return HubError(.notFound("repository \(repo)"), location: url)
+        case (_, "RevisionNotFound"): return HubError(.notFound("revision of \(repo)"), location: url)
+        case (_, "EntryNotFound"), (404, _): return HubError(.notFound(message.isEmpty ? "no such file" : message), location: url)
+        default:
+            var e = HubError(.http(status: response.status, message: String(message.prefix(200))), location: url)
+            if let retry = response.header("retry-after"), let seconds = Double(retry) { e.retryAfter = seconds }
+            return e
+        }
+    }
+
+    /// Runs `body` until it succeeds, retrying transient failures with exponential backoff and
+    /// jitter (honouring `Retry-After` up to `maxRetryAfter`).
+    func withRetries<T>(_ what: String, progressed: () -> Bool = { false }, _ body: () throws -> T) throws -> T {
+        var attempt = 0
+        var delay = configuration.retryBaseDelay
+        while true {
+            do {
+                return try body()
+            } catch let e as HubError where e.isTransient {
+                attempt = progressed() ? 0 : attempt + 1
+                guard attempt < configuration.maxAttempts else { throw e }
+                var wait = delay * Double.random(in: 0.75...1.25)
+                if let ra = e.retryAfter { wait = min(max(ra, wait), configuration.maxRetryAfter) }
+                Thread.sleep(forTimeInterval: wait)
+                delay = min(delay * 2, configuration.maxRetryDelay)
+            }
+        }
+    }
+}
+
