@@ -59,7 +59,7 @@ let package = Package(
         .executableTarget(name: "hasskit", dependencies: ["HasskitCLI"]),
 
         // MARK: Test support
-        .target(name: "TestSupport", dependencies: ["Platform", "StrictJSON"]),
+        .target(name: "TestSupport", dependencies: ["Platform", "StrictJSON", .product(name: "Crypto", package: "swift-crypto")]),
 
         // MARK: Tests
         .testTarget(name: "CSmokeTests", dependencies: ["CCurl", "CZstd", "COpenBLAS", "CKernels"]),
@@ -76,6 +76,7 @@ let package = Package(
             name: "WeightFormatTests",
             dependencies: ["WeightFormat", "Checkpoints", "Quantization", "TestSupport", "Platform"]),
         .testTarget(name: "RegistryTests", dependencies: ["Registry", "StrictJSON", "TestSupport", "Platform"]),
+        .testTarget(name: "HubTests", dependencies: ["Hub", "Registry", "StrictJSON", "TestSupport", "Platform"]),
         .testTarget(
             name: "ConversionTests",
             dependencies: ["Conversion", "Checkpoints", "WeightFormat", "Quantization", "Platform", "StrictJSON", "CKernels", "TestSupport"]),

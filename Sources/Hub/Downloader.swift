@@ -156,7 +156,7 @@ public final class Downloader: @unchecked Sendable {
         let config = client.configuration
         guard size >= config.minimumSplitSize, config.parallelRanges > 1 else { return missing }
         let total = missing.reduce(UInt64(0)) { $0 + ($1.upperBound - $1.lowerBound) }
-        let piece = max(8 << 20, (total + UInt64(config.parallelRanges) - 1) / UInt64(config.parallelRanges))
+        let piece = max(config.minimumRangeSize, (total + UInt64(config.parallelRanges) - 1) / UInt64(config.parallelRanges))
         var out: [Range<UInt64>] = []
         for r in missing {
             var s = r.lowerBound
@@ -180,39 +180,39 @@ public final class Downloader: @unchecked Sendable {
             defer { progressedSinceFailure = false }
             return progressedSinceFailure
         }) {
-            var writeError: Error?
             guard position < range.upperBound else { return }
-            let response: HTTPResponse
-            do {
-            response = try client.request(url, repo: repo, range: position...(range.upperBound - 1)) { chunk in
-                // Never write past the range, whatever the server sends.
-                let n = min(UInt64(chunk.count), range.upperBound - position)
-                guard n > 0 else { return false }
-                do {
-                    try file.write(UnsafeRawBufferPointer(rebasing: chunk[0..<Int(n)]), at: position)
-                } catch {
-                    writeError = error
-                    return false
-                }
-                hasher?(UnsafeRawBufferPointer(rebasing: chunk[0..<Int(n)]))
-                position += n
-                progressedSinceFailure = true
-                self.progress.add(name, bytes: n)
-                if position - recorded >= 8 << 20 {
-                    journal.record(recorded..<position)
-                    recorded = position
-                }
-                return Int(n) == chunk.count || position < range.upperBound
+            var writeError: Error?
+            // Whatever happens to the connection, the journal records what reached the file.
+            defer {
+                if position > recorded { journal.record(recorded..<position) }
+                recorded = position
             }
+            do {
+                _ = try client.request(url, repo: repo, range: position...(range.upperBound - 1)) { chunk in
+                    // Never write past the range, whatever the server sends.
+                    let n = min(UInt64(chunk.count), range.upperBound - position)
+                    guard n > 0 else { return false }
+                    do {
+                        try file.write(UnsafeRawBufferPointer(rebasing: chunk[0..<Int(n)]), at: position)
+                    } catch {
+                        writeError = error
+                        return false
+                    }
+                    hasher?(UnsafeRawBufferPointer(rebasing: chunk[0..<Int(n)]))
+                    position += n
+                    progressedSinceFailure = true
+                    self.progress.add(name, bytes: n)
+                    if position - recorded >= 8 << 20 {
+                        journal.record(recorded..<position)
+                        recorded = position
+                    }
+                    return Int(n) == chunk.count || position < range.upperBound
+                }
             } catch let e as HubError where position >= range.upperBound && writeError == nil {
                 // We stopped a server that sent more than the range: the range itself is complete.
                 _ = e
-                response = HTTPResponse(status: 206, headers: [:])
             }
-            if position > recorded { journal.record(recorded..<position) }
-            recorded = position
             if let writeError { throw HubError(.io("\(writeError)"), location: file.path) }
-            _ = response
             if position < range.upperBound {
                 // The body ended early (a dropped connection): retry from where it stopped.
                 throw HubError(.network("connection closed after \(position - range.lowerBound) of \(range.upperBound - range.lowerBound) bytes"), location: url)

@@ -20,6 +20,8 @@ public struct HubConfiguration: Sendable {
     public var parallelRanges = 4
     /// Files at least this large are split into ranges.
     public var minimumSplitSize: UInt64 = 64 << 20
+    /// Smallest range a file is split into.
+    public var minimumRangeSize: UInt64 = 8 << 20
 
     public init() {}
 }
@@ -102,6 +104,13 @@ public struct HubClient: Sendable {
         return files
     }
 
+    /// `scheme://host:port` of a URL (default ports filled in), or nil.
+    static func origin(_ url: String) -> String? {
+        guard let u = URL(string: url), let scheme = u.scheme?.lowercased(), let host = u.host?.lowercased() else { return nil }
+        let port = u.port ?? (scheme == "https" ? 443 : scheme == "http" ? 80 : -1)
+        return "\(scheme)://\(host):\(port)"
+    }
+
     /// The `rel="next"` URL of a `Link` header.
     static func nextLink(_ header: String) -> String? {
         for part in header.split(separator: ",") where part.contains("rel=\"next\"") {
@@ -138,14 +147,15 @@ public struct HubClient: Sendable {
     func request(_ url: String, repo: String, range: ClosedRange<UInt64>? = nil, from: UInt64? = nil,
                  body: @escaping (UnsafeRawBufferPointer) -> Bool) throws -> HTTPResponse {
         var current = url
-        let hubHost = URL(string: environment.endpoint)?.host
+        let hubOrigin = HubClient.origin(environment.endpoint)
         for _ in 0..<10 {
             var r = HTTPRequest(url: current)
             r.range = range
             r.rangeFrom = from
             r.connectTimeout = configuration.connectTimeout
             r.stallSeconds = configuration.stallSeconds
-            if let token = environment.token, URL(string: current)?.host == hubHost {
+            // The token goes to the hub's own origin only (scheme, host and port), never to a CDN.
+            if let token = environment.token, HubClient.origin(current) == hubOrigin {
                 r.headers.append(("Authorization", "Bearer \(token)"))
             }
             var status = 0

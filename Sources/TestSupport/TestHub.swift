@@ -1,0 +1,234 @@
+import Crypto
+import Foundation
+import StrictJSON
+
+/// An imitation of the Hugging Face hub on loopback, for download tests: the API (repository
+/// info, paginated tree listing), `/resolve/` with the real headers, LFS files redirected to a
+/// second "CDN" server on another port, gated repositories, and faults injected per file.
+public final class TestHub: @unchecked Sendable {
+    public struct File: Sendable {
+        public var path: String
+        public var content: LoopbackHTTPServer.SharedBytes
+        public var lfs: Bool
+        public var sha256: String
+        public var gitOID: String
+    }
+
+    public struct Repo: Sendable {
+        public var id: String
+        public var commit: String
+        public var files: [File]
+        public var gated = false
+    }
+
+    /// A fault applied to CDN requests of one file.
+    public enum Fault: Sendable {
+        /// Close the connection after `bytes` body bytes, for the first `times` requests.
+        case drop(after: Int, times: Int)
+        /// Answer `status` (500, 503, 429…) for the first `times` requests.
+        case status(Int, times: Int)
+        /// Send `after` bytes then hang, for the first request.
+        case stall(after: Int)
+        /// Serve different bytes of the right length (always).
+        case wrongBytes
+        /// Serve different bytes for the first `times` requests only.
+        case wrongBytesOnce
+        /// Ignore Range headers and always send the whole file with 200.
+        case ignoreRanges
+        /// Close the first connection after `after` bytes, then answer 500 to every request (the
+        /// client gives up with part of the file on disk).
+        case dropThenFail(after: Int)
+    }
+
+    public let hub: LoopbackHTTPServer
+    public let cdn: LoopbackHTTPServer
+    public let token = "hf_test_token"
+    private let state: State
+
+    final class State: @unchecked Sendable {
+        // Guarded by `lock`.
+        let lock = NSLock()
+        var repos: [String: Repo] = [:]
+        var faults: [String: Fault] = [:]
+        var requestCounts: [String: Int] = [:]
+        var bytesServed: [String: Int] = [:]
+        var cdnAuthorizations = 0
+        var pageSize = 2
+    }
+
+    public init() throws {
+        let state = State()
+        self.state = state
+        let cdn = try LoopbackHTTPServer { request in TestHub.serveCDN(request, state: state) }
+        self.cdn = cdn
+        let cdnBase = cdn.baseURL
+        let token = "hf_test_token"
+        hub = try LoopbackHTTPServer { request in TestHub.serveHub(request, state: state, cdnBase: cdnBase, token: token) }
+    }
+
+    /// Endpoint to put in HF_ENDPOINT.
+    public var endpoint: String { hub.baseURL }
+
+    public static func hex(_ bytes: some Sequence<UInt8>) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
+
+    /// Adds a repository; files larger than `lfsThreshold` are LFS files (redirected to the CDN).
+    @discardableResult
+    public func addRepo(_ id: String, files: [(String, [UInt8])], gated: Bool = false, lfsThreshold: Int = 1024) -> Repo {
+        let commit = TestHub.hex(Insecure.SHA1.hash(data: Array(id.utf8)))
+        let repo = Repo(id: id, commit: commit, files: files.map { path, bytes in
+            File(path: path, content: .init(bytes), lfs: bytes.count > lfsThreshold, sha256: TestHub.hex(SHA256.hash(data: bytes)),
+                 gitOID: TestHub.hex(Insecure.SHA1.hash(data: Array("blob \(bytes.count)\0".utf8) + bytes)))
+        }, gated: gated)
+        state.lock.lock()
+        state.repos[id] = repo
+        state.lock.unlock()
+        return repo
+    }
+
+    public func setFault(_ fault: Fault?, for path: String) {
+        state.lock.lock()
+        state.faults[path] = fault
+        state.requestCounts[path] = 0
+        state.lock.unlock()
+    }
+
+    /// Body bytes the CDN (or the hub, for small files) sent for `path`.
+    public func bytesServed(_ path: String) -> Int {
+        state.lock.lock()
+        defer { state.lock.unlock() }
+        return state.bytesServed[path] ?? 0
+    }
+
+    public func resetCounters() {
+        state.lock.lock()
+        state.bytesServed = [:]
+        state.requestCounts = [:]
+        state.lock.unlock()
+    }
+
+    /// Requests that reached the CDN with an Authorization header (must stay 0).
+    public var cdnAuthorizations: Int {
+        state.lock.lock()
+        defer { state.lock.unlock() }
+        return state.cdnAuthorizations
+    }
+
+    static func json(_ value: JSONValue, status: Int = 200, headers: [(String, String)] = []) -> LoopbackHTTPServer.Response {
+        LoopbackHTTPServer.Response(status: status, headers: [("Content-Type", "application/json")] + headers, body: Array(value.serialized().utf8))
+    }
+
+    static func serveHub(_ r: LoopbackHTTPServer.Request, state: State, cdnBase: String, token: String) -> LoopbackHTTPServer.Response {
+        let path = r.path.removingPercentEncoding ?? r.path
+        state.lock.lock()
+        let repos = state.repos
+        let pageSize = state.pageSize
+        state.lock.unlock()
+        func repoFor(_ id: String) -> Repo? { repos[id] }
+        func denied(_ repo: Repo) -> LoopbackHTTPServer.Response? {
+            guard repo.gated else { return nil }
+            if r.header("authorization") == "Bearer \(token)" { return nil }
+            return json(.object([("error", .string("Access to model \(repo.id) is restricted."))]), status: 401, headers: [("X-Error-Code", "GatedRepo")])
+        }
+        if path.hasPrefix("/api/models/") {
+            let rest = path.dropFirst("/api/models/".count).split(separator: "?", maxSplits: 1)
+            let parts = rest[0].split(separator: "/").map(String.init)
+            guard parts.count >= 4, let repo = repoFor(parts[0] + "/" + parts[1]) else {
+                return json(.object([("error", .string("Repository not found"))]), status: 404, headers: [("X-Error-Code", "RepoNotFound")])
+            }
+            if let d = denied(repo) { return d }
+            if parts[2] == "revision" {
+                return json(.object([("id", .string(repo.id)), ("sha", .string(repo.commit))]))
+            }
+            if parts[2] == "tree" {
+                let query = rest.count > 1 ? String(rest[1]) : ""
+                let cursor = query.split(separator: "&").compactMap { $0.hasPrefix("cursor=") ? Int($0.dropFirst(7)) : nil }.first ?? 0
+                let page = repo.files[min(cursor, repo.files.count)..<min(cursor + pageSize, repo.files.count)]
+                let entries: [JSONValue] = page.map { f in
+                    var m: [(String, JSONValue)] = [("type", .string("file")), ("oid", .string(f.gitOID)), ("size", .int(f.content.bytes.count)),
+                                                    ("path", .string(f.path))]
+                    if f.lfs { m.append(("lfs", .object([("oid", .string(f.sha256)), ("size", .int(f.content.bytes.count)), ("pointerSize", .int(134))]))) }
+                    return .object(m)
+                }
+                var headers: [(String, String)] = []
+                if cursor + pageSize < repo.files.count {
+                    headers.append(("Link", "<http://127.0.0.1:\(r.header("host")?.split(separator: ":").last ?? "0")/api/models/\(repo.id)/tree/\(parts[3])?recursive=true&cursor=\(cursor + pageSize)>; rel=\"next\""))
+                }
+                return json(.array(entries), headers: headers)
+            }
+        }
+        // /{org}/{name}/resolve/{rev}/{path}
+        let parts = path.split(separator: "/", maxSplits: 4).map(String.init)
+        if parts.count == 5, parts[2] == "resolve", let repo = repoFor(parts[0] + "/" + parts[1]) {
+            if let d = denied(repo) { return d }
+            guard let file = repo.files.first(where: { $0.path == parts[4] }) else {
+                return json(.object([("error", .string("Entry not found"))]), status: 404, headers: [("X-Error-Code", "EntryNotFound")])
+            }
+            if file.lfs {
+                return LoopbackHTTPServer.Response(status: 302, headers: [
+                    ("Location", "\(cdnBase)/blobs/\(file.sha256)?path=\(file.path)"), ("X-Repo-Commit", repo.commit),
+                    ("X-Linked-Etag", "\"\(file.sha256)\""), ("X-Linked-Size", "\(file.content.bytes.count)"),
+                ])
+            }
+            return serveBytes(r, file: file, key: file.path, state: state, extra: [("X-Repo-Commit", repo.commit), ("ETag", "\"\(file.gitOID)\"")])
+        }
+        return json(.object([("error", .string("not found"))]), status: 404)
+    }
+
+    static func serveCDN(_ r: LoopbackHTTPServer.Request, state: State) -> LoopbackHTTPServer.Response {
+        state.lock.lock()
+        if r.header("authorization") != nil { state.cdnAuthorizations += 1 }
+        let repos = state.repos
+        state.lock.unlock()
+        let sha = r.path.dropFirst("/blobs/".count).split(separator: "?").first.map(String.init) ?? ""
+        guard let file = repos.values.flatMap(\.files).first(where: { $0.sha256 == sha }) else {
+            return LoopbackHTTPServer.Response(status: 404)
+        }
+        return serveBytes(r, file: file, key: file.path, state: state, extra: [])
+    }
+
+    static func serveBytes(_ r: LoopbackHTTPServer.Request, file: File, key: String, state: State,
+                           extra: [(String, String)]) -> LoopbackHTTPServer.Response {
+        state.lock.lock()
+        let count = state.requestCounts[key, default: 0]
+        state.requestCounts[key] = count + 1
+        let fault = state.faults[key]
+        state.lock.unlock()
+        let size = file.content.bytes.count
+        var content = file.content
+        switch fault {
+        case let .status(code, times)? where count < times:
+            return LoopbackHTTPServer.Response(status: code, headers: code == 429 ? [("Retry-After", "0")] : [])
+        case .dropThenFail? where count > 0:
+            return LoopbackHTTPServer.Response(status: 500)
+        case .wrongBytes?:
+            content = .init(file.content.bytes.map { $0 ^ 0x5A })
+        case .wrongBytesOnce? where count == 0:
+            content = .init(file.content.bytes.map { $0 ^ 0x5A })
+        default: break
+        }
+        var range = 0..<size
+        var status = 200
+        var headers = extra + [("Accept-Ranges", "bytes")]
+        if case .ignoreRanges? = fault {
+            // whole file, 200
+        } else if let rr = r.range(size: size) {
+            range = rr
+            status = 206
+            headers.append(("Content-Range", "bytes \(rr.lowerBound)-\(rr.upperBound - 1)/\(size)"))
+        }
+        var response = LoopbackHTTPServer.Response(status: status, headers: headers)
+        response.file = content
+        response.fileRange = range
+        switch fault {
+        case let .drop(after, times)? where count < times: response.dropAfter = after
+        case let .dropThenFail(after)?: response.dropAfter = after
+        case let .stall(after)? where count == 0: response.stallAfter = after
+        default: break
+        }
+        let served = min(range.count, response.dropAfter ?? Int.max, response.stallAfter ?? Int.max)
+        state.lock.lock()
+        state.bytesServed[key, default: 0] += served
+        state.lock.unlock()
+        return response
+    }
+}
