@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <errno.h>
+#include <fcntl.h>
 
 #define SLOTS 64
 static char *volatile slots[SLOTS];
@@ -38,6 +40,23 @@ void cplatform_unregister_temporary(int slot) {
     if (slot < 0 || slot >= SLOTS) return;
     char *p = __sync_lock_test_and_set(&slots[slot], (char *)0);
     free(p);
+}
+
+int cplatform_create_registered(const char *path, int flags, int mode, int *slot) {
+    // Block the cleanup signals between creating the file and registering it, so an interrupt
+    // can never see the file without knowing to remove it.
+    sigset_t set, old;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, &old);
+    int fd = open(path, flags, mode);
+    *slot = fd >= 0 ? cplatform_register_temporary(path) : -1;
+    int saved = errno;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    errno = saved;
+    return fd;
 }
 
 void cplatform_install_interrupt_cleanup(void) {

@@ -32,12 +32,13 @@ public final class AtomicFileWriter {
         var attempt = 0
         while true {
             let candidate = "\(dir)/.\(name).partial-\(getpid())-\(attempt)"
-            let f = open(candidate, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+            cplatform_install_interrupt_cleanup()
+            var slot: Int32 = -1
+            let f = cplatform_create_registered(candidate, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644, &slot)
             if f >= 0 {
                 fd = f
                 temporaryPath = candidate
-                cplatform_install_interrupt_cleanup()
-                cleanupSlot = cplatform_register_temporary(candidate)
+                cleanupSlot = slot
                 return
             }
             let e = errno

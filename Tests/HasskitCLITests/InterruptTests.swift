@@ -50,7 +50,8 @@ import TestSupport
         p.waitUntilExit()
         #expect(sawPartial, "the conversion never started writing")
         #expect(p.terminationReason == .uncaughtSignal, "the conversion finished before it could be interrupted")
-        #expect(try FileSystem.contents(of: out).isEmpty)
+        let left = try FileSystem.contents(of: out)
+        #expect(left.isEmpty, "left behind: \(left)")
         try? FileManager.default.removeItem(atPath: dir)
     }
 }

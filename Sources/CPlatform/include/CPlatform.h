@@ -12,6 +12,10 @@ int cplatform_start_writeback(int fd, int64_t offset, int64_t count);
 int cplatform_register_temporary(const char *path);
 void cplatform_unregister_temporary(int slot);
 
+/// `open(path, flags, mode)` and registration as one step with respect to the cleanup signals;
+/// returns the descriptor (or -1 with errno) and the slot in *slot.
+int cplatform_create_registered(const char *path, int flags, int mode, int *slot);
+
 /// Installs the SIGINT/SIGTERM/SIGHUP handler that unlinks registered files and re-raises.
 void cplatform_install_interrupt_cleanup(void);
 
