@@ -57,6 +57,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "hasskit", dependencies: ["HasskitCLI"]),
+        .executableTarget(name: "hasskit-testhub", dependencies: ["TestSupport"]),
 
         // MARK: Test support
         .target(name: "TestSupport", dependencies: ["Platform", "StrictJSON", .product(name: "Crypto", package: "swift-crypto")]),

@@ -48,10 +48,7 @@ public final class Downloader: @unchecked Sendable {
             throw HubError(.notEnoughSpace(needed: needed, available: available, folder: blobs), location: blobs)
         }
         let results = ResultSlots<FetchedFile>(count: files.count)
-        let gate = DispatchSemaphore(value: max(1, client.configuration.parallelFiles))
-        DispatchQueue.concurrentPerform(iterations: files.count) { i in
-            gate.wait()
-            defer { gate.signal() }
+        runConcurrently(files.count, width: client.configuration.parallelFiles) { i in
             results.set(i, Result { try self.fetchOne(repo: repo, commit: commit, file: files[i]) })
         }
         var out: [FetchedFile] = []
@@ -127,10 +124,10 @@ public final class Downloader: @unchecked Sendable {
         let inline = parts.count == 1 && parts[0].lowerBound == 0 && parts[0].upperBound == f.size
         let hasher = HasherBox(InlineHasher(git: f.sha256 == nil, size: f.size))
         let failures = ResultSlots<Void>(count: parts.count)
-        DispatchQueue.concurrentPerform(iterations: parts.count) { i in
+        runConcurrently(parts.count, width: client.configuration.parallelRanges) { i in
             failures.set(i, Result {
                 try self.fetchRange(url: url, repo: repo, name: f.path, range: parts[i], into: partial, journal: journal,
-                                    hasher: inline ? { hasher.value.update($0) } : nil)
+                                    hasher: inline ? { hasher.update($0) } : nil)
             })
         }
         var rangesIgnored = false
@@ -144,10 +141,10 @@ public final class Downloader: @unchecked Sendable {
             progress.reset(f.path)
             let whole = HasherBox(InlineHasher(git: f.sha256 == nil, size: f.size))
             try fetchRange(url: url, repo: repo, name: f.path, range: 0..<f.size, into: partial, journal: journal,
-                           hasher: { whole.value.update($0) })
-            return (whole.value.finish(), resumed)
+                           hasher: { whole.update($0) })
+            return (whole.finish(), resumed)
         }
-        if inline && f.size > 0 { return (hasher.value.finish(), resumed) }
+        if inline && f.size > 0 { return (hasher.finish(), resumed) }
         return (try digestOfFile(partialPath(repo, f), git: f.sha256 == nil, size: f.size), resumed)
     }
 
@@ -204,6 +201,7 @@ public final class Downloader: @unchecked Sendable {
                     self.progress.add(name, bytes: n)
                     if position - recorded >= 8 << 20 {
                         journal.record(recorded..<position)
+                        file.startWriteback(offset: recorded, length: position - recorded)
                         recorded = position
                     }
                     return Int(n) == chunk.count || position < range.upperBound
@@ -257,10 +255,41 @@ struct InlineHasher {
     }
 }
 
-/// Holds the inline hasher of a file fetched as one stream (used by that stream's worker only).
+/// Hashes a stream of chunks on its own thread, so hashing overlaps receiving and writing.
+/// Chunks are batched to 4 MiB; at most 8 batches wait, which bounds memory.
 final class HasherBox: @unchecked Sendable {
-    var value: InlineHasher
-    init(_ value: InlineHasher) { self.value = value }
+    // `value` is touched only on `queue`; `batch` only by the single producing worker.
+    private var value: InlineHasher
+    private var batch: [UInt8] = []
+    private let queue = DispatchQueue(label: "hasskit.hash")
+    private let slots = DispatchSemaphore(value: 8)
+
+    init(_ value: InlineHasher) {
+        self.value = value
+        batch.reserveCapacity(4 << 20)
+    }
+
+    func update(_ bytes: UnsafeRawBufferPointer) {
+        batch.append(contentsOf: bytes)
+        if batch.count >= 4 << 20 { flush() }
+    }
+
+    private func flush() {
+        guard !batch.isEmpty else { return }
+        let full = batch
+        batch = []
+        batch.reserveCapacity(4 << 20)
+        slots.wait()
+        queue.async {
+            full.withUnsafeBytes { self.value.update($0) }
+            self.slots.signal()
+        }
+    }
+
+    func finish() -> String {
+        flush()
+        return queue.sync { value.finish() }
+    }
 }
 
 /// The resume journal of one partial blob: lines `START END` of byte ranges already written.
@@ -328,6 +357,31 @@ final class Journal: @unchecked Sendable {
         if cursor < size { out.append(cursor..<size) }
         return out
     }
+}
+
+/// Runs `body(0..<count)` on up to `width` threads at once and waits for all. Transfers block on
+/// the network, so they get threads of their own rather than `concurrentPerform`, whose width is
+/// the number of cores (nested, it ran the ranges of a file one after another).
+func runConcurrently(_ count: Int, width: Int, _ body: @escaping @Sendable (Int) -> Void) {
+    guard count > 0 else { return }
+    if count == 1 {
+        body(0)
+        return
+    }
+    let gate = DispatchSemaphore(value: max(1, width))
+    let group = DispatchGroup()
+    for i in 0..<count {
+        gate.wait()
+        group.enter()
+        let t = Thread {
+            body(i)
+            gate.signal()
+            group.leave()
+        }
+        t.stackSize = 1 << 20
+        t.start()
+    }
+    group.wait()
 }
 
 /// Results written by concurrent workers, one slot each.

@@ -1,3 +1,5 @@
+internal import CPlatform
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -78,6 +80,12 @@ public final class RandomAccessFile: @unchecked Sendable {
             }
             done += n
         }
+    }
+
+    /// Starts asynchronous writeback of a written range (Linux `sync_file_range`), so that the
+    /// final `sync()` has little left to wait for.
+    public func startWriteback(offset: UInt64, length: UInt64) {
+        _ = cplatform_start_writeback(fd, Int64(offset), Int64(length))
     }
 
     public func sync() throws(SystemError) {

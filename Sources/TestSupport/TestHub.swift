@@ -54,6 +54,7 @@ public final class TestHub: @unchecked Sendable {
         var bytesServed: [String: Int] = [:]
         var cdnAuthorizations = 0
         var pageSize = 2
+        var bytesPerSecond: Int?
     }
 
     public init() throws {
@@ -83,6 +84,13 @@ public final class TestHub: @unchecked Sendable {
         state.repos[id] = repo
         state.lock.unlock()
         return repo
+    }
+
+    /// Limits every CDN connection to `bytesPerSecond`.
+    public func setRateLimit(_ bytesPerSecond: Int?) {
+        state.lock.lock()
+        state.bytesPerSecond = bytesPerSecond
+        state.lock.unlock()
     }
 
     public func setFault(_ fault: Fault?, for path: String) {
@@ -192,6 +200,7 @@ public final class TestHub: @unchecked Sendable {
         let count = state.requestCounts[key, default: 0]
         state.requestCounts[key] = count + 1
         let fault = state.faults[key]
+        let limit = state.bytesPerSecond
         state.lock.unlock()
         let size = file.content.bytes.count
         var content = file.content
@@ -219,6 +228,7 @@ public final class TestHub: @unchecked Sendable {
         var response = LoopbackHTTPServer.Response(status: status, headers: headers)
         response.file = content
         response.fileRange = range
+        response.bytesPerSecond = limit
         switch fault {
         case let .drop(after, times)? where count < times: response.dropAfter = after
         case let .dropThenFail(after)?: response.dropAfter = after
