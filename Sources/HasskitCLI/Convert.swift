@@ -1,7 +1,9 @@
 import ArgumentParser
 import Conversion
 import Foundation
+import Hub
 import Platform
+import Registry
 import StrictJSON
 
 /// `hasskit convert SRC --out OUT.hkw [--type T] [--draft-of BASE.hkw] [--json]`.
@@ -17,11 +19,11 @@ struct Convert: ParsableCommand {
             """
     )
 
-    @Argument(help: "A checkpoint folder (config.json + weights) or a weights file.")
+    @Argument(help: "A checkpoint folder (config.json + weights), a weights file, or a pulled pair (both members are converted into the store).")
     var source: String
 
-    @Option(name: .shortAndLong, help: "The .hkw file to write.")
-    var out: String
+    @Option(name: .shortAndLong, help: "The .hkw file to write (for a pair: the folder, default the pair's folder in the store).")
+    var out: String?
 
     @Option(help: "Output type: \(ConversionType.allCases.map(\.rawValue).joined(separator: ", ")).")
     var type: String = "q8_0"
@@ -45,6 +47,11 @@ struct Convert: ParsableCommand {
         guard let t = ConversionType(rawValue: type.lowercased()) else {
             throw ValidationError("unknown --type \(type); choose one of \(ConversionType.allCases.map(\.rawValue).joined(separator: ", "))")
         }
+        if FileSystem.kind(of: source) == .missing, let pair = (try loadRegistry()).manifest(named: source) {
+            try convertPair(pair, type: t)
+            return
+        }
+        guard let out else { throw ValidationError("--out is required when converting a checkpoint path") }
         var options = Converter.Options(type: t, draftOf: draftOf, force: force, arguments: CommandLine.arguments)
         options.hashSources = true
         if let layers {
@@ -69,6 +76,35 @@ struct Convert: ParsableCommand {
 }
 
 extension Convert {
+    /// Converts both members of a pulled pair into the store: the base first, then the draft
+    /// against it (so a HASS head can share the base's embedding).
+    func convertPair(_ pair: Manifest, type: ConversionType) throws {
+        let ops = PairOperations(client: HubClient(environment: HubEnvironment.fromProcess()))
+        let snapshots: [String: String]
+        do { snapshots = try ops.snapshots(pair.id) } catch { throw fail(error) }
+        guard let base = snapshots["base"], let draft = snapshots["draft"] else {
+            throw fail(HubError(.notFound("the lock of \(pair.id) has no base and draft"), location: ops.store.lockPath(pair.id)))
+        }
+        let folder = out ?? ops.store.folder(pair.id)
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let baseOut = folder + "/base-\(type.rawValue).hkw"
+        let draftOut = folder + "/draft-\(type.rawValue).hkw"
+        var reports: [Converter.Report] = []
+        do {
+            var options = Converter.Options(type: type, force: force, arguments: CommandLine.arguments)
+            reports.append(try Converter.convert(source: base, out: baseOut, options: options, log: { if verbose { Console.log($0) } }))
+            options.draftOf = pair.draftKind == "eagle1-head" ? baseOut : nil
+            reports.append(try Converter.convert(source: draft, out: draftOut, options: options, log: { if verbose { Console.log($0) } }))
+        } catch {
+            throw fail(error)
+        }
+        if json {
+            Console.out(JSONValue.object([("pair", .string(pair.id)), ("base", reports[0].json), ("draft", reports[1].json)]).serialized())
+        } else {
+            for r in reports { Console.out("\(r.out): \(r.tensors) tensors, \(r.family.rawValue), \(r.type.rawValue), \(formatBytes(r.bytesOut))") }
+        }
+    }
+
     /// `mtp` means the layers after `num_hidden_layers` (read from the source's config.json).
     func parseLayers(_ text: String) throws -> [Int] {
         if text == "mtp" {

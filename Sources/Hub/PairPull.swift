@@ -76,6 +76,23 @@ public struct PairOperations: Sendable {
     public func pull(_ target: PullTarget, options: PullOptions, progress: DownloadProgress) throws -> PullSummary {
         let started = Date()
         let previous = try store.lock(target.id)
+        if client.environment.offline {
+            // Offline: succeed only when the locked files are all present.
+            guard let previous, options.revision == nil else {
+                throw HubError(.offline("\(target.id) has not been pulled yet (no lock file), or --revision needs the network"), location: target.id)
+            }
+            var files: [FetchedFile] = []
+            for m in previous.members {
+                for f in m.files {
+                    let path = cache.snapshotFile(m.repo, commit: m.commit, path: f.path)
+                    guard FileSystem.kind(of: path) == .file, (try? FileSystem.size(of: path)) == f.size else {
+                        throw HubError(.offline("\(m.repo)/\(f.path) is not in the cache"), location: path)
+                    }
+                    files.append(FetchedFile(repo: m.repo, path: f.path, bytes: f.size, sha256: f.sha256, status: .cached))
+                }
+            }
+            return PullSummary(id: target.id, files: files, bytesDownloaded: 0, seconds: Date().timeIntervalSince(started), lock: previous)
+        }
         var lockMembers: [PairLock.Member] = []
         var fetched: [FetchedFile] = []
         let downloader = Downloader(client: client, cache: cache, progress: progress)
@@ -118,6 +135,14 @@ public struct PairOperations: Sendable {
         progress.finish()
         return PullSummary(id: target.id, files: fetched, bytesDownloaded: progress.bytesFetched,
                            seconds: Date().timeIntervalSince(started), lock: lock)
+    }
+
+    /// The snapshot folders of a pulled pair, by role (`base`, `draft`, or `repo`).
+    public func snapshots(_ id: String) throws -> [String: String] {
+        guard let lock = try store.lock(id) else { throw HubError(.notFound("\(id) has not been pulled (run hasskit pull \(id))"), location: store.lockPath(id)) }
+        var out: [String: String] = [:]
+        for m in lock.members { out[m.role] = cache.snapshot(m.repo, commit: m.commit) }
+        return out
     }
 
     /// Puts the files under `dir` as hard links to the blobs (copies across file systems).

@@ -197,6 +197,18 @@ import TestSupport
         #expect(try s.ops.store.lock("org/model") == nil)
     }
 
+    @Test func offlineUsesTheLockAndNeverTheNetwork() throws {
+        let s = try Self.setup()
+        _ = try s.ops.pull(.repo("org/model"), options: PullOptions(), progress: Self.quiet())
+        var env = s.ops.client.environment
+        env.offline = true
+        env.endpoint = "http://127.0.0.1:9"  // nothing listens there
+        let offline = PairOperations(client: HubClient(environment: env, configuration: s.ops.client.configuration))
+        let summary = try offline.pull(.repo("org/model"), options: PullOptions(), progress: Self.quiet())
+        #expect(summary.files.allSatisfy { $0.status == .cached })
+        #expect(throws: HubError.self) { _ = try offline.pull(.repo("org/never"), options: PullOptions(), progress: Self.quiet()) }
+    }
+
     @Test func unsafePathsInTheListingAreRefused() throws {
         let s = try Self.setup(files: [("../evil.txt", Array("x".utf8))])
         #expect(throws: HubError.self) { _ = try s.ops.pull(.repo("org/model"), options: PullOptions(), progress: Self.quiet()) }

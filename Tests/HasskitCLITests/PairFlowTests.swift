@@ -1,0 +1,89 @@
+import Foundation
+import Platform
+import StrictJSON
+import Testing
+import TestSupport
+
+/// The whole pair flow through the real binary against the loopback hub: a user manifest,
+/// `list`, `pull --json`, `show --json`, `verify`, `convert PAIR`, `rm`.
+@Suite struct PairFlowTests {
+    static func run(_ arguments: [String], env: [String: String]) throws -> InspectCommandTests.Run {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: InspectCommandTests.binary)
+        p.arguments = arguments
+        p.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
+        let out = Pipe()
+        let err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return .init(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
+                     stderr: String(decoding: e, as: UTF8.self), signaled: p.terminationReason == .uncaughtSignal)
+    }
+
+    static func files(_ folder: String) throws -> [(String, [UInt8])] {
+        try FileSystem.contents(of: Fixtures.path(folder)).map { ($0, try FileSystem.readFile(Fixtures.path(folder + "/" + $0))) }
+    }
+
+    @Test func pullShowVerifyConvertRemove() throws {
+        let hub = try TestHub()
+        hub.addRepo("test-org/tiny-llama3", files: try Self.files("llama3"), gated: true)
+        hub.addRepo("test-org/tiny-hass-head", files: try Self.files("draft_llama3"))
+        let home = Fixtures.temporaryDirectory("hasskit-flow")
+        try FileManager.default.createDirectory(atPath: home + "/manifests", withIntermediateDirectories: true)
+        let manifest = """
+            {"schema": 1, "id": "tiny-pair", "aliases": ["tiny"], "title": "A tiny LLaMA-3 and its head", "family": "llama3",
+             "chat_template": "llama3",
+             "base": {"repo": "test-org/tiny-llama3", "revision": "main", "gated": true, "licence": "llama3",
+                      "include": ["config.json", "*.safetensors", "model.safetensors.index.json"]},
+             "draft": {"repo": "test-org/tiny-hass-head", "revision": "main", "gated": false, "licence": "apache-2.0",
+                       "kind": "eagle1-head", "include": ["config.json", "pytorch_model.bin"]},
+             "tree": {"gpu": {"top_k": 10, "depth": 5, "total_tokens": 60}, "cpu": {"top_k": 4, "depth": 3, "total_tokens": 16}},
+             "published": {"source": "test"}}
+            """
+        FileManager.default.createFile(atPath: home + "/manifests/tiny.json", contents: Data(manifest.utf8))
+        var env = ["HF_ENDPOINT": hub.endpoint, "HF_HUB_CACHE": home + "/hub", "HASSKIT_HOME": home + "/hasskit",
+                   "HASSKIT_MANIFESTS": home + "/manifests", "HF_TOKEN": "", "HF_HOME": home + "/hf",
+                   "HASSKIT_RETRY_BASE_SECONDS": "0.01"]
+
+        let list = try Self.run(["list", "--json"], env: env)
+        #expect(list.status == 0)
+        #expect(list.stdout.contains("\"tiny-pair\""))
+
+        // Gated base without a token: a clear message, a distinct exit code, nothing pulled.
+        let denied = try Self.run(["pull", "tiny"], env: env)
+        #expect(denied.status == 69, "\(denied.stderr)")
+        #expect(denied.stderr.contains("HF_TOKEN"))
+
+        env["HF_TOKEN"] = hub.token
+        let pull = try Self.run(["pull", "tiny", "--json"], env: env)
+        #expect(pull.status == 0, "\(pull.stderr)")
+        let summary = try JSONParser().parse(pull.stdout)
+        #expect(summary["pair"]?.stringValue == "tiny-pair")
+        let files = try #require(summary["files"]?.arrayValue)
+        #expect(files.count == 6)
+        #expect(files.allSatisfy { $0["status"]?.stringValue == "downloaded" })
+        #expect(summary["bytes_downloaded"]?.uint64Value ?? 0 > 1_000_000)
+        #expect(hub.cdnAuthorizations == 0)
+
+        let show = try JSONParser().parse(try Self.run(["show", "tiny-pair", "--json"], env: env).stdout)
+        #expect(show["local"]?.arrayValue?.count == 2)
+        #expect(show["local"]?.arrayValue?.allSatisfy { $0["present"] == $0["files"] } == true)
+
+        #expect(try Self.run(["verify", "tiny"], env: env).status == 0)
+
+        let convert = try Self.run(["convert", "tiny", "--type", "q8_0", "--json"], env: env)
+        #expect(convert.status == 0, "\(convert.stderr)")
+        let reports = try JSONParser().parse(convert.stdout)
+        #expect(reports["draft"]?["shared_with_base"]?.arrayValue?.count == 1)
+        let inspect = try JSONParser().parse(try Self.run(["inspect", home + "/hasskit/pairs/tiny-pair/draft-q8_0.hkw", "--json"], env: env).stdout)
+        #expect(inspect["metadata"]?["provenance"]?["repo"]?.stringValue == "test-org/tiny-hass-head")
+
+        let rm = try Self.run(["rm", "tiny", "--json"], env: env)
+        #expect(rm.status == 0)
+        #expect(try Self.run(["verify", "tiny"], env: env).status == 66)
+    }
+}
