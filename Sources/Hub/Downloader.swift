@@ -127,7 +127,7 @@ public final class Downloader: @unchecked Sendable {
         runConcurrently(parts.count, width: client.configuration.parallelRanges) { i in
             failures.set(i, Result {
                 try self.fetchRange(url: url, repo: repo, name: f.path, range: parts[i], into: partial, journal: journal,
-                                    hasher: inline ? { hasher.update($0) } : nil)
+                                    hasher: inline ? { hasher.update($0) } : nil, expect: f, commit: commit)
             })
         }
         var rangesIgnored = false
@@ -141,7 +141,7 @@ public final class Downloader: @unchecked Sendable {
             progress.reset(f.path)
             let whole = HasherBox(InlineHasher(git: f.sha256 == nil, size: f.size))
             try fetchRange(url: url, repo: repo, name: f.path, range: 0..<f.size, into: partial, journal: journal,
-                           hasher: { whole.update($0) })
+                           hasher: { whole.update($0) }, expect: f, commit: commit)
             return (whole.finish(), resumed)
         }
         if inline && f.size > 0 { return (hasher.finish(), resumed) }
@@ -168,7 +168,7 @@ public final class Downloader: @unchecked Sendable {
 
     /// Fetches one byte range, retrying with backoff and resuming from what already arrived.
     func fetchRange(url: String, repo: String, name: String, range: Range<UInt64>, into file: RandomAccessFile,
-                    journal: Journal, hasher: ((UnsafeRawBufferPointer) -> Void)?) throws {
+                    journal: Journal, hasher: ((UnsafeRawBufferPointer) -> Void)?, expect: RemoteFile? = nil, commit: String? = nil) throws {
         guard !range.isEmpty else { return }
         var position = range.lowerBound
         var recorded = range.lowerBound
@@ -185,7 +185,7 @@ public final class Downloader: @unchecked Sendable {
                 recorded = position
             }
             do {
-                _ = try client.request(url, repo: repo, range: position...(range.upperBound - 1)) { chunk in
+                _ = try client.request(url, repo: repo, range: position...(range.upperBound - 1), expect: expect, commit: commit) { chunk in
                     // Never write past the range, whatever the server sends.
                     let n = min(UInt64(chunk.count), range.upperBound - position)
                     guard n > 0 else { return false }

@@ -145,6 +145,7 @@ public struct HubClient: Sendable {
     /// One GET (or ranged GET), following up to 10 redirects. The `Authorization` header goes only
     /// to the host of `environment.endpoint`. Non-2xx answers become `HubError`s.
     func request(_ url: String, repo: String, range: ClosedRange<UInt64>? = nil, from: UInt64? = nil,
+                 expect: RemoteFile? = nil, commit: String? = nil,
                  body: @escaping (UnsafeRawBufferPointer) -> Bool) throws -> HTTPResponse {
         var current = url
         let hubOrigin = HubClient.origin(environment.endpoint)
@@ -198,6 +199,9 @@ public struct HubClient: Sendable {
             if rangeIgnored || (response.status == 200 && start > 0) {
                 throw HubError(.rangeIgnored, location: current)
             }
+            if let expect, HubClient.origin(current) == hubOrigin {
+                try HubClient.checkFileHeaders(response, expect: expect, commit: commit, url: current)
+            }
             if [301, 302, 303, 307, 308].contains(response.status) {
                 guard let location = response.header("location"), let next = URL(string: location, relativeTo: URL(string: current)) else {
                     throw HubError(.protocolViolation("redirect without a Location"), location: current)
@@ -211,6 +215,30 @@ public struct HubClient: Sendable {
             return response
         }
         throw HubError(.protocolViolation("more than 10 redirects"), location: url)
+    }
+
+    /// The hub's `/resolve` answers carry the commit and the file's identity. When they are present
+    /// they must agree with the tree listing; an answer that disagrees comes from something other
+    /// than the hub (a proxy or a captive portal) or from a repository that changed under us.
+    static func checkFileHeaders(_ r: HTTPResponse, expect f: RemoteFile, commit: String?, url: String) throws {
+        func unquote(_ v: String) -> String {
+            var t = v.trimmingCharacters(in: .whitespaces)
+            if t.hasPrefix("W/") { t.removeFirst(2) }
+            return t.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+        }
+        if let c = r.header("x-repo-commit"), let commit, c != commit {
+            throw HubError(.protocolViolation("X-Repo-Commit \(c) but the listing was for \(commit)"), location: url)
+        }
+        if let etag = r.header("x-linked-etag").map(unquote), etag != f.etag {
+            throw HubError(.protocolViolation("X-Linked-Etag \(etag) but the listing gives \(f.etag)"), location: url)
+        }
+        if let size = r.header("x-linked-size").flatMap(UInt64.init), size != f.size {
+            throw HubError(.sizeMismatch(file: f.path, expected: f.size, found: size), location: url)
+        }
+        if r.header("x-linked-etag") == nil, (200...299).contains(r.status), let etag = r.header("etag").map(unquote),
+           etag.utf8.count == 40 || etag.utf8.count == 64, etag != f.etag {
+            throw HubError(.protocolViolation("ETag \(etag) but the listing gives \(f.etag)"), location: url)
+        }
     }
 
     static func error(for response: HTTPResponse, body: [UInt8], url: String, repo: String) -> HubError {

@@ -38,6 +38,8 @@ public final class TestHub: @unchecked Sendable {
         /// Close the first connection after `after` bytes, then answer 500 to every request (the
         /// client gives up with part of the file on disk).
         case dropThenFail(after: Int)
+        /// `/resolve` answers with another file's X-Linked-Etag (a proxy or a changed repository).
+        case wrongLinkedEtag
     }
 
     public let hub: LoopbackHTTPServer
@@ -172,9 +174,13 @@ public final class TestHub: @unchecked Sendable {
                 return json(.object([("error", .string("Entry not found"))]), status: 404, headers: [("X-Error-Code", "EntryNotFound")])
             }
             if file.lfs {
+                state.lock.lock()
+                let wrong: Bool
+                if case .wrongLinkedEtag? = state.faults[file.path] { wrong = true } else { wrong = false }
+                state.lock.unlock()
                 return LoopbackHTTPServer.Response(status: 302, headers: [
                     ("Location", "\(cdnBase)/blobs/\(file.sha256)?path=\(file.path)"), ("X-Repo-Commit", repo.commit),
-                    ("X-Linked-Etag", "\"\(file.sha256)\""), ("X-Linked-Size", "\(file.content.bytes.count)"),
+                    ("X-Linked-Etag", "\"\(wrong ? String(repeating: "0", count: 64) : file.sha256)\""), ("X-Linked-Size", "\(file.content.bytes.count)"),
                 ])
             }
             return serveBytes(r, file: file, key: file.path, state: state, extra: [("X-Repo-Commit", repo.commit), ("ETag", "\"\(file.gitOID)\"")])

@@ -209,6 +209,18 @@ import TestSupport
         #expect(throws: HubError.self) { _ = try offline.pull(.repo("org/never"), options: PullOptions(), progress: Self.quiet()) }
     }
 
+    @Test func resolveHeadersMustAgreeWithTheListing() throws {
+        let s = try Self.setup()
+        s.hub.setFault(.wrongLinkedEtag, for: "model.safetensors")
+        do {
+            _ = try s.ops.pull(.repo("org/model"), options: PullOptions(), progress: Self.quiet())
+            Issue.record("accepted a file whose X-Linked-Etag disagrees with the listing")
+        } catch let e as HubError {
+            guard case .protocolViolation = e.code else { Issue.record("\(e)"); return }
+        }
+        #expect(s.hub.bytesServed("model.safetensors") == 0)
+    }
+
     @Test func unsafePathsInTheListingAreRefused() throws {
         let s = try Self.setup(files: [("../evil.txt", Array("x".utf8))])
         #expect(throws: HubError.self) { _ = try s.ops.pull(.repo("org/model"), options: PullOptions(), progress: Self.quiet()) }
