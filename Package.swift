@@ -49,11 +49,13 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
 
+        .target(name: "Inference", dependencies: ["WeightFormat", "Quantization", "Platform", "StrictJSON", "CKernels", "COpenBLAS"]),
+
         // MARK: Command line (commands live in a library so tests can run them in-process)
         .target(
             name: "HasskitCLI",
             dependencies: [
-                "Platform", "Checkpoints", "WeightFormat", "Quantization", "CKernels", "Conversion", "Registry", "Hub",
+                "Platform", "Checkpoints", "WeightFormat", "Quantization", "CKernels", "Conversion", "Registry", "Hub", "Inference",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "hasskit", dependencies: ["HasskitCLI"]),
@@ -81,6 +83,9 @@ let package = Package(
         .testTarget(
             name: "ConversionTests",
             dependencies: ["Conversion", "Checkpoints", "WeightFormat", "Quantization", "Platform", "StrictJSON", "CKernels", "TestSupport"]),
+        .testTarget(
+            name: "InferenceTests",
+            dependencies: ["Inference", "Conversion", "WeightFormat", "StrictJSON", "TestSupport", "Platform"]),
         .testTarget(
             name: "HasskitCLITests",
             dependencies: ["HasskitCLI", "TestSupport", "StrictJSON", "WeightFormat", "Checkpoints", "Platform"]),

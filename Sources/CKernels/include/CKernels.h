@@ -72,6 +72,23 @@ void ck_dequantize_q4_k(const void *src, float *dst, size_t n);
 void ck_quantize_q6_k(const float *src, void *dst, size_t n);
 void ck_dequantize_q6_k(const void *src, float *dst, size_t n);
 
+/// Storage types understood by the row kernels (same meaning as QuantType in Swift).
+enum {
+    CK_TYPE_F32 = 0, CK_TYPE_F16 = 1, CK_TYPE_BF16 = 2, CK_TYPE_Q8_0 = 3, CK_TYPE_Q4_0 = 4,
+    CK_TYPE_Q4_K = 5, CK_TYPE_Q6_K = 6,
+};
+
+/// Bytes of one row of `cols` values stored as `type` (0 for an unknown type).
+size_t ck_row_bytes(int type, size_t cols);
+
+/// Decodes one row of `cols` values of `type` into dst.
+void ck_dequantize_row(int type, const void *src, float *dst, size_t cols);
+
+/// y[r] = dot(row r of W, x) for rows [row_begin, row_end) of a row-major matrix stored as
+/// `type` with `cols` columns. `scratch` holds at least `cols` floats.
+void ck_matvec_rows(int type, const void *w, size_t cols, size_t row_begin, size_t row_end,
+                    const float *x, float *y, float *scratch);
+
 /// Sum of the bytes viewed as little-endian 64-bit words (plus a tail), used to force every byte
 /// of a mapped region to be read in I/O benchmarks without the compiler eliding the loads.
 uint64_t ck_touch_bytes(const void *src, size_t n);

@@ -1,0 +1,199 @@
+import Foundation
+import WeightFormat
+
+/// LLaMA-2/3 and Qwen2 decoder (RMSNorm, rotate-half RoPE, GQA attention, SwiGLU MLP; Qwen2's
+/// q/k/v biases and tied embeddings), computed in f32 over weights used in place from a `.hkw`.
+///
+/// Follows transformers' `LlamaForCausalLM` / `Qwen2ForCausalLM` (eager attention), the
+/// reference the fixtures' logits were made with.
+public final class LlamaModel {
+    public let config: ModelConfig
+    public let path: String
+    /// Worker threads for matrix-vector products.
+    public var threads: Int
+
+    struct Layer {
+        var attnNorm: [Float]
+        var q, k, v, o: WeightMatrix
+        var qBias, kBias, vBias: [Float]?
+        var ffnNorm: [Float]
+        var gate, up, down: WeightMatrix
+    }
+
+    let embedding: WeightMatrix
+    let output: WeightMatrix
+    let outputNorm: [Float]
+    let layers: [Layer]
+    let inverseFrequencies: [Float]
+    private let file: HKWFile
+
+    /// Opens a converted base model (`architecture` llama or qwen2).
+    public init(path: String, threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws {
+        let f = try HKWFile(path: path)
+        file = f
+        self.path = path
+        self.threads = threads
+        guard let arch = f.metadata["architecture"]?.stringValue, ["llama", "qwen2"].contains(arch) else {
+            throw InferenceError("architecture \(f.metadata["architecture"]?.stringValue ?? "(none)") is not a LLaMA/Qwen2 base model", path: path)
+        }
+        guard let c = f.metadata["config"] else { throw InferenceError("no config in the header", path: path) }
+        config = try ModelConfig(json: c, path: path)
+        func weight(_ name: String) throws -> WeightMatrix {
+            guard let e = f.tensor(named: name) else { throw InferenceError("missing tensor \(name)", path: path) }
+            return try WeightMatrix(e, path: path)
+        }
+        func optionalVector(_ name: String) throws -> [Float]? { try f.tensor(named: name).map { try WeightMatrix($0, path: path).vector() } }
+        embedding = try weight("token_embd.weight")
+        output = f.tensor(named: "output.weight") != nil ? try weight("output.weight") : embedding
+        outputNorm = try weight("output_norm.weight").vector()
+        layers = try (0..<config.layers).map { i in
+            let p = "blk.\(i)."
+            return Layer(attnNorm: try weight(p + "attn_norm.weight").vector(),
+                         q: try weight(p + "attn_q.weight"), k: try weight(p + "attn_k.weight"),
+                         v: try weight(p + "attn_v.weight"), o: try weight(p + "attn_output.weight"),
+                         qBias: try optionalVector(p + "attn_q.bias"), kBias: try optionalVector(p + "attn_k.bias"),
+                         vBias: try optionalVector(p + "attn_v.bias"),
+                         ffnNorm: try weight(p + "ffn_norm.weight").vector(),
+                         gate: try weight(p + "ffn_gate.weight"), up: try weight(p + "ffn_up.weight"), down: try weight(p + "ffn_down.weight"))
+        }
+        inverseFrequencies = config.inverseFrequencies()
+        guard embedding.cols == config.hidden, output.rows == config.vocab || output.rows >= config.vocab else {
+            throw InferenceError("embedding/output shapes do not match the config", path: path)
+        }
+    }
+
+    /// Keys and values of the positions processed so far, per layer; `truncate` rolls back.
+    public final class KVCache {
+        var keys: [[Float]]
+        var values: [[Float]]
+        public internal(set) var count = 0
+        let width: Int
+
+        init(layers: Int, width: Int) {
+            keys = Array(repeating: [], count: layers)
+            values = Array(repeating: [], count: layers)
+            self.width = width
+        }
+
+        /// Forgets every position from `length` on.
+        public func truncate(to length: Int) {
+            precondition(length <= count)
+            for l in keys.indices {
+                keys[l].removeLast((count - length) * width)
+                values[l].removeLast((count - length) * width)
+            }
+            count = length
+        }
+    }
+
+    public func makeCache() -> KVCache { KVCache(layers: config.layers, width: config.kvHeads * config.headDim) }
+
+    /// Runs one token at the next position of `cache`; returns the post-norm hidden state and
+    /// the logits.
+    @discardableResult
+    public func step(token: Int, cache: KVCache) -> (hidden: [Float], logits: [Float]) {
+        precondition(token >= 0 && token < embedding.rows, "token \(token) outside the vocabulary")
+        let c = config
+        let position = cache.count
+        var x = embedding.row(token)
+        for (l, layer) in layers.enumerated() {
+            let h = rmsNorm(x, layer.attnNorm)
+            var q = layer.q.apply(h, threads: threads)
+            var k = layer.k.apply(h, threads: threads)
+            var v = layer.v.apply(h, threads: threads)
+            if let b = layer.qBias { for i in q.indices { q[i] += b[i] } }
+            if let b = layer.kBias { for i in k.indices { k[i] += b[i] } }
+            if let b = layer.vBias { for i in v.indices { v[i] += b[i] } }
+            rope(&q, heads: c.heads, position: position)
+            rope(&k, heads: c.kvHeads, position: position)
+            cache.keys[l] += k
+            cache.values[l] += v
+            let attended = attention(q, keys: cache.keys[l], values: cache.values[l], positions: position + 1)
+            let o = layer.o.apply(attended, threads: threads)
+            for i in x.indices { x[i] += o[i] }
+            let h2 = rmsNorm(x, layer.ffnNorm)
+            let g = layer.gate.apply(h2, threads: threads)
+            let u = layer.up.apply(h2, threads: threads)
+            var act = [Float](repeating: 0, count: g.count)
+            for i in g.indices { act[i] = g[i] / (1 + exp(-g[i])) * u[i] }
+            let d = layer.down.apply(act, threads: threads)
+            for i in x.indices { x[i] += d[i] }
+        }
+        cache.count += 1
+        let hidden = rmsNorm(x, outputNorm)
+        var logits = output.apply(hidden, threads: threads)
+        if logits.count > c.vocab { logits.removeLast(logits.count - c.vocab) }
+        return (hidden, logits)
+    }
+
+    func rmsNorm(_ x: [Float], _ w: [Float]) -> [Float] {
+        var ss: Float = 0
+        for v in x { ss += v * v }
+        let scale = 1 / (ss / Float(x.count) + config.rmsEps).squareRoot()
+        return (0..<x.count).map { w[$0] * (x[$0] * scale) }
+    }
+
+    /// Rotate-half RoPE on every head of `v` (HF LLaMA convention, not interleaved pairs).
+    func rope(_ v: inout [Float], heads: Int, position: Int) {
+        let d = config.headDim, half = d / 2
+        for i in 0..<half {
+            let angle = Float(position) * inverseFrequencies[i]
+            let cs = cos(angle), sn = sin(angle)
+            for h in 0..<heads {
+                let a = v[h * d + i], b = v[h * d + i + half]
+                v[h * d + i] = a * cs - b * sn
+                v[h * d + i + half] = b * cs + a * sn
+            }
+        }
+    }
+
+    /// Causal attention of one query position over `positions` cached keys/values (GQA).
+    func attention(_ q: [Float], keys: [Float], values: [Float], positions: Int) -> [Float] {
+        let c = config, d = c.headDim, group = c.heads / c.kvHeads, kvWidth = c.kvHeads * d
+        let scale = 1 / Float(d).squareRoot()
+        var out = [Float](repeating: 0, count: c.heads * d)
+        var scores = [Float](repeating: 0, count: positions)
+        for h in 0..<c.heads {
+            let kvh = h / group
+            var maxScore = -Float.infinity
+            for p in 0..<positions {
+                var s: Float = 0
+                for i in 0..<d { s += q[h * d + i] * keys[p * kvWidth + kvh * d + i] }
+                scores[p] = s * scale
+                maxScore = max(maxScore, scores[p])
+            }
+            var sum: Float = 0
+            for p in 0..<positions {
+                scores[p] = exp(scores[p] - maxScore)
+                sum += scores[p]
+            }
+            for p in 0..<positions {
+                let w = scores[p] / sum
+                for i in 0..<d { out[h * d + i] += w * values[p * kvWidth + kvh * d + i] }
+            }
+        }
+        return out
+    }
+
+    /// Greedy continuation of `prompt` (no stop on EOS, as the reference was made), with the
+    /// logits after the prompt and the top-2 margin at every generated position.
+    public func greedy(prompt: [Int], maxTokens: Int) -> (tokens: [Int], lastLogits: [Float], margins: [Float]) {
+        let cache = makeCache()
+        var logits: [Float] = []
+        for t in prompt { logits = step(token: t, cache: cache).logits }
+        let firstLogits = logits
+        var out: [Int] = []
+        var margins: [Float] = []
+        for _ in 0..<maxTokens {
+            var best = 0
+            for i in logits.indices where logits[i] > logits[best] { best = i }
+            var second = -Float.infinity
+            for i in logits.indices where i != best { second = max(second, logits[i]) }
+            out.append(best)
+            margins.append(logits[best] - second)
+            if out.count == maxTokens { break }
+            logits = step(token: best, cache: cache).logits
+        }
+        return (out, firstLogits, margins)
+    }
+}

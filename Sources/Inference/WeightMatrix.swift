@@ -1,0 +1,98 @@
+import CKernels
+import Dispatch
+import Platform
+import Quantization
+import WeightFormat
+
+/// A weight tensor used in place from the mapped `.hkw` file: rows decoded on the fly, never a
+/// dequantized copy of the model.
+public struct WeightMatrix: Sendable {
+    public let name: String
+    public let type: QuantType
+    public let rows: Int
+    public let cols: Int
+    let data: ByteView
+    let ckType: Int32
+
+    init(_ e: HKWFile.Entry, path: String) throws {
+        name = e.name
+        guard let t = e.type else { throw InferenceError("\(e.name) has no type", path: path) }
+        type = t
+        switch e.shape.count {
+        case 1:
+            rows = 1
+            cols = e.shape[0]
+        case 2:
+            rows = e.shape[0]
+            cols = e.shape[1]
+        default:
+            throw InferenceError("\(e.name) has shape \(e.shape); the engine uses vectors and matrices", path: path)
+        }
+        switch t {
+        case .f32: ckType = Int32(CK_TYPE_F32)
+        case .f16: ckType = Int32(CK_TYPE_F16)
+        case .bf16: ckType = Int32(CK_TYPE_BF16)
+        case .q8_0: ckType = Int32(CK_TYPE_Q8_0)
+        case .q4_0: ckType = Int32(CK_TYPE_Q4_0)
+        case .q4_k: ckType = Int32(CK_TYPE_Q4_K)
+        case .q6_k: ckType = Int32(CK_TYPE_Q6_K)
+        default: throw InferenceError("\(e.name) is stored as \(t.rawValue), which the engine does not run yet", path: path)
+        }
+        data = e.data
+    }
+
+    /// The whole tensor as f32 (norms and biases: small).
+    func vector() -> [Float] {
+        var out = [Float](repeating: 0, count: cols)
+        data.withUnsafeBytes { raw in
+            out.withUnsafeMutableBufferPointer { ck_dequantize_row(ckType, raw.baseAddress, $0.baseAddress, cols) }
+        }
+        return out
+    }
+
+    /// Row `r` as f32 (embedding lookups).
+    func row(_ r: Int) -> [Float] {
+        let stride = ck_row_bytes(ckType, cols)
+        var out = [Float](repeating: 0, count: cols)
+        data.withUnsafeBytes { raw in
+            out.withUnsafeMutableBufferPointer { ck_dequantize_row(ckType, raw.baseAddress! + r * stride, $0.baseAddress, cols) }
+        }
+        return out
+    }
+
+    /// y = W·x, rows split across `threads`.
+    func apply(_ x: [Float], threads: Int) -> [Float] {
+        precondition(x.count == cols, "\(name): input of \(x.count), expected \(cols)")
+        var y = [Float](repeating: 0, count: rows)
+        let parts = max(1, min(threads, rows / 16))
+        data.withUnsafeBytes { raw in
+            x.withUnsafeBufferPointer { xp in
+                y.withUnsafeMutableBufferPointer { yp in
+                    let out = SendablePointer(yp.baseAddress!)
+                    let input = SendablePointer(UnsafeMutablePointer(mutating: xp.baseAddress!))
+                    let base = SendableRaw(raw.baseAddress!)
+                    let type = ckType, cols = self.cols, rows = self.rows
+                    DispatchQueue.concurrentPerform(iterations: parts) { p in
+                        let begin = rows * p / parts, end = rows * (p + 1) / parts
+                        var scratch = [Float](repeating: 0, count: cols)
+                        scratch.withUnsafeMutableBufferPointer { s in
+                            ck_matvec_rows(type, base.pointer, cols, begin, end, input.pointer, out.pointer, s.baseAddress)
+                        }
+                    }
+                }
+            }
+        }
+        return y
+    }
+}
+
+/// Pointers handed to worker threads that write disjoint ranges (the caller waits for them).
+struct SendablePointer: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<Float>
+    init(_ p: UnsafeMutablePointer<Float>) { pointer = p }
+}
+
+struct SendableRaw: @unchecked Sendable {
+    let pointer: UnsafeRawPointer
+    init(_ p: UnsafeRawPointer) { pointer = p }
+}
