@@ -140,3 +140,21 @@ extension InspectCommandTests {
 }
 
 import Platform
+
+extension InspectCommandTests {
+    @Test func runGeneratesTheReferenceContinuation() throws {
+        let dir = Fixtures.temporaryDirectory()
+        let convert = try Self.run(["convert", Fixtures.path("qwen2"), "--out", dir + "/q.hkw", "--type", "f32"])
+        #expect(convert.status == 0, "\(convert.stderr)")
+        let ref = try #require(try Fixtures.json("refs/qwen2.json")["prompts"]?.arrayValue?.first)
+        let ids = (ref["input_ids"]?.arrayValue ?? []).compactMap(\.intValue)
+        let greedy = (ref["greedy16"]?.arrayValue ?? []).compactMap(\.intValue)
+        let r = try Self.run(["run", dir + "/q.hkw", "--prompt-ids", ids.map(String.init).joined(separator: ","),
+                              "--max-tokens", "16", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let doc = try JSONParser().parse(r.stdout)
+        #expect(doc["output_ids"]?.arrayValue?.compactMap(\.intValue) == greedy)
+        #expect(doc["decode_tokens_per_second"]?.doubleValue ?? 0 > 0)
+        #expect(try Self.run(["run", dir + "/q.hkw", "--prompt-ids", "1,x"]).status == 64)
+    }
+}
