@@ -24,7 +24,7 @@ public final class LlamaModel {
     let output: WeightMatrix
     let outputNorm: [Float]
     let layers: [Layer]
-    let inverseFrequencies: [Float]
+    let math: DecoderMath
     private let file: HKWFile
 
     /// Opens a converted base model (`architecture` llama or qwen2).
@@ -56,33 +56,9 @@ public final class LlamaModel {
                          ffnNorm: try weight(p + "ffn_norm.weight").vector(),
                          gate: try weight(p + "ffn_gate.weight"), up: try weight(p + "ffn_up.weight"), down: try weight(p + "ffn_down.weight"))
         }
-        inverseFrequencies = config.inverseFrequencies()
+        math = DecoderMath(config: config)
         guard embedding.cols == config.hidden, output.rows == config.vocab || output.rows >= config.vocab else {
             throw InferenceError("embedding/output shapes do not match the config", path: path)
-        }
-    }
-
-    /// Keys and values of the positions processed so far, per layer; `truncate` rolls back.
-    public final class KVCache {
-        var keys: [[Float]]
-        var values: [[Float]]
-        public internal(set) var count = 0
-        let width: Int
-
-        init(layers: Int, width: Int) {
-            keys = Array(repeating: [], count: layers)
-            values = Array(repeating: [], count: layers)
-            self.width = width
-        }
-
-        /// Forgets every position from `length` on.
-        public func truncate(to length: Int) {
-            precondition(length <= count)
-            for l in keys.indices {
-                keys[l].removeLast((count - length) * width)
-                values[l].removeLast((count - length) * width)
-            }
-            count = length
         }
     }
 
@@ -97,82 +73,28 @@ public final class LlamaModel {
         let position = cache.count
         var x = embedding.row(token)
         for (l, layer) in layers.enumerated() {
-            let h = rmsNorm(x, layer.attnNorm)
+            let h = math.rmsNorm(x, layer.attnNorm)
             var q = layer.q.apply(h, threads: threads)
             var k = layer.k.apply(h, threads: threads)
             var v = layer.v.apply(h, threads: threads)
             if let b = layer.qBias { for i in q.indices { q[i] += b[i] } }
             if let b = layer.kBias { for i in k.indices { k[i] += b[i] } }
             if let b = layer.vBias { for i in v.indices { v[i] += b[i] } }
-            rope(&q, heads: c.heads, position: position)
-            rope(&k, heads: c.kvHeads, position: position)
+            math.rope(&q, heads: c.heads, position: position)
+            math.rope(&k, heads: c.kvHeads, position: position)
             cache.keys[l] += k
             cache.values[l] += v
-            let attended = attention(q, keys: cache.keys[l], values: cache.values[l], positions: position + 1)
+            let attended = math.attention(q, keys: cache.keys[l], values: cache.values[l], positions: position + 1)
             let o = layer.o.apply(attended, threads: threads)
             for i in x.indices { x[i] += o[i] }
-            let h2 = rmsNorm(x, layer.ffnNorm)
-            let g = layer.gate.apply(h2, threads: threads)
-            let u = layer.up.apply(h2, threads: threads)
-            var act = [Float](repeating: 0, count: g.count)
-            for i in g.indices { act[i] = g[i] / (1 + exp(-g[i])) * u[i] }
-            let d = layer.down.apply(act, threads: threads)
+            let d = math.mlp(math.rmsNorm(x, layer.ffnNorm), gate: layer.gate, up: layer.up, down: layer.down, threads: threads)
             for i in x.indices { x[i] += d[i] }
         }
         cache.count += 1
-        let hidden = rmsNorm(x, outputNorm)
+        let hidden = math.rmsNorm(x, outputNorm)
         var logits = output.apply(hidden, threads: threads)
         if logits.count > c.vocab { logits.removeLast(logits.count - c.vocab) }
         return (hidden, logits)
-    }
-
-    func rmsNorm(_ x: [Float], _ w: [Float]) -> [Float] {
-        var ss: Float = 0
-        for v in x { ss += v * v }
-        let scale = 1 / (ss / Float(x.count) + config.rmsEps).squareRoot()
-        return (0..<x.count).map { w[$0] * (x[$0] * scale) }
-    }
-
-    /// Rotate-half RoPE on every head of `v` (HF LLaMA convention, not interleaved pairs).
-    func rope(_ v: inout [Float], heads: Int, position: Int) {
-        let d = config.headDim, half = d / 2
-        for i in 0..<half {
-            let angle = Float(position) * inverseFrequencies[i]
-            let cs = cos(angle), sn = sin(angle)
-            for h in 0..<heads {
-                let a = v[h * d + i], b = v[h * d + i + half]
-                v[h * d + i] = a * cs - b * sn
-                v[h * d + i + half] = b * cs + a * sn
-            }
-        }
-    }
-
-    /// Causal attention of one query position over `positions` cached keys/values (GQA).
-    func attention(_ q: [Float], keys: [Float], values: [Float], positions: Int) -> [Float] {
-        let c = config, d = c.headDim, group = c.heads / c.kvHeads, kvWidth = c.kvHeads * d
-        let scale = 1 / Float(d).squareRoot()
-        var out = [Float](repeating: 0, count: c.heads * d)
-        var scores = [Float](repeating: 0, count: positions)
-        for h in 0..<c.heads {
-            let kvh = h / group
-            var maxScore = -Float.infinity
-            for p in 0..<positions {
-                var s: Float = 0
-                for i in 0..<d { s += q[h * d + i] * keys[p * kvWidth + kvh * d + i] }
-                scores[p] = s * scale
-                maxScore = max(maxScore, scores[p])
-            }
-            var sum: Float = 0
-            for p in 0..<positions {
-                scores[p] = exp(scores[p] - maxScore)
-                sum += scores[p]
-            }
-            for p in 0..<positions {
-                let w = scores[p] / sum
-                for i in 0..<d { out[h * d + i] += w * values[p * kvWidth + kvh * d + i] }
-            }
-        }
-        return out
     }
 
     /// Greedy continuation of `prompt` (no stop on EOS, as the reference was made), with the

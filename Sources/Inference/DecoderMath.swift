@@ -1,0 +1,71 @@
+import Foundation
+
+/// The pieces of a LLaMA decoder layer shared by base models and draft heads: RMSNorm,
+/// rotate-half RoPE, causal GQA attention over a cache, and the SwiGLU MLP, all in f32.
+struct DecoderMath {
+    let config: ModelConfig
+    let inverseFrequencies: [Float]
+
+    init(config: ModelConfig) {
+        self.config = config
+        inverseFrequencies = config.inverseFrequencies()
+    }
+
+    func rmsNorm(_ x: [Float], _ w: [Float]) -> [Float] {
+        var ss: Float = 0
+        for v in x { ss += v * v }
+        let scale = 1 / (ss / Float(x.count) + config.rmsEps).squareRoot()
+        return (0..<x.count).map { w[$0] * (x[$0] * scale) }
+    }
+
+    /// Rotate-half RoPE on every head of `v` (HF LLaMA convention, not interleaved pairs).
+    func rope(_ v: inout [Float], heads: Int, position: Int) {
+        let d = config.headDim, half = d / 2
+        for i in 0..<half {
+            let angle = Float(position) * inverseFrequencies[i]
+            let cs = cos(angle), sn = sin(angle)
+            for h in 0..<heads {
+                let a = v[h * d + i], b = v[h * d + i + half]
+                v[h * d + i] = a * cs - b * sn
+                v[h * d + i + half] = b * cs + a * sn
+            }
+        }
+    }
+
+    /// Causal attention of one query over the first `positions` cached keys/values (GQA).
+    func attention(_ q: [Float], keys: [Float], values: [Float], positions: Int) -> [Float] {
+        let c = config, d = c.headDim, group = c.heads / c.kvHeads, kvWidth = c.kvHeads * d
+        let scale = 1 / Float(d).squareRoot()
+        var out = [Float](repeating: 0, count: c.heads * d)
+        var scores = [Float](repeating: 0, count: positions)
+        for h in 0..<c.heads {
+            let kvh = h / group
+            var maxScore = -Float.infinity
+            for p in 0..<positions {
+                var s: Float = 0
+                for i in 0..<d { s += q[h * d + i] * keys[p * kvWidth + kvh * d + i] }
+                scores[p] = s * scale
+                maxScore = max(maxScore, scores[p])
+            }
+            var sum: Float = 0
+            for p in 0..<positions {
+                scores[p] = exp(scores[p] - maxScore)
+                sum += scores[p]
+            }
+            for p in 0..<positions {
+                let w = scores[p] / sum
+                for i in 0..<d { out[h * d + i] += w * values[p * kvWidth + kvh * d + i] }
+            }
+        }
+        return out
+    }
+
+    /// down(silu(gate·x) ⊙ up·x).
+    func mlp(_ x: [Float], gate: WeightMatrix, up: WeightMatrix, down: WeightMatrix, threads: Int) -> [Float] {
+        let g = gate.apply(x, threads: threads)
+        let u = up.apply(x, threads: threads)
+        var act = [Float](repeating: 0, count: g.count)
+        for i in g.indices { act[i] = g[i] / (1 + exp(-g[i])) * u[i] }
+        return down.apply(act, threads: threads)
+    }
+}
