@@ -32,28 +32,30 @@ struct DecoderMath {
         }
     }
 
-    /// Causal attention of one query over the first `positions` cached keys/values (GQA).
-    func attention(_ q: [Float], keys: [Float], values: [Float], positions: Int) -> [Float] {
+    /// Attention of one query over cached keys/values (GQA): the first `positions` slots
+    /// (causal), or exactly the slots in `visible` (a tree mask).
+    func attention(_ q: [Float], keys: [Float], values: [Float], positions: Int, visible: [Int]? = nil) -> [Float] {
         let c = config, d = c.headDim, group = c.heads / c.kvHeads, kvWidth = c.kvHeads * d
         let scale = 1 / Float(d).squareRoot()
+        let slots = visible ?? Array(0..<positions)
         var out = [Float](repeating: 0, count: c.heads * d)
-        var scores = [Float](repeating: 0, count: positions)
+        var scores = [Float](repeating: 0, count: slots.count)
         for h in 0..<c.heads {
             let kvh = h / group
             var maxScore = -Float.infinity
-            for p in 0..<positions {
+            for (j, p) in slots.enumerated() {
                 var s: Float = 0
                 for i in 0..<d { s += q[h * d + i] * keys[p * kvWidth + kvh * d + i] }
-                scores[p] = s * scale
-                maxScore = max(maxScore, scores[p])
+                scores[j] = s * scale
+                maxScore = max(maxScore, scores[j])
             }
             var sum: Float = 0
-            for p in 0..<positions {
-                scores[p] = exp(scores[p] - maxScore)
-                sum += scores[p]
+            for j in slots.indices {
+                scores[j] = exp(scores[j] - maxScore)
+                sum += scores[j]
             }
-            for p in 0..<positions {
-                let w = scores[p] / sum
+            for (j, p) in slots.enumerated() {
+                let w = scores[j] / sum
                 for i in 0..<d { out[h * d + i] += w * values[p * kvWidth + kvh * d + i] }
             }
         }

@@ -56,9 +56,10 @@ public final class DraftHead {
 
     /// One draft position: the pair (`feature` f_t, `token` x_{t+1}) at the next position of
     /// `cache`; returns the predicted feature and its logits through the base's head.
-    public func step(feature: [Float], token: Int, cache: KVCache) -> (feature: [Float], logits: [Float]) {
+    public func step(feature: [Float], token: Int, cache: KVCache, position: Int? = nil, visible: [Int]? = nil) -> (feature: [Float], logits: [Float]) {
         let threads = base.threads
-        let position = cache.count
+        let slot = cache.count
+        let position = position ?? slot
         var z = fc.apply(embedding.row(token) + feature, threads: threads)
         if let b = fcBias { for i in z.indices { z[i] += b[i] } }
         var qv = q.apply(z, threads: threads), kv = k.apply(z, threads: threads), vv = v.apply(z, threads: threads)
@@ -70,7 +71,7 @@ public final class DraftHead {
         cache.keys[0] += kv
         cache.values[0] += vv
         cache.count += 1
-        let attended = math.attention(qv, keys: cache.keys[0], values: cache.values[0], positions: position + 1)
+        let attended = math.attention(qv, keys: cache.keys[0], values: cache.values[0], positions: slot + 1, visible: visible)
         let a = o.apply(attended, threads: threads)
         var out = z
         for i in out.indices { out[i] += a[i] }

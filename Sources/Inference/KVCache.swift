@@ -13,6 +13,21 @@ public final class KVCache {
         self.width = width
     }
 
+    /// Keeps the slots `start + offsets[i]` as slots `start + i` (the accepted path of a tree)
+    /// and forgets the rest.
+    public func compact(from start: Int, keeping offsets: [Int]) {
+        for l in keys.indices {
+            for (i, o) in offsets.enumerated() where o != i {
+                let src = (start + o) * width, dst = (start + i) * width
+                for j in 0..<width {
+                    keys[l][dst + j] = keys[l][src + j]
+                    values[l][dst + j] = values[l][src + j]
+                }
+            }
+        }
+        truncate(to: start + offsets.count)
+    }
+
     /// Forgets every position from `length` on.
     public func truncate(to length: Int) {
         precondition(length <= count)

@@ -64,13 +64,17 @@ public final class LlamaModel {
 
     public func makeCache() -> KVCache { KVCache(layers: config.layers, width: config.kvHeads * config.headDim) }
 
-    /// Runs one token at the next position of `cache`; returns the post-norm hidden state and
-    /// the logits.
+    /// Runs one token; its keys and values go to the next slot of `cache`. Returns the post-norm
+    /// hidden state and the logits.
+    /// - Parameters:
+    ///   - position: the RoPE position (default: the slot), which differs inside a draft tree.
+    ///   - visible: the cache slots the token attends to, this one included (default: all, causal).
     @discardableResult
-    public func step(token: Int, cache: KVCache) -> (hidden: [Float], logits: [Float]) {
+    public func step(token: Int, cache: KVCache, position: Int? = nil, visible: [Int]? = nil) -> (hidden: [Float], logits: [Float]) {
         precondition(token >= 0 && token < embedding.rows, "token \(token) outside the vocabulary")
         let c = config
-        let position = cache.count
+        let slot = cache.count
+        let position = position ?? slot
         var x = embedding.row(token)
         for (l, layer) in layers.enumerated() {
             let h = math.rmsNorm(x, layer.attnNorm)
@@ -84,7 +88,7 @@ public final class LlamaModel {
             math.rope(&k, heads: c.kvHeads, position: position)
             cache.keys[l] += k
             cache.values[l] += v
-            let attended = math.attention(q, keys: cache.keys[l], values: cache.values[l], positions: position + 1)
+            let attended = math.attention(q, keys: cache.keys[l], values: cache.values[l], positions: slot + 1, visible: visible)
             let o = layer.o.apply(attended, threads: threads)
             for i in x.indices { x[i] += o[i] }
             let d = math.mlp(math.rmsNorm(x, layer.ffnNorm), gate: layer.gate, up: layer.up, down: layer.down, threads: threads)

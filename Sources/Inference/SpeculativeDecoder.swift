@@ -1,0 +1,238 @@
+import Foundation
+
+/// EAGLE-2 dynamic-tree settings (HASS's names): `topK` children per node, `depth` + 1 draft
+/// levels, `totalTokens` tree nodes including the root.
+public struct TreeSettings: Sendable, Equatable {
+    public var topK: Int
+    public var depth: Int
+    public var totalTokens: Int
+
+    public init(topK: Int, depth: Int, totalTokens: Int) {
+        self.topK = topK
+        self.depth = depth
+        self.totalTokens = totalTokens
+    }
+
+    /// HASS's evaluation default (60 nodes, 6 draft levels, top-10).
+    public static let published = TreeSettings(topK: 10, depth: 5, totalTokens: 60)
+}
+
+/// A draft tree: node 0 is the root; parents precede children.
+public struct DraftTree: Sendable, Equatable {
+    public var tokens: [Int]
+    /// Parent node of each node (-1 for the root).
+    public var parents: [Int]
+    /// Depth of each node (the root is 0).
+    public var depths: [Int]
+    /// Root-to-leaf node paths, leaves in increasing node order.
+    public var paths: [[Int]]
+
+    /// Nodes on the way from the root to `node`, both included.
+    public func ancestors(_ node: Int) -> [Int] {
+        var out: [Int] = []
+        var n = node
+        while n >= 0 {
+            out.append(n)
+            n = parents[n]
+        }
+        return out.reversed()
+    }
+}
+
+/// Greedy (temperature 0) speculative decoding with an EAGLE-1/HASS head and the EAGLE-2
+/// dynamic tree, as HASS's `eagenerate` does it (hass-spec §3): draft a tree, verify every node
+/// in one pass of the base, accept the longest path the base agrees with, keep the base's token
+/// after it. The output equals plain greedy decoding of the base.
+public final class SpeculativeDecoder {
+    public let base: LlamaModel
+    public let head: DraftHead
+    public var settings: TreeSettings
+
+    /// What a run did.
+    public struct Result: Sendable {
+        public var tokens: [Int]
+        /// Draft tokens accepted per base verification pass (0…depth+1, the root not counted).
+        public var acceptLengths: [Int]
+        /// Verification passes of the base (one per tree).
+        public var basePasses: Int { acceptLengths.count }
+        /// τ: tokens committed per base pass, the bonus token included.
+        public var tau: Double {
+            acceptLengths.isEmpty ? 0 : Double(acceptLengths.reduce(0, +) + acceptLengths.count) / Double(acceptLengths.count)
+        }
+        /// The first tree, for inspection and tests.
+        public var firstTree: DraftTree?
+    }
+
+    public init(base: LlamaModel, head: DraftHead, settings: TreeSettings) {
+        self.base = base
+        self.head = head
+        self.settings = settings
+    }
+
+    static func argmax(_ v: [Float]) -> Int {
+        var best = 0
+        for i in v.indices where v[i] > v[best] { best = i }
+        return best
+    }
+
+    static func logSoftmax(_ v: [Float]) -> [Float] {
+        let m = v.max() ?? 0
+        var s: Float = 0
+        for x in v { s += exp(x - m) }
+        let l = m + log(s)
+        return v.map { $0 - l }
+    }
+
+    /// Indices of the `k` largest values, largest first; ties go to the lower index.
+    static func topK(_ v: [Float], _ k: Int) -> [Int] {
+        Array(v.indices.sorted { v[$0] > v[$1] || (v[$0] == v[$1] && $0 < $1) }.prefix(k))
+    }
+
+    /// Generates at least `maxNewTokens` tokens after `prompt` (returns exactly that many).
+    public func generate(prompt: [Int], maxNewTokens: Int) -> Result {
+        precondition(!prompt.isEmpty)
+        let cache = base.makeCache()
+        var hidden: [[Float]] = []
+        var logits: [Float] = []
+        for t in prompt {
+            let r = base.step(token: t, cache: cache)
+            hidden.append(r.hidden)
+            logits = r.logits
+        }
+        var root = Self.argmax(logits)
+        let draftCache = head.makeCache()
+        // Pairs (feature f_t, token x_{t+1}) not yet in the draft's stable cache.
+        var pendingFeatures = hidden
+        var pendingTokens = Array(prompt.dropFirst()) + [root]
+        var output: [Int] = []
+        var result = Result(tokens: [], acceptLengths: [], firstTree: nil)
+        while output.count < maxNewTokens {
+            let tree = draft(features: pendingFeatures, tokens: pendingTokens, root: root, cache: draftCache)
+            if result.firstTree == nil { result.firstTree = tree }
+            // Verify every node in one pass over the tree (each sees the context and its ancestors).
+            let committed = cache.count
+            var nodeHidden: [[Float]] = []
+            var nodeLogits: [[Float]] = []
+            for (j, token) in tree.tokens.enumerated() {
+                let visible = Array(0..<committed) + tree.ancestors(j).map { committed + $0 }
+                let r = base.step(token: token, cache: cache, position: committed + tree.depths[j], visible: visible)
+                nodeHidden.append(r.hidden)
+                nodeLogits.append(r.logits)
+            }
+            // The longest path the base agrees with; the first such path on ties.
+            var bestPath = tree.paths.first ?? [0]
+            var accepted = 0
+            for path in tree.paths {
+                var n = 0
+                while n + 1 < path.count, path[n + 1] >= 0, tree.tokens[path[n + 1]] == Self.argmax(nodeLogits[path[n]]) { n += 1 }
+                if n > accepted {
+                    accepted = n
+                    bestPath = path
+                }
+            }
+            let kept = Array(bestPath.prefix(accepted + 1))
+            cache.compact(from: committed, keeping: kept)
+            output += kept.map { tree.tokens[$0] }
+            result.acceptLengths.append(accepted)
+            root = Self.argmax(nodeLogits[kept.last ?? 0])
+            pendingFeatures = kept.map { nodeHidden[$0] }
+            pendingTokens = Array(kept.dropFirst().map { tree.tokens[$0] }) + [root]
+        }
+        result.tokens = Array(output.prefix(maxNewTokens))
+        return result
+    }
+
+    /// EAGLE-2 tree construction (`topK_genrate`, hass-spec §3.2).
+    func draft(features: [[Float]], tokens: [Int], root: Int, cache: KVCache) -> DraftTree {
+        let k = settings.topK, depth = settings.depth, budget = settings.totalTokens - 1
+        // (a) Catch up the stable draft context with the new pairs.
+        var lastOut: [Float] = []
+        for (f, t) in zip(features, tokens) { lastOut = head.step(feature: f, token: t, cache: cache).feature }
+        let stable = cache.count
+        defer { cache.truncate(to: stable) }
+        // (b) Level 1.
+        let lp = Self.logSoftmax(logits(of: lastOut))
+        let first = Self.topK(lp, k)
+        var poolTokens = first
+        var poolScores = first.map { lp[$0] }
+        var poolParents = [Int](repeating: 0, count: k)  // pool index + 1, 0 = root
+        // Beams: pool index, feature in, token, draft-cache slots of its ancestors (itself later).
+        var beams: [(pool: Int, feature: [Float], token: Int, ancestors: [Int])] = first.indices.map { (i: Int) in (i, lastOut, first[i], []) }
+        for level in 0..<depth {
+            var outs: [[Float]] = []
+            var slots: [Int] = []
+            var childLP: [[Float]] = []
+            for b in beams {
+                let slot = cache.count
+                let visible = Array(0..<stable) + b.ancestors + [slot]
+                let r = head.step(feature: b.feature, token: b.token, cache: cache, position: stable + level, visible: visible)
+                outs.append(r.feature)
+                slots.append(slot)
+                childLP.append(Self.logSoftmax(r.logits))
+            }
+            var cu: [Float] = []
+            var childTokens: [Int] = []
+            for (b, beam) in beams.enumerated() {
+                let children = Self.topK(childLP[b], k)
+                for c in children {
+                    cu.append(poolScores[beam.pool] + childLP[b][c])
+                    childTokens.append(c)
+                }
+            }
+            let blockStart = poolTokens.count
+            for (i, _) in cu.enumerated() {
+                poolTokens.append(childTokens[i])
+                poolScores.append(cu[i])
+                poolParents.append(beams[i / k].pool + 1)
+            }
+            let chosen = Self.topK(cu, k)
+            beams = chosen.map { flat in
+                let parent = flat / k
+                return (blockStart + flat, outs[parent], childTokens[flat], beams[parent].ancestors + [slots[parent]])
+            }
+        }
+        // (d) The best `budget` pool entries, in pool order, become nodes 1…budget.
+        var selected = Self.topK(poolScores, min(budget, poolScores.count)).sorted()
+        // Every node's parent must be in the tree; drop any whose ancestor fell out (ties).
+        var inTree = Set(selected)
+        var changed = true
+        while changed {
+            changed = false
+            for s in selected where poolParents[s] > 0 && !inTree.contains(poolParents[s] - 1) {
+                inTree.remove(s)
+                changed = true
+            }
+            selected = selected.filter { inTree.contains($0) }
+        }
+        var nodeOf: [Int: Int] = [:]
+        for (i, s) in selected.enumerated() { nodeOf[s] = i + 1 }
+        var treeTokens = [root]
+        var parents = [-1]
+        var depths = [0]
+        for s in selected {
+            let p = poolParents[s] == 0 ? 0 : nodeOf[poolParents[s] - 1] ?? 0
+            treeTokens.append(poolTokens[s])
+            parents.append(p)
+            depths.append(depths[p] + 1)
+        }
+        let parentSet = Set(parents.filter { $0 >= 0 })
+        var paths: [[Int]] = []
+        for node in treeTokens.indices where !parentSet.contains(node) {
+            var path: [Int] = []
+            var n = node
+            while n >= 0 {
+                path.append(n)
+                n = parents[n]
+            }
+            paths.append(path.reversed())
+        }
+        if paths.isEmpty { paths = [[0]] }
+        return DraftTree(tokens: treeTokens, parents: parents, depths: depths, paths: paths)
+    }
+
+    func logits(of feature: [Float]) -> [Float] {
+        var l = base.output.apply(feature, threads: base.threads)
+        if l.count > base.config.vocab { l.removeLast(l.count - base.config.vocab) }
+        return l
+    }
+}

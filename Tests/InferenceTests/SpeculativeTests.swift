@@ -1,0 +1,54 @@
+import Conversion
+import Inference
+import StrictJSON
+import Testing
+import TestSupport
+
+/// EAGLE-2 tree speculation: the first tree equals the one HASS's `topK_genrate` builds
+/// (`refs/draft_<family>.json`), and the output equals plain greedy decoding.
+@Suite struct SpeculativeTests {
+    static func load(_ draft: String, _ baseName: String) throws -> (LlamaModel, DraftHead) {
+        let dir = Fixtures.temporaryDirectory()
+        _ = try Converter.convert(source: Fixtures.path(baseName), out: dir + "/base.hkw", options: .init(type: .f32))
+        _ = try Converter.convert(source: Fixtures.path(draft), out: dir + "/head.hkw", options: .init(type: .f32))
+        let base = try LlamaModel(path: dir + "/base.hkw", threads: 2)
+        return (base, try DraftHead(path: dir + "/head.hkw", base: base))
+    }
+
+    static let pairs = [("draft_llama2", "llama2"), ("draft_llama3", "llama3"), ("draft_qwen2", "qwen2")]
+
+    @Test(arguments: pairs)
+    func firstTreeMatchesHASS(_ draft: String, _ baseName: String) throws {
+        let (base, head) = try Self.load(draft, baseName)
+        let trees = try #require(try Fixtures.json("refs/\(draft).json")["eagle2_trees"]?.arrayValue)
+        for t in trees {
+            let p = try #require(t["params"])
+            let settings = TreeSettings(topK: p["top_k"]?.intValue ?? 0, depth: p["depth"]?.intValue ?? 0, totalTokens: p["total_token"]?.intValue ?? 0)
+            // The recorded input_ids end with the root token the base chose after the prompt.
+            let ids = Array((t["input_ids"]?.arrayValue ?? []).compactMap(\.intValue).dropLast())
+            let decoder = SpeculativeDecoder(base: base, head: head, settings: settings)
+            let tree = try #require(decoder.generate(prompt: ids, maxNewTokens: 1).firstTree)
+            let label = t["label"]?.stringValue ?? ""
+            #expect(tree.tokens == (t["draft_tokens"]?.arrayValue ?? []).compactMap(\.intValue), "\(draft) \(label) tokens")
+            #expect(tree.parents == (t["parent_node"]?.arrayValue ?? []).compactMap(\.intValue), "\(draft) \(label) parents")
+            #expect(tree.depths == (t["tree_position_ids"]?.arrayValue ?? []).compactMap(\.intValue), "\(draft) \(label) depths")
+            let retrieve = (t["retrieve_indices"]?.arrayValue ?? []).map { ($0.arrayValue ?? []).compactMap(\.intValue).filter { $0 >= 0 } }
+            #expect(tree.paths == retrieve, "\(draft) \(label) paths")
+        }
+    }
+
+    @Test(arguments: pairs)
+    func outputEqualsPlainGreedy(_ draft: String, _ baseName: String) throws {
+        let (base, head) = try Self.load(draft, baseName)
+        let refs = try #require(try Fixtures.json("refs/\(baseName).json")["prompts"]?.arrayValue)
+        for settings in [TreeSettings(topK: 4, depth: 3, totalTokens: 16), TreeSettings(topK: 2, depth: 1, totalTokens: 3), .published] {
+            for p in refs {
+                let ids = (p["input_ids"]?.arrayValue ?? []).compactMap(\.intValue)
+                let plain = base.greedy(prompt: ids, maxTokens: 20).tokens
+                let spec = SpeculativeDecoder(base: base, head: head, settings: settings).generate(prompt: ids, maxNewTokens: 20)
+                #expect(spec.tokens == plain, "\(draft) \(settings)")
+                #expect(spec.tau >= 1)
+            }
+        }
+    }
+}
