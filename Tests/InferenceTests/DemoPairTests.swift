@@ -1,0 +1,34 @@
+import Conversion
+import Inference
+import StrictJSON
+import Testing
+import TestSupport
+
+/// The trained demo pair against HASS's own `eagenerate` (`demo-pair/refs.json`): the same
+/// first tree, the same accepted lengths step by step, the same output as greedy decoding.
+@Suite struct DemoPairTests {
+    @Test func acceptanceMatchesHASS() throws {
+        let dir = Fixtures.temporaryDirectory()
+        _ = try Converter.convert(source: Fixtures.path("demo-pair/base"), out: dir + "/base.hkw", options: .init(type: .f32))
+        _ = try Converter.convert(source: Fixtures.path("demo-pair/draft"), out: dir + "/head.hkw", options: .init(type: .f32))
+        let base = try LlamaModel(path: dir + "/base.hkw", threads: 2)
+        let head = try DraftHead(path: dir + "/head.hkw", base: base)
+        let refs = try Fixtures.json("demo-pair/refs.json")
+        let prompts = try #require(refs["prompts"]?.arrayValue)
+        let results = try #require(refs["results"]?.arrayValue)
+        for (label, settings, count) in [("hass_16_4_4", TreeSettings(topK: 4, depth: 4, totalTokens: 16), 2),
+                                         ("hass_60_5_10", TreeSettings.published, 1)] {
+            for (p, r) in zip(prompts, results).prefix(count) {
+                let ids = (p["ids"]?.arrayValue ?? []).compactMap(\.intValue)
+                let ref = try #require(r[label])
+                let expectedTokens = (ref["output_ids"]?.arrayValue ?? []).compactMap(\.intValue)
+                let expectedAccept = (ref["accept_lengths"]?.arrayValue ?? []).compactMap(\.intValue)
+                let got = SpeculativeDecoder(base: base, head: head, settings: settings).generate(prompt: ids, maxNewTokens: expectedTokens.count)
+                #expect(got.tokens == expectedTokens, "\(label) \(p["id"]?.stringValue ?? "")")
+                #expect(got.acceptLengths == expectedAccept, "\(label) \(p["id"]?.stringValue ?? "")")
+                let firstTree = (ref["first_tree"]?["tokens"]?.arrayValue ?? []).compactMap(\.intValue)
+                #expect(got.firstTree?.tokens == firstTree)
+            }
+        }
+    }
+}
