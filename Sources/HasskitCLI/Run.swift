@@ -22,6 +22,18 @@ struct Run: ParsableCommand {
     @Option(help: "Worker threads (default: all cores).")
     var threads = ProcessInfo.processInfo.activeProcessorCount
 
+    @Option(help: "A converted HASS draft head (.hkw) for speculative decoding.")
+    var draft: String?
+
+    @Option(help: "Draft tree: children per node.")
+    var topK = 10
+
+    @Option(help: "Draft tree: draft levels minus one (HASS's convention).")
+    var depth = 5
+
+    @Option(help: "Draft tree: nodes including the root.")
+    var totalTokens = 60
+
     @Flag(help: "Print one JSON document on stdout.")
     var json = false
 
@@ -35,6 +47,10 @@ struct Run: ParsableCommand {
         do { m = try LlamaModel(path: model, threads: max(1, threads)) } catch { throw fail(error) }
         guard prompt.allSatisfy({ $0 < m.config.vocab }) else {
             throw ValidationError("a prompt id is outside the vocabulary of \(m.config.vocab)")
+        }
+        if let draft {
+            try runSpeculative(m, prompt: prompt, draftPath: draft)
+            return
         }
         let cache = m.makeCache()
         let t0 = Date()
@@ -58,6 +74,28 @@ struct Run: ParsableCommand {
                 ("prefill_tokens_per_second", .double((Double(prompt.count) / max(prefill, 1e-9) * 10).rounded() / 10)),
                 ("decode_tokens_per_second", .double((Double(output.count) / max(decode, 1e-9) * 10).rounded() / 10)),
             ]).serialized())
+        }
+    }
+}
+
+extension Run {
+    func runSpeculative(_ m: LlamaModel, prompt: [Int], draftPath: String) throws {
+        guard topK > 0, depth > 0, totalTokens > 1 else { throw ValidationError("--top-k, --depth and --total-tokens must be positive") }
+        let head: DraftHead
+        do { head = try DraftHead(path: draftPath, base: m) } catch { throw fail(error) }
+        let decoder = SpeculativeDecoder(base: m, head: head, settings: TreeSettings(topK: topK, depth: depth, totalTokens: totalTokens))
+        let t0 = Date()
+        let r = decoder.generate(prompt: prompt, maxNewTokens: maxTokens)
+        let seconds = Date().timeIntervalSince(t0)
+        if json {
+            Console.out(JSONValue.object([
+                ("prompt_ids", .array(prompt.map { .int($0) })), ("output_ids", .array(r.tokens.map { .int($0) })),
+                ("tokens_per_second", .double((Double(r.tokens.count) / max(seconds, 1e-9) * 10).rounded() / 10)),
+                ("acceptance_length", .double((r.tau * 1000).rounded() / 1000)), ("base_forward_passes", .int(r.basePasses)),
+            ]).serialized())
+        } else {
+            for t in r.tokens { Console.out(String(t)) }
+            Console.log("τ \(String(format: "%.2f", r.tau)) over \(r.basePasses) base passes")
         }
     }
 }

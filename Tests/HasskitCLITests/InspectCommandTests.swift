@@ -158,3 +158,22 @@ extension InspectCommandTests {
         #expect(try Self.run(["run", dir + "/q.hkw", "--prompt-ids", "1,x"]).status == 64)
     }
 }
+
+extension InspectCommandTests {
+    @Test func runWithADraftHeadIsLossless() throws {
+        let dir = Fixtures.temporaryDirectory()
+        #expect(try Self.run(["convert", Fixtures.path("demo-pair/base"), "--out", dir + "/b.hkw", "--type", "f32"]).status == 0)
+        #expect(try Self.run(["convert", Fixtures.path("demo-pair/draft"), "--out", dir + "/d.hkw", "--type", "f32",
+                              "--draft-of", dir + "/b.hkw"]).status == 0)
+        let prompt = try #require(try Fixtures.json("demo-pair/refs.json")["prompts"]?.arrayValue?.first)
+        let ids = (prompt["ids"]?.arrayValue ?? []).compactMap(\.intValue).map(String.init).joined(separator: ",")
+        let plain = try JSONParser().parse(try Self.run(["run", dir + "/b.hkw", "--prompt-ids", ids, "--max-tokens", "24", "--json"]).stdout)
+        let r = try Self.run(["run", dir + "/b.hkw", "--prompt-ids", ids, "--max-tokens", "24", "--json", "--draft", dir + "/d.hkw",
+                              "--top-k", "4", "--depth", "4", "--total-tokens", "16"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let spec = try JSONParser().parse(r.stdout)
+        #expect(spec["output_ids"] == plain["output_ids"])
+        #expect(spec["acceptance_length"]?.doubleValue ?? 0 > 3)
+        #expect(spec["base_forward_passes"]?.intValue ?? 0 < 24)
+    }
+}
