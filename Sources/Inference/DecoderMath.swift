@@ -18,6 +18,15 @@ struct DecoderMath {
         return (0..<x.count).map { w[$0] * (x[$0] * scale) }
     }
 
+    /// RMSNorm of each of the `n` rows of `x`.
+    func rmsNormRows(_ x: [Float], _ w: [Float], n: Int) -> [Float] {
+        let width = x.count / max(n, 1)
+        var out: [Float] = []
+        out.reserveCapacity(x.count)
+        for i in 0..<n { out += rmsNorm(Array(x[(i * width)..<((i + 1) * width)]), w) }
+        return out
+    }
+
     /// Rotate-half RoPE on every head of `v` (HF LLaMA convention, not interleaved pairs).
     func rope(_ v: inout [Float], heads: Int, position: Int) {
         let d = config.headDim, half = d / 2

@@ -81,4 +81,57 @@ public final class DraftHead {
         if logits.count > base.config.vocab { logits.removeLast(logits.count - base.config.vocab) }
         return (out, logits)
     }
+
+    /// Several draft positions in one pass (each weight read once for the batch): the pairs go
+    /// to the next slots of `cache` in order.
+    /// - Parameters:
+    ///   - positions: RoPE positions (default: their slots).
+    ///   - visible: per pair, the cache slots it attends to, itself included (default: causal).
+    public func forward(features: [[Float]], tokens: [Int], cache: KVCache, positions: [Int]? = nil,
+                        visible: [[Int]]? = nil) -> (features: [[Float]], logits: [[Float]]) {
+        let n = tokens.count, h = config.hidden
+        guard n > 0 else { return ([], []) }
+        let slot0 = cache.count
+        let pos = positions ?? Array(slot0..<(slot0 + n))
+        let vis = visible ?? (0..<n).map { Array(0...(slot0 + $0)) }
+        var input: [Float] = []
+        input.reserveCapacity(n * 2 * h)
+        for i in 0..<n { input += embedding.row(tokens[i]) + features[i] }
+        var z = fc.applyBatch(input, n: n)
+        if let b = fcBias { for i in 0..<n { for j in 0..<h { z[i * h + j] += b[j] } } }
+        let qWidth = config.heads * config.headDim, kvWidth = config.kvHeads * config.headDim
+        var q = q.applyBatch(z, n: n), k = k.applyBatch(z, n: n), v = v.applyBatch(z, n: n)
+        for i in 0..<n {
+            if let b = qBias { for j in 0..<qWidth { q[i * qWidth + j] += b[j] } }
+            if let b = kBias { for j in 0..<kvWidth { k[i * kvWidth + j] += b[j] } }
+            if let b = vBias { for j in 0..<kvWidth { v[i * kvWidth + j] += b[j] } }
+            var qi = Array(q[(i * qWidth)..<((i + 1) * qWidth)])
+            var ki = Array(k[(i * kvWidth)..<((i + 1) * kvWidth)])
+            math.rope(&qi, heads: config.heads, position: pos[i])
+            math.rope(&ki, heads: config.kvHeads, position: pos[i])
+            q.replaceSubrange((i * qWidth)..<((i + 1) * qWidth), with: qi)
+            k.replaceSubrange((i * kvWidth)..<((i + 1) * kvWidth), with: ki)
+        }
+        cache.keys[0] += k
+        cache.values[0] += v
+        cache.count += n
+        var attended: [Float] = []
+        attended.reserveCapacity(n * qWidth)
+        for i in 0..<n {
+            attended += math.attention(Array(q[(i * qWidth)..<((i + 1) * qWidth)]), keys: cache.keys[0], values: cache.values[0],
+                                       positions: slot0 + i + 1, visible: vis[i])
+        }
+        let a = o.applyBatch(attended, n: n)
+        var out = z
+        for i in out.indices { out[i] += a[i] }
+        let normed = math.rmsNormRows(out, postNorm, n: n)
+        let g = gate.applyBatch(normed, n: n), u = up.applyBatch(normed, n: n)
+        var act = [Float](repeating: 0, count: g.count)
+        for i in g.indices { act[i] = g[i] / (1 + exp(-g[i])) * u[i] }
+        let m = down.applyBatch(act, n: n)
+        for i in out.indices { out[i] += m[i] }
+        let logits = base.output.applyBatch(out, n: n)
+        let rows = base.output.rows, vocab = min(rows, base.config.vocab)
+        return ((0..<n).map { Array(out[($0 * h)..<(($0 + 1) * h)]) }, (0..<n).map { Array(logits[($0 * rows)..<($0 * rows + vocab)]) })
+    }
 }

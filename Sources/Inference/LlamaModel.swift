@@ -101,6 +101,65 @@ public final class LlamaModel {
         return (hidden, logits)
     }
 
+    /// Runs several tokens in one pass: every weight matrix is read once for the whole batch
+    /// (`cblas_sgemm`), which is what makes verifying a draft tree cheap. Their keys and values go
+    /// to the next slots of `cache`, in order.
+    /// - Parameters:
+    ///   - positions: RoPE positions (default: their slots).
+    ///   - visible: per token, the cache slots it attends to, itself included (default: causal).
+    public func forward(tokens: [Int], cache: KVCache, positions: [Int]? = nil, visible: [[Int]]? = nil) -> (hidden: [[Float]], logits: [[Float]]) {
+        let c = config, n = tokens.count, h = c.hidden
+        guard n > 0 else { return ([], []) }
+        let slot0 = cache.count
+        let pos = positions ?? Array(slot0..<(slot0 + n))
+        let vis = visible ?? (0..<n).map { Array(0...(slot0 + $0)) }
+        var x: [Float] = []
+        x.reserveCapacity(n * h)
+        for t in tokens {
+            precondition(t >= 0 && t < embedding.rows, "token \(t) outside the vocabulary")
+            x += embedding.row(t)
+        }
+        let qWidth = c.heads * c.headDim, kvWidth = c.kvHeads * c.headDim
+        for (l, layer) in layers.enumerated() {
+            let hN = math.rmsNormRows(x, layer.attnNorm, n: n)
+            var q = layer.q.applyBatch(hN, n: n), k = layer.k.applyBatch(hN, n: n), v = layer.v.applyBatch(hN, n: n)
+            for i in 0..<n {
+                if let b = layer.qBias { for j in 0..<qWidth { q[i * qWidth + j] += b[j] } }
+                if let b = layer.kBias { for j in 0..<kvWidth { k[i * kvWidth + j] += b[j] } }
+                if let b = layer.vBias { for j in 0..<kvWidth { v[i * kvWidth + j] += b[j] } }
+                var qi = Array(q[(i * qWidth)..<((i + 1) * qWidth)])
+                var ki = Array(k[(i * kvWidth)..<((i + 1) * kvWidth)])
+                math.rope(&qi, heads: c.heads, position: pos[i])
+                math.rope(&ki, heads: c.kvHeads, position: pos[i])
+                q.replaceSubrange((i * qWidth)..<((i + 1) * qWidth), with: qi)
+                k.replaceSubrange((i * kvWidth)..<((i + 1) * kvWidth), with: ki)
+            }
+            cache.keys[l] += k
+            cache.values[l] += v
+            var attended: [Float] = []
+            attended.reserveCapacity(n * qWidth)
+            for i in 0..<n {
+                attended += math.attention(Array(q[(i * qWidth)..<((i + 1) * qWidth)]), keys: cache.keys[l], values: cache.values[l],
+                                           positions: slot0 + i + 1, visible: vis[i])
+            }
+            let o = layer.o.applyBatch(attended, n: n)
+            for i in x.indices { x[i] += o[i] }
+            let h2 = math.rmsNormRows(x, layer.ffnNorm, n: n)
+            let g = layer.gate.applyBatch(h2, n: n)
+            let u = layer.up.applyBatch(h2, n: n)
+            var act = [Float](repeating: 0, count: g.count)
+            for i in g.indices { act[i] = g[i] / (1 + exp(-g[i])) * u[i] }
+            let d = layer.down.applyBatch(act, n: n)
+            for i in x.indices { x[i] += d[i] }
+        }
+        cache.count += n
+        let hidden = math.rmsNormRows(x, outputNorm, n: n)
+        let logits = output.applyBatch(hidden, n: n)
+        let rows = output.rows
+        return ((0..<n).map { Array(hidden[($0 * h)..<(($0 + 1) * h)]) },
+                (0..<n).map { Array(logits[($0 * rows)..<($0 * rows + min(rows, c.vocab))]) })
+    }
+
     /// Greedy continuation of `prompt` (no stop on EOS, as the reference was made), with the
     /// logits after the prompt and the top-2 margin at every generated position.
     public func greedy(prompt: [Int], maxTokens: Int) -> (tokens: [Int], lastLogits: [Float], margins: [Float]) {

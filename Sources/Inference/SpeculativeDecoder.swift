@@ -92,14 +92,9 @@ public final class SpeculativeDecoder {
     public func generate(prompt: [Int], maxNewTokens: Int) -> Result {
         precondition(!prompt.isEmpty)
         let cache = base.makeCache()
-        var hidden: [[Float]] = []
-        var logits: [Float] = []
-        for t in prompt {
-            let r = base.step(token: t, cache: cache)
-            hidden.append(r.hidden)
-            logits = r.logits
-        }
-        var root = Self.argmax(logits)
+        let prefill = base.forward(tokens: prompt, cache: cache)
+        let hidden = prefill.hidden
+        var root = Self.argmax(prefill.logits.last ?? [])
         let draftCache = head.makeCache()
         // Pairs (feature f_t, token x_{t+1}) not yet in the draft's stable cache.
         var pendingFeatures = hidden
@@ -111,14 +106,10 @@ public final class SpeculativeDecoder {
             if result.firstTree == nil { result.firstTree = tree }
             // Verify every node in one pass over the tree (each sees the context and its ancestors).
             let committed = cache.count
-            var nodeHidden: [[Float]] = []
-            var nodeLogits: [[Float]] = []
-            for (j, token) in tree.tokens.enumerated() {
-                let visible = Array(0..<committed) + tree.ancestors(j).map { committed + $0 }
-                let r = base.step(token: token, cache: cache, position: committed + tree.depths[j], visible: visible)
-                nodeHidden.append(r.hidden)
-                nodeLogits.append(r.logits)
-            }
+            let verified = base.forward(tokens: tree.tokens, cache: cache, positions: tree.depths.map { committed + $0 },
+                                        visible: tree.tokens.indices.map { Array(0..<committed) + tree.ancestors($0).map { committed + $0 } })
+            let nodeHidden = verified.hidden
+            let nodeLogits = verified.logits
             // The longest path the base agrees with; the first such path on ties.
             var bestPath = tree.paths.first ?? [0]
             var accepted = 0
@@ -146,8 +137,7 @@ public final class SpeculativeDecoder {
     func draft(features: [[Float]], tokens: [Int], root: Int, cache: KVCache) -> DraftTree {
         let k = settings.topK, depth = settings.depth, budget = settings.totalTokens - 1
         // (a) Catch up the stable draft context with the new pairs.
-        var lastOut: [Float] = []
-        for (f, t) in zip(features, tokens) { lastOut = head.step(feature: f, token: t, cache: cache).feature }
+        let lastOut = head.forward(features: features, tokens: tokens, cache: cache).features.last ?? []
         let stable = cache.count
         defer { cache.truncate(to: stable) }
         // (b) Level 1.
@@ -159,17 +149,13 @@ public final class SpeculativeDecoder {
         // Beams: pool index, feature in, token, draft-cache slots of its ancestors (itself later).
         var beams: [(pool: Int, feature: [Float], token: Int, ancestors: [Int])] = first.indices.map { (i: Int) in (i, lastOut, first[i], []) }
         for level in 0..<depth {
-            var outs: [[Float]] = []
-            var slots: [Int] = []
-            var childLP: [[Float]] = []
-            for b in beams {
-                let slot = cache.count
-                let visible = Array(0..<stable) + b.ancestors + [slot]
-                let r = head.step(feature: b.feature, token: b.token, cache: cache, position: stable + level, visible: visible)
-                outs.append(r.feature)
-                slots.append(slot)
-                childLP.append(Self.logSoftmax(r.logits))
-            }
+            let first = cache.count
+            let slots = Array(first..<(first + beams.count))
+            let step = head.forward(features: beams.map(\.feature), tokens: beams.map(\.token), cache: cache,
+                                    positions: Array(repeating: stable + level, count: beams.count),
+                                    visible: beams.indices.map { Array(0..<stable) + beams[$0].ancestors + [slots[$0]] })
+            let outs = step.features
+            let childLP = step.logits.map(Self.logSoftmax)
             var cu: [Float] = []
             var childTokens: [Int] = []
             for (b, beam) in beams.enumerated() {
