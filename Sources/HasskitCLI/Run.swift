@@ -54,8 +54,7 @@ struct Run: ParsableCommand {
         }
         let cache = m.makeCache()
         let t0 = Date()
-        var logits: [Float] = []
-        for t in prompt { logits = m.step(token: t, cache: cache).logits }
+        var logits = m.forward(tokens: prompt, cache: cache).logits.last ?? []
         let prefill = Date().timeIntervalSince(t0)
         var output: [Int] = []
         let t1 = Date()

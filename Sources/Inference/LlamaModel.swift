@@ -164,8 +164,7 @@ public final class LlamaModel {
     /// logits after the prompt and the top-2 margin at every generated position.
     public func greedy(prompt: [Int], maxTokens: Int) -> (tokens: [Int], lastLogits: [Float], margins: [Float]) {
         let cache = makeCache()
-        var logits: [Float] = []
-        for t in prompt { logits = step(token: t, cache: cache).logits }
+        var logits = forward(tokens: prompt, cache: cache).logits.last ?? []
         let firstLogits = logits
         var out: [Int] = []
         var margins: [Float] = []
