@@ -49,6 +49,7 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
 
+        .target(name: "Tokenizers", dependencies: ["StrictJSON"]),
         .target(name: "Inference", dependencies: ["WeightFormat", "Quantization", "Platform", "StrictJSON", "CKernels", "COpenBLAS"]),
 
         // MARK: Command line (commands live in a library so tests can run them in-process)
@@ -83,6 +84,7 @@ let package = Package(
         .testTarget(
             name: "ConversionTests",
             dependencies: ["Conversion", "Checkpoints", "WeightFormat", "Quantization", "Platform", "StrictJSON", "CKernels", "TestSupport"]),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "StrictJSON", "TestSupport", "Platform"]),
         .testTarget(
             name: "InferenceTests",
             dependencies: ["Inference", "Conversion", "WeightFormat", "StrictJSON", "TestSupport", "Platform"]),

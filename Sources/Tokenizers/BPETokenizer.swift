@@ -1,0 +1,194 @@
+import Foundation
+import StrictJSON
+
+/// Why a tokenizer could not be loaded.
+public struct TokenizerError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public var description: String { "tokenizer: \(message)" }
+}
+
+/// Byte-level BPE from a `tokenizer.json` (LLaMA-3, Qwen2, DeepSeek-V3/R1), matching the HF
+/// `tokenizers` library: added tokens are cut out first, the text is NFC-normalised when the file
+/// says so, split by the model's pattern, mapped to byte-level characters and merged by rank.
+public final class BPETokenizer: @unchecked Sendable {
+    // Immutable after init except the merge cache, which `cacheLock` guards.
+    let vocab: [String: Int]
+    let idToToken: [Int: String]
+    let ranks: [String: Int]
+    let pattern: SplitPattern
+    let nfc: Bool
+    let ignoreMerges: Bool
+    /// Added tokens, longest first (for leftmost-longest matching).
+    let added: [(content: [Unicode.Scalar], id: Int, special: Bool)]
+    let addedByID: [Int: (String, Bool)]
+    /// Ids the post-processor puts before the text when special tokens are added.
+    let prefix: [Int]
+    private var cache: [String: [Int]] = [:]
+    private let cacheLock = NSLock()
+
+    public init(json: JSONValue) throws {
+        guard let model = json["model"], model["type"]?.stringValue == "BPE", let vocabObject = model["vocab"]?.objectMembers else {
+            throw TokenizerError(message: "only BPE models are supported")
+        }
+        var vocab: [String: Int] = [:]
+        var idToToken: [Int: String] = [:]
+        for (k, v) in vocabObject {
+            guard let id = v.intValue else { throw TokenizerError(message: "vocab id of \(k) is not an integer") }
+            vocab[k] = id
+            idToToken[id] = k
+        }
+        var ranks: [String: Int] = [:]
+        for (rank, m) in (model["merges"]?.arrayValue ?? []).enumerated() {
+            let pair: String
+            if let s = m.stringValue { pair = s } else if let a = m.arrayValue, a.count == 2, let x = a[0].stringValue, let y = a[1].stringValue {
+                pair = x + " " + y
+            } else { throw TokenizerError(message: "merge \(rank) is neither \"a b\" nor [a, b]") }
+            if ranks[pair] == nil { ranks[pair] = rank }
+        }
+        ignoreMerges = model["ignore_merges"]?.boolValue ?? false
+        var nfc = false
+        if let n = json["normalizer"], !n.isNull {
+            let types = n["type"]?.stringValue == "Sequence" ? (n["normalizers"]?.arrayValue ?? []).compactMap { $0["type"]?.stringValue } : [n["type"]?.stringValue ?? ""]
+            guard types.allSatisfy({ $0 == "NFC" }) else { throw TokenizerError(message: "normalizer \(types) is not supported") }
+            nfc = true
+        }
+        var split: SplitPattern?
+        let pre = json["pre_tokenizer"]
+        for p in pre?["pretokenizers"]?.arrayValue ?? [pre ?? .null] {
+            if p["type"]?.stringValue == "Split", let r = p["pattern"]?["Regex"]?.stringValue {
+                guard let s = SplitPattern(regex: r) else { throw TokenizerError(message: "unsupported split pattern \(r.prefix(60))…") }
+                split = s
+            } else if p["type"]?.stringValue == "ByteLevel" {
+                guard p["add_prefix_space"]?.boolValue != true else { throw TokenizerError(message: "ByteLevel add_prefix_space is not supported") }
+            } else if !p.isNull {
+                throw TokenizerError(message: "pre-tokenizer \(p["type"]?.stringValue ?? "?") is not supported")
+            }
+        }
+        guard let split else { throw TokenizerError(message: "no Split pre-tokenizer") }
+        var added: [(content: [Unicode.Scalar], id: Int, special: Bool)] = []
+        var addedByID: [Int: (String, Bool)] = [:]
+        for t in json["added_tokens"]?.arrayValue ?? [] {
+            guard let content = t["content"]?.stringValue, let id = t["id"]?.intValue else { continue }
+            added.append((Array(content.unicodeScalars), id, t["special"]?.boolValue ?? false))
+            addedByID[id] = (content, t["special"]?.boolValue ?? false)
+            idToToken[id] = content
+        }
+        added.sort { $0.content.count > $1.content.count }
+        var prefix: [Int] = []
+        func templatePrefix(_ p: JSONValue) {
+            if p["type"]?.stringValue == "TemplateProcessing" {
+                for item in p["single"]?.arrayValue ?? [] {
+                    if let s = item["SpecialToken"]?["id"]?.stringValue, let id = p["special_tokens"]?[s]?["ids"]?.arrayValue?.first?.intValue ?? vocab[s] ?? addedByID.first(where: { $0.value.0 == s })?.key {
+                        prefix.append(id)
+                    } else if item["Sequence"] != nil { break }
+                }
+            }
+            for q in p["processors"]?.arrayValue ?? [] { templatePrefix(q) }
+        }
+        if let post = json["post_processor"], !post.isNull { templatePrefix(post) }
+        self.vocab = vocab
+        self.idToToken = idToToken
+        self.ranks = ranks
+        self.pattern = split
+        self.nfc = nfc
+        self.added = added
+        self.addedByID = addedByID
+        self.prefix = prefix
+    }
+
+    /// Loads a `tokenizer.json` file.
+    public convenience init(data: [UInt8]) throws {
+        try self.init(json: try JSONParser(maxDepth: 64).parse(data))
+    }
+
+    /// Token ids of `text`; `addSpecialTokens` adds what the post-processor adds (e.g. BOS).
+    public func encode(_ text: String, addSpecialTokens: Bool = false) -> [Int] {
+        var out = addSpecialTokens ? prefix : []
+        let scalars = Array(text.unicodeScalars)
+        var start = 0
+        var i = 0
+        while i < scalars.count {
+            if let hit = added.first(where: { a in
+                i + a.content.count <= scalars.count && Array(scalars[i..<(i + a.content.count)]) == a.content
+            }) {
+                out += encodePlain(Array(scalars[start..<i]))
+                out.append(hit.id)
+                i += hit.content.count
+                start = i
+            } else {
+                i += 1
+            }
+        }
+        out += encodePlain(Array(scalars[start..<scalars.count]))
+        return out
+    }
+
+    func encodePlain(_ scalars: [Unicode.Scalar]) -> [Int] {
+        guard !scalars.isEmpty else { return [] }
+        var text = scalars
+        if nfc {
+            var s = String.UnicodeScalarView()
+            s.append(contentsOf: scalars)
+            text = Array(String(s).precomposedStringWithCanonicalMapping.unicodeScalars)
+        }
+        var out: [Int] = []
+        for piece in pattern.split(text) {
+            var s = String.UnicodeScalarView()
+            s.append(contentsOf: piece)
+            out += bpe(ByteLevel.encode(Array(String(s).utf8)))
+        }
+        return out
+    }
+
+    /// Merges the characters of one pre-tokenized piece by rank.
+    func bpe(_ word: String) -> [Int] {
+        cacheLock.lock()
+        if let hit = cache[word] {
+            cacheLock.unlock()
+            return hit
+        }
+        cacheLock.unlock()
+        var ids: [Int]
+        if ignoreMerges, let id = vocab[word] {
+            ids = [id]
+        } else {
+            var symbols = word.map(String.init)
+            while symbols.count > 1 {
+                var best = -1
+                var bestRank = Int.max
+                for k in 0..<(symbols.count - 1) {
+                    if let r = ranks[symbols[k] + " " + symbols[k + 1]], r < bestRank {
+                        bestRank = r
+                        best = k
+                    }
+                }
+                if best < 0 { break }
+                symbols[best] += symbols[best + 1]
+                symbols.remove(at: best + 1)
+            }
+            ids = symbols.compactMap { vocab[$0] }
+        }
+        cacheLock.lock()
+        if cache.count < 100_000 { cache[word] = ids }
+        cacheLock.unlock()
+        return ids
+    }
+
+    /// The text of `ids`; bytes that are not valid UTF-8 become U+FFFD, as the HF decoder does.
+    public func decode(_ ids: [Int], skipSpecialTokens: Bool = false) -> String {
+        String(decoding: decodeBytes(ids, skipSpecialTokens: skipSpecialTokens), as: UTF8.self)
+    }
+
+    /// The raw bytes of `ids`, for streaming output that may end inside a UTF-8 sequence.
+    public func decodeBytes(_ ids: [Int], skipSpecialTokens: Bool = false) -> [UInt8] {
+        var out: [UInt8] = []
+        for id in ids {
+            if let (content, special) = addedByID[id] {
+                if !(skipSpecialTokens && special) { out += Array(content.utf8) }
+            } else if let t = idToToken[id] {
+                out += ByteLevel.decode(t)
+            }
+        }
+        return out
+    }
+}

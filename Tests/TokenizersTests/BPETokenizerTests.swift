@@ -1,0 +1,37 @@
+import Platform
+import StrictJSON
+import Testing
+import TestSupport
+import Tokenizers
+
+/// Byte-level BPE against the HF tokenizers library (`refs/tokenizer_<family>.json`).
+@Suite struct BPETokenizerTests {
+    @Test(arguments: [("llama3", "llama3"), ("qwen2", "qwen2"), ("deepseek_v3", "llama3")])
+    func idsMatchTheReference(_ folder: String, _ refs: String) throws {
+        let tok = try BPETokenizer(data: try FileSystem.readFile(Fixtures.path("tokenizers/\(folder)/tokenizer.json")))
+        let cases = try #require(try Fixtures.json("refs/tokenizer_\(refs).json")["cases"]?.arrayValue)
+        #expect(cases.count > 30)
+        for c in cases {
+            let text = try #require(c["text"]?.stringValue)
+            let ids = (c["ids"]?.arrayValue ?? []).compactMap(\.intValue)
+            #expect(tok.encode(text) == ids, "\(folder): \(text.debugDescription)")
+            #expect(tok.encode(text, addSpecialTokens: true) == (c["ids_with_special"]?.arrayValue ?? []).compactMap(\.intValue),
+                    "\(folder) with specials: \(text.debugDescription)")
+            #expect(tok.decode(ids) == c["decoded"]?.stringValue, "\(folder) decode: \(text.debugDescription)")
+        }
+    }
+}
+
+extension BPETokenizerTests {
+    /// The demo pair's trained tokenizer (merges stored as pairs) gives the prompt ids HASS's
+    /// reference run used (`tokenizer.json` encoding with BOS).
+    @Test func demoPairPromptsEncodeAsInTheReference() throws {
+        let tok = try BPETokenizer(data: try FileSystem.readFile(Fixtures.path("demo-pair/base/tokenizer.json")))
+        let prompts = try #require(try Fixtures.json("demo-pair/refs.json")["prompts"]?.arrayValue)
+        for p in prompts {
+            let text = try #require(p["text"]?.stringValue)
+            #expect(tok.encode(text, addSpecialTokens: true) == (p["ids"]?.arrayValue ?? []).compactMap(\.intValue), "\(p["id"]?.stringValue ?? "")")
+            #expect(tok.decode(tok.encode(text)) == text)
+        }
+    }
+}
