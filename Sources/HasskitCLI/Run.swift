@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import Inference
 import StrictJSON
+import Tokenizers
+import WeightFormat
 
 /// `hasskit run MODEL.hkw --prompt-ids 1,2,3`: greedy generation on the CPU engine.
 struct Run: ParsableCommand {
@@ -14,7 +16,10 @@ struct Run: ParsableCommand {
     var model: String
 
     @Option(help: "Prompt token ids, comma separated.")
-    var promptIds: String
+    var promptIds: String?
+
+    @Option(help: "Prompt text, encoded with the tokenizer stored in the model (BOS added as the model's post-processor says).")
+    var prompt: String?
 
     @Option(help: "Tokens to generate.")
     var maxTokens = 32
@@ -37,21 +42,43 @@ struct Run: ParsableCommand {
     @Flag(help: "Print one JSON document on stdout.")
     var json = false
 
+    func validate() throws {
+        guard (promptIds == nil) != (prompt == nil) else { throw ValidationError("give exactly one of --prompt and --prompt-ids") }
+    }
+
     func run() throws {
-        let ids = promptIds.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard !ids.isEmpty, ids.allSatisfy({ $0 != nil && $0! >= 0 }) else {
-            throw ValidationError("--prompt-ids takes non-negative integers separated by commas")
+        var tokenizer: BPETokenizer?
+        let prompt: [Int]
+        if let text = self.prompt {
+            do {
+                let file = try HKWFile(path: model)
+                guard let entry = file.file(named: "tokenizer.json") else {
+                    throw ValidationError("\(model) carries no tokenizer.json (convert the model from a folder that has one), so use --prompt-ids")
+                }
+                tokenizer = try BPETokenizer(data: entry.data.array)
+            } catch let e as ValidationError {
+                throw e
+            } catch {
+                throw fail(error)
+            }
+            prompt = tokenizer?.encode(text, addSpecialTokens: true) ?? []
+        } else {
+            let ids = (promptIds ?? "").split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard !ids.isEmpty, ids.allSatisfy({ $0 != nil && $0! >= 0 }) else {
+                throw ValidationError("--prompt-ids takes non-negative integers separated by commas")
+            }
+            prompt = ids.compactMap { $0 }
         }
-        let prompt = ids.compactMap { $0 }
         let m: LlamaModel
         do { m = try LlamaModel(path: model, threads: max(1, threads)) } catch { throw fail(error) }
         guard prompt.allSatisfy({ $0 < m.config.vocab }) else {
             throw ValidationError("a prompt id is outside the vocabulary of \(m.config.vocab)")
         }
         if let draft {
-            try runSpeculative(m, prompt: prompt, draftPath: draft)
+            try runSpeculative(m, prompt: prompt, draftPath: draft, tokenizer: tokenizer)
             return
         }
+        var stream = TextStream(tokenizer: tokenizer)
         let cache = m.makeCache()
         let t0 = Date()
         var logits = m.forward(tokens: prompt, cache: cache).logits.last ?? []
@@ -62,14 +89,16 @@ struct Run: ParsableCommand {
             var best = 0
             for i in logits.indices where logits[i] > logits[best] { best = i }
             output.append(best)
-            if !json { Console.out(String(best)) }
+            if !json { stream.emit(best) }
             if output.count == maxTokens { break }
             logits = m.step(token: best, cache: cache).logits
         }
         let decode = Date().timeIntervalSince(t1)
+        if !json { stream.finish() }
         if json {
             Console.out(JSONValue.object([
                 ("prompt_ids", .array(prompt.map { .int($0) })), ("output_ids", .array(output.map { .int($0) })),
+                ("text", tokenizer.map { .string($0.decode(output)) } ?? .null),
                 ("prefill_tokens_per_second", .double((Double(prompt.count) / max(prefill, 1e-9) * 10).rounded() / 10)),
                 ("decode_tokens_per_second", .double((Double(output.count) / max(decode, 1e-9) * 10).rounded() / 10)),
             ]).serialized())
@@ -78,7 +107,7 @@ struct Run: ParsableCommand {
 }
 
 extension Run {
-    func runSpeculative(_ m: LlamaModel, prompt: [Int], draftPath: String) throws {
+    func runSpeculative(_ m: LlamaModel, prompt: [Int], draftPath: String, tokenizer: BPETokenizer?) throws {
         guard topK > 0, depth > 0, totalTokens > 1 else { throw ValidationError("--top-k, --depth and --total-tokens must be positive") }
         let head: DraftHead
         do { head = try DraftHead(path: draftPath, base: m) } catch { throw fail(error) }
@@ -89,12 +118,59 @@ extension Run {
         if json {
             Console.out(JSONValue.object([
                 ("prompt_ids", .array(prompt.map { .int($0) })), ("output_ids", .array(r.tokens.map { .int($0) })),
+                ("text", tokenizer.map { .string($0.decode(r.tokens)) } ?? .null),
                 ("tokens_per_second", .double((Double(r.tokens.count) / max(seconds, 1e-9) * 10).rounded() / 10)),
                 ("acceptance_length", .double((r.tau * 1000).rounded() / 1000)), ("base_forward_passes", .int(r.basePasses)),
             ]).serialized())
         } else {
-            for t in r.tokens { Console.out(String(t)) }
+            var stream = TextStream(tokenizer: tokenizer)
+            for t in r.tokens { stream.emit(t) }
+            stream.finish()
             Console.log("τ \(String(format: "%.2f", r.tau)) over \(r.basePasses) base passes")
         }
+    }
+}
+
+/// Prints generated tokens as they come: text when a tokenizer is known (holding back bytes that
+/// end inside a UTF-8 sequence), otherwise one id per line.
+struct TextStream {
+    let tokenizer: BPETokenizer?
+    var pending: [UInt8] = []
+
+    init(tokenizer: BPETokenizer?) {
+        self.tokenizer = tokenizer
+    }
+
+    mutating func emit(_ id: Int) {
+        guard let tokenizer else {
+            Console.out(String(id))
+            return
+        }
+        pending += tokenizer.decodeBytes([id])
+        let complete = TextStream.completePrefix(pending)
+        if complete > 0 {
+            FileHandle.standardOutput.write(Data(pending[0..<complete]))
+            pending.removeFirst(complete)
+        }
+    }
+
+    mutating func finish() {
+        guard tokenizer != nil else { return }
+        FileHandle.standardOutput.write(Data(String(decoding: pending, as: UTF8.self).utf8) + Data("\n".utf8))
+        pending = []
+    }
+
+    /// Length of the longest prefix that does not end inside a UTF-8 sequence.
+    static func completePrefix(_ b: [UInt8]) -> Int {
+        var i = b.count
+        var back = 0
+        while i > 0 && back < 4 && b[i - 1] & 0xC0 == 0x80 {
+            i -= 1
+            back += 1
+        }
+        guard i > 0 else { return b.count > 3 ? b.count : 0 }
+        let lead = b[i - 1]
+        let need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1
+        return need == back + 1 || lead < 0x80 ? b.count : i - 1
     }
 }

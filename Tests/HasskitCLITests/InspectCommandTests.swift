@@ -177,3 +177,20 @@ extension InspectCommandTests {
         #expect(spec["base_forward_passes"]?.intValue ?? 0 < 24)
     }
 }
+
+extension InspectCommandTests {
+    @Test func runTakesTextWithTheModelsTokenizer() throws {
+        let dir = Fixtures.temporaryDirectory()
+        #expect(try Self.run(["convert", Fixtures.path("demo-pair/base"), "--out", dir + "/b.hkw", "--type", "q8_0"]).status == 0)
+        let prompt = try #require(try Fixtures.json("demo-pair/refs.json")["prompts"]?.arrayValue?.first)
+        let text = try #require(prompt["text"]?.stringValue)
+        let r = try Self.run(["run", dir + "/b.hkw", "--prompt", text, "--max-tokens", "12", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let doc = try JSONParser().parse(r.stdout)
+        #expect(doc["prompt_ids"]?.arrayValue?.compactMap(\.intValue) == (prompt["ids"]?.arrayValue ?? []).compactMap(\.intValue))
+        #expect(doc["text"]?.stringValue?.isEmpty == false)
+        let plain = try Self.run(["run", dir + "/b.hkw", "--prompt", text, "--max-tokens", "12"])
+        #expect(plain.stdout == (doc["text"]?.stringValue ?? "") + "\n")
+        #expect(try Self.run(["run", Fixtures.path("../Fixtures/llama3/config.json"), "--prompt", "x"]).status != 0)
+    }
+}
