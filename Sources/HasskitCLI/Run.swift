@@ -9,7 +9,7 @@ import WeightFormat
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Generate with a converted LLaMA/Qwen2 model on the CPU (greedy).",
-        discussion: "Token ids in and out; text prompts arrive with the tokenizers."
+        discussion: "Generation stops at the model's end-of-sequence tokens (config.json and generation_config.json) unless --ignore-eos."
     )
 
     @Argument(help: "A converted base model (.hkw).")
@@ -39,29 +39,47 @@ struct Run: ParsableCommand {
     @Option(help: "Draft tree: nodes including the root.")
     var totalTokens = 60
 
+    @Flag(help: "Wrap the prompt as one user turn in the model's chat format (detected from its chat_template).")
+    var chat = false
+
+    @Option(help: "Chat format to use instead of the detected one: llama2, llama3 or chatml.")
+    var template: ChatTemplate?
+
+    @Flag(help: "Keep generating past the end-of-sequence tokens named in the model's config.")
+    var ignoreEos = false
+
     @Flag(help: "Print one JSON document on stdout.")
     var json = false
 
     func validate() throws {
         guard (promptIds == nil) != (prompt == nil) else { throw ValidationError("give exactly one of --prompt and --prompt-ids") }
+        guard prompt != nil || (!chat && template == nil) else { throw ValidationError("--chat and --template format text, so they need --prompt") }
     }
 
     func run() throws {
+        let extras: ModelExtras
+        do { extras = try ModelExtras(path: model) } catch { throw fail(error) }
         var tokenizer: BPETokenizer?
         let prompt: [Int]
-        if let text = self.prompt {
-            do {
-                let file = try HKWFile(path: model)
-                guard let entry = file.file(named: "tokenizer.json") else {
-                    throw ValidationError("\(model) carries no tokenizer.json (convert the model from a folder that has one), so use --prompt-ids")
-                }
-                tokenizer = try BPETokenizer(data: entry.data.array)
-            } catch let e as ValidationError {
-                throw e
-            } catch {
-                throw fail(error)
+        if var text = self.prompt {
+            guard let t = extras.tokenizer else {
+                throw ValidationError("\(model) carries no tokenizer.json (convert the model from a folder that has one), so use --prompt-ids")
             }
-            prompt = tokenizer?.encode(text, addSpecialTokens: true) ?? []
+            tokenizer = t
+            var template = self.template
+            if chat && template == nil {
+                template = extras.chatTemplate
+                guard template != nil else {
+                    throw ValidationError("\(model) carries no chat_template hasskit recognises; name one with --template (\(ChatTemplate.allCases.map(\.rawValue).joined(separator: ", ")))")
+                }
+            }
+            if let template {
+                // The rendered text starts with the BOS text itself where the format has one.
+                text = template.render([ChatTemplate.Message(role: "user", content: text)])
+                prompt = t.encode(text, addSpecialTokens: false)
+            } else {
+                prompt = t.encode(text, addSpecialTokens: true)
+            }
         } else {
             let ids = (promptIds ?? "").split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
             guard !ids.isEmpty, ids.allSatisfy({ $0 != nil && $0! >= 0 }) else {
@@ -69,13 +87,14 @@ struct Run: ParsableCommand {
             }
             prompt = ids.compactMap { $0 }
         }
+        let stops: Set<Int> = ignoreEos ? [] : extras.stopTokens
         let m: LlamaModel
         do { m = try LlamaModel(path: model, threads: max(1, threads)) } catch { throw fail(error) }
         guard prompt.allSatisfy({ $0 < m.config.vocab }) else {
             throw ValidationError("a prompt id is outside the vocabulary of \(m.config.vocab)")
         }
         if let draft {
-            try runSpeculative(m, prompt: prompt, draftPath: draft, tokenizer: tokenizer)
+            try runSpeculative(m, prompt: prompt, draftPath: draft, tokenizer: tokenizer, stops: stops)
             return
         }
         var stream = TextStream(tokenizer: tokenizer)
@@ -89,6 +108,7 @@ struct Run: ParsableCommand {
             var best = 0
             for i in logits.indices where logits[i] > logits[best] { best = i }
             output.append(best)
+            if stops.contains(best) { break }
             if !json { stream.emit(best) }
             if output.count == maxTokens { break }
             logits = m.step(token: best, cache: cache).logits
@@ -107,13 +127,13 @@ struct Run: ParsableCommand {
 }
 
 extension Run {
-    func runSpeculative(_ m: LlamaModel, prompt: [Int], draftPath: String, tokenizer: BPETokenizer?) throws {
+    func runSpeculative(_ m: LlamaModel, prompt: [Int], draftPath: String, tokenizer: BPETokenizer?, stops: Set<Int>) throws {
         guard topK > 0, depth > 0, totalTokens > 1 else { throw ValidationError("--top-k, --depth and --total-tokens must be positive") }
         let head: DraftHead
         do { head = try DraftHead(path: draftPath, base: m) } catch { throw fail(error) }
         let decoder = SpeculativeDecoder(base: m, head: head, settings: TreeSettings(topK: topK, depth: depth, totalTokens: totalTokens))
         let t0 = Date()
-        let r = decoder.generate(prompt: prompt, maxNewTokens: maxTokens)
+        let r = decoder.generate(prompt: prompt, maxNewTokens: maxTokens, stopTokens: stops)
         let seconds = Date().timeIntervalSince(t0)
         if json {
             Console.out(JSONValue.object([
@@ -124,7 +144,7 @@ extension Run {
             ]).serialized())
         } else {
             var stream = TextStream(tokenizer: tokenizer)
-            for t in r.tokens { stream.emit(t) }
+            for t in r.tokens where !stops.contains(t) { stream.emit(t) }
             stream.finish()
             Console.log("τ \(String(format: "%.2f", r.tau)) over \(r.basePasses) base passes")
         }
@@ -172,5 +192,28 @@ struct TextStream {
         let lead = b[i - 1]
         let need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1
         return need == back + 1 || lead < 0x80 ? b.count : i - 1
+    }
+}
+
+extension ChatTemplate: ExpressibleByArgument {}
+
+/// What `run` reads from the files a converted model carries besides its tensors.
+struct ModelExtras {
+    var tokenizer: BPETokenizer?
+    var chatTemplate: ChatTemplate?
+    var stopTokens: Set<Int> = []
+
+    init(path: String) throws {
+        let file = try HKWFile(path: path)
+        if let entry = file.file(named: "tokenizer.json") { tokenizer = try BPETokenizer(data: entry.data.array) }
+        if let entry = file.file(named: "tokenizer_config.json"),
+           let template = try? JSONParser().parse(entry.data.array)["chat_template"]?.stringValue {
+            chatTemplate = ChatTemplate(detecting: template)
+        }
+        for name in ["config.json", "generation_config.json"] {
+            guard let entry = file.file(named: name), let json = try? JSONParser().parse(entry.data.array) else { continue }
+            let ids = json["eos_token_id"].map { $0.arrayValue ?? [$0] } ?? []
+            stopTokens.formUnion(ids.compactMap { $0.int64Value.map(Int.init) })
+        }
     }
 }

@@ -162,7 +162,7 @@ public final class LlamaModel {
 
     /// Greedy continuation of `prompt` (no stop on EOS, as the reference was made), with the
     /// logits after the prompt and the top-2 margin at every generated position.
-    public func greedy(prompt: [Int], maxTokens: Int) -> (tokens: [Int], lastLogits: [Float], margins: [Float]) {
+    public func greedy(prompt: [Int], maxTokens: Int, stopTokens: Set<Int> = []) -> (tokens: [Int], lastLogits: [Float], margins: [Float]) {
         let cache = makeCache()
         var logits = forward(tokens: prompt, cache: cache).logits.last ?? []
         let firstLogits = logits
@@ -175,7 +175,7 @@ public final class LlamaModel {
             for i in logits.indices where i != best { second = max(second, logits[i]) }
             out.append(best)
             margins.append(logits[best] - second)
-            if out.count == maxTokens { break }
+            if out.count == maxTokens || stopTokens.contains(best) { break }
             logits = step(token: best, cache: cache).logits
         }
         return (out, firstLogits, margins)

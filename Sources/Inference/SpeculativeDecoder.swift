@@ -89,7 +89,9 @@ public final class SpeculativeDecoder {
     }
 
     /// Generates at least `maxNewTokens` tokens after `prompt` (returns exactly that many).
-    public func generate(prompt: [Int], maxNewTokens: Int) -> Result {
+    /// Generates up to `maxNewTokens` tokens, ending early after the first token in `stopTokens`
+    /// (the output includes it, as plain greedy decoding with the same stop rule would).
+    public func generate(prompt: [Int], maxNewTokens: Int, stopTokens: Set<Int> = []) -> Result {
         precondition(!prompt.isEmpty)
         let cache = base.makeCache()
         let prefill = base.forward(tokens: prompt, cache: cache)
@@ -125,6 +127,10 @@ public final class SpeculativeDecoder {
             cache.compact(from: committed, keeping: kept)
             output += kept.map { tree.tokens[$0] }
             result.acceptLengths.append(accepted)
+            if let stop = output.suffix(kept.count).firstIndex(where: stopTokens.contains) {
+                output.removeSubrange((stop + 1)...)
+                break
+            }
             root = Self.argmax(nodeLogits[kept.last ?? 0])
             pendingFeatures = kept.map { nodeHidden[$0] }
             pendingTokens = Array(kept.dropFirst().map { tree.tokens[$0] }) + [root]

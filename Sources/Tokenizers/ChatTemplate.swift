@@ -37,7 +37,7 @@ public enum ChatTemplate: String, Sendable, CaseIterable {
         switch self {
         case .llama3:
             var out = "<|begin_of_text|>"
-            for m in messages { out += "<|start_header_id|>\(m.role)<|end_header_id|>\n\n\(m.content)<|eot_id|>" }
+            for m in messages { out += "<|start_header_id|>\(m.role)<|end_header_id|>\n\n\(m.content.trimmingSpaces())<|eot_id|>" }
             if addGenerationPrompt { out += "<|start_header_id|>assistant<|end_header_id|>\n\n" }
             return out
         case .chatml:
@@ -71,12 +71,15 @@ public enum ChatTemplate: String, Sendable, CaseIterable {
 }
 
 extension String {
-    /// Leading and trailing ASCII whitespace removed (the LLaMA-2 template's `| trim`).
+    /// The template's `| trim`: Jinja calls Python's `str.strip()`, which removes Unicode
+    /// whitespace and the ASCII separators U+001C–U+001F from both ends.
     func trimmingSpaces() -> String {
-        let ws: Set<Character> = [" ", "\t", "\n", "\r"]
+        func isSpace(_ c: Character) -> Bool {
+            c.unicodeScalars.allSatisfy { $0.properties.isWhitespace || (0x1C...0x1F).contains($0.value) }
+        }
         var s = Substring(self)
-        while let f = s.first, ws.contains(f) { s.removeFirst() }
-        while let l = s.last, ws.contains(l) { s.removeLast() }
+        while let f = s.first, isSpace(f) { s.removeFirst() }
+        while let l = s.last, isSpace(l) { s.removeLast() }
         return String(s)
     }
 }

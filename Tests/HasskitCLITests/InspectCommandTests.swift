@@ -192,5 +192,17 @@ extension InspectCommandTests {
         let plain = try Self.run(["run", dir + "/b.hkw", "--prompt", text, "--max-tokens", "12"])
         #expect(plain.stdout == (doc["text"]?.stringValue ?? "") + "\n")
         #expect(try Self.run(["run", Fixtures.path("../Fixtures/llama3/config.json"), "--prompt", "x"]).status != 0)
+
+        // --chat: the prompt goes through the chat format detected from tokenizer_config.json;
+        // the rendered text (jinja2's, refs/chat_demo.json) starts with the BOS text itself.
+        let rendered = try #require(try Fixtures.json("refs/chat_demo.json")["cases"]?.arrayValue?.first?["text"]?.stringValue)
+        let chat = try Self.run(["run", dir + "/b.hkw", "--prompt", "x = 1", "--chat", "--max-tokens", "4", "--json"])
+        #expect(chat.status == 0, "\(chat.stderr)")
+        let raw = try Self.run(["run", dir + "/b.hkw", "--prompt", rendered, "--max-tokens", "4", "--json"])
+        let chatIds = try JSONParser().parse(chat.stdout)["prompt_ids"]?.arrayValue?.compactMap(\.intValue) ?? []
+        let rawIds = try JSONParser().parse(raw.stdout)["prompt_ids"]?.arrayValue?.compactMap(\.intValue) ?? []
+        #expect(!chatIds.isEmpty && [rawIds[0]] + chatIds == rawIds)
+        #expect(chatIds.filter { $0 == rawIds[0] }.count == 1)
+        #expect(try Self.run(["run", dir + "/b.hkw", "--prompt-ids", "1", "--chat"]).status == 64)
     }
 }

@@ -31,4 +31,24 @@ import TestSupport
             }
         }
     }
+
+    /// A stop token ends both decoders at the same place, also when it falls inside a run of
+    /// accepted draft tokens (the trained head accepts several per pass).
+    @Test func stopTokensEndSpeculationWhereGreedyStops() throws {
+        let dir = Fixtures.temporaryDirectory()
+        _ = try Converter.convert(source: Fixtures.path("demo-pair/base"), out: dir + "/base.hkw", options: .init(type: .f32))
+        _ = try Converter.convert(source: Fixtures.path("demo-pair/draft"), out: dir + "/head.hkw", options: .init(type: .f32))
+        let base = try LlamaModel(path: dir + "/base.hkw", threads: 2)
+        let head = try DraftHead(path: dir + "/head.hkw", base: base)
+        let prompt = (try #require(try Fixtures.json("demo-pair/refs.json")["prompts"]?.arrayValue?.first)["ids"]?.arrayValue ?? []).compactMap(\.intValue)
+        let full = base.greedy(prompt: prompt, maxTokens: 40).tokens
+        let decoder = SpeculativeDecoder(base: base, head: head, settings: TreeSettings(topK: 4, depth: 4, totalTokens: 16))
+        #expect(full.count == 40)
+        for at in [0, 5, 17, 31] {
+            let stop: Set<Int> = [full[at]]
+            let expected = Array(full.prefix(through: full.firstIndex(of: full[at]) ?? at))
+            #expect(base.greedy(prompt: prompt, maxTokens: 40, stopTokens: stop).tokens == expected)
+            #expect(decoder.generate(prompt: prompt, maxNewTokens: 40, stopTokens: stop).tokens == expected, "stop at \(at)")
+        }
+    }
 }

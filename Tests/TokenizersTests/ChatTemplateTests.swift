@@ -30,3 +30,22 @@ import Tokenizers
         #expect(ChatTemplate(detecting: "{{ messages }}") == nil)
     }
 }
+
+/// The demo pair's own `chat_template`, rendered by jinja2 as transformers does
+/// (`Scripts/gen_chat_refs.py`), including contents the template trims.
+@Suite struct DemoChatTemplateTests {
+    @Test func detectedTemplateRendersLikeJinja() throws {
+        let config = try JSONParser().parse(try FileSystem.readFile(Fixtures.path("demo-pair/base/tokenizer_config.json")))
+        let jinja = try #require(config["chat_template"]?.stringValue)
+        let template = try #require(ChatTemplate(detecting: jinja))
+        #expect(template == .llama3)
+        let cases = try #require(try Fixtures.json("refs/chat_demo.json")["cases"]?.arrayValue)
+        #expect(cases.count == 6)
+        for c in cases {
+            let messages = (c["messages"]?.arrayValue ?? []).map {
+                ChatTemplate.Message(role: $0["role"]?.stringValue ?? "", content: $0["content"]?.stringValue ?? "")
+            }
+            #expect(template.render(messages, addGenerationPrompt: c["add_generation_prompt"]?.boolValue ?? true) == c["text"]?.stringValue)
+        }
+    }
+}
