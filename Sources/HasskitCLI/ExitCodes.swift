@@ -1,6 +1,7 @@
 import ArgumentParser
 import Checkpoints
 import Hub
+import Inference
 import Registry
 import Conversion
 import Platform
@@ -49,6 +50,8 @@ public enum HasskitExit {
             }
         case is ManifestError:
             return badInput
+        case let e as InferenceError:
+            return e.kind == .incompatible ? incompatible : badInput
         case let e as SystemError:
             return e.isNotFound ? notFound : io
         default:

@@ -48,7 +48,7 @@ public final class DraftHead {
         down = try weight("blk.0.ffn_down.weight")
         math = DecoderMath(config: config)
         guard fc.cols == 2 * config.hidden, fc.rows == config.hidden, config.hidden == base.config.hidden else {
-            throw InferenceError("fc is \(fc.rows)×\(fc.cols); a head for hidden size \(base.config.hidden) needs \(base.config.hidden)×\(2 * base.config.hidden)", path: path)
+            throw InferenceError("fc is \(fc.rows)×\(fc.cols); a head for hidden size \(base.config.hidden) needs \(base.config.hidden)×\(2 * base.config.hidden), so it was made for another base", path: path, kind: .incompatible)
         }
     }
 

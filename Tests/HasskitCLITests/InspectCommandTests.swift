@@ -206,3 +206,33 @@ extension InspectCommandTests {
         #expect(try Self.run(["run", dir + "/b.hkw", "--prompt-ids", "1", "--chat"]).status == 64)
     }
 }
+
+extension InspectCommandTests {
+    /// `hasskit check`: the trained demo pair decodes identically both ways, with τ well above 1;
+    /// a head made for another base is refused with exit 78 and a sentence naming the mismatch.
+    @Test func checkProvesTheDemoPairLossless() throws {
+        let dir = Fixtures.temporaryDirectory()
+        #expect(try Self.run(["convert", Fixtures.path("demo-pair/base"), "--out", dir + "/b.hkw", "--type", "q8_0"]).status == 0)
+        #expect(try Self.run(["convert", Fixtures.path("demo-pair/draft"), "--out", dir + "/d.hkw", "--type", "q8_0", "--draft-of", dir + "/b.hkw"]).status == 0)
+        let prompts = try #require(try Fixtures.json("demo-pair/refs.json")["prompts"]?.arrayValue).prefix(2)
+        // One line per prompt: the first line of each reference prompt.
+        try Data(prompts.compactMap { $0["text"]?.stringValue?.split(separator: "\n").first.map { $0 + "\n" } }.joined().utf8)
+            .write(to: URL(fileURLWithPath: dir + "/prompts.txt"))
+        let r = try Self.run(["check", "--base", dir + "/b.hkw", "--draft", dir + "/d.hkw", "--prompts", dir + "/prompts.txt",
+                              "--max-tokens", "24", "--top-k", "4", "--depth", "4", "--total-tokens", "16", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let doc = try JSONParser().parse(r.stdout)
+        #expect(doc["identical"]?.boolValue == true)
+        #expect(doc["prompts"]?.intValue == 2)
+        #expect((doc["accept_rate_by_depth"]?.arrayValue?.count ?? 0) == 5)
+        let tau = try #require(doc["acceptance_length"]?.doubleValue)
+        #expect(tau > 2 && tau <= 6)
+        #expect(doc["speedup"] != nil && doc["vanilla_tokens_per_second"] != nil)
+
+        #expect(try Self.run(["convert", Fixtures.path("llama3"), "--out", dir + "/l3.hkw", "--type", "f32"]).status == 0)
+        #expect(try Self.run(["convert", Fixtures.path("draft_llama2"), "--out", dir + "/h2.hkw", "--type", "f32"]).status == 0)
+        let bad = try Self.run(["check", "--base", dir + "/l3.hkw", "--draft", dir + "/h2.hkw", "--prompts", dir + "/prompts.txt"])
+        #expect(bad.status == 78)
+        #expect(bad.stderr.contains("made for another base"), "\(bad.stderr)")
+    }
+}

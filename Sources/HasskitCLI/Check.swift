@@ -1,0 +1,130 @@
+import ArgumentParser
+import Foundation
+import Inference
+import Platform
+import StrictJSON
+import Tokenizers
+
+/// `hasskit check --base B.hkw --draft D.hkw`: the speculative-decoding smoke test. Each prompt is
+/// decoded plainly and through the draft tree; the outputs must be identical token for token.
+struct Check: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Prove a base + draft pair decodes losslessly: speculative output vs plain greedy, with τ and speed-up.",
+        discussion: """
+            Runs a bundled prompt set (chat, code and math; or --prompts FILE, one prompt per line) at \
+            temperature 0, plain and speculative, and compares the outputs token for token. τ is HASS's \
+            acceptance length: tokens committed per base verification pass, the bonus token included. \
+            The accept rate at depth d is the share of steps that accepted the d-th drafted token among \
+            those that accepted the first d−1. Speeds are wall-clock over all prompts, measured in this \
+            run. Exits 1 when any output differs.
+            """
+    )
+
+    @Option(help: "A converted base model (.hkw).")
+    var base: String
+
+    @Option(help: "A converted HASS draft head for that base (.hkw).")
+    var draft: String
+
+    @Option(help: "A text file with one prompt per line (instead of the bundled set).")
+    var prompts: String?
+
+    @Flag(help: "Wrap each prompt as a user turn in the base's chat format.")
+    var chat = false
+
+    @Option(help: "Tokens to generate per prompt.")
+    var maxTokens = 64
+
+    @Option(help: "Draft tree: children per node.")
+    var topK = 10
+
+    @Option(help: "Draft tree: draft levels minus one (HASS's convention).")
+    var depth = 5
+
+    @Option(help: "Draft tree: nodes including the root.")
+    var totalTokens = 60
+
+    @Option(help: "Worker threads (default: all cores).")
+    var threads = ProcessInfo.processInfo.activeProcessorCount
+
+    @Flag(help: "Print one JSON document on stdout.")
+    var json = false
+
+    /// A few chat, code and math prompts, short enough for a smoke test on the CPU.
+    static let bundledPrompts = [
+        "What are three tips for staying focused while working from home?",
+        "Write a short, friendly reply declining a meeting invitation.",
+        "def fibonacci(n):\n    \"\"\"Return the n-th Fibonacci number.\"\"\"\n",
+        "def read_lines(path):\n    with open(path) as f:\n",
+        "import json\n\ndef load_config(path):\n",
+        "Question: A train travels 120 km in 1.5 hours. What is its average speed?\nAnswer:",
+        "Question: What is 17 * 23?\nAnswer: Let's compute step by step.",
+    ]
+
+    func validate() throws {
+        guard maxTokens > 0 else { throw ValidationError("--max-tokens must be positive") }
+        guard topK > 0, depth > 0, totalTokens > 1 else { throw ValidationError("--top-k, --depth and --total-tokens must be positive") }
+    }
+
+    func run() throws {
+        // The pair first: a head made for another base is the likeliest mistake.
+        let model: LlamaModel, head: DraftHead
+        do {
+            model = try LlamaModel(path: base, threads: max(1, threads))
+            head = try DraftHead(path: draft, base: model)
+        } catch { throw fail(error) }
+        let extras: ModelExtras
+        do { extras = try ModelExtras(path: base) } catch { throw fail(error) }
+        guard let tokenizer = extras.tokenizer else {
+            throw ValidationError("\(base) carries no tokenizer.json (convert the base from a folder that has one)")
+        }
+        var texts = Self.bundledPrompts
+        if let prompts {
+            let data: [UInt8]
+            do { data = try FileSystem.readFile(prompts) } catch { throw fail(error) }
+            texts = String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init).filter { !$0.allSatisfy(\.isWhitespace) }
+            guard !texts.isEmpty else { throw ValidationError("\(prompts) has no prompts (one per line)") }
+        }
+        var template: ChatTemplate?
+        if chat {
+            template = extras.chatTemplate
+            guard template != nil else { throw ValidationError("\(base) carries no chat_template hasskit recognises") }
+        }
+        let ids = texts.map { text in
+            template.map { tokenizer.encode($0.render([.init(role: "user", content: text)])) } ?? tokenizer.encode(text, addSpecialTokens: true)
+        }
+        let settings = TreeSettings(topK: topK, depth: depth, totalTokens: totalTokens)
+        let check = SpeculationCheck.run(base: model, head: head, settings: settings, prompts: ids, maxNewTokens: maxTokens,
+                                         stopTokens: extras.stopTokens) { i, r in
+            guard !json else { return }
+            let mark = r.firstDifference.map { "DIFFERS at token \($0)" } ?? "identical"
+            let tau = Double(r.acceptLengths.reduce(0, +) + r.acceptLengths.count) / Double(max(1, r.acceptLengths.count))
+            Console.log("prompt \(i + 1)/\(ids.count): \(r.plain.count) tokens, τ \(String(format: "%.2f", tau)), \(mark)")
+        }
+        if json {
+            Console.out(JSONValue.object([
+                ("identical", .bool(check.identical)), ("prompts", .int(ids.count)),
+                ("acceptance_length", .double(Self.rounded(check.tau, 3))),
+                ("accept_rate_by_depth", .array(check.acceptRateByDepth.map { $0.map { .double(Self.rounded($0, 3)) } ?? .null })),
+                ("vanilla_tokens_per_second", .double(Self.rounded(check.plainTokensPerSecond, 1))),
+                ("speculative_tokens_per_second", .double(Self.rounded(check.speculativeTokensPerSecond, 1))),
+                ("speedup", .double(Self.rounded(check.speedup, 3))),
+                ("tree", .object([("top_k", .int(topK)), ("depth", .int(depth)), ("total_tokens", .int(totalTokens))])),
+                ("max_tokens", .int(maxTokens)),
+            ]).serialized())
+        } else {
+            let same = check.results.filter { $0.firstDifference == nil }.count
+            Console.out("identical    \(check.identical ? "yes" : "NO") (\(same)/\(ids.count) prompts)")
+            Console.out("τ            \(String(format: "%.2f", check.tau)) tokens per base pass (tree \(totalTokens)/\(depth)/\(topK))")
+            Console.out("accept rate  " + check.acceptRateByDepth.enumerated().map { "d\($0 + 1) " + ($1.map { String(format: "%.2f", $0) } ?? "–") }.joined(separator: "  "))
+            Console.out("plain        \(String(format: "%.1f", check.plainTokensPerSecond)) tok/s")
+            Console.out("speculative  \(String(format: "%.1f", check.speculativeTokensPerSecond)) tok/s (\(String(format: "%.2f", check.speedup))×)")
+        }
+        if !check.identical { throw ExitCode(1) }
+    }
+
+    static func rounded(_ x: Double, _ digits: Int) -> Double {
+        let p = pow(10, Double(digits))
+        return (x * p).rounded() / p
+    }
+}
