@@ -50,6 +50,22 @@ public final class DraftHead {
         guard fc.cols == 2 * config.hidden, fc.rows == config.hidden, config.hidden == base.config.hidden else {
             throw InferenceError("fc is \(fc.rows)×\(fc.cols); a head for hidden size \(base.config.hidden) needs \(base.config.hidden)×\(2 * base.config.hidden), so it was made for another base", path: path, kind: .incompatible)
         }
+        // The head reads the base's vocabulary: its embedding rows are token ids of the base.
+        try ShapeCheck(path: path, kind: .incompatible).matrix("token_embd.weight", embedding, rows: base.config.vocab, cols: base.config.hidden)
+        let check = ShapeCheck(path: path), h = config.hidden
+        let qw = config.heads * config.headDim, kvw = config.kvHeads * config.headDim
+        try check.vector("fc.bias", fcBias, count: h)
+        try check.matrix("blk.0.attn_q.weight", q, rows: qw, cols: h)
+        try check.matrix("blk.0.attn_k.weight", k, rows: kvw, cols: h)
+        try check.matrix("blk.0.attn_v.weight", v, rows: kvw, cols: h)
+        try check.matrix("blk.0.attn_output.weight", o, rows: h, cols: qw)
+        try check.vector("blk.0.attn_q.bias", qBias, count: qw)
+        try check.vector("blk.0.attn_k.bias", kBias, count: kvw)
+        try check.vector("blk.0.attn_v.bias", vBias, count: kvw)
+        try check.vector("blk.0.ffn_norm.weight", postNorm, count: h)
+        try check.matrix("blk.0.ffn_gate.weight", gate, rows: config.intermediate, cols: h)
+        try check.matrix("blk.0.ffn_up.weight", up, rows: config.intermediate, cols: h)
+        try check.matrix("blk.0.ffn_down.weight", down, rows: h, cols: config.intermediate)
     }
 
     public func makeCache() -> KVCache { KVCache(layers: 1, width: config.kvHeads * config.headDim) }

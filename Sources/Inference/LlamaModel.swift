@@ -60,6 +60,27 @@ public final class LlamaModel {
         guard embedding.cols == config.hidden, output.rows == config.vocab || output.rows >= config.vocab else {
             throw InferenceError("embedding/output shapes do not match the config", path: path)
         }
+        let check = ShapeCheck(path: path)
+        let h = config.hidden, qw = config.heads * config.headDim, kvw = config.kvHeads * config.headDim
+        // Padded vocabularies (more rows than vocab_size) are fine; fewer rows are not.
+        try check.matrix("token_embd.weight", embedding, rows: max(embedding.rows, config.vocab), cols: h)
+        try check.matrix("output.weight", output, rows: max(output.rows, config.vocab), cols: h)
+        try check.vector("output_norm.weight", outputNorm, count: h)
+        for (i, l) in layers.enumerated() {
+            let p = "blk.\(i)."
+            try check.vector(p + "attn_norm.weight", l.attnNorm, count: h)
+            try check.vector(p + "ffn_norm.weight", l.ffnNorm, count: h)
+            try check.matrix(p + "attn_q.weight", l.q, rows: qw, cols: h)
+            try check.matrix(p + "attn_k.weight", l.k, rows: kvw, cols: h)
+            try check.matrix(p + "attn_v.weight", l.v, rows: kvw, cols: h)
+            try check.matrix(p + "attn_output.weight", l.o, rows: h, cols: qw)
+            try check.vector(p + "attn_q.bias", l.qBias, count: qw)
+            try check.vector(p + "attn_k.bias", l.kBias, count: kvw)
+            try check.vector(p + "attn_v.bias", l.vBias, count: kvw)
+            try check.matrix(p + "ffn_gate.weight", l.gate, rows: config.intermediate, cols: h)
+            try check.matrix(p + "ffn_up.weight", l.up, rows: config.intermediate, cols: h)
+            try check.matrix(p + "ffn_down.weight", l.down, rows: h, cols: config.intermediate)
+        }
     }
 
     public func makeCache() -> KVCache { KVCache(layers: config.layers, width: config.kvHeads * config.headDim) }
