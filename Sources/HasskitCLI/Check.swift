@@ -50,17 +50,6 @@ struct Check: ParsableCommand {
     @Flag(help: "Print one JSON document on stdout.")
     var json = false
 
-    /// A few chat, code and math prompts, short enough for a smoke test on the CPU.
-    static let bundledPrompts = [
-        "What are three tips for staying focused while working from home?",
-        "Write a short, friendly reply declining a meeting invitation.",
-        "def fibonacci(n):\n    \"\"\"Return the n-th Fibonacci number.\"\"\"\n",
-        "def read_lines(path):\n    with open(path) as f:\n",
-        "import json\n\ndef load_config(path):\n",
-        "Question: A train travels 120 km in 1.5 hours. What is its average speed?\nAnswer:",
-        "Question: What is 17 * 23?\nAnswer: Let's compute step by step.",
-    ]
-
     func validate() throws {
         guard maxTokens > 0 else { throw ValidationError("--max-tokens must be positive") }
         guard topK > 0, depth > 0, totalTokens > 1 else { throw ValidationError("--top-k, --depth and --total-tokens must be positive") }
@@ -78,13 +67,7 @@ struct Check: ParsableCommand {
         guard let tokenizer = extras.tokenizer else {
             throw ValidationError("\(base) carries no tokenizer.json (convert the base from a folder that has one)")
         }
-        var texts = Self.bundledPrompts
-        if let prompts {
-            let data: [UInt8]
-            do { data = try FileSystem.readFile(prompts) } catch { throw fail(error) }
-            texts = String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init).filter { !$0.allSatisfy(\.isWhitespace) }
-            guard !texts.isEmpty else { throw ValidationError("\(prompts) has no prompts (one per line)") }
-        }
+        let texts = try PromptSet.texts(file: prompts)
         var template: ChatTemplate?
         if chat {
             template = extras.chatTemplate
@@ -126,5 +109,28 @@ struct Check: ParsableCommand {
     static func rounded(_ x: Double, _ digits: Int) -> Double {
         let p = pow(10, Double(digits))
         return (x * p).rounded() / p
+    }
+}
+
+/// The prompts `check` and `compat` run: a bundled set, or one prompt per line of a file.
+enum PromptSet {
+    /// A few chat, code and math prompts, short enough for a smoke test on the CPU.
+    static let bundled = [
+        "What are three tips for staying focused while working from home?",
+        "Write a short, friendly reply declining a meeting invitation.",
+        "def fibonacci(n):\n    \"\"\"Return the n-th Fibonacci number.\"\"\"\n",
+        "def read_lines(path):\n    with open(path) as f:\n",
+        "import json\n\ndef load_config(path):\n",
+        "Question: A train travels 120 km in 1.5 hours. What is its average speed?\nAnswer:",
+        "Question: What is 17 * 23?\nAnswer: Let's compute step by step.",
+    ]
+
+    static func texts(file: String?) throws -> [String] {
+        guard let file else { return bundled }
+        let data: [UInt8]
+        do { data = try FileSystem.readFile(file) } catch { throw fail(error) }
+        let texts = String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init).filter { !$0.allSatisfy(\.isWhitespace) }
+        guard !texts.isEmpty else { throw ValidationError("\(file) has no prompts (one per line)") }
+        return texts
     }
 }

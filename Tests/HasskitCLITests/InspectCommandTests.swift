@@ -234,5 +234,22 @@ extension InspectCommandTests {
         let bad = try Self.run(["check", "--base", dir + "/l3.hkw", "--draft", dir + "/h2.hkw", "--prompts", dir + "/prompts.txt"])
         #expect(bad.status == 78)
         #expect(bad.stderr.contains("made for another base"), "\(bad.stderr)")
+
+        // compat: the demo pair fits and its head agrees with the base most of the time; the
+        // LLaMA-2 head on the LLaMA-3 base is refused, each mismatch named.
+        let good = try Self.run(["compat", dir + "/b.hkw", dir + "/d.hkw", "--prompts", dir + "/prompts.txt", "--json"])
+        #expect(good.status == 0, "\(good.stderr)")
+        let report = try JSONParser().parse(good.stdout)
+        #expect(report["compatible"]?.boolValue == true)
+        let agreement = try #require(report["top1_agreement"]?.doubleValue)
+        #expect(agreement > 0.3 && agreement <= 1)
+        let converted = report["checks"]?.arrayValue?.first { $0["name"]?.stringValue == "converted against" }
+        #expect(converted?["found"]?.stringValue == "this base")
+        let mismatch = try Self.run(["compat", dir + "/l3.hkw", dir + "/h2.hkw", "--json"])
+        #expect(mismatch.status == 78)
+        let failed = try JSONParser().parse(mismatch.stdout)["checks"]?.arrayValue?.filter { $0["ok"]?.boolValue == false }.compactMap { $0["name"]?.stringValue }
+        #expect(failed == ["hidden size", "vocabulary", "fc shape", "embedding", "rope theta"])
+        let text = try Self.run(["compat", dir + "/l3.hkw", dir + "/h2.hkw"])
+        #expect(text.stdout.contains("FAIL  hidden size         expected 128, found 96"), "\(text.stdout)")
     }
 }

@@ -1,0 +1,85 @@
+import ArgumentParser
+import Foundation
+import Inference
+import StrictJSON
+import WeightFormat
+
+/// `hasskit compat BASE.hkw DRAFT.hkw`: before anything runs, does the head fit the base?
+struct Compat: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check that a converted HASS head fits a converted base, then how often it predicts the base's next token.",
+        discussion: """
+            Structural checks read both headers: architectures, hidden size, vocabulary, fc shape and \
+            bias, the head's attention shapes, RoPE, special tokens, tokenizer, and the base the head \
+            was converted against. When they pass, both models run on the prompt set (bundled, or one \
+            prompt per line of --prompts): the base continues each prompt greedily and, at every position \
+            of that continuation, the head's top-1 token is compared with the base's. Exits 78 when the \
+            pair does not fit.
+            """
+    )
+
+    @Argument(help: "A converted base model (.hkw).")
+    var base: String
+
+    @Argument(help: "A converted HASS draft head (.hkw).")
+    var draft: String
+
+    @Option(help: "A text file with one prompt per line (instead of the bundled set).")
+    var prompts: String?
+
+    @Option(help: "Tokens the base generates per prompt for the agreement check.")
+    var continuation = 32
+
+    @Option(help: "Worker threads (default: all cores).")
+    var threads = ProcessInfo.processInfo.activeProcessorCount
+
+    @Flag(help: "Print one JSON document on stdout.")
+    var json = false
+
+    func run() throws {
+        var report: PairCompatibility
+        do { report = PairCompatibility(base: try HKWFile(path: base), draft: try HKWFile(path: draft)) } catch { throw fail(error) }
+        if report.compatible {
+            do {
+                let model = try LlamaModel(path: base, threads: max(1, threads))
+                let head = try DraftHead(path: draft, base: model)
+                let extras = try ModelExtras(path: base)
+                let texts = try PromptSet.texts(file: prompts)
+                if let tokenizer = extras.tokenizer {
+                    let ids = texts.map { tokenizer.encode($0, addSpecialTokens: true) }
+                    report.top1Agreement = PairCompatibility.top1Agreement(base: model, head: head, prompts: ids, continuation: max(1, continuation))
+                } else if !json {
+                    Console.log("note: \(base) carries no tokenizer.json, so the agreement check was skipped")
+                }
+            } catch let e as ValidationError {
+                throw e
+            } catch {
+                throw fail(error)
+            }
+        }
+        if json {
+            Console.out(JSONValue.object([
+                ("compatible", .bool(report.compatible)),
+                ("checks", .array(report.checks.map { c in
+                    var members: [(String, JSONValue)] = [("name", .string(c.name)), ("ok", .bool(c.ok)),
+                                                          ("expected", .string(c.expected)), ("found", .string(c.found))]
+                    if let note = c.note { members.append(("note", .string(note))) }
+                    return .object(members)
+                })),
+                ("top1_agreement", report.top1Agreement.map { .double(($0 * 1000).rounded() / 1000) } ?? .null),
+            ]).serialized())
+        } else {
+            let width = report.checks.map(\.name.count).max() ?? 0
+            for c in report.checks {
+                let name = c.name.padding(toLength: width, withPad: " ", startingAt: 0)
+                let line = c.ok ? "ok    \(name)  \(c.found)" : "FAIL  \(name)  expected \(c.expected), found \(c.found)"
+                Console.out(line + (c.note.map { "  (\($0))" } ?? ""))
+            }
+            if let a = report.top1Agreement {
+                Console.out("top-1 agreement with the base: \(String(format: "%.1f", a * 100)) %")
+            }
+            Console.out(report.compatible ? "compatible" : "NOT compatible: \(draft) does not fit \(base)")
+        }
+        if !report.compatible { throw ExitCode(HasskitExit.incompatible) }
+    }
+}
