@@ -92,6 +92,12 @@ public final class SpeculativeDecoder {
     /// Generates up to `maxNewTokens` tokens, ending early after the first token in `stopTokens`
     /// (the output includes it, as plain greedy decoding with the same stop rule would).
     public func generate(prompt: [Int], maxNewTokens: Int, stopTokens: Set<Int> = []) -> Result {
+        generate(prompt: prompt, maxNewTokens: maxNewTokens, stopTokens: stopTokens) { _, _ in }
+    }
+
+    /// `generate`, calling `afterStep` with the base's cache and the output so far after every
+    /// verification step (the tests compare that cache with a fresh prefill).
+    func generate(prompt: [Int], maxNewTokens: Int, stopTokens: Set<Int>, afterStep: (KVCache, [Int]) -> Void) -> Result {
         precondition(!prompt.isEmpty)
         let cache = base.makeCache()
         let prefill = base.forward(tokens: prompt, cache: cache)
@@ -127,6 +133,7 @@ public final class SpeculativeDecoder {
             cache.compact(from: committed, keeping: kept)
             output += kept.map { tree.tokens[$0] }
             result.acceptLengths.append(accepted)
+            afterStep(cache, output)
             if let stop = output.suffix(kept.count).firstIndex(where: stopTokens.contains) {
                 output.removeSubrange((stop + 1)...)
                 break

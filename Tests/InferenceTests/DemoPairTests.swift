@@ -1,5 +1,5 @@
 import Conversion
-import Inference
+@testable import Inference
 import StrictJSON
 import Testing
 import TestSupport
@@ -50,5 +50,34 @@ import TestSupport
             #expect(base.greedy(prompt: prompt, maxTokens: 40, stopTokens: stop).tokens == expected)
             #expect(decoder.generate(prompt: prompt, maxNewTokens: 40, stopTokens: stop).tokens == expected, "stop at \(at)")
         }
+    }
+}
+
+/// KV rollback: after every step (rejected branches dropped, the accepted path compacted into
+/// place) the base's cache holds what a fresh prefill of prompt + output would.
+@Suite struct KVRollbackTests {
+    @Test func cacheAfterEachStepEqualsAFreshPrefill() throws {
+        let dir = Fixtures.temporaryDirectory()
+        _ = try Converter.convert(source: Fixtures.path("demo-pair/base"), out: dir + "/base.hkw", options: .init(type: .f32))
+        _ = try Converter.convert(source: Fixtures.path("demo-pair/draft"), out: dir + "/head.hkw", options: .init(type: .f32))
+        let base = try LlamaModel(path: dir + "/base.hkw", threads: 2)
+        let head = try DraftHead(path: dir + "/head.hkw", base: base)
+        let prompt = (try #require(try Fixtures.json("demo-pair/refs.json")["prompts"]?.arrayValue?.first)["ids"]?.arrayValue ?? []).compactMap(\.intValue)
+        let decoder = SpeculativeDecoder(base: base, head: head, settings: TreeSettings(topK: 4, depth: 4, totalTokens: 16))
+        var steps = 0, worst: Float = 0
+        _ = decoder.generate(prompt: prompt, maxNewTokens: 24, stopTokens: []) { cache, output in
+            steps += 1
+            let fresh = base.makeCache()
+            _ = base.forward(tokens: prompt + output, cache: fresh)
+            #expect(cache.count == fresh.count)
+            for layer in cache.keys.indices {
+                let n = fresh.count * fresh.width
+                for i in 0..<n {
+                    worst = max(worst, abs(cache.keys[layer][i] - fresh.keys[layer][i]), abs(cache.values[layer][i] - fresh.values[layer][i]))
+                }
+            }
+        }
+        #expect(steps > 2)
+        #expect(worst < 1e-4, "largest K/V difference \(worst)")
     }
 }
