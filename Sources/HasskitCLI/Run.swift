@@ -8,7 +8,7 @@ import WeightFormat
 /// `hasskit run MODEL.hkw --prompt-ids 1,2,3`: greedy generation on the CPU engine.
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Generate with a converted LLaMA/Qwen2 model on the CPU (greedy).",
+        abstract: "Generate with a converted LLaMA/Qwen2 model on the CPU (greedy, or sampled with --temperature).",
         discussion: "Generation stops at the model's end-of-sequence tokens (config.json and generation_config.json) unless --ignore-eos."
     )
 
@@ -39,6 +39,12 @@ struct Run: ParsableCommand {
     @Option(help: "Draft tree: nodes including the root.")
     var totalTokens = 60
 
+    @Option(help: "Sampling temperature; 0 is greedy. Speculative sampling keeps the base's distribution exactly.")
+    var temperature = 0.0
+
+    @Option(help: "Seed for sampling (the same seed repeats a run).")
+    var seed: UInt64 = 0
+
     @Flag(help: "Wrap the prompt as one user turn in the model's chat format (detected from its chat_template).")
     var chat = false
 
@@ -53,6 +59,7 @@ struct Run: ParsableCommand {
 
     func validate() throws {
         guard (promptIds == nil) != (prompt == nil) else { throw ValidationError("give exactly one of --prompt and --prompt-ids") }
+        guard temperature >= 0, temperature.isFinite else { throw ValidationError("--temperature must be 0 or positive") }
         guard prompt != nil || (!chat && template == nil) else { throw ValidationError("--chat and --template format text, so they need --prompt") }
     }
 
@@ -104,9 +111,15 @@ struct Run: ParsableCommand {
         let prefill = Date().timeIntervalSince(t0)
         var output: [Int] = []
         let t1 = Date()
+        let sampling = Sampling(temperature: temperature, seed: seed)
+        var rng = SeededGenerator(seed: seed)
         while output.count < maxTokens {
             var best = 0
-            for i in logits.indices where logits[i] > logits[best] { best = i }
+            if sampling.isGreedy {
+                for i in logits.indices where logits[i] > logits[best] { best = i }
+            } else {
+                best = rng.pick(sampling.distribution(logits))
+            }
             output.append(best)
             if stops.contains(best) { break }
             if !json { stream.emit(best) }
@@ -133,7 +146,8 @@ extension Run {
         do { head = try DraftHead(path: draftPath, base: m) } catch { throw fail(error) }
         let decoder = SpeculativeDecoder(base: m, head: head, settings: TreeSettings(topK: topK, depth: depth, totalTokens: totalTokens))
         let t0 = Date()
-        let r = decoder.generate(prompt: prompt, maxNewTokens: maxTokens, stopTokens: stops)
+        let r = decoder.generate(prompt: prompt, maxNewTokens: maxTokens, stopTokens: stops,
+                                   sampling: Sampling(temperature: temperature, seed: seed))
         let seconds = Date().timeIntervalSince(t0)
         if json {
             Console.out(JSONValue.object([

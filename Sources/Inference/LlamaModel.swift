@@ -183,6 +183,22 @@ public final class LlamaModel {
 
     /// Greedy continuation of `prompt` (no stop on EOS, as the reference was made), with the
     /// logits after the prompt and the top-2 margin at every generated position.
+    /// Plain decoding with `sampling` (greedy at temperature 0), ending after a stop token.
+    public func generate(prompt: [Int], maxTokens: Int, stopTokens: Set<Int> = [], sampling: Sampling) -> [Int] {
+        guard !sampling.isGreedy else { return greedy(prompt: prompt, maxTokens: maxTokens, stopTokens: stopTokens).tokens }
+        var rng = SeededGenerator(seed: sampling.seed)
+        let cache = makeCache()
+        var logits = forward(tokens: prompt, cache: cache).logits.last ?? []
+        var out: [Int] = []
+        while out.count < maxTokens {
+            let token = rng.pick(sampling.distribution(logits))
+            out.append(token)
+            if out.count == maxTokens || stopTokens.contains(token) { break }
+            logits = step(token: token, cache: cache).logits
+        }
+        return out
+    }
+
     public func greedy(prompt: [Int], maxTokens: Int, stopTokens: Set<Int> = []) -> (tokens: [Int], lastLogits: [Float], margins: [Float]) {
         let cache = makeCache()
         var logits = forward(tokens: prompt, cache: cache).logits.last ?? []

@@ -91,18 +91,24 @@ public final class SpeculativeDecoder {
     /// Generates at least `maxNewTokens` tokens after `prompt` (returns exactly that many).
     /// Generates up to `maxNewTokens` tokens, ending early after the first token in `stopTokens`
     /// (the output includes it, as plain greedy decoding with the same stop rule would).
-    public func generate(prompt: [Int], maxNewTokens: Int, stopTokens: Set<Int> = []) -> Result {
-        generate(prompt: prompt, maxNewTokens: maxNewTokens, stopTokens: stopTokens) { _, _ in }
+    ///
+    /// At `sampling.temperature` > 0 each step accepts by recursive rejection sampling over the
+    /// siblings (hass-spec §3.5), so the output is distributed exactly as sampling the base alone.
+    public func generate(prompt: [Int], maxNewTokens: Int, stopTokens: Set<Int> = [], sampling: Sampling = .greedy) -> Result {
+        generate(prompt: prompt, maxNewTokens: maxNewTokens, stopTokens: stopTokens, sampling: sampling) { _, _ in }
     }
 
     /// `generate`, calling `afterStep` with the base's cache and the output so far after every
     /// verification step (the tests compare that cache with a fresh prefill).
-    func generate(prompt: [Int], maxNewTokens: Int, stopTokens: Set<Int>, afterStep: (KVCache, [Int]) -> Void) -> Result {
+    func generate(prompt: [Int], maxNewTokens: Int, stopTokens: Set<Int>, sampling: Sampling = .greedy,
+                  afterStep: (KVCache, [Int]) -> Void) -> Result {
         precondition(!prompt.isEmpty)
         let cache = base.makeCache()
         let prefill = base.forward(tokens: prompt, cache: cache)
         let hidden = prefill.hidden
-        var root = Self.argmax(prefill.logits.last ?? [])
+        var rng = SeededGenerator(seed: sampling.seed)
+        func choose(_ logits: [Float]) -> Int { sampling.isGreedy ? Self.argmax(logits) : rng.pick(sampling.distribution(logits)) }
+        var root = choose(prefill.logits.last ?? [])
         let draftCache = head.makeCache()
         // Pairs (feature f_t, token x_{t+1}) not yet in the draft's stable cache.
         var pendingFeatures = hidden
@@ -118,18 +124,14 @@ public final class SpeculativeDecoder {
                                         visible: tree.tokens.indices.map { Array(0..<committed) + tree.ancestors($0).map { committed + $0 } })
             let nodeHidden = verified.hidden
             let nodeLogits = verified.logits
-            // The longest path the base agrees with; the first such path on ties.
-            var bestPath = tree.paths.first ?? [0]
-            var accepted = 0
-            for path in tree.paths {
-                var n = 0
-                while n + 1 < path.count, path[n + 1] >= 0, tree.tokens[path[n + 1]] == Self.argmax(nodeLogits[path[n]]) { n += 1 }
-                if n > accepted {
-                    accepted = n
-                    bestPath = path
-                }
+            let kept: [Int], next: Int
+            if sampling.isGreedy {
+                kept = Self.acceptGreedy(tree: tree, logits: nodeLogits)
+                next = Self.argmax(nodeLogits[kept.last ?? 0])
+            } else {
+                (kept, next) = Self.acceptSampled(tree: tree, target: { sampling.distribution(nodeLogits[$0]) }, rng: &rng)
             }
-            let kept = Array(bestPath.prefix(accepted + 1))
+            let accepted = kept.count - 1
             cache.compact(from: committed, keeping: kept)
             output += kept.map { tree.tokens[$0] }
             result.acceptLengths.append(accepted)
@@ -138,12 +140,60 @@ public final class SpeculativeDecoder {
                 output.removeSubrange((stop + 1)...)
                 break
             }
-            root = Self.argmax(nodeLogits[kept.last ?? 0])
+            root = next
             pendingFeatures = kept.map { nodeHidden[$0] }
             pendingTokens = Array(kept.dropFirst().map { tree.tokens[$0] }) + [root]
         }
         result.tokens = Array(output.prefix(maxNewTokens))
         return result
+    }
+
+    /// Greedy acceptance (hass-spec §3.4): the longest root path whose every token is the base's
+    /// argmax after its parent; the first such path on ties. Returns its nodes, root included.
+    static func acceptGreedy(tree: DraftTree, logits: [[Float]]) -> [Int] {
+        var bestPath = tree.paths.first ?? [0]
+        var accepted = 0
+        for path in tree.paths {
+            var n = 0
+            while n + 1 < path.count, path[n + 1] >= 0, tree.tokens[path[n + 1]] == argmax(logits[path[n]]) { n += 1 }
+            if n > accepted {
+                accepted = n
+                bestPath = path
+            }
+        }
+        return Array(bestPath.prefix(accepted + 1))
+    }
+
+    /// Lossless acceptance at T > 0 (hass-spec §3.5, with EAGLE's fix of warping the final
+    /// distribution): from the root, try the children in node order (descending draft score),
+    /// each accepted with probability p(x) under the base's distribution `target(node)`; a
+    /// rejected token's mass is removed and p renormalised before the next sibling. When no child
+    /// is accepted the next token is drawn from what remains of p. The draft is deterministic
+    /// (q = δ), so every emitted token is distributed exactly as p.
+    static func acceptSampled(tree: DraftTree, target: (Int) -> [Double], rng: inout SeededGenerator) -> (kept: [Int], next: Int) {
+        var kept = [0]
+        var current = 0
+        var p = target(0)
+        while true {
+            var tried = Set<Int>()
+            var acceptedChild: Int?
+            for child in tree.parents.indices where tree.parents[child] == current {
+                let x = tree.tokens[child]
+                guard tried.insert(x).inserted else { continue }
+                if rng.unit() < p[x] {
+                    acceptedChild = child
+                    break
+                }
+                p[x] = 0
+                let total = p.reduce(0, +)
+                guard total > 0 else { break }
+                for i in p.indices { p[i] /= total }
+            }
+            guard let child = acceptedChild else { return (kept, rng.pick(p)) }
+            kept.append(child)
+            current = child
+            p = target(child)
+        }
     }
 
     /// EAGLE-2 tree construction (`topK_genrate`, hass-spec §3.2).

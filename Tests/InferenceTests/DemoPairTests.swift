@@ -81,3 +81,26 @@ import TestSupport
         #expect(worst < 1e-4, "largest K/V difference \(worst)")
     }
 }
+
+/// Speculative sampling end to end on the trained demo pair.
+@Suite struct DemoPairSamplingTests {
+    @Test func samplingRunsAndACrispTemperatureIsGreedy() throws {
+        let dir = Fixtures.temporaryDirectory()
+        _ = try Converter.convert(source: Fixtures.path("demo-pair/base"), out: dir + "/base.hkw", options: .init(type: .f32))
+        _ = try Converter.convert(source: Fixtures.path("demo-pair/draft"), out: dir + "/head.hkw", options: .init(type: .f32))
+        let base = try LlamaModel(path: dir + "/base.hkw", threads: 2)
+        let head = try DraftHead(path: dir + "/head.hkw", base: base)
+        let prompt = (try #require(try Fixtures.json("demo-pair/refs.json")["prompts"]?.arrayValue?.first)["ids"]?.arrayValue ?? []).compactMap(\.intValue)
+        let decoder = SpeculativeDecoder(base: base, head: head, settings: TreeSettings(topK: 4, depth: 4, totalTokens: 16))
+        // At T = 1e-6 every distribution is one-hot on the argmax: sampling is greedy decoding.
+        let crisp = Sampling(temperature: 1e-6, seed: 3)
+        let greedy = base.greedy(prompt: prompt, maxTokens: 24).tokens
+        #expect(decoder.generate(prompt: prompt, maxNewTokens: 24, sampling: crisp).tokens == greedy)
+        #expect(base.generate(prompt: prompt, maxTokens: 24, sampling: crisp) == greedy)
+        // At T = 1: reproducible per seed, drafts still accepted.
+        let a = decoder.generate(prompt: prompt, maxNewTokens: 24, sampling: Sampling(temperature: 1, seed: 11))
+        let b = decoder.generate(prompt: prompt, maxNewTokens: 24, sampling: Sampling(temperature: 1, seed: 11))
+        #expect(a.tokens == b.tokens && a.tokens.count == 24)
+        #expect(a.tau > 1.5)
+    }
+}

@@ -1,0 +1,56 @@
+import Foundation
+
+/// Temperature sampling with a reproducible generator: the same seed gives the same tokens.
+public struct Sampling: Sendable, Equatable {
+    /// Softmax temperature; 0 means greedy (argmax).
+    public var temperature: Double
+    public var seed: UInt64
+
+    public init(temperature: Double, seed: UInt64 = 0) {
+        self.temperature = temperature
+        self.seed = seed
+    }
+
+    public static let greedy = Sampling(temperature: 0)
+
+    public var isGreedy: Bool { temperature <= 0 }
+
+    /// `softmax(logits / temperature)` in double precision.
+    public func distribution(_ logits: [Float]) -> [Double] {
+        guard let m = logits.max() else { return [] }
+        var p = logits.map { Foundation.exp((Double($0) - Double(m)) / temperature) }
+        let s = p.reduce(0, +)
+        for i in p.indices { p[i] /= s }
+        return p
+    }
+}
+
+/// SplitMix64 (Steele, Lea, Flood 2014): small, fast, and the same on every platform, unlike
+/// `SystemRandomNumberGenerator`, so a seed reproduces a run.
+public struct SeededGenerator: RandomNumberGenerator, Sendable {
+    var state: UInt64
+
+    public init(seed: UInt64) { state = seed }
+
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1) with 53 random bits.
+    public mutating func unit() -> Double { Double(next() >> 11) * 0x1p-53 }
+
+    /// An index drawn from the weights `p` (non-negative, not necessarily normalised).
+    public mutating func pick(_ p: [Double]) -> Int {
+        let total = p.reduce(0, +)
+        var u = unit() * total
+        for (i, w) in p.enumerated() where w > 0 {
+            if u < w { return i }
+            u -= w
+        }
+        return p.lastIndex { $0 > 0 } ?? 0
+    }
+}
