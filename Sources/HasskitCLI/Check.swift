@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
+import Hub
 import Inference
 import Platform
+import Registry
 import StrictJSON
 import Tokenizers
 
@@ -20,11 +22,23 @@ struct Check: ParsableCommand {
             """
     )
 
+    @Argument(help: "A pulled and converted pair (`hasskit convert PAIR`); or give --base and --draft.")
+    var pair: String?
+
     @Option(help: "A converted base model (.hkw).")
-    var base: String
+    var base: String?
 
     @Option(help: "A converted HASS draft head for that base (.hkw).")
-    var draft: String
+    var draft: String?
+
+    @Option(help: "For a pair converted to several types: which one (e.g. q8_0).")
+    var type: String?
+
+    @Option(help: "Sampling temperature; above 0 the outputs are not compared (they are samples), only τ and speed reported.")
+    var temperature = 0.0
+
+    @Option(help: "Seed for sampling.")
+    var seed: UInt64 = 0
 
     @Option(help: "A text file with one prompt per line (instead of the bundled set).")
     var prompts: String?
@@ -35,14 +49,14 @@ struct Check: ParsableCommand {
     @Option(help: "Tokens to generate per prompt.")
     var maxTokens = 64
 
-    @Option(help: "Draft tree: children per node.")
-    var topK = 10
+    @Option(help: "Draft tree: children per node (default: the pair's CPU tree, else 10).")
+    var topK: Int?
 
-    @Option(help: "Draft tree: draft levels minus one (HASS's convention).")
-    var depth = 5
+    @Option(help: "Draft tree: draft levels minus one, HASS's convention (default: the pair's CPU tree, else 5).")
+    var depth: Int?
 
-    @Option(help: "Draft tree: nodes including the root.")
-    var totalTokens = 60
+    @Option(help: "Draft tree: nodes including the root (default: the pair's CPU tree, else 60).")
+    var totalTokens: Int?
 
     @Option(help: "Worker threads (default: all cores).")
     var threads = ProcessInfo.processInfo.activeProcessorCount
@@ -52,10 +66,44 @@ struct Check: ParsableCommand {
 
     func validate() throws {
         guard maxTokens > 0 else { throw ValidationError("--max-tokens must be positive") }
-        guard topK > 0, depth > 0, totalTokens > 1 else { throw ValidationError("--top-k, --depth and --total-tokens must be positive") }
+        guard (topK ?? 1) > 0, (depth ?? 1) > 0, (totalTokens ?? 2) > 1 else { throw ValidationError("--top-k, --depth and --total-tokens must be positive") }
+        guard (pair == nil) == (base != nil && draft != nil), base == nil || draft != nil, draft == nil || base != nil else {
+            throw ValidationError("give a pair, or both --base and --draft")
+        }
+        guard temperature >= 0, temperature.isFinite else { throw ValidationError("--temperature must be 0 or positive") }
+    }
+
+    /// The two files and the tree: from the options, or from a converted pair in the store.
+    func resolve() throws -> (base: String, draft: String, tree: TreeSettings) {
+        var tree = TreeSettings.published
+        var files = (base ?? "", draft ?? "")
+        if let pair {
+            guard let manifest = try loadRegistry().manifest(named: pair) else {
+                throw ValidationError("no pair named \(pair) (see hasskit list)")
+            }
+            tree = TreeSettings(topK: manifest.cpuTree.topK, depth: manifest.cpuTree.depth, totalTokens: manifest.cpuTree.totalTokens)
+            let folder = PairOperations(client: HubClient(environment: HubEnvironment.fromProcess())).store.folder(manifest.id)
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+            let types = names.filter { $0.hasPrefix("draft-") && $0.hasSuffix(".hkw") }.map { String($0.dropFirst(6).dropLast(4)) }
+                .filter { names.contains("base-\($0).hkw") }.sorted()
+            guard !types.isEmpty else {
+                throw ValidationError("\(manifest.id) is not converted yet: run hasskit pull \(manifest.id) and hasskit convert \(manifest.id)")
+            }
+            let chosen = type ?? (types.count == 1 ? types[0] : "")
+            guard types.contains(chosen) else {
+                throw ValidationError("\(manifest.id) is converted as \(types.joined(separator: ", ")); choose one with --type")
+            }
+            files = (folder + "/base-\(chosen).hkw", folder + "/draft-\(chosen).hkw")
+        }
+        tree.topK = topK ?? tree.topK
+        tree.depth = depth ?? tree.depth
+        tree.totalTokens = totalTokens ?? tree.totalTokens
+        return (files.0, files.1, tree)
     }
 
     func run() throws {
+        let (base, draft, settings) = try resolve()
+        let sampling = Sampling(temperature: temperature, seed: seed)
         // The pair first: a head made for another base is the likeliest mistake.
         let model: LlamaModel, head: DraftHead
         do {
@@ -76,34 +124,37 @@ struct Check: ParsableCommand {
         let ids = texts.map { text in
             template.map { tokenizer.encode($0.render([.init(role: "user", content: text)])) } ?? tokenizer.encode(text, addSpecialTokens: true)
         }
-        let settings = TreeSettings(topK: topK, depth: depth, totalTokens: totalTokens)
         let check = SpeculationCheck.run(base: model, head: head, settings: settings, prompts: ids, maxNewTokens: maxTokens,
-                                         stopTokens: extras.stopTokens) { i, r in
+                                         stopTokens: extras.stopTokens, sampling: sampling) { i, r in
             guard !json else { return }
-            let mark = r.firstDifference.map { "DIFFERS at token \($0)" } ?? "identical"
+            let mark = !sampling.isGreedy ? "sampled" : r.firstDifference.map { "DIFFERS at token \($0)" } ?? "identical"
             let tau = Double(r.acceptLengths.reduce(0, +) + r.acceptLengths.count) / Double(max(1, r.acceptLengths.count))
             Console.log("prompt \(i + 1)/\(ids.count): \(r.plain.count) tokens, τ \(String(format: "%.2f", tau)), \(mark)")
         }
         if json {
             Console.out(JSONValue.object([
-                ("identical", .bool(check.identical)), ("prompts", .int(ids.count)),
+                ("identical", sampling.isGreedy ? .bool(check.identical) : .null), ("prompts", .int(ids.count)),
                 ("acceptance_length", .double(Self.rounded(check.tau, 3))),
                 ("accept_rate_by_depth", .array(check.acceptRateByDepth.map { $0.map { .double(Self.rounded($0, 3)) } ?? .null })),
                 ("vanilla_tokens_per_second", .double(Self.rounded(check.plainTokensPerSecond, 1))),
                 ("speculative_tokens_per_second", .double(Self.rounded(check.speculativeTokensPerSecond, 1))),
                 ("speedup", .double(Self.rounded(check.speedup, 3))),
-                ("tree", .object([("top_k", .int(topK)), ("depth", .int(depth)), ("total_tokens", .int(totalTokens))])),
-                ("max_tokens", .int(maxTokens)),
+                ("tree", .object([("top_k", .int(settings.topK)), ("depth", .int(settings.depth)), ("total_tokens", .int(settings.totalTokens))])),
+                ("max_tokens", .int(maxTokens)), ("temperature", .double(temperature)),
             ]).serialized())
         } else {
             let same = check.results.filter { $0.firstDifference == nil }.count
-            Console.out("identical    \(check.identical ? "yes" : "NO") (\(same)/\(ids.count) prompts)")
-            Console.out("τ            \(String(format: "%.2f", check.tau)) tokens per base pass (tree \(totalTokens)/\(depth)/\(topK))")
+            if sampling.isGreedy {
+                Console.out("identical    \(check.identical ? "yes" : "NO") (\(same)/\(ids.count) prompts)")
+            } else {
+                Console.out("sampled      T = \(temperature), seed \(seed): outputs are samples, not compared")
+            }
+            Console.out("τ            \(String(format: "%.2f", check.tau)) tokens per base pass (tree \(settings.totalTokens)/\(settings.depth)/\(settings.topK))")
             Console.out("accept rate  " + check.acceptRateByDepth.enumerated().map { "d\($0 + 1) " + ($1.map { String(format: "%.2f", $0) } ?? "–") }.joined(separator: "  "))
             Console.out("plain        \(String(format: "%.1f", check.plainTokensPerSecond)) tok/s")
             Console.out("speculative  \(String(format: "%.1f", check.speculativeTokensPerSecond)) tok/s (\(String(format: "%.2f", check.speedup))×)")
         }
-        if !check.identical { throw ExitCode(1) }
+        if sampling.isGreedy && !check.identical { throw ExitCode(1) }
     }
 
     static func rounded(_ x: Double, _ digits: Int) -> Double {

@@ -71,15 +71,15 @@ public struct SpeculationCheck: Sendable {
     /// Decodes each prompt plainly, then speculatively (same stop rule and token budget).
     /// `progress` is called after each prompt with its index and result.
     public static func run(base: LlamaModel, head: DraftHead, settings: TreeSettings, prompts: [[Int]],
-                           maxNewTokens: Int, stopTokens: Set<Int> = [],
+                           maxNewTokens: Int, stopTokens: Set<Int> = [], sampling: Sampling = .greedy,
                            progress: (Int, PromptResult) -> Void = { _, _ in }) -> SpeculationCheck {
         var check = SpeculationCheck(settings: settings)
         let decoder = SpeculativeDecoder(base: base, head: head, settings: settings)
         for (i, prompt) in prompts.enumerated() {
             let t0 = Date()
-            let plain = base.greedy(prompt: prompt, maxTokens: maxNewTokens, stopTokens: stopTokens).tokens
+            let plain = base.generate(prompt: prompt, maxTokens: maxNewTokens, stopTokens: stopTokens, sampling: sampling)
             let t1 = Date()
-            let spec = decoder.generate(prompt: prompt, maxNewTokens: maxNewTokens, stopTokens: stopTokens)
+            let spec = decoder.generate(prompt: prompt, maxNewTokens: maxNewTokens, stopTokens: stopTokens, sampling: sampling)
             let t2 = Date()
             let r = PromptResult(plain: plain, speculative: spec.tokens, acceptLengths: spec.acceptLengths,
                                  plainSeconds: t1.timeIntervalSince(t0), speculativeSeconds: t2.timeIntervalSince(t1))

@@ -228,6 +228,15 @@ extension InspectCommandTests {
         let tau = try #require(doc["acceptance_length"]?.doubleValue)
         #expect(tau > 2 && tau <= 6)
         #expect(doc["speedup"] != nil && doc["vanilla_tokens_per_second"] != nil)
+        // Sampled: outputs are not compared, τ is still reported.
+        let sampled = try Self.run(["check", "--base", dir + "/b.hkw", "--draft", dir + "/d.hkw", "--prompts", dir + "/prompts.txt",
+                                    "--max-tokens", "8", "--top-k", "4", "--depth", "4", "--total-tokens", "16", "--temperature", "1", "--json"])
+        #expect(sampled.status == 0, "\(sampled.stderr)")
+        let sampledDoc = try JSONParser().parse(sampled.stdout)
+        #expect(sampledDoc["identical"]?.isNull == true)
+        #expect((sampledDoc["acceptance_length"]?.doubleValue ?? 0) >= 1)
+        let unconverted = try PairFlowTests.run(["check", "llama3-instruct-8b"], env: ["HASSKIT_HOME": dir + "/hasskit"])
+        #expect(unconverted.status == 64 && unconverted.stderr.contains("not converted yet"), "\(unconverted.stderr)")
 
         #expect(try Self.run(["convert", Fixtures.path("llama3"), "--out", dir + "/l3.hkw", "--type", "f32"]).status == 0)
         #expect(try Self.run(["convert", Fixtures.path("draft_llama2"), "--out", dir + "/h2.hkw", "--type", "f32"]).status == 0)

@@ -82,6 +82,13 @@ import TestSupport
         let inspect = try JSONParser().parse(try Self.run(["inspect", home + "/hasskit/pairs/tiny-pair/draft-q8_0.hkw", "--json"], env: env).stdout)
         #expect(inspect["metadata"]?["provenance"]?["repo"]?.stringValue == "test-org/tiny-hass-head")
 
+        // The converted pair fits; `check PAIR` finds it in the store (this tiny base has no
+        // tokenizer, so it stops there, naming the store's file).
+        let compat = try Self.run(["compat", home + "/hasskit/pairs/tiny-pair/base-q8_0.hkw", home + "/hasskit/pairs/tiny-pair/draft-q8_0.hkw", "--json"], env: env)
+        #expect(compat.status == 0, "\(compat.stderr)")
+        let check = try Self.run(["check", "tiny"], env: env)
+        #expect(check.status == 64 && check.stderr.contains("tiny-pair/base-q8_0.hkw carries no tokenizer.json"), "\(check.stderr)")
+
         let rm = try Self.run(["rm", "tiny", "--json"], env: env)
         #expect(rm.status == 0)
         #expect(try Self.run(["verify", "tiny"], env: env).status == 66)
