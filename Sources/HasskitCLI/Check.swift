@@ -102,6 +102,7 @@ struct Check: ParsableCommand {
     }
 
     func run() throws {
+        Kernels.configureFromEnvironment()
         let (base, draft, settings) = try resolve()
         let sampling = Sampling(temperature: temperature, seed: seed)
         // The pair first: a head made for another base is the likeliest mistake.

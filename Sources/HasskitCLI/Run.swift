@@ -64,6 +64,7 @@ struct Run: ParsableCommand {
     }
 
     func run() throws {
+        Kernels.configureFromEnvironment()
         let extras: ModelExtras
         do { extras = try ModelExtras(path: model) } catch { throw fail(error) }
         var tokenizer: BPETokenizer?

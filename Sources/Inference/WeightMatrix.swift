@@ -1,5 +1,6 @@
 import CKernels
 import Dispatch
+import Foundation
 import Platform
 import Quantization
 import WeightFormat
@@ -95,4 +96,15 @@ struct SendablePointer: @unchecked Sendable {
 struct SendableRaw: @unchecked Sendable {
     let pointer: UnsafeRawPointer
     init(_ p: UnsafeRawPointer) { pointer = p }
+}
+
+/// Which matrix-vector kernels run: the fused ones where a type has them (default), or only the
+/// readable reference path (decode a row, then dot), for tests and same-run benchmarks.
+public enum Kernels {
+    public static func useReference(_ on: Bool) { ck_matvec_use_reference(on ? 1 : 0) }
+
+    /// `HASSKIT_KERNELS=reference` in the environment selects the reference path.
+    public static func configureFromEnvironment() {
+        if ProcessInfo.processInfo.environment["HASSKIT_KERNELS"] == "reference" { useReference(true) }
+    }
 }

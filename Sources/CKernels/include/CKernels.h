@@ -89,6 +89,14 @@ void ck_dequantize_row(int type, const void *src, float *dst, size_t cols);
 void ck_matvec_rows(int type, const void *w, size_t cols, size_t row_begin, size_t row_end,
                     const float *x, float *y, float *scratch);
 
+/// The readable path of ck_matvec_rows: decode each row into `scratch` (cols floats), then dot.
+void ck_matvec_rows_reference(int type, const void *w, size_t cols, size_t row_begin, size_t row_end,
+                              const float *x, float *y, float *scratch);
+
+/// With `on` nonzero, ck_matvec_rows uses only the reference path (decode the row, then dot),
+/// for tests and benchmarks that compare it with the fused kernels. Process-wide.
+void ck_matvec_use_reference(int on);
+
 /// Sum of the bytes viewed as little-endian 64-bit words (plus a tail), used to force every byte
 /// of a mapped region to be read in I/O benchmarks without the compiler eliding the loads.
 uint64_t ck_touch_bytes(const void *src, size_t n);

@@ -1,0 +1,28 @@
+import CKernels
+import Quantization
+import Testing
+
+/// The fused Q8_0 matrix-vector kernel against the reference path (decode the row, then dot),
+/// on random rows of several widths, with large and tiny block scales.
+@Suite struct MatvecKernelTests {
+    @Test(arguments: [32, 96, 2048])
+    func fusedQ8_0EqualsReference(_ cols: Int) throws {
+        var g = SystemRandomNumberGenerator()
+        let rows = 37
+        let w = (0..<(rows * cols)).map { i in Float.random(in: -1...1, using: &g) * (i % 97 == 0 ? 40 : 0.02) }
+        let x = (0..<cols).map { _ in Float.random(in: -2...2, using: &g) }
+        let q = try #require(Quantizer.encode(w, as: .q8_0))
+        var fused = [Float](repeating: 0, count: rows), reference = fused
+        var scratch = [Float](repeating: 0, count: cols)
+        let type = Int32(CK_TYPE_Q8_0)
+        q.withUnsafeBytes { wp in
+            ck_matvec_rows(type, wp.baseAddress, cols, 0, rows, x, &fused, &scratch)
+            ck_matvec_rows_reference(type, wp.baseAddress, cols, 0, rows, x, &reference, &scratch)
+        }
+        // Same products, other summation order: equal up to float rounding of the row's terms.
+        for r in 0..<rows {
+            let magnitude = (0..<cols).reduce(Float(0)) { $0 + abs(w[r * cols + $1] * x[$1]) }
+            #expect(abs(fused[r] - reference[r]) <= 1e-5 * max(magnitude, 1), "row \(r): \(fused[r]) vs \(reference[r])")
+        }
+    }
+}
