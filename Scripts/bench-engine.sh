@@ -1,20 +1,22 @@
 #!/usr/bin/env bash
-# Decode speed of the CPU engine on a random 0.75 B-parameter LLaMA (Scripts/gen_llama.py), Q8_0:
-# the fused Q8_0 kernel against the reference path (HASSKIT_KERNELS=reference), run alternately
+# Decode speed of the CPU engine on a random 0.75 B-parameter LLaMA (Scripts/gen_llama.py), Q8_0
+# or Q4_0: the fused kernel against the reference path (HASSKIT_KERNELS=reference), run alternately
 # in the same session, and the weight bandwidth each reaches (file bytes × tokens/s) next to
 # reading the same file from the page cache with cat.
-#   bash Scripts/bench-engine.sh [WORKDIR] [REPEATS]
+#   bash Scripts/bench-engine.sh [WORKDIR] [REPEATS] [TYPE]
 set -euo pipefail
 WORK=${1:-/tmp/hasskit-bench-engine}
 REPEATS=${2:-3}
+TYPE=${3:-q8_0}
 H=.build/release/hasskit
 swift build -c release --product hasskit >/dev/null
 mkdir -p "$WORK"
 [ -d "$WORK/llama" ] || python3 Scripts/gen_llama.py "$WORK/llama"
-[ -f "$WORK/m-q8_0.hkw" ] || $H convert "$WORK/llama" --out "$WORK/m-q8_0.hkw" --type q8_0 >/dev/null
-BYTES=$(stat -c %s "$WORK/m-q8_0.hkw")
-cat "$WORK/m-q8_0.hkw" >/dev/null
-python3 - "$BYTES" "$REPEATS" "$WORK/m-q8_0.hkw" <<'PY'
+M="$WORK/m-$TYPE.hkw"
+[ -f "$M" ] || $H convert "$WORK/llama" --out "$M" --type "$TYPE" >/dev/null
+BYTES=$(stat -c %s "$M")
+cat "$M" >/dev/null
+python3 - "$BYTES" "$REPEATS" "$M" "$TYPE" <<'PY'
 import statistics, subprocess, sys, time, os
 size, repeats, path = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 def rate(kind):
@@ -29,7 +31,7 @@ for _ in range(repeats):
     r, f = rate("reference"), rate("fused")
     ref.append(r); fused.append(f); ratios.append(f / r); cats.append(cat())
 gb = lambda x: x / 1e9
-print(f"model {size / 1e6:.0f} MB Q8_0, {repeats} alternating pairs, decode of 32 tokens after 8")
+print(f"model {size / 1e6:.0f} MB {sys.argv[4]}, {repeats} alternating pairs, decode of 32 tokens after 8")
 print(f"reference  {statistics.median(ref):6.1f} tok/s  ({gb(size * statistics.median(ref)):.1f} GB/s of weights)")
 print(f"fused      {statistics.median(fused):6.1f} tok/s  ({gb(size * statistics.median(fused)):.1f} GB/s of weights)")
 print(f"fused / reference  {statistics.median(ratios):.2f}x (median of per-pair ratios)")

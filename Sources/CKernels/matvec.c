@@ -1,7 +1,7 @@
 // Matrix-vector products over stored (possibly quantized) rows: the decode step of the engine.
 // The reference path decodes each row into a scratch buffer and dots it with x (correct for every
-// type). Q8_0 rows also have a fused AVX2/FMA kernel that never writes the decoded row: it reads
-// the 34-byte blocks once and accumulates in registers. Tests compare the two paths.
+// type). Q8_0 and Q4_0 rows also have fused AVX2/FMA kernels that never writes the decoded row: it reads
+// the blocks once and accumulate in registers. Tests compare the two paths.
 #include "CKernels.h"
 #include <string.h>
 #if defined(__x86_64__) || defined(__i386__)
@@ -78,6 +78,40 @@ static float dot_q8_0_avx2(const unsigned char *row, const float *x, size_t cols
     return _mm_cvtss_f32(lo);
 }
 
+/// dot(Q4_0 row, x): value = (nibble − 8)·d; the low nibbles of the 16 bytes are elements 0–15,
+/// the high nibbles 16–31 (ggml's layout).
+__attribute__((target("avx2,fma,f16c")))
+static float dot_q4_0_avx2(const unsigned char *row, const float *x, size_t cols) {
+    const __m128i mask = _mm_set1_epi8(0x0F), eight = _mm_set1_epi8(8);
+    __m256 acc = _mm256_setzero_ps();
+    for (size_t b = 0; b < cols / 32; b++) {
+        const unsigned char *block = row + b * 18;
+        uint16_t half;
+        memcpy(&half, block, 2);
+        const float d = _cvtsh_ss(half);
+        const float *xb = x + b * 32;
+        __m128i raw = _mm_loadu_si128((const __m128i *)(block + 2));
+        __m128i lo = _mm_sub_epi8(_mm_and_si128(raw, mask), eight);
+        __m128i hi = _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(raw, 4), mask), eight);
+        __m256 s = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(lo)), _mm256_loadu_ps(xb));
+        s = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(lo, 8))), _mm256_loadu_ps(xb + 8), s);
+        s = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(hi)), _mm256_loadu_ps(xb + 16), s);
+        s = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(hi, 8))), _mm256_loadu_ps(xb + 24), s);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), s, acc);
+    }
+    __m128 lo4 = _mm256_castps256_ps128(acc), hi4 = _mm256_extractf128_ps(acc, 1);
+    lo4 = _mm_add_ps(lo4, hi4);
+    lo4 = _mm_add_ps(lo4, _mm_movehl_ps(lo4, lo4));
+    lo4 = _mm_add_ss(lo4, _mm_shuffle_ps(lo4, lo4, 1));
+    return _mm_cvtss_f32(lo4);
+}
+
+__attribute__((target("avx2,fma,f16c")))
+static void matvec_q4_0_avx2(const unsigned char *w, size_t stride, size_t cols, size_t row_begin, size_t row_end,
+                             const float *x, float *y) {
+    for (size_t r = row_begin; r < row_end; r++) y[r] = dot_q4_0_avx2(w + r * stride, x, cols);
+}
+
 __attribute__((target("avx2,fma,f16c")))
 static void matvec_q8_0_avx2(const unsigned char *w, size_t stride, size_t cols, size_t row_begin, size_t row_end,
                              const float *x, float *y) {
@@ -89,8 +123,13 @@ void ck_matvec_rows(int type, const void *w, size_t cols, size_t row_begin, size
                     const float *x, float *y, float *scratch) {
 #if defined(__x86_64__) || defined(__i386__)
     const unsigned need = CK_CPU_AVX2 | CK_CPU_FMA | CK_CPU_F16C;
-    if (type == CK_TYPE_Q8_0 && !__atomic_load_n(&reference_only, __ATOMIC_RELAXED) && (ck_cpu_features() & need) == need) {
-        matvec_q8_0_avx2((const unsigned char *)w, ck_row_bytes(type, cols), cols, row_begin, row_end, x, y);
+    if ((type == CK_TYPE_Q8_0 || type == CK_TYPE_Q4_0) && !__atomic_load_n(&reference_only, __ATOMIC_RELAXED) &&
+        (ck_cpu_features() & need) == need) {
+        if (type == CK_TYPE_Q8_0) {
+            matvec_q8_0_avx2((const unsigned char *)w, ck_row_bytes(type, cols), cols, row_begin, row_end, x, y);
+        } else {
+            matvec_q4_0_avx2((const unsigned char *)w, ck_row_bytes(type, cols), cols, row_begin, row_end, x, y);
+        }
         return;
     }
 #endif

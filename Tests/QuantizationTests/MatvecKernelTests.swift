@@ -2,19 +2,19 @@ import CKernels
 import Quantization
 import Testing
 
-/// The fused Q8_0 matrix-vector kernel against the reference path (decode the row, then dot),
+/// The fused Q8_0 and Q4_0 matrix-vector kernels against the reference path (decode the row, then dot),
 /// on random rows of several widths, with large and tiny block scales.
 @Suite struct MatvecKernelTests {
-    @Test(arguments: [32, 96, 2048])
-    func fusedQ8_0EqualsReference(_ cols: Int) throws {
+    @Test(arguments: [(QuantType.q8_0, 32), (.q8_0, 96), (.q8_0, 2048), (.q4_0, 32), (.q4_0, 96), (.q4_0, 2048)])
+    func fusedEqualsReference(_ quant: QuantType, _ cols: Int) throws {
         var g = SystemRandomNumberGenerator()
         let rows = 37
         let w = (0..<(rows * cols)).map { i in Float.random(in: -1...1, using: &g) * (i % 97 == 0 ? 40 : 0.02) }
         let x = (0..<cols).map { _ in Float.random(in: -2...2, using: &g) }
-        let q = try #require(Quantizer.encode(w, as: .q8_0))
+        let q = try #require(Quantizer.encode(w, as: quant))
         var fused = [Float](repeating: 0, count: rows), reference = fused
         var scratch = [Float](repeating: 0, count: cols)
-        let type = Int32(CK_TYPE_Q8_0)
+        let type = Int32(quant == .q8_0 ? CK_TYPE_Q8_0 : CK_TYPE_Q4_0)
         q.withUnsafeBytes { wp in
             ck_matvec_rows(type, wp.baseAddress, cols, 0, rows, x, &fused, &scratch)
             ck_matvec_rows_reference(type, wp.baseAddress, cols, 0, rows, x, &reference, &scratch)
