@@ -5,45 +5,70 @@ import Foundation
 extension WeightMatrix {
     /// Rows decoded at a time for a batched product: bounds the f32 scratch to 16 MiB whatever
     /// the matrix (an output head of 128k × 4096 would need 2 GiB at once).
+    /// Batches up to this size use the fused small-batch kernel where the type has one.
+    static let fusedBatchLimit = 16
+
     var rowChunk: Int { max(1, min(rows, (4 << 20) / max(cols, 1))) }
 
     /// Y = X·Wᵀ for a batch X of `n` rows (row-major n × cols); returns n × rows.
     ///
-    /// F32 weights go to `cblas_sgemm` straight from the mapping; other types are decoded a chunk
-    /// of rows at a time into f32 and multiplied chunk by chunk, so each weight byte is read once
-    /// per batch however many rows the batch has (the point of verifying a draft tree at once).
-    func applyBatch(_ x: [Float], n: Int) -> [Float] {
+    /// The rows of W are split across `threads` workers, each calling a single-threaded
+    /// `cblas_sgemm` on its slice of the output columns. F32 weights go to sgemm straight from the
+    /// mapping; other types are decoded a chunk of rows at a time into a per-worker f32 scratch, so
+    /// each weight byte is read and decoded once per batch however many rows the batch has (the
+    /// point of verifying a draft tree at once), and the decoding runs on every core.
+    func applyBatch(_ x: [Float], n: Int, threads: Int = ProcessInfo.processInfo.activeProcessorCount) -> [Float] {
         precondition(x.count == n * cols, "\(name): batch of \(x.count) values, expected \(n) × \(cols)")
         var y = [Float](repeating: 0, count: n * rows)
         guard n > 0 else { return y }
+        BLASThreads.once
+        let parts = max(1, min(threads, rows / 64))
         data.withUnsafeBytes { raw in
             x.withUnsafeBufferPointer { xp in
                 y.withUnsafeMutableBufferPointer { yp in
-                    if type == .f32 {
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(rows), Int32(cols), 1,
-                                    xp.baseAddress, Int32(cols), raw.baseAddress?.assumingMemoryBound(to: Float.self), Int32(cols),
-                                    0, yp.baseAddress, Int32(rows))
-                        return
-                    }
-                    let stride = ck_row_bytes(ckType, cols)
-                    let chunk = rowChunk
-                    var scratch = [Float](repeating: 0, count: chunk * cols)
-                    var r0 = 0
-                    while r0 < rows {
-                        let count = min(chunk, rows - r0)
-                        scratch.withUnsafeMutableBufferPointer { s in
-                            for r in 0..<count {
-                                ck_dequantize_row(ckType, raw.baseAddress! + (r0 + r) * stride, s.baseAddress! + r * cols, cols)
-                            }
-                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(count), Int32(cols), 1,
-                                        xp.baseAddress, Int32(cols), s.baseAddress, Int32(cols),
-                                        0, yp.baseAddress! + r0, Int32(rows))
+                    let input = SendablePointer(UnsafeMutablePointer(mutating: xp.baseAddress!))
+                    let out = SendablePointer(yp.baseAddress!)
+                    let base = SendableRaw(raw.baseAddress!)
+                    let type = self.type, ckType = self.ckType, rows = self.rows, cols = self.cols, chunk = rowChunk
+                    DispatchQueue.concurrentPerform(iterations: parts) { p in
+                        let begin = rows * p / parts, end = rows * (p + 1) / parts
+                        if type == .f32 {
+                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(end - begin), Int32(cols), 1,
+                                        input.pointer, Int32(cols), base.pointer.assumingMemoryBound(to: Float.self) + begin * cols, Int32(cols),
+                                        0, out.pointer + begin, Int32(rows))
+                            return
                         }
-                        r0 += count
+                        // Small batches (draft levels, narrow trees): the fused kernel reads each
+                        // weight block once for the whole batch and stays bit-identical to `apply`.
+                        if n <= Self.fusedBatchLimit,
+                           ck_matmul_rows_fused(ckType, base.pointer, cols, begin, end, input.pointer, n, out.pointer, rows) != 0 {
+                            return
+                        }
+                        let stride = ck_row_bytes(ckType, cols)
+                        var scratch = [Float](repeating: 0, count: min(chunk, end - begin) * cols)
+                        var r0 = begin
+                        while r0 < end {
+                            let count = min(chunk, end - r0)
+                            scratch.withUnsafeMutableBufferPointer { s in
+                                for r in 0..<count {
+                                    ck_dequantize_row(ckType, base.pointer + (r0 + r) * stride, s.baseAddress! + r * cols, cols)
+                                }
+                                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(count), Int32(cols), 1,
+                                            input.pointer, Int32(cols), s.baseAddress, Int32(cols),
+                                            0, out.pointer + r0, Int32(rows))
+                            }
+                            r0 += count
+                        }
                     }
                 }
             }
         }
         return y
     }
+}
+
+/// OpenBLAS would start its own thread per core inside each call; the engine splits the work
+/// itself, so BLAS runs single-threaded (set once, before the first product).
+enum BLASThreads {
+    static let once: Void = openblas_set_num_threads(1)
 }

@@ -26,3 +26,28 @@ import Testing
         }
     }
 }
+
+extension MatvecKernelTests {
+    /// The small-batch Q8_0 kernel gives, for every input of the batch, exactly the bits the
+    /// single-input kernel gives: verification of a draft tree agrees with plain decoding.
+    @Test(arguments: [1, 3, 4, 7, 16])
+    func batchedQ8_0IsBitIdenticalToSingleInputs(_ n: Int) throws {
+        var g = SystemRandomNumberGenerator()
+        let rows = 19, cols = 256
+        let w = (0..<(rows * cols)).map { _ in Float.random(in: -0.05...0.05, using: &g) }
+        let x = (0..<(n * cols)).map { _ in Float.random(in: -2...2, using: &g) }
+        let q = try #require(Quantizer.encode(w, as: .q8_0))
+        let type = Int32(CK_TYPE_Q8_0)
+        var batched = [Float](repeating: .nan, count: n * rows)
+        var scratch = [Float](repeating: 0, count: cols)
+        q.withUnsafeBytes { wp in
+            guard ck_matmul_rows_fused(type, wp.baseAddress, cols, 0, rows, x, n, &batched, rows) != 0 else { return }
+            for i in 0..<n {
+                var single = [Float](repeating: 0, count: rows)
+                let xi = Array(x[(i * cols)..<((i + 1) * cols)])
+                ck_matvec_rows(type, wp.baseAddress, cols, 0, rows, xi, &single, &scratch)
+                #expect(Array(batched[(i * rows)..<((i + 1) * rows)]).map(\.bitPattern) == single.map(\.bitPattern), "input \(i)")
+            }
+        }
+    }
+}

@@ -89,6 +89,12 @@ void ck_dequantize_row(int type, const void *src, float *dst, size_t cols);
 void ck_matvec_rows(int type, const void *w, size_t cols, size_t row_begin, size_t row_end,
                     const float *x, float *y, float *scratch);
 
+/// Y[i * ldy + r] = dot(row r of W, X[i]) for rows [row_begin, row_end) and the n inputs of X
+/// (row-major n × cols), when a fused small-batch kernel exists for `type` on this CPU (then
+/// returns 1, results bit-identical to ck_matvec_rows); returns 0 and writes nothing otherwise.
+int ck_matmul_rows_fused(int type, const void *w, size_t cols, size_t row_begin, size_t row_end,
+                         const float *x, size_t n, float *y, size_t ldy);
+
 /// The readable path of ck_matvec_rows: decode each row into `scratch` (cols floats), then dot.
 void ck_matvec_rows_reference(int type, const void *w, size_t cols, size_t row_begin, size_t row_end,
                               const float *x, float *y, float *scratch);
