@@ -52,6 +52,17 @@ static float dot(const float *a, const float *b, size_t n) {
 }
 
 #if defined(__x86_64__) || defined(__i386__)
+/// The sum of the eight lanes, in a fixed order (every kernel uses this one, so they agree bit for bit).
+__attribute__((target("avx2")))
+static inline float hsum256(__m256 v) {
+    __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
+    lo = _mm_add_ps(lo, hi);
+    lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
+    lo = _mm_add_ss(lo, _mm_shuffle_ps(lo, lo, 1));
+    return _mm_cvtss_f32(lo);
+}
+#endif
+#if defined(__x86_64__) || defined(__i386__)
 /// dot(Q8_0 row, x): per block, the 32 int8 values widened to float and multiplied into x with
 /// FMA, then scaled by the block's f16 scale.
 __attribute__((target("avx2,fma,f16c")))
@@ -71,11 +82,7 @@ static float dot_q8_0_avx2(const unsigned char *row, const float *x, size_t cols
         }
         acc = _mm256_fmadd_ps(_mm256_set1_ps(d), s, acc);
     }
-    __m128 lo = _mm256_castps256_ps128(acc), hi = _mm256_extractf128_ps(acc, 1);
-    lo = _mm_add_ps(lo, hi);
-    lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
-    lo = _mm_add_ss(lo, _mm_shuffle_ps(lo, lo, 1));
-    return _mm_cvtss_f32(lo);
+    return hsum256(acc);
 }
 
 /// dot(Q4_0 row, x): value = (nibble − 8)·d; the low nibbles of the 16 bytes are elements 0–15,
@@ -99,11 +106,7 @@ static float dot_q4_0_avx2(const unsigned char *row, const float *x, size_t cols
         s = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(hi, 8))), _mm256_loadu_ps(xb + 24), s);
         acc = _mm256_fmadd_ps(_mm256_set1_ps(d), s, acc);
     }
-    __m128 lo4 = _mm256_castps256_ps128(acc), hi4 = _mm256_extractf128_ps(acc, 1);
-    lo4 = _mm_add_ps(lo4, hi4);
-    lo4 = _mm_add_ps(lo4, _mm_movehl_ps(lo4, lo4));
-    lo4 = _mm_add_ss(lo4, _mm_shuffle_ps(lo4, lo4, 1));
-    return _mm_cvtss_f32(lo4);
+    return hsum256(acc);
 }
 
 __attribute__((target("avx2,fma,f16c")))
@@ -139,13 +142,7 @@ static void matmul_q8_0_avx2(const unsigned char *w, size_t stride, size_t cols,
                     acc[k] = _mm256_fmadd_ps(d, s, acc[k]);
                 }
             }
-            for (size_t k = 0; k < m; k++) {
-                __m128 lo = _mm256_castps256_ps128(acc[k]), hi = _mm256_extractf128_ps(acc[k], 1);
-                lo = _mm_add_ps(lo, hi);
-                lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
-                lo = _mm_add_ss(lo, _mm_shuffle_ps(lo, lo, 1));
-                y[(i0 + k) * ldy + r] = _mm_cvtss_f32(lo);
-            }
+            for (size_t k = 0; k < m; k++) y[(i0 + k) * ldy + r] = hsum256(acc[k]);
         }
     }
 }
