@@ -42,6 +42,9 @@ struct Run: ParsableCommand {
     @Option(help: "Sampling temperature; 0 is greedy. Speculative sampling keeps the base's distribution exactly.")
     var temperature = 0.0
 
+    @Option(help: "Nucleus sampling: sample among the most likely tokens holding this much probability (with --temperature).")
+    var topP = 1.0
+
     @Option(help: "Seed for sampling (the same seed repeats a run).")
     var seed: UInt64 = 0
 
@@ -60,6 +63,7 @@ struct Run: ParsableCommand {
     func validate() throws {
         guard (promptIds == nil) != (prompt == nil) else { throw ValidationError("give exactly one of --prompt and --prompt-ids") }
         guard temperature >= 0, temperature.isFinite else { throw ValidationError("--temperature must be 0 or positive") }
+        guard topP > 0, topP <= 1 else { throw ValidationError("--top-p must be in (0, 1]") }
         guard prompt != nil || (!chat && template == nil) else { throw ValidationError("--chat and --template format text, so they need --prompt") }
     }
 
@@ -112,7 +116,7 @@ struct Run: ParsableCommand {
         let prefill = Date().timeIntervalSince(t0)
         var output: [Int] = []
         let t1 = Date()
-        let sampling = Sampling(temperature: temperature, seed: seed)
+        let sampling = Sampling(temperature: temperature, topP: topP, seed: seed)
         var rng = SeededGenerator(seed: seed)
         while output.count < maxTokens {
             var best = 0
@@ -148,7 +152,7 @@ extension Run {
         let decoder = SpeculativeDecoder(base: m, head: head, settings: TreeSettings(topK: topK, depth: depth, totalTokens: totalTokens))
         let t0 = Date()
         let r = decoder.generate(prompt: prompt, maxNewTokens: maxTokens, stopTokens: stops,
-                                   sampling: Sampling(temperature: temperature, seed: seed))
+                                   sampling: Sampling(temperature: temperature, topP: topP, seed: seed))
         let seconds = Date().timeIntervalSince(t0)
         if json {
             Console.out(JSONValue.object([

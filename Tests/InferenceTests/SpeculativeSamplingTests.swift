@@ -1,3 +1,4 @@
+import Foundation
 @testable import Inference
 import Testing
 
@@ -71,5 +72,35 @@ import Testing
         var buckets = [Int](repeating: 0, count: 8)
         for _ in 0..<80_000 { buckets[min(7, Int(a.unit() * 8))] += 1 }
         #expect(Self.chiSquare(buckets, [Double](repeating: 0.125, count: 8)) < Self.critical7)
+    }
+}
+
+extension SpeculativeSamplingTests {
+    /// Top-p keeps the smallest most-likely set reaching p (as transformers' TopPLogitsWarper)
+    /// and renormalises; speculative acceptance against it still reproduces it (χ², α = 0.001).
+    @Test func topPNucleusAndExactnessUnderIt() {
+        let logits: [Float] = [2.0, 1.0, 0.5, 3.0, -1.0, 0.0, 2.5, -2.0].map { Float(log(Double($0 + 3))) }
+        let full = Sampling(temperature: 1).distribution(logits)
+        let nucleus = Sampling(temperature: 1, topP: 0.6).distribution(logits)
+        let order = full.indices.sorted { full[$0] > full[$1] }
+        var mass = 0.0, kept: Set<Int> = []
+        for i in order where mass < 0.6 {
+            mass += full[i]
+            kept.insert(i)
+        }
+        #expect(Set(nucleus.indices.filter { nucleus[$0] > 0 }) == kept)
+        #expect(abs(nucleus.reduce(0, +) - 1) < 1e-12)
+        for i in kept { #expect(abs(nucleus[i] - full[i] / mass) < 1e-12) }
+        #expect(Sampling(temperature: 1, topP: 1e-9).distribution(logits).filter { $0 > 0 }.count == 1)
+
+        var rng = SeededGenerator(seed: 99)
+        var first = [Int](repeating: 0, count: 8)
+        for _ in 0..<100_000 {
+            let (kept, next) = SpeculativeDecoder.acceptSampled(tree: Self.tree, target: { _ in nucleus }, rng: &rng)
+            first[kept.count > 1 ? Self.tree.tokens[kept[1]] : next] += 1
+        }
+        // Tokens outside the nucleus never appear; the rest fit it.
+        for i in 0..<8 where nucleus[i] == 0 { #expect(first[i] == 0) }
+        #expect(Self.chiSquare(first, nucleus) < Self.critical7)
     }
 }
