@@ -27,11 +27,7 @@ public final class DraftHead {
         guard let c = f.metadata["config"] else { throw InferenceError("no config in the header", path: path) }
         config = try ModelConfig(json: c, path: path)
         self.base = base
-        func weight(_ name: String) throws -> WeightMatrix {
-            guard let e = f.tensor(named: name) else { throw InferenceError("missing tensor \(name)", path: path) }
-            return try WeightMatrix(e, path: path)
-        }
-        func vector(_ name: String) throws -> [Float]? { try f.tensor(named: name).map { try WeightMatrix($0, path: path).vector() } }
+        let weight = f.matrix, vector = f.optionalVector
         embedding = f.tensor(named: "token_embd.weight") != nil ? try weight("token_embd.weight") : base.embedding
         fc = try weight("fc.weight")
         fcBias = try vector("fc.bias")

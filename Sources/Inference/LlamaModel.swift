@@ -38,11 +38,7 @@ public final class LlamaModel {
         }
         guard let c = f.metadata["config"] else { throw InferenceError("no config in the header", path: path) }
         config = try ModelConfig(json: c, path: path)
-        func weight(_ name: String) throws -> WeightMatrix {
-            guard let e = f.tensor(named: name) else { throw InferenceError("missing tensor \(name)", path: path) }
-            return try WeightMatrix(e, path: path)
-        }
-        func optionalVector(_ name: String) throws -> [Float]? { try f.tensor(named: name).map { try WeightMatrix($0, path: path).vector() } }
+        let weight = f.matrix, optionalVector = f.optionalVector
         embedding = try weight("token_embd.weight")
         output = f.tensor(named: "output.weight") != nil ? try weight("output.weight") : embedding
         outputNorm = try weight("output_norm.weight").vector()
