@@ -4,15 +4,24 @@ import StrictJSON
 import Testing
 import TestSupport
 
-/// The trained demo pair against HASS's own `eagenerate` (`demo-pair/refs.json`): the same
-/// first tree, the same accepted lengths step by step, the same output as greedy decoding.
-@Suite struct DemoPairTests {
-    @Test func acceptanceMatchesHASS() throws {
+/// The trained demo pair converted to F32 and opened, with the first reference prompt's ids.
+enum DemoPair {
+    static func load() throws -> (base: LlamaModel, head: DraftHead, firstPrompt: [Int]) {
         let dir = Fixtures.temporaryDirectory()
         _ = try Converter.convert(source: Fixtures.path("demo-pair/base"), out: dir + "/base.hkw", options: .init(type: .f32))
         _ = try Converter.convert(source: Fixtures.path("demo-pair/draft"), out: dir + "/head.hkw", options: .init(type: .f32))
         let base = try LlamaModel(path: dir + "/base.hkw", threads: 2)
         let head = try DraftHead(path: dir + "/head.hkw", base: base)
+        let prompt = try #require(try Fixtures.json("demo-pair/refs.json")["prompts"]?.arrayValue?.first)
+        return (base, head, (prompt["ids"]?.arrayValue ?? []).compactMap(\.intValue))
+    }
+}
+
+/// The trained demo pair against HASS's own `eagenerate` (`demo-pair/refs.json`): the same
+/// first tree, the same accepted lengths step by step, the same output as greedy decoding.
+@Suite struct DemoPairTests {
+    @Test func acceptanceMatchesHASS() throws {
+        let (base, head, _) = try DemoPair.load()
         let refs = try Fixtures.json("demo-pair/refs.json")
         let prompts = try #require(refs["prompts"]?.arrayValue)
         let results = try #require(refs["results"]?.arrayValue)
@@ -45,12 +54,7 @@ import TestSupport
     /// A stop token ends both decoders at the same place, also when it falls inside a run of
     /// accepted draft tokens (the trained head accepts several per pass).
     @Test func stopTokensEndSpeculationWhereGreedyStops() throws {
-        let dir = Fixtures.temporaryDirectory()
-        _ = try Converter.convert(source: Fixtures.path("demo-pair/base"), out: dir + "/base.hkw", options: .init(type: .f32))
-        _ = try Converter.convert(source: Fixtures.path("demo-pair/draft"), out: dir + "/head.hkw", options: .init(type: .f32))
-        let base = try LlamaModel(path: dir + "/base.hkw", threads: 2)
-        let head = try DraftHead(path: dir + "/head.hkw", base: base)
-        let prompt = (try #require(try Fixtures.json("demo-pair/refs.json")["prompts"]?.arrayValue?.first)["ids"]?.arrayValue ?? []).compactMap(\.intValue)
+        let (base, head, prompt) = try DemoPair.load()
         let full = base.greedy(prompt: prompt, maxTokens: 40).tokens
         let decoder = SpeculativeDecoder(base: base, head: head, settings: TreeSettings(topK: 4, depth: 4, totalTokens: 16))
         #expect(full.count == 40)
@@ -67,12 +71,7 @@ import TestSupport
 /// place) the base's cache holds what a fresh prefill of prompt + output would.
 @Suite struct KVRollbackTests {
     @Test func cacheAfterEachStepEqualsAFreshPrefill() throws {
-        let dir = Fixtures.temporaryDirectory()
-        _ = try Converter.convert(source: Fixtures.path("demo-pair/base"), out: dir + "/base.hkw", options: .init(type: .f32))
-        _ = try Converter.convert(source: Fixtures.path("demo-pair/draft"), out: dir + "/head.hkw", options: .init(type: .f32))
-        let base = try LlamaModel(path: dir + "/base.hkw", threads: 2)
-        let head = try DraftHead(path: dir + "/head.hkw", base: base)
-        let prompt = (try #require(try Fixtures.json("demo-pair/refs.json")["prompts"]?.arrayValue?.first)["ids"]?.arrayValue ?? []).compactMap(\.intValue)
+        let (base, head, prompt) = try DemoPair.load()
         let decoder = SpeculativeDecoder(base: base, head: head, settings: TreeSettings(topK: 4, depth: 4, totalTokens: 16))
         var steps = 0, worst: Float = 0
         _ = decoder.generate(prompt: prompt, maxNewTokens: 24, stopTokens: []) { cache, output in
@@ -95,12 +94,7 @@ import TestSupport
 /// Speculative sampling end to end on the trained demo pair.
 @Suite struct DemoPairSamplingTests {
     @Test func samplingRunsAndACrispTemperatureIsGreedy() throws {
-        let dir = Fixtures.temporaryDirectory()
-        _ = try Converter.convert(source: Fixtures.path("demo-pair/base"), out: dir + "/base.hkw", options: .init(type: .f32))
-        _ = try Converter.convert(source: Fixtures.path("demo-pair/draft"), out: dir + "/head.hkw", options: .init(type: .f32))
-        let base = try LlamaModel(path: dir + "/base.hkw", threads: 2)
-        let head = try DraftHead(path: dir + "/head.hkw", base: base)
-        let prompt = (try #require(try Fixtures.json("demo-pair/refs.json")["prompts"]?.arrayValue?.first)["ids"]?.arrayValue ?? []).compactMap(\.intValue)
+        let (base, head, prompt) = try DemoPair.load()
         let decoder = SpeculativeDecoder(base: base, head: head, settings: TreeSettings(topK: 4, depth: 4, totalTokens: 16))
         // At T = 1e-6 every distribution is one-hot on the argmax: sampling is greedy decoding.
         let crisp = Sampling(temperature: 1e-6, seed: 3)
