@@ -50,17 +50,20 @@ let package = Package(
             ]),
 
         .target(name: "Tokenizers", dependencies: ["StrictJSON"]),
+        // The hub imitation on loopback: the download tests' server with faults, and what
+        // `hasskit demo` serves the bundled pair from so that it goes through the real `pull`.
+        .target(name: "LoopbackHub", dependencies: ["StrictJSON", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Inference", dependencies: ["WeightFormat", "Quantization", "Platform", "StrictJSON", "CKernels", "COpenBLAS"]),
 
         // MARK: Command line (commands live in a library so tests can run them in-process)
         .target(
             name: "HasskitCLI",
             dependencies: [
-                "Platform", "Checkpoints", "WeightFormat", "Quantization", "CKernels", "Conversion", "Registry", "Hub", "Inference", "Tokenizers",
+                "Platform", "Checkpoints", "WeightFormat", "Quantization", "CKernels", "Conversion", "Registry", "Hub", "Inference", "Tokenizers", "LoopbackHub",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "hasskit", dependencies: ["HasskitCLI"]),
-        .executableTarget(name: "hasskit-testhub", dependencies: ["TestSupport"]),
+        .executableTarget(name: "hasskit-testhub", dependencies: ["LoopbackHub"]),
 
         // MARK: Test support
         .target(name: "TestSupport", dependencies: ["Platform", "StrictJSON", .product(name: "Crypto", package: "swift-crypto")]),
@@ -80,7 +83,7 @@ let package = Package(
             name: "WeightFormatTests",
             dependencies: ["WeightFormat", "Checkpoints", "Quantization", "TestSupport", "Platform"]),
         .testTarget(name: "RegistryTests", dependencies: ["Registry", "StrictJSON", "TestSupport", "Platform"]),
-        .testTarget(name: "HubTests", dependencies: ["Hub", "Registry", "StrictJSON", "TestSupport", "Platform"]),
+        .testTarget(name: "HubTests", dependencies: ["Hub", "LoopbackHub", "Registry", "StrictJSON", "TestSupport", "Platform"]),
         .testTarget(
             name: "ConversionTests",
             dependencies: ["Conversion", "Checkpoints", "WeightFormat", "Quantization", "Platform", "StrictJSON", "CKernels", "TestSupport"]),
@@ -90,7 +93,7 @@ let package = Package(
             dependencies: ["Inference", "Conversion", "WeightFormat", "StrictJSON", "TestSupport", "Platform"]),
         .testTarget(
             name: "HasskitCLITests",
-            dependencies: ["HasskitCLI", "TestSupport", "StrictJSON", "WeightFormat", "Checkpoints", "Platform"]),
+            dependencies: ["HasskitCLI", "LoopbackHub", "TestSupport", "StrictJSON", "WeightFormat", "Checkpoints", "Platform"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -133,16 +133,7 @@ struct Check: ParsableCommand {
             Console.log("prompt \(i + 1)/\(ids.count): \(r.plain.count) tokens, τ \(String(format: "%.2f", tau)), \(mark)")
         }
         if json {
-            Console.out(JSONValue.object([
-                ("identical", sampling.isGreedy ? .bool(check.identical) : .null), ("prompts", .int(ids.count)),
-                ("acceptance_length", .double(Self.rounded(check.tau, 3))),
-                ("accept_rate_by_depth", .array(check.acceptRateByDepth.map { $0.map { .double(Self.rounded($0, 3)) } ?? .null })),
-                ("vanilla_tokens_per_second", .double(Self.rounded(check.plainTokensPerSecond, 1))),
-                ("speculative_tokens_per_second", .double(Self.rounded(check.speculativeTokensPerSecond, 1))),
-                ("speedup", .double(Self.rounded(check.speedup, 3))),
-                ("tree", .object([("top_k", .int(settings.topK)), ("depth", .int(settings.depth)), ("total_tokens", .int(settings.totalTokens))])),
-                ("max_tokens", .int(maxTokens)), ("temperature", .double(temperature)),
-            ]).serialized())
+            Console.out(check.json(sampling: sampling, maxTokens: maxTokens).serialized())
         } else {
             let same = check.results.filter { $0.firstDifference == nil }.count
             if sampling.isGreedy {
@@ -161,6 +152,22 @@ struct Check: ParsableCommand {
     static func rounded(_ x: Double, _ digits: Int) -> Double {
         let p = pow(10, Double(digits))
         return (x * p).rounded() / p
+    }
+}
+
+extension SpeculationCheck {
+    /// The `check --json` document (also part of `demo --json`).
+    func json(sampling: Sampling, maxTokens: Int) -> JSONValue {
+        .object([
+            ("identical", sampling.isGreedy ? .bool(identical) : .null), ("prompts", .int(results.count)),
+            ("acceptance_length", .double(Check.rounded(tau, 3))),
+            ("accept_rate_by_depth", .array(acceptRateByDepth.map { $0.map { .double(Check.rounded($0, 3)) } ?? .null })),
+            ("vanilla_tokens_per_second", .double(Check.rounded(plainTokensPerSecond, 1))),
+            ("speculative_tokens_per_second", .double(Check.rounded(speculativeTokensPerSecond, 1))),
+            ("speedup", .double(Check.rounded(speedup, 3))),
+            ("tree", .object([("top_k", .int(settings.topK)), ("depth", .int(settings.depth)), ("total_tokens", .int(settings.totalTokens))])),
+            ("max_tokens", .int(maxTokens)), ("temperature", .double(sampling.temperature)),
+        ])
     }
 }
 

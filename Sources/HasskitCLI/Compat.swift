@@ -58,16 +58,7 @@ struct Compat: ParsableCommand {
             }
         }
         if json {
-            Console.out(JSONValue.object([
-                ("compatible", .bool(report.compatible)),
-                ("checks", .array(report.checks.map { c in
-                    var members: [(String, JSONValue)] = [("name", .string(c.name)), ("ok", .bool(c.ok)),
-                                                          ("expected", .string(c.expected)), ("found", .string(c.found))]
-                    if let note = c.note { members.append(("note", .string(note))) }
-                    return .object(members)
-                })),
-                ("top1_agreement", report.top1Agreement.map { .double(($0 * 1000).rounded() / 1000) } ?? .null),
-            ]).serialized())
+            Console.out(report.json.serialized())
         } else {
             let width = report.checks.map(\.name.count).max() ?? 0
             for c in report.checks {
@@ -81,5 +72,21 @@ struct Compat: ParsableCommand {
             Console.out(report.compatible ? "compatible" : "NOT compatible: \(draft) does not fit \(base)")
         }
         if !report.compatible { throw ExitCode(HasskitExit.incompatible) }
+    }
+}
+
+extension PairCompatibility {
+    /// The `compat --json` document (also part of `demo --json`).
+    var json: JSONValue {
+        .object([
+            ("compatible", .bool(compatible)),
+            ("checks", .array(checks.map { c in
+                var members: [(String, JSONValue)] = [("name", .string(c.name)), ("ok", .bool(c.ok)),
+                                                      ("expected", .string(c.expected)), ("found", .string(c.found))]
+                if let note = c.note { members.append(("note", .string(note))) }
+                return .object(members)
+            })),
+            ("top1_agreement", top1Agreement.map { .double(($0 * 1000).rounded() / 1000) } ?? .null),
+        ])
     }
 }

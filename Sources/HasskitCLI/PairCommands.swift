@@ -141,6 +141,10 @@ struct Pull: ParsableCommand {
         let registry = try loadRegistry()
         let pullTarget: PullTarget
         if let m = registry.manifest(named: target) {
+            let env = HubEnvironment.fromProcess()
+            if m.localOnly && env.endpoint == HubEnvironment.defaultEndpoint {
+                throw fail(HubError(.notFound("\(m.id) is hasskit's bundled demo pair and is not on the hub; `hasskit demo` serves it on loopback and runs it end to end"), location: "registry"))
+            }
             pullTarget = .pair(m)
         } else if Manifest.isValidRepo(target) {
             pullTarget = .repo(target)

@@ -20,6 +20,9 @@ public struct HubEnvironment: Sendable {
         self.hasskitHome = hasskitHome
     }
 
+    /// The hub's address when `HF_ENDPOINT` is not set.
+    public static let defaultEndpoint = "https://huggingface.co"
+
     /// Reads the process environment.
     public static func fromProcess(_ env: [String: String] = ProcessInfo.processInfo.environment) -> HubEnvironment {
         func value(_ k: String) -> String? { env[k].flatMap { $0.isEmpty ? nil : $0 } }
@@ -27,7 +30,7 @@ public struct HubEnvironment: Sendable {
         let xdg = value("XDG_CACHE_HOME") ?? home + "/.cache"
         let hfHome = value("HF_HOME") ?? xdg + "/huggingface"
         let cache = value("HF_HUB_CACHE") ?? value("HUGGINGFACE_HUB_CACHE") ?? hfHome + "/hub"
-        var endpoint = value("HF_ENDPOINT") ?? "https://huggingface.co"
+        var endpoint = value("HF_ENDPOINT") ?? defaultEndpoint
         while endpoint.hasSuffix("/") { endpoint.removeLast() }
         var token = value("HF_TOKEN") ?? value("HUGGING_FACE_HUB_TOKEN")
         if token == nil {

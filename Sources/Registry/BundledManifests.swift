@@ -49,11 +49,11 @@ enum BundledManifests {
       "total_tokens": 60
     },
     "cpu": {
-      "top_k": 4,
-      "depth": 3,
-      "total_tokens": 16
+      "top_k": 1,
+      "depth": 2,
+      "total_tokens": 4
     },
-    "note": "depth counts draft levels minus one (HASS/EAGLE convention): depth 5 is 6 draft levels; the CPU tree is provisional until measured by hasskit check"
+    "note": "depth counts draft levels minus one (HASS/EAGLE convention): depth 5 is 6 draft levels. cpu: a 3-token chain, the fastest tree measured on this CPU engine (README, 'Speculation's ceiling': 1.23x with a perfect head on a 0.75B Q8_0 model; every wider tree was slower than a chain)"
   },
   "published": {
     "temperature_0": {
@@ -113,11 +113,11 @@ enum BundledManifests {
       "total_tokens": 60
     },
     "cpu": {
-      "top_k": 4,
-      "depth": 3,
-      "total_tokens": 16
+      "top_k": 1,
+      "depth": 2,
+      "total_tokens": 4
     },
-    "note": "depth counts draft levels minus one (HASS/EAGLE convention): depth 5 is 6 draft levels; the CPU tree is provisional until measured by hasskit check"
+    "note": "depth counts draft levels minus one (HASS/EAGLE convention): depth 5 is 6 draft levels. cpu: a 3-token chain, the fastest tree measured on this CPU engine (README, 'Speculation's ceiling': 1.23x with a perfect head on a 0.75B Q8_0 model; every wider tree was slower than a chain)"
   },
   "published": {
     "temperature_0": {
@@ -130,6 +130,62 @@ enum BundledManifests {
       "tokens_per_second": 57.86
     },
     "source": "HASS README (SGLang, batch size 1, 2x8 H800, mean of six benchmarks)"
+  }
+}
+"""#),
+        ("demo.json", #"""
+{
+  "schema": 1,
+  "id": "demo",
+  "aliases": [
+    "hass-demo"
+  ],
+  "title": "hasskit's demo pair: a 6.5M-parameter LLaMA-3-style Python model and its trained HASS head",
+  "family": "llama3",
+  "chat_template": "llama3",
+  "local_only": true,
+  "base": {
+    "repo": "hasskit/demo-base",
+    "revision": "main",
+    "gated": false,
+    "licence": "see Tests/Fixtures/demo-pair/README.md",
+    "include": [
+      "config.json",
+      "generation_config.json",
+      "tokenizer.json",
+      "tokenizer_config.json",
+      "*.safetensors"
+    ]
+  },
+  "draft": {
+    "repo": "hasskit/demo-hass-head",
+    "revision": "main",
+    "gated": false,
+    "licence": "see Tests/Fixtures/demo-pair/README.md",
+    "kind": "eagle1-head",
+    "include": [
+      "config.json",
+      "pytorch_model.bin"
+    ]
+  },
+  "tree": {
+    "gpu": {
+      "top_k": 4,
+      "depth": 4,
+      "total_tokens": 16
+    },
+    "cpu": {
+      "top_k": 2,
+      "depth": 1,
+      "total_tokens": 3
+    },
+    "note": "gpu: the 16/4/4 tree HASS's own code was run with in refs.json, so the demo compares τ with it; cpu: the fastest tree measured by hasskit check on this pair (3/1/2, still slower than plain decoding at 6.5M parameters, see README)"
+  },
+  "published": {
+    "temperature_0": {
+      "tau": 4.804
+    },
+    "source": "Tests/Fixtures/demo-pair/refs.json: HASS's own eagenerate (commit 38922e4, float32 on CPU) on the pair's 8 prompts, 64 new tokens, tree 16/4/4; pooled τ (all tokens over all base passes), as hasskit check counts it"
   }
 }
 """#),
@@ -178,11 +234,11 @@ enum BundledManifests {
       "total_tokens": 60
     },
     "cpu": {
-      "top_k": 4,
-      "depth": 3,
-      "total_tokens": 16
+      "top_k": 1,
+      "depth": 2,
+      "total_tokens": 4
     },
-    "note": "depth counts draft levels minus one (HASS/EAGLE convention): depth 5 is 6 draft levels; the CPU tree is provisional until measured by hasskit check"
+    "note": "depth counts draft levels minus one (HASS/EAGLE convention): depth 5 is 6 draft levels. cpu: a 3-token chain, the fastest tree measured on this CPU engine (README, 'Speculation's ceiling': 1.23x with a perfect head on a 0.75B Q8_0 model; every wider tree was slower than a chain)"
   },
   "published": {
     "temperature_0": {
@@ -238,11 +294,11 @@ enum BundledManifests {
       "total_tokens": 60
     },
     "cpu": {
-      "top_k": 4,
-      "depth": 3,
-      "total_tokens": 16
+      "top_k": 1,
+      "depth": 2,
+      "total_tokens": 4
     },
-    "note": "depth counts draft levels minus one (HASS/EAGLE convention): depth 5 is 6 draft levels; the CPU tree is provisional until measured by hasskit check"
+    "note": "depth counts draft levels minus one (HASS/EAGLE convention): depth 5 is 6 draft levels. cpu: a 3-token chain, the fastest tree measured on this CPU engine (README, 'Speculation's ceiling': 1.23x with a perfect head on a 0.75B Q8_0 model; every wider tree was slower than a chain)"
   },
   "published": {
     "temperature_0": {
@@ -298,11 +354,11 @@ enum BundledManifests {
       "total_tokens": 60
     },
     "cpu": {
-      "top_k": 4,
-      "depth": 3,
-      "total_tokens": 16
+      "top_k": 1,
+      "depth": 2,
+      "total_tokens": 4
     },
-    "note": "depth counts draft levels minus one (HASS/EAGLE convention): depth 5 is 6 draft levels; the CPU tree is provisional until measured by hasskit check"
+    "note": "depth counts draft levels minus one (HASS/EAGLE convention): depth 5 is 6 draft levels. cpu: a 3-token chain, the fastest tree measured on this CPU engine (README, 'Speculation's ceiling': 1.23x with a perfect head on a 0.75B Q8_0 model; every wider tree was slower than a chain)"
   },
   "published": {
     "temperature_0": {
@@ -362,11 +418,11 @@ enum BundledManifests {
       "total_tokens": 60
     },
     "cpu": {
-      "top_k": 4,
-      "depth": 3,
-      "total_tokens": 16
+      "top_k": 1,
+      "depth": 2,
+      "total_tokens": 4
     },
-    "note": "depth counts draft levels minus one (HASS/EAGLE convention): depth 5 is 6 draft levels; the CPU tree is provisional until measured by hasskit check"
+    "note": "depth counts draft levels minus one (HASS/EAGLE convention): depth 5 is 6 draft levels. cpu: a 3-token chain, the fastest tree measured on this CPU engine (README, 'Speculation's ceiling': 1.23x with a perfect head on a 0.75B Q8_0 model; every wider tree was slower than a chain)"
   },
   "published": {
     "temperature_0": {

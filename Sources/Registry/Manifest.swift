@@ -40,6 +40,9 @@ public struct Manifest: Sendable, Equatable {
     public var cpuTree: Tree
     /// The published figures, for reference (the raw JSON object, with its source).
     public var published: JSONValue
+    /// The pair is not on the hub: its repositories exist only on the loopback hub `hasskit demo`
+    /// serves from the repository's own files (the bundled demo pair).
+    public var localOnly: Bool
 
     public static let families: Set<String> = ["llama2", "llama3", "qwen2", "deepseek_v3"]
     public static let draftKinds: Set<String> = ["eagle1-head", "deepseek-mtp"]
@@ -110,6 +113,12 @@ extension Manifest {
         cpuTree = try tree("cpu")
         guard let published = json["published"], published.objectMembers != nil else { throw fail("published", "must be an object") }
         self.published = published
+        switch json["local_only"] {
+        case nil: localOnly = false
+        case let v?:
+            guard let b = v.boolValue else { throw fail("local_only", "must be true or false") }
+            localOnly = b
+        }
     }
 
     static func isValidID(_ s: String) -> Bool {
@@ -140,6 +149,6 @@ extension Manifest {
             ("family", .string(family)), ("chat_template", .string(chatTemplate)), ("base", member(base)),
             ("draft", member(draft, extra: [("kind", .string(draftKind))])),
             ("tree", .object([("gpu", tree(gpuTree)), ("cpu", tree(cpuTree))])), ("published", published),
-        ])
+        ] + (localOnly ? [("local_only", .bool(true))] : []))
     }
 }

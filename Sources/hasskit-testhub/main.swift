@@ -7,7 +7,7 @@
 //
 // It prints `ENDPOINT <url>` and `FILE_URL <cdn url of the file>` and serves until killed.
 import Foundation
-import TestSupport
+import LoopbackHub
 
 var sizeMiB = 1024
 var rate: Int?
@@ -30,7 +30,7 @@ bytes.withUnsafeMutableBytes { raw in
         words[i] = state ^ (state >> 29)
     }
 }
-let hub = try TestHub()
+let hub = try LoopbackHub()
 if let rate { hub.setRateLimit(rate) }
 let repo = hub.addRepo("org/bench", files: [("config.json", Array("{}".utf8)), ("model.safetensors", bytes)])
 let banner = "ENDPOINT \(hub.endpoint)\nFILE_URL \(hub.cdn.baseURL)/blobs/\(repo.files[1].sha256)\nSHA256 \(repo.files[1].sha256)\n"

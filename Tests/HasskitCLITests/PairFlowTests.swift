@@ -2,6 +2,7 @@ import Foundation
 import Platform
 import StrictJSON
 import Testing
+import LoopbackHub
 import TestSupport
 
 /// The whole pair flow through the real binary against the loopback hub: a user manifest,
@@ -29,7 +30,7 @@ import TestSupport
     }
 
     @Test func pullShowVerifyConvertRemove() throws {
-        let hub = try TestHub()
+        let hub = try LoopbackHub()
         hub.addRepo("test-org/tiny-llama3", files: try Self.files("llama3"), gated: true)
         hub.addRepo("test-org/tiny-hass-head", files: try Self.files("draft_llama3"))
         let home = Fixtures.temporaryDirectory("hasskit-flow")
@@ -92,5 +93,31 @@ import TestSupport
         let rm = try Self.run(["rm", "tiny", "--json"], env: env)
         #expect(rm.status == 0)
         #expect(try Self.run(["verify", "tiny"], env: env).status == 66)
+    }
+
+    /// `hasskit demo`: the registry's demo entry pulled from the loopback hub it starts, converted,
+    /// checked; a second run finds everything in its cache. Outside the demo the entry refuses to pull.
+    @Test func demoRunsThePipelineOffline() throws {
+        let home = Fixtures.temporaryDirectory("hasskit-demo")
+        let env = ["HASSKIT_HOME": home + "/hasskit", "HF_ENDPOINT": "", "HF_HUB_CACHE": home + "/user-cache"]
+        let first = try Self.run(["demo", "--workdir", home + "/demo", "--max-tokens", "8", "--prompt-count", "2", "--json"], env: env)
+        #expect(first.status == 0, "\(first.stderr)")
+        let doc = try JSONParser().parse(first.stdout)
+        #expect(doc["pull"]?["files"]?.intValue == 7)
+        #expect(doc["pull"]?["bytes_downloaded"]?.uint64Value == doc["pull"]?["bytes"]?.uint64Value)
+        #expect(doc["compat"]?["compatible"]?.boolValue == true)
+        #expect((doc["compat"]?["top1_agreement"]?.doubleValue ?? 0) > 0.6)
+        #expect(doc["check"]?["identical"]?.boolValue == true)
+        #expect(doc["check"]?["prompts"]?.intValue == 2)
+        #expect((doc["check"]?["acceptance_length"]?.doubleValue ?? 0) > 2)
+        #expect(doc["convert"]?["draft"]?["shared_with_base"]?.arrayValue?.count == 1)
+        #expect(FileSystem.kind(of: home + "/user-cache") == .missing, "the demo must not touch the user's cache")
+
+        let second = try Self.run(["demo", "--workdir", home + "/demo", "--max-tokens", "4", "--prompt-count", "1", "--json"], env: env)
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(try JSONParser().parse(second.stdout)["pull"]?["bytes_downloaded"]?.uint64Value == 0)
+
+        let pull = try Self.run(["pull", "demo"], env: env)
+        #expect(pull.status != 0 && pull.stderr.contains("hasskit demo"), "\(pull.stderr)")
     }
 }

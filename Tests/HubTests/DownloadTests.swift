@@ -3,6 +3,7 @@ import Hub
 import Platform
 import Registry
 import Testing
+import LoopbackHub
 import TestSupport
 
 /// Pulls from an imitation hub on loopback, with faults. Each test checks the files are
@@ -18,15 +19,15 @@ import TestSupport
     }
 
     struct Setup {
-        var hub: TestHub
+        var hub: LoopbackHub
         var ops: PairOperations
         var cache: String
-        var repo: TestHub.Repo
+        var repo: LoopbackHub.Repo
     }
 
     static func setup(files: [(String, [UInt8])]? = nil, gated: Bool = false, token: Bool = true,
                       configure: (inout HubConfiguration) -> Void = { _ in }) throws -> Setup {
-        let hub = try TestHub()
+        let hub = try LoopbackHub()
         let repo = hub.addRepo("org/model", files: files ?? [
             ("config.json", Array("{\"hidden_size\": 8}".utf8)),
             ("model.safetensors", bytes(3 << 20, seed: 1)),

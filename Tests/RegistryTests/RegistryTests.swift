@@ -9,16 +9,19 @@ import TestSupport
     @Test func bundledManifestsLoadAndCoverThePublishedPairs() throws {
         let r = try Registry(extraDirectory: nil)
         #expect(Set(r.manifests.map(\.id)) == ["llama2-chat-7b", "llama2-chat-13b", "llama3-instruct-8b", "llama3-instruct-70b",
-                                                "deepseek-r1", "deepseek-r1-distill-qwen-32b"])
+                                                "deepseek-r1", "deepseek-r1-distill-qwen-32b", "demo"])
         #expect(r.manifest(named: "llama3-8b")?.id == "llama3-instruct-8b")
         #expect(r.manifest(named: "LLAMA3-8B")?.draft.repo == "HArmonizedSS/HASS-LLaMA3-Instruct-8B")
         #expect(r.manifest(named: "deepseek-r1")?.draftKind == "deepseek-mtp")
         #expect(r.manifest(named: "nope") == nil)
-        for m in r.manifests {
+        for m in r.manifests where !m.localOnly {
+            #expect(m.cpuTree == Manifest.Tree(topK: 1, depth: 2, totalTokens: 4))
             #expect(m.gpuTree == Manifest.Tree(topK: 10, depth: 5, totalTokens: 60))
             #expect(m.base.repo.contains("/") && m.draft.repo.hasPrefix("HArmonizedSS/HASS-"))
         }
         #expect(r.manifest(named: "llama2-chat-7b")?.base.gated == true)
+        let demo = try #require(r.manifest(named: "hass-demo"))
+        #expect(demo.localOnly && demo.id == "demo" && demo.gpuTree == Manifest.Tree(topK: 4, depth: 4, totalTokens: 16))
     }
 
     /// The manifests compiled into the binary are exactly the files in manifests/.

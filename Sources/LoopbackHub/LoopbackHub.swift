@@ -2,10 +2,10 @@ import Crypto
 import Foundation
 import StrictJSON
 
-/// An imitation of the Hugging Face hub on loopback, for download tests: the API (repository
+/// An imitation of the Hugging Face hub on loopback, for download tests and `hasskit demo`: the API (repository
 /// info, paginated tree listing), `/resolve/` with the real headers, LFS files redirected to a
 /// second "CDN" server on another port, gated repositories, and faults injected per file.
-public final class TestHub: @unchecked Sendable {
+public final class LoopbackHub: @unchecked Sendable {
     public struct File: Sendable {
         public var path: String
         public var content: LoopbackHTTPServer.SharedBytes
@@ -62,25 +62,31 @@ public final class TestHub: @unchecked Sendable {
     public init() throws {
         let state = State()
         self.state = state
-        let cdn = try LoopbackHTTPServer { request in TestHub.serveCDN(request, state: state) }
+        let cdn = try LoopbackHTTPServer { request in LoopbackHub.serveCDN(request, state: state) }
         self.cdn = cdn
         let cdnBase = cdn.baseURL
         let token = "hf_test_token"
-        hub = try LoopbackHTTPServer { request in TestHub.serveHub(request, state: state, cdnBase: cdnBase, token: token) }
+        hub = try LoopbackHTTPServer { request in LoopbackHub.serveHub(request, state: state, cdnBase: cdnBase, token: token) }
     }
 
     /// Endpoint to put in HF_ENDPOINT.
     public var endpoint: String { hub.baseURL }
+
+    /// Stops both servers (they also stop when released).
+    public func stop() {
+        hub.stop()
+        cdn.stop()
+    }
 
     public static func hex(_ bytes: some Sequence<UInt8>) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
 
     /// Adds a repository; files larger than `lfsThreshold` are LFS files (redirected to the CDN).
     @discardableResult
     public func addRepo(_ id: String, files: [(String, [UInt8])], gated: Bool = false, lfsThreshold: Int = 1024) -> Repo {
-        let commit = TestHub.hex(Insecure.SHA1.hash(data: Array(id.utf8)))
+        let commit = LoopbackHub.hex(Insecure.SHA1.hash(data: Array(id.utf8)))
         let repo = Repo(id: id, commit: commit, files: files.map { path, bytes in
-            File(path: path, content: .init(bytes), lfs: bytes.count > lfsThreshold, sha256: TestHub.hex(SHA256.hash(data: bytes)),
-                 gitOID: TestHub.hex(Insecure.SHA1.hash(data: Array("blob \(bytes.count)\0".utf8) + bytes)))
+            File(path: path, content: .init(bytes), lfs: bytes.count > lfsThreshold, sha256: LoopbackHub.hex(SHA256.hash(data: bytes)),
+                 gitOID: LoopbackHub.hex(Insecure.SHA1.hash(data: Array("blob \(bytes.count)\0".utf8) + bytes)))
         }, gated: gated)
         state.lock.lock()
         state.repos[id] = repo
