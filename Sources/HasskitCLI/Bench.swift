@@ -1,6 +1,7 @@
 import ArgumentParser
 import Checkpoints
 import Foundation
+import Inference
 import Platform
 import StrictJSON
 import WeightFormat
@@ -9,8 +10,102 @@ import WeightFormat
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks (each reports a ratio against a baseline measured in the same run).",
-        subcommands: [BenchRead.self]
+        subcommands: [BenchModel.self, BenchRead.self],
+        defaultSubcommand: BenchModel.self
     )
+}
+
+/// `hasskit bench MODEL.hkw`: llama-bench's table for our engine, with this machine's bounds.
+struct BenchModel: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "model",
+        abstract: "Prefill and decode tokens/s of a converted model, each against the bound this machine sets, measured in the same run.",
+        discussion: """
+            Like llama-bench: `pp N` times one prefill pass over N tokens, `tg N` times N greedy decoding \
+            steps; each test runs --repetitions times per thread count and reports mean ± standard \
+            deviation. Next to each, the bound measured in the same run: for decoding, the weight bytes \
+            a step reads ÷ the rate these threads stream those same mapped bytes with no arithmetic (the \
+            memory-bandwidth bound); for prefill, the model's multiply-adds per token ÷ the rate \
+            `cblas_sgemm` reaches on the model's largest shape split the same way (the arithmetic \
+            bound). `hasskit bench MODEL.hkw` runs this command.
+            """
+    )
+
+    @Argument(help: "A converted base model (.hkw).")
+    var model: String
+
+    @Option(name: [.short, .customLong("prompt-tokens")], help: "Prefill test size(s), comma-separated (0 skips).")
+    var promptTokens = "128"
+
+    @Option(name: [.short, .customLong("gen-tokens")], help: "Decode test size(s), comma-separated (0 skips).")
+    var genTokens = "64"
+
+    @Option(name: [.short, .customLong("threads")], help: "Thread counts, comma-separated (default: 1 and all cores).")
+    var threads: String?
+
+    @Option(name: [.short, .customLong("repetitions")], help: "Runs of each test (after one warm-up).")
+    var repetitions = 3
+
+    @Flag(help: "Print one JSON document on stdout.")
+    var json = false
+
+    static func list(_ text: String, _ name: String) throws -> [Int] {
+        let values = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !values.isEmpty, values.allSatisfy({ ($0 ?? -1) >= 0 }) else { throw ValidationError("\(name) takes numbers separated by commas") }
+        return values.compactMap { $0 }
+    }
+
+    func run() throws {
+        Kernels.configureFromEnvironment()
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let threadCounts = try threads.map { try Self.list($0, "--threads") } ?? Array(Set([1, cores])).sorted()
+        guard threadCounts.allSatisfy({ $0 > 0 }) else { throw ValidationError("--threads must be positive") }
+        let pp = try Self.list(promptTokens, "--prompt-tokens").filter { $0 > 0 }
+        let tg = try Self.list(genTokens, "--gen-tokens").filter { $0 > 0 }
+        let m: LlamaModel
+        do { m = try LlamaModel(path: model, threads: 1) } catch { throw fail(error) }
+        let bytesPerToken = EngineBench.weightBytesPerToken(m)
+        let flopsPerToken = EngineBench.flopsPerToken(m)
+        let params = EngineBench.parameters(m)
+        let type = EngineBench.mainType(m)
+        let name = URL(fileURLWithPath: model).lastPathComponent
+        var rows: [JSONValue] = []
+        var lines = ["model                      weights/token  params   type   threads  test       t/s             bound t/s        of bound",
+                     String(repeating: "-", count: 116)]
+        for t in threadCounts {
+            m.threads = t
+            let bandwidth = EngineBench.weightReadBandwidth(m, threads: t)
+            for (test, n) in pp.map({ ("pp", $0) }) + tg.map({ ("tg", $0) }) {
+                let measure = { test == "pp" ? EngineBench.prefill(m, tokens: n) : EngineBench.decode(m, tokens: n) }
+                _ = measure()
+                let samples = (0..<max(1, repetitions)).map { _ in measure() }
+                let mean = samples.reduce(0, +) / Double(samples.count)
+                let sd = (samples.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(max(1, samples.count - 1))).squareRoot()
+                let boundKind: String, bound: Double, rate: Double
+                if test == "pp" {
+                    rate = EngineBench.sgemmFLOPS(m: n, n: m.config.intermediate, k: m.config.hidden, threads: t)
+                    bound = rate / flopsPerToken
+                    boundKind = "sgemm"
+                } else {
+                    rate = bandwidth
+                    bound = bandwidth / Double(bytesPerToken)
+                    boundKind = "memory"
+                }
+                rows.append(.object([
+                    ("model", .string(model)), ("type", .string(type)), ("parameters", .int(params)),
+                    ("weight_bytes_per_token", .int(bytesPerToken)), ("threads", .int(t)), ("test", .string("\(test)\(n)")),
+                    ("tokens_per_second", .double(Check.rounded(mean, 2))), ("stddev", .double(Check.rounded(sd, 2))),
+                    ("samples", .array(samples.map { .double(Check.rounded($0, 2)) })),
+                    ("bound", .string(boundKind)), ("bound_tokens_per_second", .double(Check.rounded(bound, 2))),
+                    (boundKind == "memory" ? "read_bytes_per_second" : "sgemm_flops", .double(rate.rounded())),
+                    ("fraction_of_bound", .double(Check.rounded(mean / bound, 3))),
+                ]))
+                let boundText = boundKind == "memory" ? String(format: "%.1f (%.1f GB/s)", bound, rate / 1e9) : String(format: "%.1f (%.0f GFLOP/s)", bound, rate / 1e9)
+                lines.append("\(name.padding(26)) \(formatBytes(UInt64(bytesPerToken)).padding(14)) \((params >= 1_000_000_000 ? String(format: "%.2f B", Double(params) / 1e9) : String(format: "%.1f M", Double(params) / 1e6)).padding(8)) \(type.padding(6)) \(String(t).padding(8)) \("\(test)\(n)".padding(10)) \(String(format: "%.2f ± %.2f", mean, sd).padding(15)) \(boundText.padding(24)) \(String(format: "%.2f", mean / bound))")
+            }
+        }
+        Console.out(json ? JSONValue.array(rows).serialized() : lines.joined(separator: "\n"))
+    }
 }
 
 /// `hasskit bench read PATH`: reading every tensor's bytes through hasskit's reader vs `cat`.

@@ -185,7 +185,7 @@ struct TextStream {
             Console.out(String(id))
             return
         }
-        pending += tokenizer.decodeBytes([id])
+        pending += tokenizer.decodeBytes([id], continuation: true)
         let complete = TextStream.completePrefix(pending)
         if complete > 0 {
             FileHandle.standardOutput.write(Data(pending[0..<complete]))

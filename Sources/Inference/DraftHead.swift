@@ -109,10 +109,10 @@ public final class DraftHead {
         var input: [Float] = []
         input.reserveCapacity(n * 2 * h)
         for i in 0..<n { input += embedding.row(tokens[i]) + features[i] }
-        var z = fc.applyBatch(input, n: n)
+        var z = fc.applyBatch(input, n: n, threads: base.threads)
         if let b = fcBias { for i in 0..<n { for j in 0..<h { z[i * h + j] += b[j] } } }
         let qWidth = config.heads * config.headDim, kvWidth = config.kvHeads * config.headDim
-        var q = q.applyBatch(z, n: n), k = k.applyBatch(z, n: n), v = v.applyBatch(z, n: n)
+        var q = q.applyBatch(z, n: n, threads: base.threads), k = k.applyBatch(z, n: n, threads: base.threads), v = v.applyBatch(z, n: n, threads: base.threads)
         for i in 0..<n {
             if let b = qBias { for j in 0..<qWidth { q[i * qWidth + j] += b[j] } }
             if let b = kBias { for j in 0..<kvWidth { k[i * kvWidth + j] += b[j] } }
@@ -133,16 +133,16 @@ public final class DraftHead {
             attended += math.attention(Array(q[(i * qWidth)..<((i + 1) * qWidth)]), keys: cache.keys[0], values: cache.values[0],
                                        positions: slot0 + i + 1, visible: vis[i])
         }
-        let a = o.applyBatch(attended, n: n)
+        let a = o.applyBatch(attended, n: n, threads: base.threads)
         var out = z
         for i in out.indices { out[i] += a[i] }
         let normed = math.rmsNormRows(out, postNorm, n: n)
-        let g = gate.applyBatch(normed, n: n), u = up.applyBatch(normed, n: n)
+        let g = gate.applyBatch(normed, n: n, threads: base.threads), u = up.applyBatch(normed, n: n, threads: base.threads)
         var act = [Float](repeating: 0, count: g.count)
         for i in g.indices { act[i] = g[i] / (1 + exp(-g[i])) * u[i] }
-        let m = down.applyBatch(act, n: n)
+        let m = down.applyBatch(act, n: n, threads: base.threads)
         for i in out.indices { out[i] += m[i] }
-        let logits = base.output.applyBatch(out, n: n)
+        let logits = base.output.applyBatch(out, n: n, threads: base.threads)
         let rows = base.output.rows, vocab = min(rows, base.config.vocab)
         return ((0..<n).map { Array(out[($0 * h)..<(($0 + 1) * h)]) }, (0..<n).map { Array(logits[($0 * rows)..<($0 * rows + vocab)]) })
     }

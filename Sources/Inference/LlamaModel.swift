@@ -139,7 +139,7 @@ public final class LlamaModel {
         let qWidth = c.heads * c.headDim, kvWidth = c.kvHeads * c.headDim
         for (l, layer) in layers.enumerated() {
             let hN = math.rmsNormRows(x, layer.attnNorm, n: n)
-            var q = layer.q.applyBatch(hN, n: n), k = layer.k.applyBatch(hN, n: n), v = layer.v.applyBatch(hN, n: n)
+            var q = layer.q.applyBatch(hN, n: n, threads: threads), k = layer.k.applyBatch(hN, n: n, threads: threads), v = layer.v.applyBatch(hN, n: n, threads: threads)
             for i in 0..<n {
                 if let b = layer.qBias { for j in 0..<qWidth { q[i * qWidth + j] += b[j] } }
                 if let b = layer.kBias { for j in 0..<kvWidth { k[i * kvWidth + j] += b[j] } }
@@ -159,19 +159,19 @@ public final class LlamaModel {
                 attended += math.attention(Array(q[(i * qWidth)..<((i + 1) * qWidth)]), keys: cache.keys[l], values: cache.values[l],
                                            positions: slot0 + i + 1, visible: vis[i])
             }
-            let o = layer.o.applyBatch(attended, n: n)
+            let o = layer.o.applyBatch(attended, n: n, threads: threads)
             for i in x.indices { x[i] += o[i] }
             let h2 = math.rmsNormRows(x, layer.ffnNorm, n: n)
-            let g = layer.gate.applyBatch(h2, n: n)
-            let u = layer.up.applyBatch(h2, n: n)
+            let g = layer.gate.applyBatch(h2, n: n, threads: threads)
+            let u = layer.up.applyBatch(h2, n: n, threads: threads)
             var act = [Float](repeating: 0, count: g.count)
             for i in g.indices { act[i] = g[i] / (1 + exp(-g[i])) * u[i] }
-            let d = layer.down.applyBatch(act, n: n)
+            let d = layer.down.applyBatch(act, n: n, threads: threads)
             for i in x.indices { x[i] += d[i] }
         }
         cache.count += n
         let hidden = math.rmsNormRows(x, outputNorm, n: n)
-        let logits = output.applyBatch(hidden, n: n)
+        let logits = output.applyBatch(hidden, n: n, threads: threads)
         let rows = output.rows
         return ((0..<n).map { Array(hidden[($0 * h)..<(($0 + 1) * h)]) },
                 (0..<n).map { Array(logits[($0 * rows)..<($0 * rows + min(rows, c.vocab))]) })

@@ -7,16 +7,31 @@ public struct TokenizerError: Error, Sendable, CustomStringConvertible {
     public var description: String { "tokenizer: \(message)" }
 }
 
-/// Byte-level BPE from a `tokenizer.json` (LLaMA-3, Qwen2, DeepSeek-V3/R1), matching the HF
-/// `tokenizers` library: added tokens are cut out first, the text is NFC-normalised when the file
-/// says so, split by the model's pattern, mapped to byte-level characters and merged by rank.
+/// BPE from a `tokenizer.json`, matching the HF `tokenizers` library, in its two flavours:
+///
+/// - byte-level (LLaMA-3, Qwen2, DeepSeek-V3/R1): added tokens are cut out first, the text is
+///   NFC-normalised when the file says so, split by the model's pattern, mapped to byte-level
+///   characters and merged by rank;
+/// - SentencePiece-style (LLaMA-2, converted from `tokenizer.model`): spaces become `▁`, a `▁` is
+///   put in front (the `Prepend` normaliser, or the `Metaspace` pre-tokenizer), the characters are
+///   merged by rank, and characters outside the vocabulary fall back to `<0xXX>` byte tokens.
 public final class BPETokenizer: @unchecked Sendable {
+    /// How text becomes the symbols BPE merges.
+    enum Mode {
+        case byteLevel(SplitPattern)
+        /// `prependEverySegment`: the legacy `Prepend` normaliser runs on every piece of text
+        /// between added tokens; `Metaspace` with `prepend_scheme: first` only on the first.
+        case metaspace(prependEverySegment: Bool, prepend: Bool)
+    }
+
     // Immutable after init except the merge cache, which `cacheLock` guards.
     let vocab: [String: Int]
     let idToToken: [Int: String]
     let ranks: [String: Int]
-    let pattern: SplitPattern
+    let mode: Mode
     let nfc: Bool
+    let byteFallback: Bool
+    let unknownID: Int?
     let ignoreMerges: Bool
     /// Added tokens, longest first (for leftmost-longest matching).
     let added: [(content: [Unicode.Scalar], id: Int, special: Bool)]
@@ -47,24 +62,39 @@ public final class BPETokenizer: @unchecked Sendable {
         }
         ignoreMerges = model["ignore_merges"]?.boolValue ?? false
         var nfc = false
+        var metaspaceNormalizer = false
         if let n = json["normalizer"], !n.isNull {
-            let types = n["type"]?.stringValue == "Sequence" ? (n["normalizers"]?.arrayValue ?? []).compactMap { $0["type"]?.stringValue } : [n["type"]?.stringValue ?? ""]
-            guard types.allSatisfy({ $0 == "NFC" }) else { throw TokenizerError(message: "normalizer \(types) is not supported") }
-            nfc = true
+            let steps = n["type"]?.stringValue == "Sequence" ? (n["normalizers"]?.arrayValue ?? []) : [n]
+            let types = steps.compactMap { $0["type"]?.stringValue }
+            if types == ["NFC"] {
+                nfc = true
+            } else if types == ["Prepend", "Replace"], steps[0]["prepend"]?.stringValue == "\u{2581}",
+                      steps[1]["pattern"]?["String"]?.stringValue == " ", steps[1]["content"]?.stringValue == "\u{2581}" {
+                metaspaceNormalizer = true
+            } else {
+                throw TokenizerError(message: "normalizer \(types) is not supported")
+            }
         }
-        var split: SplitPattern?
+        var mode: Mode?
+        if metaspaceNormalizer { mode = .metaspace(prependEverySegment: true, prepend: true) }
         let pre = json["pre_tokenizer"]
         for p in pre?["pretokenizers"]?.arrayValue ?? [pre ?? .null] {
             if p["type"]?.stringValue == "Split", let r = p["pattern"]?["Regex"]?.stringValue {
                 guard let s = SplitPattern(regex: r) else { throw TokenizerError(message: "unsupported split pattern \(r.prefix(60))…") }
-                split = s
+                mode = .byteLevel(s)
             } else if p["type"]?.stringValue == "ByteLevel" {
                 guard p["add_prefix_space"]?.boolValue != true else { throw TokenizerError(message: "ByteLevel add_prefix_space is not supported") }
+            } else if p["type"]?.stringValue == "Metaspace", !metaspaceNormalizer {
+                guard (p["replacement"]?.stringValue ?? "\u{2581}") == "\u{2581}", p["split"]?.boolValue != true else {
+                    throw TokenizerError(message: "Metaspace with a replacement other than ▁ or split: true is not supported")
+                }
+                let scheme = p["prepend_scheme"]?.stringValue ?? ((p["add_prefix_space"]?.boolValue ?? true) ? "always" : "never")
+                mode = .metaspace(prependEverySegment: scheme == "always", prepend: scheme != "never")
             } else if !p.isNull {
                 throw TokenizerError(message: "pre-tokenizer \(p["type"]?.stringValue ?? "?") is not supported")
             }
         }
-        guard let split else { throw TokenizerError(message: "no Split pre-tokenizer") }
+        guard let mode else { throw TokenizerError(message: "neither a byte-level Split pre-tokenizer nor SentencePiece-style ▁ handling") }
         var added: [(content: [Unicode.Scalar], id: Int, special: Bool)] = []
         var addedByID: [Int: (String, Bool)] = [:]
         for t in json["added_tokens"]?.arrayValue ?? [] {
@@ -89,8 +119,10 @@ public final class BPETokenizer: @unchecked Sendable {
         self.vocab = vocab
         self.idToToken = idToToken
         self.ranks = ranks
-        self.pattern = split
+        self.mode = mode
         self.nfc = nfc
+        byteFallback = model["byte_fallback"]?.boolValue ?? false
+        unknownID = model["unk_token"]?.stringValue.flatMap { vocab[$0] }
         self.added = added
         self.addedByID = addedByID
         self.prefix = prefix
@@ -111,7 +143,7 @@ public final class BPETokenizer: @unchecked Sendable {
             if let hit = added.first(where: { a in
                 i + a.content.count <= scalars.count && Array(scalars[i..<(i + a.content.count)]) == a.content
             }) {
-                out += encodePlain(Array(scalars[start..<i]))
+                out += encodePlain(Array(scalars[start..<i]), first: start == 0)
                 out.append(hit.id)
                 i += hit.content.count
                 start = i
@@ -119,12 +151,19 @@ public final class BPETokenizer: @unchecked Sendable {
                 i += 1
             }
         }
-        out += encodePlain(Array(scalars[start..<scalars.count]))
+        out += encodePlain(Array(scalars[start..<scalars.count]), first: start == 0)
         return out
     }
 
-    func encodePlain(_ scalars: [Unicode.Scalar]) -> [Int] {
+    /// Text between added tokens; `first` when it starts the input.
+    func encodePlain(_ scalars: [Unicode.Scalar], first: Bool) -> [Int] {
         guard !scalars.isEmpty else { return [] }
+        if case let .metaspace(every, prepend) = mode {
+            let space: Unicode.Scalar = "\u{2581}"
+            let body = scalars.map { $0 == " " ? space : $0 }
+            return bpe(prepend && (every || first) ? [space] + body : body)
+        }
+        guard case let .byteLevel(pattern) = mode else { return [] }
         var text = scalars
         if nfc {
             var s = String.UnicodeScalarView()
@@ -135,13 +174,18 @@ public final class BPETokenizer: @unchecked Sendable {
         for piece in pattern.split(text) {
             var s = String.UnicodeScalarView()
             s.append(contentsOf: piece)
-            out += bpe(ByteLevel.encode(Array(String(s).utf8)))
+            out += bpe(Array(ByteLevel.encode(Array(String(s).utf8)).unicodeScalars))
         }
         return out
     }
 
-    /// Merges the characters of one pre-tokenized piece by rank.
-    func bpe(_ word: String) -> [Int] {
+    /// Merges the characters (Unicode scalars, as the HF library splits words) of one
+    /// pre-tokenized piece by rank; symbols left outside the vocabulary become byte tokens or
+    /// the unknown token.
+    func bpe(_ scalars: [Unicode.Scalar]) -> [Int] {
+        var view = String.UnicodeScalarView()
+        view.append(contentsOf: scalars)
+        let word = String(view)
         cacheLock.lock()
         if let hit = cache[word] {
             cacheLock.unlock()
@@ -152,7 +196,7 @@ public final class BPETokenizer: @unchecked Sendable {
         if ignoreMerges, let id = vocab[word] {
             ids = [id]
         } else {
-            var symbols = word.map(String.init)
+            var symbols = scalars.map { String($0) }
             while symbols.count > 1 {
                 var best = -1
                 var bestRank = Int.max
@@ -166,7 +210,16 @@ public final class BPETokenizer: @unchecked Sendable {
                 symbols[best] += symbols[best + 1]
                 symbols.remove(at: best + 1)
             }
-            ids = symbols.compactMap { vocab[$0] }
+            ids = []
+            for symbol in symbols {
+                if let id = vocab[symbol] {
+                    ids.append(id)
+                } else if byteFallback, case let bytes = symbol.utf8.compactMap({ vocab[String(format: "<0x%02X>", $0)] }), bytes.count == symbol.utf8.count {
+                    ids += bytes
+                } else if let unk = unknownID, ids.last != unk {
+                    ids.append(unk)  // fuse_unk: a run of unknown symbols is one <unk>
+                }
+            }
         }
         cacheLock.lock()
         if cache.count < 100_000 { cache[word] = ids }
@@ -180,15 +233,29 @@ public final class BPETokenizer: @unchecked Sendable {
     }
 
     /// The raw bytes of `ids`, for streaming output that may end inside a UTF-8 sequence.
-    public func decodeBytes(_ ids: [Int], skipSpecialTokens: Bool = false) -> [UInt8] {
+    /// `continuation`: the ids continue earlier text (streaming token by token), so a leading
+    /// space is kept rather than taken for the `▁` SentencePiece puts in front of a text.
+    public func decodeBytes(_ ids: [Int], skipSpecialTokens: Bool = false, continuation: Bool = false) -> [UInt8] {
         var out: [UInt8] = []
         for id in ids {
             if let (content, special) = addedByID[id] {
                 if !(skipSpecialTokens && special) { out += Array(content.utf8) }
             } else if let t = idToToken[id] {
-                out += ByteLevel.decode(t)
+                switch mode {
+                case .byteLevel: out += ByteLevel.decode(t)
+                case .metaspace: out += Self.metaspaceBytes(t)
+                }
             }
         }
+        // SentencePiece's decoder drops the `▁` it put in front of the text.
+        if case let .metaspace(_, prepend) = mode, prepend, !continuation, out.first == 0x20 { out.removeFirst() }
         return out
+    }
+
+    /// A SentencePiece-style piece as bytes: `<0xXX>` is that byte, `▁` a space.
+    static func metaspaceBytes(_ piece: String) -> [UInt8] {
+        let u = Array(piece.utf8)
+        if u.count == 6, piece.hasPrefix("<0x"), piece.hasSuffix(">"), let b = UInt8(piece.dropFirst(3).prefix(2), radix: 16) { return [b] }
+        return Array(piece.replacingOccurrences(of: "\u{2581}", with: " ").utf8)
     }
 }

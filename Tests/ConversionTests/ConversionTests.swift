@@ -213,6 +213,41 @@ import WeightFormat
         #expect(c2["rope_theta"]?.doubleValue == 10000)  // LLaMA-2 drafts have no rope_theta key
     }
 
+    /// The same LLaMA-3.1-style settings written as transformers 4 writes them (`rope_theta`,
+    /// `rope_scaling`, `torch_dtype`) and as transformers 5 does (`rope_parameters`, `dtype`) give
+    /// the same header config.
+    @Test func transformers4And5ConfigKeysGiveTheSameConfig() throws {
+        let dir = Fixtures.temporaryDirectory()
+        var original = try Fixtures.json("llama3/config.json")
+        guard case var .object(members) = original else { Issue.record("config is not an object"); return }
+        let scaling: [(String, JSONValue)] = [("factor", .double(8)), ("low_freq_factor", .double(1)), ("high_freq_factor", .double(4)),
+                                              ("original_max_position_embeddings", .int(8192)), ("rope_type", .string("llama3"))]
+        members = members.map { $0.0 == "rope_scaling" ? ($0.0, .object(scaling)) : $0 }
+        original = .object(members)
+        let v5: JSONValue = .object(members.filter { !["rope_theta", "rope_scaling", "torch_dtype"].contains($0.0) } + [
+            ("rope_parameters", .object([("rope_theta", .double(500000))] + scaling)), ("dtype", .string("bfloat16")),
+        ])
+        var configs: [JSONValue] = []
+        for (name, config) in [("v4", original), ("v5", v5)] {
+            try FileManager.default.createDirectory(atPath: "\(dir)/\(name)", withIntermediateDirectories: true)
+            for file in ["model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors", "model.safetensors.index.json"] {
+                try FileManager.default.copyItem(atPath: Fixtures.path("llama3/" + file), toPath: "\(dir)/\(name)/" + file)
+            }
+            FileManager.default.createFile(atPath: "\(dir)/\(name)/config.json", contents: Data(config.serialized().utf8))
+            _ = try Converter.convert(source: "\(dir)/\(name)", out: "\(dir)/\(name).hkw", options: .init(type: .f32))
+            configs.append(try #require(try HKWFile(path: "\(dir)/\(name).hkw").metadata["config"]))
+        }
+        #expect(configs[0]["rope_theta"]?.doubleValue == 500000)
+        #expect(configs[0]["rope_scaling"]?["factor"]?.doubleValue == 8)
+        #expect(configs[0]["source_dtype"]?.stringValue == "bfloat16")
+        for key in ["rope_theta", "source_dtype", "hidden_size", "num_kv_heads", "head_dim"] {
+            #expect(configs[0][key] == configs[1][key], "\(key)")
+        }
+        for key in ["factor", "low_freq_factor", "high_freq_factor", "original_max_position_embeddings", "rope_type"] {
+            #expect(configs[0]["rope_scaling"]?[key] == configs[1]["rope_scaling"]?[key], "rope_scaling.\(key)")
+        }
+    }
+
     @Test func draftSharesTheBaseEmbeddingWhenEqual() throws {
         let dir = Fixtures.temporaryDirectory()
         _ = try Converter.convert(source: Fixtures.path("qwen2"), out: dir + "/base.hkw", options: .init(type: .q8_0))

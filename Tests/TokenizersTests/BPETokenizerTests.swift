@@ -4,9 +4,10 @@ import Testing
 import TestSupport
 import Tokenizers
 
-/// Byte-level BPE against the HF tokenizers library (`refs/tokenizer_<family>.json`).
+/// Byte-level and SentencePiece-style (LLaMA-2) BPE against the HF tokenizers library
+/// (`refs/tokenizer_<family>.json`).
 @Suite struct BPETokenizerTests {
-    @Test(arguments: [("llama3", "llama3"), ("qwen2", "qwen2"), ("deepseek_v3", "llama3")])
+    @Test(arguments: [("llama3", "llama3"), ("qwen2", "qwen2"), ("deepseek_v3", "llama3"), ("llama2", "llama2")])
     func idsMatchTheReference(_ folder: String, _ refs: String) throws {
         let tok = try BPETokenizer(data: try FileSystem.readFile(Fixtures.path("tokenizers/\(folder)/tokenizer.json")))
         let cases = try #require(try Fixtures.json("refs/tokenizer_\(refs).json")["cases"]?.arrayValue)
@@ -18,6 +19,11 @@ import Tokenizers
             #expect(tok.encode(text, addSpecialTokens: true) == (c["ids_with_special"]?.arrayValue ?? []).compactMap(\.intValue),
                     "\(folder) with specials: \(text.debugDescription)")
             #expect(tok.decode(ids) == c["decoded"]?.stringValue, "\(folder) decode: \(text.debugDescription)")
+            // Streamed one token at a time, the bytes add up to the same text (SentencePiece's
+            // leading `▁` aside, which only the whole-text decode drops).
+            let streamed = ids.flatMap { tok.decodeBytes([$0], continuation: true) }
+            let whole = tok.decodeBytes(ids, continuation: true)
+            #expect(streamed == whole, "\(folder) streamed: \(text.debugDescription)")
         }
     }
 }
