@@ -8,6 +8,11 @@ extension WeightMatrix {
     /// Batches up to this size use the fused small-batch kernel where the type has one.
     static let fusedBatchLimit = 16
 
+    /// Batches up to this size use 8-bit activations where the matrix takes them, so that a
+    /// verified draft tree (HASS's largest is 60 nodes) gives each node exactly the logits a
+    /// single decoding step gives it; longer batches (prompt prefill) go to `cblas_sgemm`.
+    static let int8BatchLimit = 64
+
     var rowChunk: Int { max(1, min(rows, (4 << 20) / max(cols, 1))) }
 
     /// Y = X·Wᵀ for a batch X of `n` rows (row-major n × cols); returns n × rows.
@@ -19,6 +24,7 @@ extension WeightMatrix {
     /// point of verifying a draft tree at once), and the decoding runs on every core.
     func applyBatch(_ x: [Float], n: Int, threads: Int = ProcessInfo.processInfo.activeProcessorCount) -> [Float] {
         precondition(x.count == n * cols, "\(name): batch of \(x.count) values, expected \(n) × \(cols)")
+        if n > 0, n <= Self.int8BatchLimit, takesInt8Activations { return applyInt8(x, n: n, threads: threads) }
         var y = [Float](repeating: 0, count: n * rows)
         guard n > 0 else { return y }
         BLASThreads.once

@@ -61,9 +61,49 @@ public struct WeightMatrix: Sendable {
         return out
     }
 
+    /// Q8_0 and Q4_0 matrices multiply 8-bit activations (llama.cpp's scheme) unless
+    /// `Kernels.useInt8Activations(false)`.
+    var takesInt8Activations: Bool { (type == .q8_0 || type == .q4_0) && cols % 32 == 0 && ck_q8act_in_use() != 0 }
+
+    /// The n inputs of `x` (row-major n × cols) quantized to 8 bits, one after the other.
+    func quantizeActivations(_ x: [Float], n: Int) -> [UInt8] {
+        let bytes = ck_q8act_bytes(cols)
+        var out = [UInt8](repeating: 0, count: n * bytes)
+        x.withUnsafeBufferPointer { xp in
+            out.withUnsafeMutableBytes { o in
+                for i in 0..<n { ck_quantize_q8act(xp.baseAddress! + i * cols, cols, o.baseAddress! + i * bytes) }
+            }
+        }
+        return out
+    }
+
+    /// Y = X·Wᵀ over 8-bit activations for the n inputs of `x`, rows split across `threads`; each
+    /// input's result is bit-identical to what it gives alone.
+    func applyInt8(_ x: [Float], n: Int, threads: Int) -> [Float] {
+        let xq = quantizeActivations(x, n: n)
+        var y = [Float](repeating: 0, count: n * rows)
+        let parts = max(1, min(threads, rows / 16))
+        data.withUnsafeBytes { raw in
+            xq.withUnsafeBytes { q in
+                y.withUnsafeMutableBufferPointer { yp in
+                    let out = SendablePointer(yp.baseAddress!)
+                    let input = SendableRaw(q.baseAddress!)
+                    let base = SendableRaw(raw.baseAddress!)
+                    let type = ckType, cols = self.cols, rows = self.rows
+                    DispatchQueue.concurrentPerform(iterations: parts) { p in
+                        let begin = rows * p / parts, end = rows * (p + 1) / parts
+                        _ = ck_matmul_rows_q8act(type, base.pointer, cols, begin, end, input.pointer, n, out.pointer, rows)
+                    }
+                }
+            }
+        }
+        return y
+    }
+
     /// y = W·x, rows split across `threads`.
     func apply(_ x: [Float], threads: Int) -> [Float] {
         precondition(x.count == cols, "\(name): input of \(x.count), expected \(cols)")
+        if takesInt8Activations { return applyInt8(x, n: 1, threads: threads) }
         var y = [Float](repeating: 0, count: rows)
         let parts = max(1, min(threads, rows / 16))
         data.withUnsafeBytes { raw in
@@ -99,12 +139,20 @@ struct SendableRaw: @unchecked Sendable {
 }
 
 /// Which matrix-vector kernels run: the fused ones where a type has them (default), or only the
-/// readable reference path (decode a row, then dot), for tests and same-run benchmarks.
+/// readable reference paths, for tests and same-run benchmarks; and whether Q8_0/Q4_0 products
+/// use 8-bit activations.
 public enum Kernels {
     public static func useReference(_ on: Bool) { ck_matvec_use_reference(on ? 1 : 0) }
 
-    /// `HASSKIT_KERNELS=reference` in the environment selects the reference path.
+    /// Whether Q8_0/Q4_0 products quantize their activations to 8 bits (the default, as
+    /// llama.cpp does) or keep them f32 (exact products of the stored weights, slower).
+    public static func useInt8Activations(_ on: Bool) { ck_use_q8act(on ? 1 : 0) }
+
+    /// `HASSKIT_KERNELS=reference` in the environment selects the reference path;
+    /// `HASSKIT_ACTIVATIONS=f32` keeps activations f32.
     public static func configureFromEnvironment() {
-        if ProcessInfo.processInfo.environment["HASSKIT_KERNELS"] == "reference" { useReference(true) }
+        let env = ProcessInfo.processInfo.environment
+        if env["HASSKIT_KERNELS"] == "reference" { useReference(true) }
+        if env["HASSKIT_ACTIVATIONS"] == "f32" { useInt8Activations(false) }
     }
 }

@@ -51,3 +51,75 @@ extension MatvecKernelTests {
         }
     }
 }
+
+/// Products with 8-bit activations (llama.cpp's scheme, the default for Q8_0/Q4_0 weights).
+extension MatvecKernelTests {
+    static func q8act(_ x: [Float], cols: Int) -> [UInt8] {
+        let n = x.count / cols, bytes = ck_q8act_bytes(cols)
+        var out = [UInt8](repeating: 0, count: n * bytes)
+        x.withUnsafeBufferPointer { xp in
+            out.withUnsafeMutableBytes { o in
+                for i in 0..<n { ck_quantize_q8act(xp.baseAddress! + i * cols, cols, o.baseAddress! + i * bytes) }
+            }
+        }
+        return out
+    }
+
+    /// The AVX2 kernel equals the readable reference bit for bit, for every batch size, and each
+    /// input of a batch gets the bits it gets alone; the result is the f32 product up to the
+    /// activations' 8-bit rounding.
+    @Test(arguments: [(QuantType.q8_0, 1), (.q8_0, 3), (.q8_0, 4), (.q8_0, 16), (.q8_0, 60), (.q4_0, 1), (.q4_0, 5), (.q4_0, 60)])
+    func int8ActivationKernelsAgreeBitForBit(_ quant: QuantType, _ n: Int) throws {
+        var g = SystemRandomNumberGenerator()
+        let rows = 23, cols = 320
+        let w = (0..<(rows * cols)).map { i in Float.random(in: -1...1, using: &g) * (i % 89 == 0 ? 30 : 0.03) }
+        let x = (0..<(n * cols)).map { i in Float.random(in: -2...2, using: &g) * (i % 53 == 0 ? 50 : 1) }
+        let q = try #require(Quantizer.encode(w, as: quant))
+        let xq = Self.q8act(x, cols: cols)
+        let type = Int32(quant == .q8_0 ? CK_TYPE_Q8_0 : CK_TYPE_Q4_0)
+        var fast = [Float](repeating: .nan, count: n * rows), reference = fast
+        var scratch = [Float](repeating: 0, count: cols)
+        q.withUnsafeBytes { wp in
+            xq.withUnsafeBytes { xp in
+                #expect(ck_matmul_rows_q8act(type, wp.baseAddress, cols, 0, rows, xp.baseAddress, n, &fast, rows) == 1)
+                ck_matmul_rows_q8act_reference(type, wp.baseAddress, cols, 0, rows, xp.baseAddress, n, &reference, rows)
+                for i in [0, n - 1] {
+                    var single = [Float](repeating: .nan, count: rows)
+                    _ = ck_matmul_rows_q8act(type, wp.baseAddress, cols, 0, rows, xp.baseAddress! + i * ck_q8act_bytes(cols), 1, &single, rows)
+                    #expect(single.map(\.bitPattern) == Array(fast[(i * rows)..<((i + 1) * rows)]).map(\.bitPattern), "input \(i) alone")
+                }
+            }
+            #expect(fast.map(\.bitPattern) == reference.map(\.bitPattern))
+            // Against f32 activations: each activation moves by at most half a step of its block.
+            for i in 0..<n {
+                let xi = Array(x[(i * cols)..<((i + 1) * cols)])
+                var exact = [Float](repeating: 0, count: rows)
+                ck_matvec_rows_reference(type, wp.baseAddress, cols, 0, rows, xi, &exact, &scratch)
+                var decoded = [Float](repeating: 0, count: rows * cols)
+                decoded.withUnsafeMutableBufferPointer { d in
+                    for r in 0..<rows { ck_dequantize_row(type, wp.baseAddress! + r * ck_row_bytes(type, cols), d.baseAddress! + r * cols, cols) }
+                }
+                for r in 0..<rows {
+                    var bound: Float = 0
+                    for b in 0..<(cols / 32) {
+                        let step = (0..<32).map { abs(xi[b * 32 + $0]) }.max()! / 127
+                        bound += (0..<32).reduce(Float(0)) { $0 + abs(decoded[r * cols + b * 32 + $1]) } * step / 2
+                    }
+                    #expect(abs(fast[i * rows + r] - exact[r]) <= bound * 1.01 + 1e-4, "input \(i) row \(r)")
+                }
+            }
+        }
+    }
+
+    @Test func activationQuantizationStaysInRangeAndMapsNaNToZero() {
+        var x = (0..<64).map { Float($0) - 20 }
+        x[3] = .nan
+        x[40] = 1e30
+        let xq = Self.q8act(x, cols: 64)
+        #expect(xq.count == ck_q8act_bytes(64))
+        // Layout: 8 int32 lane sums, the f32 scale, 32 int8 values per block.
+        let q = xq[36..<68].map { Int8(bitPattern: $0) }
+        #expect(q[3] == 0 && q.allSatisfy { $0 >= -127 && $0 <= 127 })
+        #expect(Int8(bitPattern: xq[68 + 36 + 8]) == 127)  // 1e30 takes the top of its block
+    }
+}

@@ -103,6 +103,29 @@ void ck_matvec_rows_reference(int type, const void *w, size_t cols, size_t row_b
 /// for tests and benchmarks that compare it with the fused kernels. Process-wide.
 void ck_matvec_use_reference(int on);
 
+/// Bytes of `cols` activations quantized to 8 bits (blocks of 32: an f32 scale, 32 int8).
+size_t ck_q8act_bytes(size_t cols);
+
+/// Quantizes `cols` activations (a multiple of 32) to 8 bits: per block of 32, scale = max|x|/127,
+/// q = round(x / scale), as llama.cpp's Q8_0 activations (but with an f32 scale).
+void ck_quantize_q8act(const float *x, size_t cols, void *dst);
+
+/// Y[i * ldy + r] = dot(row r of W, X[i]) for rows [row_begin, row_end) of a Q8_0 or Q4_0 matrix
+/// and the n inputs of xq (each ck_q8act_bytes(cols) bytes): integer block sums scaled once per
+/// block. Bit-identical whatever n, and to ck_matmul_rows_q8act_reference. Returns 0 (writing
+/// nothing) for other types or when cols is not a multiple of 32.
+int ck_matmul_rows_q8act(int type, const void *w, size_t cols, size_t row_begin, size_t row_end,
+                         const void *xq, size_t n, float *y, size_t ldy);
+
+/// Whether the engine quantizes activations to 8 bits for Q8_0/Q4_0 matrices (default 1; 0 keeps
+/// f32 activations, the exact but slower path). Process-wide.
+void ck_use_q8act(int on);
+int ck_q8act_in_use(void);
+
+/// The readable version of ck_matmul_rows_q8act (same results, bit for bit).
+void ck_matmul_rows_q8act_reference(int type, const void *w, size_t cols, size_t row_begin, size_t row_end,
+                                    const void *xq, size_t n, float *y, size_t ldy);
+
 /// Sum of the bytes viewed as little-endian 64-bit words (plus a tail), used to force every byte
 /// of a mapped region to be read in I/O benchmarks without the compiler eliding the loads.
 uint64_t ck_touch_bytes(const void *src, size_t n);
