@@ -343,6 +343,18 @@ static inline void matmul_q8act_avx2(int type, const unsigned char *w, size_t st
                               const q8act_block *x, size_t n, float *y, size_t ldy) {
     for (size_t r = row_begin; r < row_end; r++) {
         const unsigned char *row = w + r * stride;
+        if (n == 1) {  // decoding: one accumulator that stays in a register
+            __m256 acc = _mm256_setzero_ps();
+            for (size_t b = 0; b < blocks; b++) acc = block_fma(type, load_wblock(type, row, b), x + b, acc);
+            y[r] = hsum256(acc);
+            continue;
+        }
+        if (n == 1) {  // decoding: one accumulator that stays in a register
+            __m256 acc = _mm256_setzero_ps();
+            for (size_t b = 0; b < blocks; b++) acc = block_fma(type, load_wblock(type, row, b), x + b, acc);
+            y[r] = hsum256(acc);
+            continue;
+        }
         for (size_t i0 = 0; i0 < n; i0 += 4) {
             const size_t m = n - i0 < 4 ? n - i0 : 4;
             __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
