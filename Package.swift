@@ -50,6 +50,8 @@ let package = Package(
             ]),
 
         .target(name: "Tokenizers", dependencies: ["StrictJSON"]),
+        // Hand-off to SGLang/vLLM: draft layouts, bias folding, launch plans.
+        .target(name: "Export", dependencies: ["Checkpoints", "Platform", "StrictJSON"]),
         // The hub imitation on loopback: the download tests' server with faults, and what
         // `hasskit demo` serves the bundled pair from so that it goes through the real `pull`.
         .target(name: "LoopbackHub", dependencies: ["StrictJSON", .product(name: "Crypto", package: "swift-crypto")]),
@@ -59,7 +61,7 @@ let package = Package(
         .target(
             name: "HasskitCLI",
             dependencies: [
-                "Platform", "Checkpoints", "WeightFormat", "Quantization", "CKernels", "Conversion", "Registry", "Hub", "Inference", "Tokenizers", "LoopbackHub",
+                "Platform", "Checkpoints", "WeightFormat", "Quantization", "CKernels", "Conversion", "Registry", "Hub", "Inference", "Tokenizers", "LoopbackHub", "Export",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "hasskit", dependencies: ["HasskitCLI"]),
@@ -87,6 +89,7 @@ let package = Package(
         .testTarget(
             name: "ConversionTests",
             dependencies: ["Conversion", "Checkpoints", "WeightFormat", "Quantization", "Platform", "StrictJSON", "CKernels", "TestSupport"]),
+        .testTarget(name: "ExportTests", dependencies: ["Export", "Checkpoints", "StrictJSON", "TestSupport", "Platform"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "StrictJSON", "TestSupport", "Platform"]),
         .testTarget(
             name: "InferenceTests",

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Checkpoints
+import Export
 import Hub
 import Inference
 import Registry
@@ -54,6 +55,13 @@ public enum HasskitExit {
             return e.kind == .incompatible ? incompatible : badInput
         case let e as SystemError:
             return e.isNotFound ? notFound : io
+        case let e as ExportError:
+            switch e.kind {
+            case .incompatible: return incompatible
+            case .badInput: return badInput
+            case .outputExists: return usage
+            case .io: return io
+            }
         default:
             return software
         }

@@ -90,6 +90,17 @@ import TestSupport
         let check = try Self.run(["check", "tiny"], env: env)
         #expect(check.status == 64 && check.stderr.contains("tiny-pair/base-q8_0.hkw carries no tokenizer.json"), "\(check.stderr)")
 
+        // Hand-off: --dry-run writes nothing; the export points at the hub-cache snapshot.
+        let dry = try Self.run(["export", "tiny", "--engine", "sglang", "--out", home + "/export", "--dry-run"], env: env)
+        #expect(dry.status == 0 && dry.stdout.contains("would write"), "\(dry.stderr)")
+        #expect(FileSystem.kind(of: home + "/export") == .missing)
+        let export = try Self.run(["export", "tiny", "--engine", "sglang", "--out", home + "/export", "--json"], env: env)
+        #expect(export.status == 0, "\(export.stderr)")
+        let commands = try JSONParser().parse(export.stdout)["commands"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        #expect(commands.first?.contains(home + "/hub/models--test-org--tiny-llama3/snapshots/") == true, "\(commands)")
+        #expect(FileSystem.kind(of: home + "/export/draft/model.safetensors") == .file)
+        #expect(try Self.run(["export", "tiny", "--engine", "vllm", "--out", home + "/export"], env: env).status == 64)
+
         let rm = try Self.run(["rm", "tiny", "--json"], env: env)
         #expect(rm.status == 0)
         #expect(try Self.run(["verify", "tiny"], env: env).status == 66)
