@@ -26,6 +26,7 @@ extension HKWFile {
     /// Tensor `name` as a matrix, or an error naming it when the file lacks it.
     func matrix(_ name: String) throws -> WeightMatrix {
         guard let e = tensor(named: name) else { throw InferenceError("missing tensor \(name)", path: path) }
+        if e.type == .f8e4m3 { return try WeightMatrix(fp8: e, scale: tensor(named: name + "_scale_inv"), path: path) }
         return try WeightMatrix(e, path: path)
     }
 

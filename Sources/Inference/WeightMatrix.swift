@@ -42,6 +42,36 @@ public struct WeightMatrix: Sendable {
         data = e.data
     }
 
+    /// An FP8 E4M3 matrix (`--type fp8`, DeepSeek's block-scaled weights kept as stored),
+    /// dequantized when the model opens: value = fp8 × `scale[row / 128, col / 128]` (the stored
+    /// `weight_scale_inv`; an unscaled FP8 tensor has scale 1). The engine then runs it as F32.
+    init(fp8 e: HKWFile.Entry, scale: HKWFile.Entry?, path: String) throws {
+        name = e.name
+        guard e.shape.count == 2 || e.shape.count == 1 else { throw InferenceError("\(e.name) has shape \(e.shape); the engine uses vectors and matrices", path: path) }
+        let rows = e.shape.count == 2 ? e.shape[0] : 1, cols = e.shape.last ?? 0
+        self.rows = rows
+        self.cols = cols
+        type = .f32
+        ckType = Int32(CK_TYPE_F32)
+        let blockRows = (rows + 127) / 128, blockCols = (cols + 127) / 128
+        var scales = [Float](repeating: 1, count: blockRows * blockCols)
+        if let scale {
+            guard scale.type == .f32, scale.shape == [blockRows, blockCols] else {
+                throw InferenceError("\(scale.name) is \(scale.type?.rawValue ?? "?") \(scale.shape); \(e.name) (\(rows)×\(cols)) needs F32 [\(blockRows), \(blockCols)]", path: path, kind: .malformed)
+            }
+            scales = scale.data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+        }
+        guard e.data.count == rows * cols else { throw InferenceError("\(e.name) holds \(e.data.count) bytes, \(rows)×\(cols) FP8 needs \(rows * cols)", path: path) }
+        var values = [Float](repeating: 0, count: rows * cols)
+        e.data.withUnsafeBytes { raw in
+            values.withUnsafeMutableBufferPointer { ck_f8e4m3_to_f32(raw.bindMemory(to: UInt8.self).baseAddress, $0.baseAddress, rows * cols) }
+        }
+        for r in 0..<rows {
+            for c in 0..<cols { values[r * cols + c] *= scales[(r / 128) * blockCols + c / 128] }
+        }
+        data = ByteView(values.withUnsafeBytes { Array($0) }, label: e.name)
+    }
+
     /// The whole tensor as f32 (norms and biases: small).
     func vector() -> [Float] {
         var out = [Float](repeating: 0, count: cols)
