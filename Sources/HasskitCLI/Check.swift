@@ -106,10 +106,10 @@ struct Check: ParsableCommand {
         let (base, draft, settings) = try resolve()
         let sampling = Sampling(temperature: temperature, seed: seed)
         // The pair first: a head made for another base is the likeliest mistake.
-        let model: LlamaModel, head: DraftHead
+        let model: any CausalModel, head: any FeatureDraft
         do {
-            model = try LlamaModel(path: base, threads: max(1, threads))
-            head = try DraftHead(path: draft, base: model)
+            model = try Models.openBase(path: base, threads: max(1, threads))
+            head = try Models.openDraft(path: draft, base: model)
         } catch { throw fail(error) }
         let extras: ModelExtras
         do { extras = try ModelExtras(path: base) } catch { throw fail(error) }

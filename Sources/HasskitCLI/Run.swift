@@ -100,10 +100,10 @@ struct Run: ParsableCommand {
             prompt = ids.compactMap { $0 }
         }
         let stops: Set<Int> = ignoreEos ? [] : extras.stopTokens
-        let m: LlamaModel
-        do { m = try LlamaModel(path: model, threads: max(1, threads)) } catch { throw fail(error) }
-        guard prompt.allSatisfy({ $0 < m.config.vocab }) else {
-            throw ValidationError("a prompt id is outside the vocabulary of \(m.config.vocab)")
+        let m: any CausalModel
+        do { m = try Models.openBase(path: model, threads: max(1, threads)) } catch { throw fail(error) }
+        guard prompt.allSatisfy({ $0 < m.vocabularySize }) else {
+            throw ValidationError("a prompt id is outside the vocabulary of \(m.vocabularySize)")
         }
         if let draft {
             try runSpeculative(m, prompt: prompt, draftPath: draft, tokenizer: tokenizer, stops: stops)
@@ -112,7 +112,7 @@ struct Run: ParsableCommand {
         var stream = TextStream(tokenizer: tokenizer)
         let cache = m.makeCache()
         let t0 = Date()
-        var logits = m.forward(tokens: prompt, cache: cache).logits.last ?? []
+        var logits = m.forward(tokens: prompt, cache: cache, positions: nil, visible: nil).logits.last ?? []
         let prefill = Date().timeIntervalSince(t0)
         var output: [Int] = []
         let t1 = Date()
@@ -129,7 +129,7 @@ struct Run: ParsableCommand {
             if stops.contains(best) { break }
             if !json { stream.emit(best) }
             if output.count == maxTokens { break }
-            logits = m.step(token: best, cache: cache).logits
+            logits = m.step(token: best, cache: cache, position: nil, visible: nil).logits
         }
         let decode = Date().timeIntervalSince(t1)
         if !json { stream.finish() }
@@ -145,10 +145,10 @@ struct Run: ParsableCommand {
 }
 
 extension Run {
-    func runSpeculative(_ m: LlamaModel, prompt: [Int], draftPath: String, tokenizer: BPETokenizer?, stops: Set<Int>) throws {
+    func runSpeculative(_ m: any CausalModel, prompt: [Int], draftPath: String, tokenizer: BPETokenizer?, stops: Set<Int>) throws {
         guard topK > 0, depth > 0, totalTokens > 1 else { throw ValidationError("--top-k, --depth and --total-tokens must be positive") }
-        let head: DraftHead
-        do { head = try DraftHead(path: draftPath, base: m) } catch { throw fail(error) }
+        let head: any FeatureDraft
+        do { head = try Models.openDraft(path: draftPath, base: m) } catch { throw fail(error) }
         let decoder = SpeculativeDecoder(base: m, head: head, settings: TreeSettings(topK: topK, depth: depth, totalTokens: totalTokens))
         let t0 = Date()
         let r = decoder.generate(prompt: prompt, maxNewTokens: maxTokens, stopTokens: stops,

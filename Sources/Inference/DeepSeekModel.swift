@@ -106,7 +106,7 @@ public struct DeepSeekConfig: Sendable {
 /// interleaved pairs) over a converted `.hkw`, in f32, one position at a time: made to be checked
 /// against transformers on the tiny fixture and to run the MTP layer, not for speed (the real
 /// model is 671 B parameters). FP8 weights are dequantized when the model opens.
-public final class DeepSeekModel {
+public final class DeepSeekModel: CausalModel {
     public let config: DeepSeekConfig
     public let path: String
     public var threads: Int
@@ -172,6 +172,8 @@ public final class DeepSeekModel {
     }
 
     /// Keys hold each head's [nope | rope] (the rope part shared by all heads), values each head's v.
+    public var vocabularySize: Int { config.vocab }
+
     public func makeCache() -> KVCache {
         KVCache(layers: config.layers, width: config.heads * config.qkHead, valueWidth: config.heads * config.vHead)
     }
@@ -297,6 +299,17 @@ public final class DeepSeekModel {
         let hidden = rmsNorm(x, outputNorm)
         var logits = output.apply(hidden, threads: threads)
         if logits.count > config.vocab { logits.removeLast(logits.count - config.vocab) }
+        return (hidden, logits)
+    }
+
+    /// Several tokens, one position at a time (this engine is for checking, not speed).
+    public func forward(tokens: [Int], cache: KVCache, positions: [Int]? = nil, visible: [[Int]]? = nil) -> (hidden: [[Float]], logits: [[Float]]) {
+        var hidden: [[Float]] = [], logits: [[Float]] = []
+        for (i, t) in tokens.enumerated() {
+            let r = step(token: t, cache: cache, position: positions?[i], visible: visible?[i])
+            hidden.append(r.hidden)
+            logits.append(r.logits)
+        }
         return (hidden, logits)
     }
 

@@ -6,7 +6,7 @@ import WeightFormat
 /// predicted next feature, and the base model's `lm_head` turns it into logits (no final norm).
 ///
 /// Follows HASS's `model/cnets.py` `Model`; the fixtures' draft references were made with it.
-public final class DraftHead {
+public final class DraftHead: FeatureDraft {
     public let config: ModelConfig
     public let base: LlamaModel
     let embedding: WeightMatrix
@@ -145,5 +145,12 @@ public final class DraftHead {
         let logits = base.output.applyBatch(out, n: n, threads: base.threads)
         let rows = base.output.rows, vocab = min(rows, base.config.vocab)
         return ((0..<n).map { Array(out[($0 * h)..<(($0 + 1) * h)]) }, (0..<n).map { Array(logits[($0 * rows)..<($0 * rows + vocab)]) })
+    }
+
+    /// Logits of a predicted feature through the base's head (HASS heads have no final norm).
+    public func logits(of feature: [Float]) -> [Float] {
+        var l = base.output.apply(feature, threads: base.threads)
+        if l.count > base.config.vocab { l.removeLast(l.count - base.config.vocab) }
+        return l
     }
 }

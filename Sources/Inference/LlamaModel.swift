@@ -6,7 +6,7 @@ import WeightFormat
 ///
 /// Follows transformers' `LlamaForCausalLM` / `Qwen2ForCausalLM` (eager attention), the
 /// reference the fixtures' logits were made with.
-public final class LlamaModel {
+public final class LlamaModel: CausalModel {
     public let config: ModelConfig
     public let path: String
     /// Worker threads for matrix-vector products.
@@ -78,6 +78,8 @@ public final class LlamaModel {
             try check.matrix(p + "ffn_down.weight", l.down, rows: h, cols: config.intermediate)
         }
     }
+
+    public var vocabularySize: Int { config.vocab }
 
     public func makeCache() -> KVCache { KVCache(layers: config.layers, width: config.kvHeads * config.headDim) }
 
@@ -179,22 +181,6 @@ public final class LlamaModel {
 
     /// Greedy continuation of `prompt` (no stop on EOS, as the reference was made), with the
     /// logits after the prompt and the top-2 margin at every generated position.
-    /// Plain decoding with `sampling` (greedy at temperature 0), ending after a stop token.
-    public func generate(prompt: [Int], maxTokens: Int, stopTokens: Set<Int> = [], sampling: Sampling) -> [Int] {
-        guard !sampling.isGreedy else { return greedy(prompt: prompt, maxTokens: maxTokens, stopTokens: stopTokens).tokens }
-        var rng = SeededGenerator(seed: sampling.seed)
-        let cache = makeCache()
-        var logits = forward(tokens: prompt, cache: cache).logits.last ?? []
-        var out: [Int] = []
-        while out.count < maxTokens {
-            let token = rng.pick(sampling.distribution(logits))
-            out.append(token)
-            if out.count == maxTokens || stopTokens.contains(token) { break }
-            logits = step(token: token, cache: cache).logits
-        }
-        return out
-    }
-
     public func greedy(prompt: [Int], maxTokens: Int, stopTokens: Set<Int> = []) -> (tokens: [Int], lastLogits: [Float], margins: [Float]) {
         let cache = makeCache()
         var logits = forward(tokens: prompt, cache: cache).logits.last ?? []

@@ -70,7 +70,7 @@ public struct SpeculationCheck: Sendable {
 
     /// Decodes each prompt plainly, then speculatively (same stop rule and token budget).
     /// `progress` is called after each prompt with its index and result.
-    public static func run(base: LlamaModel, head: DraftHead, settings: TreeSettings, prompts: [[Int]],
+    public static func run(base: any CausalModel, head: any FeatureDraft, settings: TreeSettings, prompts: [[Int]],
                            maxNewTokens: Int, stopTokens: Set<Int> = [], sampling: Sampling = .greedy,
                            progress: (Int, PromptResult) -> Void = { _, _ in }) -> SpeculationCheck {
         var check = SpeculationCheck(settings: settings)

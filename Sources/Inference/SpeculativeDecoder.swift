@@ -44,8 +44,8 @@ public struct DraftTree: Sendable, Equatable {
 /// in one pass of the base, accept the longest path the base agrees with, keep the base's token
 /// after it. The output equals plain greedy decoding of the base.
 public final class SpeculativeDecoder {
-    public let base: LlamaModel
-    public let head: DraftHead
+    public let base: any CausalModel
+    public let head: any FeatureDraft
     public var settings: TreeSettings
 
     /// What a run did.
@@ -63,7 +63,7 @@ public final class SpeculativeDecoder {
         public var firstTree: DraftTree?
     }
 
-    public init(base: LlamaModel, head: DraftHead, settings: TreeSettings) {
+    public init(base: any CausalModel, head: any FeatureDraft, settings: TreeSettings) {
         self.base = base
         self.head = head
         self.settings = settings
@@ -104,7 +104,7 @@ public final class SpeculativeDecoder {
                   afterStep: (KVCache, [Int]) -> Void) -> Result {
         precondition(!prompt.isEmpty)
         let cache = base.makeCache()
-        let prefill = base.forward(tokens: prompt, cache: cache)
+        let prefill = base.forward(tokens: prompt, cache: cache, positions: nil, visible: nil)
         let hidden = prefill.hidden
         var rng = SeededGenerator(seed: sampling.seed)
         func choose(_ logits: [Float]) -> Int { sampling.isGreedy ? Self.argmax(logits) : rng.pick(sampling.distribution(logits)) }
@@ -200,11 +200,11 @@ public final class SpeculativeDecoder {
     func draft(features: [[Float]], tokens: [Int], root: Int, cache: KVCache) -> DraftTree {
         let k = settings.topK, depth = settings.depth, budget = settings.totalTokens - 1
         // (a) Catch up the stable draft context with the new pairs.
-        let lastOut = head.forward(features: features, tokens: tokens, cache: cache).features.last ?? []
+        let lastOut = head.forward(features: features, tokens: tokens, cache: cache, positions: nil, visible: nil).features.last ?? []
         let stable = cache.count
         defer { cache.truncate(to: stable) }
         // (b) Level 1.
-        let lp = Self.logSoftmax(logits(of: lastOut))
+        let lp = Self.logSoftmax(head.logits(of: lastOut))
         let first = Self.topK(lp, k)
         var poolTokens = first
         var poolScores = first.map { lp[$0] }
@@ -277,11 +277,5 @@ public final class SpeculativeDecoder {
         }
         if paths.isEmpty { paths = [[0]] }
         return DraftTree(tokens: treeTokens, parents: parents, depths: depths, paths: paths)
-    }
-
-    func logits(of feature: [Float]) -> [Float] {
-        var l = base.output.apply(feature, threads: base.threads)
-        if l.count > base.config.vocab { l.removeLast(l.count - base.config.vocab) }
-        return l
     }
 }

@@ -262,3 +262,19 @@ extension InspectCommandTests {
         #expect(text.stdout.contains("FAIL  hidden size         expected 128, found 96"), "\(text.stdout)")
     }
 }
+
+extension InspectCommandTests {
+    /// A DeepSeek pair end to end through the binary: the FP8 checkpoint converted as FP8, its
+    /// MTP layer extracted as the draft, and `check` proving speculative = plain greedy.
+    @Test func checkRunsADeepSeekPairWithItsMTPDraft() throws {
+        let dir = Fixtures.temporaryDirectory()
+        #expect(try Self.run(["convert", Fixtures.path("deepseek_v3"), "--out", dir + "/b.hkw", "--type", "fp8"]).status == 0)
+        #expect(try Self.run(["convert", Fixtures.path("deepseek_v3"), "--out", dir + "/mtp.hkw", "--type", "fp8", "--layers", "mtp"]).status == 0)
+        FileManager.default.createFile(atPath: dir + "/prompts.txt", contents: Data("The license says\ndef main():\n".utf8))
+        let r = try Self.run(["check", "--base", dir + "/b.hkw", "--draft", dir + "/mtp.hkw", "--prompts", dir + "/prompts.txt",
+                              "--max-tokens", "8", "--top-k", "2", "--depth", "2", "--total-tokens", "5", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let doc = try JSONParser().parse(r.stdout)
+        #expect(doc["identical"]?.boolValue == true && doc["prompts"]?.intValue == 2)
+    }
+}

@@ -30,3 +30,53 @@ import TestSupport
         }
     }
 }
+
+/// DeepSeek's MTP layer as a draft: against transformers' MtpModel, then in the tree decoder.
+@Suite struct MTPDraftTests {
+    static func convert(_ type: ConversionType) throws -> (DeepSeekModel, MTPDraft) {
+        let dir = Fixtures.temporaryDirectory()
+        _ = try Converter.convert(source: Fixtures.path("deepseek_v3"), out: dir + "/base.hkw", options: .init(type: type))
+        var options = Converter.Options(type: type)
+        options.layers = [2]
+        _ = try Converter.convert(source: Fixtures.path("deepseek_v3"), out: dir + "/mtp.hkw", options: options)
+        let base = try DeepSeekModel(path: dir + "/base.hkw", threads: 2)
+        return (base, try MTPDraft(path: dir + "/mtp.hkw", base: base))
+    }
+
+    /// The layer's top-5 tokens and logits at every position equal transformers', given the
+    /// base's post-norm features (refs made by transformers' MtpModel).
+    @Test func matchesTransformers() throws {
+        let (_, mtp) = try Self.convert(.fp8)
+        let cases = try #require(try Fixtures.json("refs/deepseek_v3.json")["mtp"]?["cases"]?.arrayValue)
+        #expect(!cases.isEmpty)
+        for c in cases {
+            let tokens = (c["mtp_input_token_ids"]?.arrayValue ?? []).compactMap(\.intValue)
+            let features = (c["base_features_postnorm"]?.arrayValue ?? []).map { ($0.arrayValue ?? []).compactMap(\.doubleValue).map(Float.init) }
+            let top5 = (c["mtp_top5_ids"]?.arrayValue ?? []).map { ($0.arrayValue ?? []).compactMap(\.intValue) }
+            let top5Logits = (c["mtp_top5_logits"]?.arrayValue ?? []).map { ($0.arrayValue ?? []).compactMap(\.doubleValue).map(Float.init) }
+            #expect(tokens.count == 8 && features.count == 8)
+            let out = mtp.forward(features: features, tokens: tokens, cache: mtp.makeCache()).logits
+            for t in tokens.indices {
+                let ids = Array(out[t].indices.sorted { out[t][$0] > out[t][$1] }.prefix(5))
+                #expect(ids == top5[t], "position \(t)")
+                let worst = zip(ids.map { out[t][$0] }, top5Logits[t]).map { abs($0 - $1) }.max() ?? .infinity
+                #expect(worst <= 1e-3, "position \(t): max |Δlogit| \(worst)")
+            }
+        }
+    }
+
+    /// With the MTP draft, speculative greedy output equals plain greedy output (chain and tree).
+    @Test func speculativeOutputEqualsPlainGreedy() throws {
+        let (base, mtp) = try Self.convert(.fp8)
+        let prompts = try #require(try Fixtures.json("refs/deepseek_v3.json")["prompts"]?.arrayValue)
+        for settings in [TreeSettings(topK: 1, depth: 3, totalTokens: 5), TreeSettings(topK: 3, depth: 2, totalTokens: 8)] {
+            for p in prompts.prefix(2) {
+                let ids = (p["input_ids"]?.arrayValue ?? []).compactMap(\.intValue)
+                let plain = base.greedy(prompt: ids, maxTokens: 16).tokens
+                let spec = SpeculativeDecoder(base: base, head: mtp, settings: settings).generate(prompt: ids, maxNewTokens: 16)
+                #expect(spec.tokens == plain, "\(settings)")
+                #expect(spec.acceptLengths.count <= 16)
+            }
+        }
+    }
+}

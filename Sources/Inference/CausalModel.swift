@@ -1,0 +1,67 @@
+import Foundation
+import WeightFormat
+
+/// A base model the engine decodes and the speculative decoder verifies with: LLaMA/Qwen2
+/// (`LlamaModel`) or DeepSeek-V3 (`DeepSeekModel`).
+public protocol CausalModel: AnyObject {
+    /// Token ids the model takes and scores.
+    var vocabularySize: Int { get }
+    func makeCache() -> KVCache
+    /// Runs one token at the next slot of `cache`; returns its post-norm hidden state and logits.
+    @discardableResult
+    func step(token: Int, cache: KVCache, position: Int?, visible: [Int]?) -> (hidden: [Float], logits: [Float])
+    /// Runs several tokens into the next slots of `cache` (a prompt, or a draft tree with its
+    /// RoPE positions and per-token visible slots).
+    func forward(tokens: [Int], cache: KVCache, positions: [Int]?, visible: [[Int]]?) -> (hidden: [[Float]], logits: [[Float]])
+}
+
+/// A draft for the tree decoder: pairs (feature fₜ, token xₜ₊₁) in, predicted features and
+/// logits out. HASS's EAGLE-1 heads (`DraftHead`) and DeepSeek's MTP layer (`MTPDraft`).
+public protocol FeatureDraft: AnyObject {
+    func makeCache() -> KVCache
+    func forward(features: [[Float]], tokens: [Int], cache: KVCache, positions: [Int]?, visible: [[Int]]?) -> (features: [[Float]], logits: [[Float]])
+    /// The logits of a feature the draft produced.
+    func logits(of feature: [Float]) -> [Float]
+}
+
+extension CausalModel {
+    /// The first index of the largest value (the tie rule every decoder here uses).
+    static func argmax(_ v: [Float]) -> Int {
+        var best = 0
+        for i in v.indices where v[i] > v[best] { best = i }
+        return best
+    }
+
+    /// Plain decoding with `sampling` (greedy at temperature 0), ending after a stop token.
+    public func generate(prompt: [Int], maxTokens: Int, stopTokens: Set<Int> = [], sampling: Sampling) -> [Int] {
+        var rng = SeededGenerator(seed: sampling.seed)
+        let cache = makeCache()
+        var logits = forward(tokens: prompt, cache: cache, positions: nil, visible: nil).logits.last ?? []
+        var out: [Int] = []
+        while out.count < maxTokens {
+            let token = sampling.isGreedy ? Self.argmax(logits) : rng.pick(sampling.distribution(logits))
+            out.append(token)
+            if out.count == maxTokens || stopTokens.contains(token) { break }
+            logits = step(token: token, cache: cache, position: nil, visible: nil).logits
+        }
+        return out
+    }
+}
+
+/// Opens converted models by their `architecture`: LLaMA/Qwen2 bases with HASS heads, and
+/// DeepSeek-V3 bases with their MTP layer.
+public enum Models {
+    public static func openBase(path: String, threads: Int) throws -> any CausalModel {
+        let architecture = try HKWFile(path: path).metadata["architecture"]?.stringValue
+        if architecture == "deepseek_v3" { return try DeepSeekModel(path: path, threads: threads) }
+        return try LlamaModel(path: path, threads: threads)
+    }
+
+    public static func openDraft(path: String, base: any CausalModel) throws -> any FeatureDraft {
+        switch base {
+        case let b as DeepSeekModel: return try MTPDraft(path: path, base: b)
+        case let b as LlamaModel: return try DraftHead(path: path, base: b)
+        default: throw InferenceError("no draft kind for this base", path: path, kind: .incompatible)
+        }
+    }
+}
