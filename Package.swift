@@ -51,7 +51,7 @@ let package = Package(
 
         .target(name: "Tokenizers", dependencies: ["StrictJSON"]),
         // Hand-off to SGLang/vLLM: draft layouts, bias folding, launch plans.
-        .target(name: "Export", dependencies: ["Checkpoints", "Platform", "StrictJSON"]),
+        .target(name: "Export", dependencies: ["Checkpoints", "Platform", "Registry", "StrictJSON"]),
         // The hub imitation on loopback: the download tests' server with faults, and what
         // `hasskit demo` serves the bundled pair from so that it goes through the real `pull`.
         .target(name: "LoopbackHub", dependencies: ["StrictJSON", .product(name: "Crypto", package: "swift-crypto")]),

@@ -1,6 +1,7 @@
 import Checkpoints
 import Foundation
 import Platform
+import Registry
 import StrictJSON
 
 /// The serving engines hasskit prepares pairs for.
@@ -8,19 +9,8 @@ public enum Engine: String, Sendable, CaseIterable {
     case sglang, vllm
 }
 
-/// Draft-tree settings in HASS's convention (depth = draft levels − 1).
-public struct ExportTree: Sendable, Equatable {
-    public var topK: Int
-    public var depth: Int
-    public var totalTokens: Int
-    public init(topK: Int, depth: Int, totalTokens: Int) {
-        self.topK = topK
-        self.depth = depth
-        self.totalTokens = totalTokens
-    }
-    /// HASS's published GPU tree.
-    public static let published = ExportTree(topK: 10, depth: 5, totalTokens: 60)
-}
+/// Draft-tree settings in HASS's convention (depth = draft levels − 1), as the manifests give them.
+public typealias ExportTree = Manifest.Tree
 
 /// What `hasskit export` will write for one engine (computed without writing anything, so
 /// `--dry-run` prints exactly this): the draft folder's config and tensors, the rules applied,

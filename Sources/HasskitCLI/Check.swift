@@ -49,14 +49,7 @@ struct Check: ParsableCommand {
     @Option(help: "Tokens to generate per prompt.")
     var maxTokens = 64
 
-    @Option(help: "Draft tree: children per node (default: the pair's CPU tree, else 10).")
-    var topK: Int?
-
-    @Option(help: "Draft tree: draft levels minus one, HASS's convention (default: the pair's CPU tree, else 5).")
-    var depth: Int?
-
-    @Option(help: "Draft tree: nodes including the root (default: the pair's CPU tree, else 60).")
-    var totalTokens: Int?
+    @OptionGroup(title: "Draft tree (default: the pair's CPU tree, else HASS's 60/5/10)") var tree: TreeOptions
 
     @Option(help: "Worker threads (default: all cores).")
     var threads = ProcessInfo.processInfo.activeProcessorCount
@@ -66,7 +59,6 @@ struct Check: ParsableCommand {
 
     func validate() throws {
         guard maxTokens > 0 else { throw ValidationError("--max-tokens must be positive") }
-        guard (topK ?? 1) > 0, (depth ?? 1) > 0, (totalTokens ?? 2) > 1 else { throw ValidationError("--top-k, --depth and --total-tokens must be positive") }
         guard (pair == nil) == (base != nil && draft != nil), base == nil || draft != nil, draft == nil || base != nil else {
             throw ValidationError("give a pair, or both --base and --draft")
         }
@@ -95,10 +87,7 @@ struct Check: ParsableCommand {
             }
             files = (folder + "/base-\(chosen).hkw", folder + "/draft-\(chosen).hkw")
         }
-        tree.topK = topK ?? tree.topK
-        tree.depth = depth ?? tree.depth
-        tree.totalTokens = totalTokens ?? tree.totalTokens
-        return (files.0, files.1, tree)
+        return (files.0, files.1, self.tree.apply(to: tree))
     }
 
     func run() throws {
@@ -168,6 +157,28 @@ extension SpeculationCheck {
             ("tree", .object([("top_k", .int(settings.topK)), ("depth", .int(settings.depth)), ("total_tokens", .int(settings.totalTokens))])),
             ("max_tokens", .int(maxTokens)), ("temperature", .double(sampling.temperature)),
         ])
+    }
+}
+
+/// `--top-k`, `--depth`, `--total-tokens`: each overrides one setting of a default tree.
+struct TreeOptions: ParsableArguments {
+    @Option(help: "Children per node.")
+    var topK: Int?
+
+    @Option(help: "Draft levels minus one, HASS's convention.")
+    var depth: Int?
+
+    @Option(help: "Tree nodes including the root.")
+    var totalTokens: Int?
+
+    func validate() throws {
+        guard (topK ?? 1) > 0, (depth ?? 1) > 0, (totalTokens ?? 2) > 1 else {
+            throw ValidationError("--top-k and --depth must be positive and --total-tokens at least 2")
+        }
+    }
+
+    func apply(to tree: TreeSettings) -> TreeSettings {
+        TreeSettings(topK: topK ?? tree.topK, depth: depth ?? tree.depth, totalTokens: totalTokens ?? tree.totalTokens)
     }
 }
 

@@ -44,14 +44,7 @@ struct ExportCommand: ParsableCommand {
     @Option(help: "GPUs per node (default 1; 8 for deepseek-r1).")
     var gpusPerNode: Int?
 
-    @Option(help: "Draft tree: children per node (default: the pair's GPU tree, else 10).")
-    var topK: Int?
-
-    @Option(help: "Draft tree: levels minus one, HASS's convention (default: the pair's GPU tree, else 5).")
-    var depth: Int?
-
-    @Option(help: "Draft tree: nodes including the root (default: the pair's GPU tree, else 60).")
-    var totalTokens: Int?
+    @OptionGroup(title: "Draft tree (default: the pair's GPU tree, else HASS's 60/5/10)") var tree: TreeOptions
 
     @Flag(help: "Print the plan (files, sizes, commands) and write nothing.")
     var dryRun = false
@@ -68,12 +61,11 @@ struct ExportCommand: ParsableCommand {
             throw ValidationError("give a pair, or both --base and --draft")
         }
         guard (nodes ?? 1) > 0, (gpusPerNode ?? 1) > 0 else { throw ValidationError("--nodes and --gpus-per-node must be positive") }
-        guard (topK ?? 1) > 0, (depth ?? 1) > 0, (totalTokens ?? 2) > 1 else { throw ValidationError("--top-k, --depth and --total-tokens must be positive") }
     }
 
     func run() throws {
         let engine = Engine(rawValue: self.engine.lowercased()) ?? .sglang
-        var tree = ExportTree.published
+        var defaultTree = ExportTree.published
         var defaults = (nodes: 1, gpus: 1)
         var folders = (base: base ?? "", draft: draft ?? "")
         var kind: String?
@@ -84,12 +76,13 @@ struct ExportCommand: ParsableCommand {
             do { snapshots = try PairOperations(client: HubClient(environment: HubEnvironment.fromProcess())).snapshots(manifest.id) } catch { throw fail(error) }
             guard let b = snapshots["base"], let d = snapshots["draft"] else { throw ValidationError("\(manifest.id) has no pulled base and draft (hasskit pull \(manifest.id))") }
             folders = (b, d)
-            tree = ExportTree(topK: manifest.gpuTree.topK, depth: manifest.gpuTree.depth, totalTokens: manifest.gpuTree.totalTokens)
+            defaultTree = manifest.gpuTree
             kind = manifest.draftKind
             if manifest.draftKind == "deepseek-mtp" { defaults = (2, 8) }
             provenance = [("pair", .string(manifest.id)), ("base_repo", .string(manifest.base.repo)), ("draft_repo", .string(manifest.draft.repo))]
         }
-        tree = ExportTree(topK: topK ?? tree.topK, depth: depth ?? tree.depth, totalTokens: totalTokens ?? tree.totalTokens)
+        let tree = ExportTree(topK: self.tree.topK ?? defaultTree.topK, depth: self.tree.depth ?? defaultTree.depth,
+                              totalTokens: self.tree.totalTokens ?? defaultTree.totalTokens)
         let absolute = { (p: String) in p.hasPrefix("/") ? p : FileManager.default.currentDirectoryPath + "/" + p }
         let request = Exporter.Request(base: folders.base, draft: folders.draft, engine: engine, baseReference: absolute(folders.base),
                                        draftKind: kind, tree: tree, nodes: nodes ?? defaults.nodes, gpusPerNode: gpusPerNode ?? defaults.gpus,

@@ -24,6 +24,9 @@ public struct Manifest: Sendable, Equatable {
             self.depth = depth
             self.totalTokens = totalTokens
         }
+
+        /// HASS's published GPU tree (top-k 10, depth 5 = 6 levels, 60 nodes).
+        public static let published = Tree(topK: 10, depth: 5, totalTokens: 60)
     }
 
     public var id: String
