@@ -2,7 +2,7 @@
 // The reference path decodes each row into a scratch buffer and dots it with x (correct for every
 // type). Q8_0 and Q4_0 rows also have fused AVX2/FMA kernels that never writes the decoded row: it reads
 // the blocks once and accumulate in registers. Tests compare the two paths.
-#include "CKernels.h"
+#include "kernels_internal.h"
 #include <math.h>
 #include <string.h>
 #if defined(__x86_64__) || defined(__i386__)
@@ -211,13 +211,6 @@ int ck_matmul_rows_fused(int type, const void *w, size_t cols, size_t row_begin,
 // the AVX2 kernel's structure (8 lanes, each the integer sum of 4 consecutive products of a
 // block, accumulated per lane with a fused multiply-add, summed in hsum256's order). A batch of
 // inputs gives, for each input, exactly what that input alone gives.
-typedef struct {
-    /// 8 × the sum of each lane's 4 values: Q4_0 multiplies the unsigned nibbles (0…15) and
-    /// subtracts this, which is (nibble − 8)·x exactly.
-    int32_t lane_sums8[8];
-    float d;
-    int8_t q[32];
-} q8act_block;
 
 size_t ck_q8act_bytes(size_t cols) { return cols / 32 * sizeof(q8act_block); }
 
@@ -240,30 +233,24 @@ void ck_quantize_q8act(const float *x, size_t cols, void *dst) {
             v = v > 127 ? 127 : (v < -127 ? -127 : v);
             out[b].q[i] = (int8_t)(v == v ? v : 0);  // NaN (every comparison false) becomes 0
         }
+        out[b].sum = 0;
         for (int lane = 0; lane < 8; lane++) {
             const int8_t *q = out[b].q + 4 * lane;
             out[b].lane_sums8[lane] = 8 * (q[0] + q[1] + q[2] + q[3]);
+            out[b].sum += q[0] + q[1] + q[2] + q[3];
         }
     }
-}
-
-static float half_to_float(const unsigned char *p) {
-    uint16_t h;
-    memcpy(&h, p, 2);
-    float f;
-    ck_f16_to_f32(&h, &f, 1);
-    return f;
 }
 
 /// Block b of a Q8_0/Q4_0 row as 32 signed values and its scale.
 static void unpack_block(int type, const unsigned char *row, size_t b, int8_t w[32], float *d) {
     if (type == CK_TYPE_Q8_0) {
         const unsigned char *block = row + b * 34;
-        *d = half_to_float(block);
+        *d = half_value(block);
         memcpy(w, block + 2, 32);
     } else {
         const unsigned char *block = row + b * 18;
-        *d = half_to_float(block);
+        *d = half_value(block);
         for (int i = 0; i < 16; i++) {
             w[i] = (int8_t)((block[2 + i] & 0x0F) - 8);
             w[i + 16] = (int8_t)((block[2 + i] >> 4) - 8);
@@ -287,12 +274,39 @@ static float dot_q8act_reference(int type, const unsigned char *row, const q8act
     return ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
 }
 
+/// Q4_K (value = d·scⱼ·q − dmin·mⱼ per sub-block j of 32): the lanes take (d·dx) × scⱼ·(q·x) and
+/// a separate sum takes (dmin·dx) × mⱼ·Σx, subtracted at the end.
+static float dot_q4k_q8act_reference(const unsigned char *row, const q8act_block *x, size_t superblocks) {
+    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0}, corr = 0;
+    for (size_t sb = 0; sb < superblocks; sb++) {
+        const unsigned char *blk = row + sb * 144;
+        const float d = half_value(blk), dmin = half_value(blk + 2);
+        const uint8_t *packed = blk + 4, *qs = blk + 16;
+        for (int j = 0; j < 8; j++) {
+            uint8_t sc, m;
+            unpack_scale_min(j, packed, &sc, &m);
+            const q8act_block *xb = x + sb * 8 + j;
+            const uint8_t *chunk = qs + 32 * (j / 2);
+            for (int lane = 0; lane < 8; lane++) {
+                int32_t s = 0;
+                for (int i = 4 * lane; i < 4 * lane + 4; i++) s += (int32_t)((j % 2 ? chunk[i] >> 4 : chunk[i] & 0xF)) * xb->q[i];
+                acc[lane] = fmaf(d * xb->d, (float)(sc * s), acc[lane]);
+            }
+            corr = fmaf(dmin * xb->d, (float)(m * xb->sum), corr);
+        }
+    }
+    return (((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]))) - corr;
+}
+
 void ck_matmul_rows_q8act_reference(int type, const void *w, size_t cols, size_t row_begin, size_t row_end,
                                     const void *xq, size_t n, float *y, size_t ldy) {
     const size_t stride = ck_row_bytes(type, cols), blocks = cols / 32;
     for (size_t r = row_begin; r < row_end; r++) {
         const unsigned char *row = (const unsigned char *)w + r * stride;
-        for (size_t i = 0; i < n; i++) y[i * ldy + r] = dot_q8act_reference(type, row, (const q8act_block *)xq + i * blocks, blocks);
+        for (size_t i = 0; i < n; i++) {
+            const q8act_block *x = (const q8act_block *)xq + i * blocks;
+            y[i * ldy + r] = type == CK_TYPE_Q4_K ? dot_q4k_q8act_reference(row, x, cols / 256) : dot_q8act_reference(type, row, x, blocks);
+        }
     }
 }
 
@@ -367,6 +381,46 @@ static inline void matmul_q8act_avx2(int type, const unsigned char *w, size_t st
     }
 }
 
+/// Q4_K: each 32 bytes of nibbles hold two sub-blocks (low and high nibbles); madd with the
+/// sub-block's scale instead of ones gives scⱼ·(lane sum) exactly.
+__attribute__((target("avx2,fma,f16c")))
+static float dot_q4k_q8act_avx2(const unsigned char *row, const q8act_block *x, size_t superblocks) {
+    const __m256i mask = _mm256_set1_epi8(0x0F);
+    __m256 acc = _mm256_setzero_ps();
+    float corr = 0;
+    for (size_t sb = 0; sb < superblocks; sb++) {
+        const unsigned char *blk = row + sb * 144;
+        uint16_t hd, hm;
+        memcpy(&hd, blk, 2);
+        memcpy(&hm, blk + 2, 2);
+        const float d = _cvtsh_ss(hd), dmin = _cvtsh_ss(hm);
+        const uint8_t *packed = blk + 4, *qs = blk + 16;
+        for (int c = 0; c < 4; c++) {
+            const __m256i v = _mm256_loadu_si256((const __m256i *)(qs + 32 * c));
+            const __m256i nib[2] = {_mm256_and_si256(v, mask), _mm256_and_si256(_mm256_srli_epi16(v, 4), mask)};
+            for (int h = 0; h < 2; h++) {
+                const int j = 2 * c + h;
+                uint8_t sc, m;
+                unpack_scale_min(j, packed, &sc, &m);
+                const q8act_block *xb = x + sb * 8 + j;
+                const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(nib[h], _mm256_loadu_si256((const __m256i *)xb->q)),
+                                                    _mm256_set1_epi16((short)sc));
+                acc = _mm256_fmadd_ps(_mm256_set1_ps(d * xb->d), _mm256_cvtepi32_ps(p), acc);
+                corr = fmaf(dmin * xb->d, (float)(m * xb->sum), corr);
+            }
+        }
+    }
+    return hsum256(acc) - corr;
+}
+
+__attribute__((target("avx2,fma,f16c")))
+static void matmul_q4k_q8act_avx2(const unsigned char *w, size_t stride, size_t cols, size_t rb, size_t re, const q8act_block *x,
+                                  size_t n, float *y, size_t ldy) {
+    for (size_t r = rb; r < re; r++) {
+        for (size_t i = 0; i < n; i++) y[i * ldy + r] = dot_q4k_q8act_avx2(w + r * stride, x + i * (cols / 32), cols / 256);
+    }
+}
+
 // The kernel with the type fixed at compile time, so its per-block branches disappear.
 __attribute__((target("avx2,fma,f16c")))
 static void matmul_q8act_q8_0(const unsigned char *w, size_t stride, size_t blocks, size_t rb, size_t re, const q8act_block *x,
@@ -383,13 +437,17 @@ static void matmul_q8act_q4_0(const unsigned char *w, size_t stride, size_t bloc
 
 int ck_matmul_rows_q8act(int type, const void *w, size_t cols, size_t row_begin, size_t row_end,
                          const void *xq, size_t n, float *y, size_t ldy) {
-    if ((type != CK_TYPE_Q8_0 && type != CK_TYPE_Q4_0) || cols % 32 != 0) return 0;
+    if (!(((type == CK_TYPE_Q8_0 || type == CK_TYPE_Q4_0) && cols % 32 == 0) || (type == CK_TYPE_Q4_K && cols % 256 == 0))) return 0;
 #if defined(__x86_64__) || defined(__i386__)
     const unsigned need = CK_CPU_AVX2 | CK_CPU_FMA | CK_CPU_F16C;
     if (!__atomic_load_n(&reference_only, __ATOMIC_RELAXED) && (ck_cpu_features() & need) == need) {
         const size_t stride = ck_row_bytes(type, cols), blocks = cols / 32;
         const unsigned char *wb = (const unsigned char *)w;
         const q8act_block *x = (const q8act_block *)xq;
+        if (type == CK_TYPE_Q4_K) {
+            matmul_q4k_q8act_avx2(wb, stride, cols, row_begin, row_end, x, n, y, ldy);
+            return 1;
+        }
         (type == CK_TYPE_Q8_0 ? matmul_q8act_q8_0 : matmul_q8act_q4_0)(wb, stride, blocks, row_begin, row_end, x, n, y, ldy);
         return 1;
     }

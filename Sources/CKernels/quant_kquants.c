@@ -3,7 +3,7 @@
 // (quantize_row_q4_K_ref / quantize_row_q6_K_ref: weighted least squares over candidate
 // scales), computed in the same float operation order so results match it bit for bit when both
 // are compiled without FMA contraction.
-#include "CKernels.h"
+#include "kernels_internal.h"
 #include <math.h>
 #include <string.h>
 
@@ -21,11 +21,6 @@ static inline int round_nearest(float v) {
 static inline int clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
 
 static inline uint16_t half_bits(float v) { return ck_float_to_half_scalar(v); }
-static inline float half_value(const unsigned char *p) {
-    uint16_t h;
-    memcpy(&h, p, 2);
-    return ck_half_to_float_scalar(h);
-}
 
 /// Asymmetric quantization of n values to 0..nmax with a scale and a (non-positive) offset,
 /// searching nsteps+1 candidate scales around nmax/(max-min) and keeping the one with the least
@@ -94,16 +89,6 @@ static float fit_scale_min(int n, int nmax, const float *x, const float *w, uint
 }
 
 /// The 6-bit scale and min of sub-block j from the 12 packed bytes of a Q4_K block.
-static inline void unpack_scale_min(int j, const uint8_t *q, uint8_t *sc, uint8_t *m) {
-    if (j < 4) {
-        *sc = q[j] & 63;
-        *m = q[j + 4] & 63;
-    } else {
-        *sc = (uint8_t)((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
-        *m = (uint8_t)((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
-    }
-}
-
 void ck_quantize_q4_k(const float *src, void *dst, size_t n) {
     unsigned char *out = (unsigned char *)dst;
     uint8_t L[QKK], trial[32];

@@ -68,15 +68,16 @@ extension MatvecKernelTests {
     /// The AVX2 kernel equals the readable reference bit for bit, for every batch size, and each
     /// input of a batch gets the bits it gets alone; the result is the f32 product up to the
     /// activations' 8-bit rounding.
-    @Test(arguments: [(QuantType.q8_0, 1), (.q8_0, 3), (.q8_0, 4), (.q8_0, 16), (.q8_0, 60), (.q4_0, 1), (.q4_0, 5), (.q4_0, 60)])
+    @Test(arguments: [(QuantType.q8_0, 1), (.q8_0, 3), (.q8_0, 4), (.q8_0, 16), (.q8_0, 60), (.q4_0, 1), (.q4_0, 5), (.q4_0, 60),
+                      (.q4_k, 1), (.q4_k, 7)])
     func int8ActivationKernelsAgreeBitForBit(_ quant: QuantType, _ n: Int) throws {
         var g = SystemRandomNumberGenerator()
-        let rows = 23, cols = 320
+        let rows = 23, cols = quant == .q4_k ? 512 : 320
         let w = (0..<(rows * cols)).map { i in Float.random(in: -1...1, using: &g) * (i % 89 == 0 ? 30 : 0.03) }
         let x = (0..<(n * cols)).map { i in Float.random(in: -2...2, using: &g) * (i % 53 == 0 ? 50 : 1) }
         let q = try #require(Quantizer.encode(w, as: quant))
         let xq = Self.q8act(x, cols: cols)
-        let type = Int32(quant == .q8_0 ? CK_TYPE_Q8_0 : CK_TYPE_Q4_0)
+        let type = Int32(quant == .q8_0 ? CK_TYPE_Q8_0 : quant == .q4_0 ? CK_TYPE_Q4_0 : CK_TYPE_Q4_K)
         var fast = [Float](repeating: .nan, count: n * rows), reference = fast
         var scratch = [Float](repeating: 0, count: cols)
         q.withUnsafeBytes { wp in
@@ -117,9 +118,10 @@ extension MatvecKernelTests {
         x[40] = 1e30
         let xq = Self.q8act(x, cols: 64)
         #expect(xq.count == ck_q8act_bytes(64))
-        // Layout: 8 int32 lane sums, the f32 scale, 32 int8 values per block.
-        let q = xq[36..<68].map { Int8(bitPattern: $0) }
+        // Layout: 8 int32 lane sums, the f32 scale, the int32 sum, 32 int8 values per block.
+        let q = xq[40..<72].map { Int8(bitPattern: $0) }
         #expect(q[3] == 0 && q.allSatisfy { $0 >= -127 && $0 <= 127 })
-        #expect(Int8(bitPattern: xq[68 + 36 + 8]) == 127)  // 1e30 takes the top of its block
+        #expect(xq[36..<40].withUnsafeBytes { $0.loadUnaligned(as: Int32.self) } == q.reduce(Int32(0)) { $0 + Int32($1) })
+        #expect(Int8(bitPattern: xq[72 + 40 + 8]) == 127)  // 1e30 takes the top of its block
     }
 }

@@ -110,10 +110,10 @@ size_t ck_q8act_bytes(size_t cols);
 /// q = round(x / scale), as llama.cpp's Q8_0 activations (but with an f32 scale).
 void ck_quantize_q8act(const float *x, size_t cols, void *dst);
 
-/// Y[i * ldy + r] = dot(row r of W, X[i]) for rows [row_begin, row_end) of a Q8_0 or Q4_0 matrix
+/// Y[i * ldy + r] = dot(row r of W, X[i]) for rows [row_begin, row_end) of a Q8_0, Q4_0 or Q4_K matrix
 /// and the n inputs of xq (each ck_q8act_bytes(cols) bytes): integer block sums scaled once per
 /// block. Bit-identical whatever n, and to ck_matmul_rows_q8act_reference. Returns 0 (writing
-/// nothing) for other types or when cols is not a multiple of 32.
+/// nothing) for other types or when cols is not a multiple of 32 (256 for Q4_K).
 int ck_matmul_rows_q8act(int type, const void *w, size_t cols, size_t row_begin, size_t row_end,
                          const void *xq, size_t n, float *y, size_t ldy);
 

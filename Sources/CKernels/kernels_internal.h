@@ -1,0 +1,35 @@
+// Definitions shared by the kernel files (not part of the module's public header).
+#ifndef HASSKIT_KERNELS_INTERNAL_H
+#define HASSKIT_KERNELS_INTERNAL_H
+#include "CKernels.h"
+#include <string.h>
+
+/// One block of 32 activations quantized to 8 bits (ck_quantize_q8act).
+typedef struct {
+    /// 8 × the sum of each lane's 4 values: Q4_0 multiplies the unsigned nibbles (0…15) and
+    /// subtracts this, which is (nibble − 8)·x exactly.
+    int32_t lane_sums8[8];
+    float d;
+    /// The sum of the 32 values (Q4_K's minimum term).
+    int32_t sum;
+    int8_t q[32];
+} q8act_block;
+
+/// Scale and minimum j (0…7) of a Q4_K super-block, from its 12 bytes of packed 6-bit values
+/// (ggml's get_scale_min_k4).
+static inline void unpack_scale_min(int j, const uint8_t *q, uint8_t *sc, uint8_t *m) {
+    if (j < 4) {
+        *sc = q[j] & 63;
+        *m = q[j + 4] & 63;
+    } else {
+        *sc = (uint8_t)((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
+        *m = (uint8_t)((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
+    }
+}
+
+static inline float half_value(const unsigned char *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return ck_half_to_float_scalar(h);
+}
+#endif
