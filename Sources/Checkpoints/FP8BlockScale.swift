@@ -36,9 +36,15 @@ public enum FP8BlockScale {
         guard scale.shape == expected else {
             throw fail("scale \(scale.name) has shape \(scale.shape), expected \(expected) for a \(weight.shape) weight in \(block)×\(block) blocks")
         }
-        let codes = weight.contiguousData().array  // one byte per element: scanning is cheap next to conversion
-        if let bad = codes.firstIndex(where: { $0 & 0x7F == 0x7F }) {
-            throw fail("element \(bad) (row \(bad / max(n, 1)), column \(bad % max(n, 1))) is NaN (0x\(String(codes[bad], radix: 16)))")
+        // One byte per element: scanning is cheap next to conversion. In place, and the mapped
+        // pages released after, so planning a 163-shard checkpoint does not make it all resident.
+        let data = weight.contiguousData()
+        let bad: (index: Int, code: UInt8)? = data.withUnsafeBytes { raw in
+            raw.firstIndex { $0 & 0x7F == 0x7F }.map { ($0, raw[$0]) }
+        }
+        data.releasePages()
+        if let bad {
+            throw fail("element \(bad.index) (row \(bad.index / max(n, 1)), column \(bad.index % max(n, 1))) is NaN (0x\(String(bad.code, radix: 16)))")
         }
     }
 }

@@ -246,6 +246,9 @@ final class WriterSink: @unchecked Sendable {
             guard self.failure == nil else { return }
             view.withUnsafeBytes { self.hasher.update(bufferPointer: $0) }
             do throws(SystemError) { try self.output.write(view) } catch { self.record(HKWError(error)) }
+            // The sink is a mapped view's last reader: drop its pages now, or a caller's earlier
+            // release is undone by this read and resident memory grows with the model.
+            view.releasePages()
         }
     }
 
