@@ -41,8 +41,8 @@ struct Compat: ParsableCommand {
         do { report = PairCompatibility(base: try HKWFile(path: base), draft: try HKWFile(path: draft)) } catch { throw fail(error) }
         if report.compatible {
             do {
-                let model = try LlamaModel(path: base, threads: max(1, threads))
-                let head = try DraftHead(path: draft, base: model)
+                let model = try Models.openBase(path: base, threads: max(1, threads))
+                let head = try Models.openDraft(path: draft, base: model)
                 let extras = try ModelExtras(path: base)
                 let texts = try PromptSet.texts(file: prompts)
                 if let tokenizer = extras.tokenizer {

@@ -28,6 +28,10 @@ public struct PairCompatibility: Sendable {
             checks.append(Check(name: name, ok: ok ?? (expected == found), expected: expected, found: found, note: note))
         }
         let baseArch = base.metadata["architecture"]?.stringValue ?? "none"
+        if baseArch == "deepseek_v3" {
+            addMTPChecks(base: base, draft: draft)
+            return
+        }
         add("base architecture", "llama or qwen2", baseArch, ok: ["llama", "qwen2"].contains(baseArch))
         add("draft architecture", "eagle_head", draft.metadata["architecture"]?.stringValue ?? "none")
         let h = bc?["hidden_size"]?.intValue ?? 0
@@ -76,6 +80,29 @@ public struct PairCompatibility: Sendable {
         }
     }
 
+    /// DeepSeek: the draft is an MTP layer (hass-spec §2.2) made for this architecture: the same
+    /// widths, attention and experts, its layer with eh_proj [h, 2h], and the same RoPE and tokenizer.
+    mutating func addMTPChecks(base: HKWFile, draft: HKWFile) {
+        let bc = base.metadata["config"], dc = draft.metadata["config"]
+        func add(_ name: String, _ expected: String, _ found: String, ok: Bool? = nil, note: String? = nil) {
+            checks.append(Check(name: name, ok: ok ?? (expected == found), expected: expected, found: found, note: note))
+        }
+        func value(_ c: JSONValue?, _ key: String) -> String { c?[key].map(Self.text) ?? "none" }
+        add("base architecture", "deepseek_v3", "deepseek_v3")
+        let arch = draft.metadata["architecture"]?.stringValue ?? "none"
+        add("draft architecture", "deepseek_mtp (convert --layers mtp) or a NextN export", arch, ok: ["deepseek_mtp", "deepseek_v3"].contains(arch))
+        for key in ["hidden_size", "vocab_size", "num_heads", "q_lora_rank", "kv_lora_rank", "qk_nope_head_dim", "qk_rope_head_dim",
+                    "v_head_dim", "n_routed_experts", "num_experts_per_tok", "moe_intermediate_size", "rope_theta", "rope_scaling"] {
+            add(key.replacingOccurrences(of: "_", with: " "), value(bc, key), value(dc, key))
+        }
+        let h = bc?["hidden_size"]?.intValue ?? 0
+        let layer = draft.tensors.first { $0.name.hasPrefix("blk.") && $0.name.hasSuffix(".nextn.eh_proj.weight") }
+        add("MTP layer eh_proj", "\(h)×\(2 * h)", layer.map(Self.shape) ?? "missing")
+        let baseTok = base.file(named: "tokenizer.json")?.sha256, draftTok = draft.file(named: "tokenizer.json")?.sha256
+        add("tokenizer", baseTok.map { "sha256 " + $0.prefix(12) } ?? "none", draftTok.map { "sha256 " + $0.prefix(12) } ?? "none (uses the base's)",
+            ok: draftTok == nil || draftTok == baseTok)
+    }
+
     static func shape(_ e: HKWFile.Entry) -> String { e.shape.map(String.init).joined(separator: "×") }
 
     static func text(_ v: JSONValue) -> String { v.serialized() }
@@ -83,12 +110,13 @@ public struct PairCompatibility: Sendable {
     /// Top-1 agreement on the base's own greedy continuations: for each prompt the base generates
     /// `continuation` tokens; at every position of that continuation the head, given the base's
     /// feature and the next token, must predict the token the base chose after it.
-    public static func top1Agreement(base: LlamaModel, head: DraftHead, prompts: [[Int]], continuation: Int = 32) -> Double {
+    public static func top1Agreement(base: any CausalModel, head: any FeatureDraft, prompts: [[Int]], continuation: Int = 32) -> Double {
         var agree = 0, total = 0
         for prompt in prompts where !prompt.isEmpty {
-            let sequence = prompt + base.greedy(prompt: prompt, maxTokens: continuation).tokens
-            let pass = base.forward(tokens: sequence, cache: base.makeCache())
-            let drafted = head.forward(features: Array(pass.hidden.dropLast()), tokens: Array(sequence.dropFirst()), cache: head.makeCache()).logits
+            let sequence = prompt + base.generate(prompt: prompt, maxTokens: continuation, sampling: .greedy)
+            let pass = base.forward(tokens: sequence, cache: base.makeCache(), positions: nil, visible: nil)
+            let drafted = head.forward(features: Array(pass.hidden.dropLast()), tokens: Array(sequence.dropFirst()), cache: head.makeCache(),
+                                       positions: nil, visible: nil).logits
             // drafted[i] predicts the token after sequence[i + 1]; the base's choice is argmax(logits[i + 1]).
             for i in max(0, prompt.count - 2)..<(sequence.count - 1) {
                 total += 1

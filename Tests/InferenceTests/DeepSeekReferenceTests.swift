@@ -3,6 +3,7 @@ import Inference
 import StrictJSON
 import Testing
 import TestSupport
+import WeightFormat
 
 /// DeepSeek-V3 (MLA, sigmoid-routed MoE, YaRN) against transformers on the tiny FP8 fixture
 /// (`refs/deepseek_v3.json`): last-position logits and greedy continuations, from the FP8
@@ -78,5 +79,23 @@ import TestSupport
                 #expect(spec.acceptLengths.count <= 16)
             }
         }
+    }
+}
+
+extension MTPDraftTests {
+    /// compat on a DeepSeek pair checks the MTP layer against the base; a HASS head for another
+    /// architecture is refused.
+    @Test func compatibilityOfMTPDrafts() throws {
+        let dir = Fixtures.temporaryDirectory()
+        _ = try Converter.convert(source: Fixtures.path("deepseek_v3"), out: dir + "/base.hkw", options: .init(type: .fp8))
+        var options = Converter.Options(type: .fp8)
+        options.layers = [2]
+        _ = try Converter.convert(source: Fixtures.path("deepseek_v3"), out: dir + "/mtp.hkw", options: options)
+        _ = try Converter.convert(source: Fixtures.path("draft_llama3"), out: dir + "/head.hkw", options: .init(type: .f16))
+        let fits = PairCompatibility(base: try HKWFile(path: dir + "/base.hkw"), draft: try HKWFile(path: dir + "/mtp.hkw"))
+        #expect(fits.compatible, "\(fits.checks.filter { !$0.ok })")
+        let wrong = PairCompatibility(base: try HKWFile(path: dir + "/base.hkw"), draft: try HKWFile(path: dir + "/head.hkw"))
+        #expect(!wrong.compatible)
+        #expect(wrong.checks.contains { $0.name == "draft architecture" && !$0.ok })
     }
 }
