@@ -110,27 +110,16 @@ struct Run: ParsableCommand {
             return
         }
         var stream = TextStream(tokenizer: tokenizer)
-        let cache = m.makeCache()
         let t0 = Date()
-        var logits = m.forward(tokens: prompt, cache: cache, positions: nil, visible: nil).logits.last ?? []
-        let prefill = Date().timeIntervalSince(t0)
-        var output: [Int] = []
-        let t1 = Date()
+        var firstToken: Date?
         let sampling = Sampling(temperature: temperature, topP: topP, seed: seed)
-        var rng = SeededGenerator(seed: seed)
-        while output.count < maxTokens {
-            var best = 0
-            if sampling.isGreedy {
-                for i in logits.indices where logits[i] > logits[best] { best = i }
-            } else {
-                best = rng.pick(sampling.distribution(logits))
-            }
-            output.append(best)
-            if stops.contains(best) { break }
-            if !json { stream.emit(best) }
-            if output.count == maxTokens { break }
-            logits = m.step(token: best, cache: cache, position: nil, visible: nil).logits
+        let output = m.generate(prompt: prompt, maxTokens: maxTokens, stopTokens: stops, sampling: sampling) { token in
+            if firstToken == nil { firstToken = Date() }
+            if !json && !stops.contains(token) { stream.emit(token) }
         }
+        // The first token comes right after the prefill pass (its argmax is negligible).
+        let t1 = firstToken ?? Date()
+        let prefill = t1.timeIntervalSince(t0)
         let decode = Date().timeIntervalSince(t1)
         if !json { stream.finish() }
         if json {

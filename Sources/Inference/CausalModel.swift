@@ -32,8 +32,10 @@ extension CausalModel {
         return best
     }
 
-    /// Plain decoding with `sampling` (greedy at temperature 0), ending after a stop token.
-    public func generate(prompt: [Int], maxTokens: Int, stopTokens: Set<Int> = [], sampling: Sampling) -> [Int] {
+    /// Plain decoding with `sampling` (greedy at temperature 0), ending after a stop token (which
+    /// is included). `onToken` sees each token as it is chosen (streaming output).
+    public func generate(prompt: [Int], maxTokens: Int, stopTokens: Set<Int> = [], sampling: Sampling,
+                         onToken: (Int) -> Void = { _ in }) -> [Int] {
         var rng = SeededGenerator(seed: sampling.seed)
         let cache = makeCache()
         var logits = forward(tokens: prompt, cache: cache, positions: nil, visible: nil).logits.last ?? []
@@ -41,6 +43,7 @@ extension CausalModel {
         while out.count < maxTokens {
             let token = sampling.isGreedy ? Self.argmax(logits) : rng.pick(sampling.distribution(logits))
             out.append(token)
+            onToken(token)
             if out.count == maxTokens || stopTokens.contains(token) { break }
             logits = step(token: token, cache: cache, position: nil, visible: nil).logits
         }
