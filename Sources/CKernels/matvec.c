@@ -350,19 +350,12 @@ static inline __m256 block_fma(int type, wblock w, const q8act_block *x, __m256 
     return _mm256_fmadd_ps(_mm256_set1_ps(w.d * x->d), _mm256_cvtepi32_ps(p), acc);
 }
 
-/// Rows one at a time, each weight block loaded once for up to four inputs. (Interleaving two or
-/// four rows for a single input measured slower here: 15–17 vs 24.7 tok/s on a 0.67 B Q4_0 model.)
+/// Several inputs: rows one at a time, each weight block loaded once for up to four inputs.
 __attribute__((target("avx2,fma,f16c"), always_inline))
 static inline void matmul_q8act_avx2(int type, const unsigned char *w, size_t stride, size_t blocks, size_t row_begin, size_t row_end,
                               const q8act_block *x, size_t n, float *y, size_t ldy) {
     for (size_t r = row_begin; r < row_end; r++) {
         const unsigned char *row = w + r * stride;
-        if (n == 1) {  // decoding: one accumulator that stays in a register
-            __m256 acc = _mm256_setzero_ps();
-            for (size_t b = 0; b < blocks; b++) acc = block_fma(type, load_wblock(type, row, b), x + b, acc);
-            y[r] = hsum256(acc);
-            continue;
-        }
         if (n == 1) {  // decoding: one accumulator that stays in a register
             __m256 acc = _mm256_setzero_ps();
             for (size_t b = 0; b < blocks; b++) acc = block_fma(type, load_wblock(type, row, b), x + b, acc);
@@ -421,6 +414,47 @@ static void matmul_q4k_q8act_avx2(const unsigned char *w, size_t stride, size_t 
     }
 }
 
+/// One input, four rows at a time from the four quarters of the range: each activation block is
+/// loaded once for four rows and four accumulators keep the core busy. The rows are far apart on
+/// purpose: interleaving four *adjacent* rows (1–4 KiB apart) ran 30 % slower than one row at a
+/// time here, while quarters run 25 % faster (Q4_0, 0.67 B model: 29.0 vs 23.1 tok/s on one
+/// thread), presumably because the prefetcher follows distant streams and not interleaved
+/// neighbours. Per row, the same operations in the same order as a single row, so the same bits.
+__attribute__((target("avx2,fma,f16c"), always_inline))
+static inline void matvec_q8act_rows4(int type, const unsigned char *w, size_t stride, size_t blocks, size_t rb, size_t re,
+                                      const q8act_block *x, float *y) {
+    const size_t quarter = (re - rb) / 4;
+    for (size_t r = rb; r < rb + quarter; r++) {
+        const unsigned char *r0 = w + r * stride, *r1 = r0 + quarter * stride, *r2 = r1 + quarter * stride, *r3 = r2 + quarter * stride;
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        for (size_t b = 0; b < blocks; b++) {
+            a0 = block_fma(type, load_wblock(type, r0, b), x + b, a0);
+            a1 = block_fma(type, load_wblock(type, r1, b), x + b, a1);
+            a2 = block_fma(type, load_wblock(type, r2, b), x + b, a2);
+            a3 = block_fma(type, load_wblock(type, r3, b), x + b, a3);
+        }
+        y[r] = hsum256(a0);
+        y[r + quarter] = hsum256(a1);
+        y[r + 2 * quarter] = hsum256(a2);
+        y[r + 3 * quarter] = hsum256(a3);
+    }
+    for (size_t r = rb + 4 * quarter; r < re; r++) {
+        __m256 acc = _mm256_setzero_ps();
+        for (size_t b = 0; b < blocks; b++) acc = block_fma(type, load_wblock(type, w + r * stride, b), x + b, acc);
+        y[r] = hsum256(acc);
+    }
+}
+
+__attribute__((target("avx2,fma,f16c")))
+static void matvec_q8act_rows4_q8_0(const unsigned char *w, size_t stride, size_t blocks, size_t rb, size_t re, const q8act_block *x, float *y) {
+    matvec_q8act_rows4(CK_TYPE_Q8_0, w, stride, blocks, rb, re, x, y);
+}
+
+__attribute__((target("avx2,fma,f16c")))
+static void matvec_q8act_rows4_q4_0(const unsigned char *w, size_t stride, size_t blocks, size_t rb, size_t re, const q8act_block *x, float *y) {
+    matvec_q8act_rows4(CK_TYPE_Q4_0, w, stride, blocks, rb, re, x, y);
+}
+
 // The kernel with the type fixed at compile time, so its per-block branches disappear.
 __attribute__((target("avx2,fma,f16c")))
 static void matmul_q8act_q8_0(const unsigned char *w, size_t stride, size_t blocks, size_t rb, size_t re, const q8act_block *x,
@@ -446,6 +480,10 @@ int ck_matmul_rows_q8act(int type, const void *w, size_t cols, size_t row_begin,
         const q8act_block *x = (const q8act_block *)xq;
         if (type == CK_TYPE_Q4_K) {
             matmul_q4k_q8act_avx2(wb, stride, cols, row_begin, row_end, x, n, y, ldy);
+            return 1;
+        }
+        if (n == 1) {
+            (type == CK_TYPE_Q8_0 ? matvec_q8act_rows4_q8_0 : matvec_q8act_rows4_q4_0)(wb, stride, blocks, row_begin, row_end, x, y);
             return 1;
         }
         (type == CK_TYPE_Q8_0 ? matmul_q8act_q8_0 : matmul_q8act_q4_0)(wb, stride, blocks, row_begin, row_end, x, n, y, ldy);

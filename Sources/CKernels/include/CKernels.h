@@ -130,6 +130,10 @@ void ck_matmul_rows_q8act_reference(int type, const void *w, size_t cols, size_t
 /// of a mapped region to be read in I/O benchmarks without the compiler eliding the loads.
 uint64_t ck_touch_bytes(const void *src, size_t n);
 
+/// The same over `streams` ranges of `n` bytes, `stride` bytes apart, read 32 bytes from each in
+/// turn (the access pattern of kernels that walk several rows at once).
+uint64_t ck_touch_streams(const void *src, size_t stride, size_t streams, size_t n);
+
 #ifdef __cplusplus
 }
 #endif
