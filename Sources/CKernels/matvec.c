@@ -374,46 +374,6 @@ static inline void matmul_q8act_avx2(int type, const unsigned char *w, size_t st
     }
 }
 
-/// Q4_K: each 32 bytes of nibbles hold two sub-blocks (low and high nibbles); madd with the
-/// sub-block's scale instead of ones gives scⱼ·(lane sum) exactly.
-__attribute__((target("avx2,fma,f16c")))
-static float dot_q4k_q8act_avx2(const unsigned char *row, const q8act_block *x, size_t superblocks) {
-    const __m256i mask = _mm256_set1_epi8(0x0F);
-    __m256 acc = _mm256_setzero_ps();
-    float corr = 0;
-    for (size_t sb = 0; sb < superblocks; sb++) {
-        const unsigned char *blk = row + sb * 144;
-        uint16_t hd, hm;
-        memcpy(&hd, blk, 2);
-        memcpy(&hm, blk + 2, 2);
-        const float d = _cvtsh_ss(hd), dmin = _cvtsh_ss(hm);
-        const uint8_t *packed = blk + 4, *qs = blk + 16;
-        for (int c = 0; c < 4; c++) {
-            const __m256i v = _mm256_loadu_si256((const __m256i *)(qs + 32 * c));
-            const __m256i nib[2] = {_mm256_and_si256(v, mask), _mm256_and_si256(_mm256_srli_epi16(v, 4), mask)};
-            for (int h = 0; h < 2; h++) {
-                const int j = 2 * c + h;
-                uint8_t sc, m;
-                unpack_scale_min(j, packed, &sc, &m);
-                const q8act_block *xb = x + sb * 8 + j;
-                const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(nib[h], _mm256_loadu_si256((const __m256i *)xb->q)),
-                                                    _mm256_set1_epi16((short)sc));
-                acc = _mm256_fmadd_ps(_mm256_set1_ps(d * xb->d), _mm256_cvtepi32_ps(p), acc);
-                corr = fmaf(dmin * xb->d, (float)(m * xb->sum), corr);
-            }
-        }
-    }
-    return hsum256(acc) - corr;
-}
-
-__attribute__((target("avx2,fma,f16c")))
-static void matmul_q4k_q8act_avx2(const unsigned char *w, size_t stride, size_t cols, size_t rb, size_t re, const q8act_block *x,
-                                  size_t n, float *y, size_t ldy) {
-    for (size_t r = rb; r < re; r++) {
-        for (size_t i = 0; i < n; i++) y[i * ldy + r] = dot_q4k_q8act_avx2(w + r * stride, x + i * (cols / 32), cols / 256);
-    }
-}
-
 /// One input, four rows at a time from the four quarters of the range: each activation block is
 /// loaded once for four rows and four accumulators keep the core busy. The rows are far apart on
 /// purpose: interleaving four *adjacent* rows (1–4 KiB apart) ran 30 % slower than one row at a
@@ -453,6 +413,61 @@ static void matvec_q8act_rows4_q8_0(const unsigned char *w, size_t stride, size_
 __attribute__((target("avx2,fma,f16c")))
 static void matvec_q8act_rows4_q4_0(const unsigned char *w, size_t stride, size_t blocks, size_t rb, size_t re, const q8act_block *x, float *y) {
     matvec_q8act_rows4(CK_TYPE_Q4_0, w, stride, blocks, rb, re, x, y);
+}
+
+/// Q4_K: each 32 bytes of nibbles hold two sub-blocks (low and high nibbles); madd with the
+/// sub-block's scale instead of ones gives scⱼ·(lane sum) exactly. One super-block of one row.
+__attribute__((target("avx2,fma,f16c"), always_inline))
+static inline void q4k_superblock(const unsigned char *blk, const q8act_block *x, __m256 *acc, float *corr) {
+    const __m256i mask = _mm256_set1_epi8(0x0F);
+    uint16_t hd, hm;
+    memcpy(&hd, blk, 2);
+    memcpy(&hm, blk + 2, 2);
+    const float d = _cvtsh_ss(hd), dmin = _cvtsh_ss(hm);
+    const uint8_t *packed = blk + 4, *qs = blk + 16;
+    for (int c = 0; c < 4; c++) {
+        const __m256i v = _mm256_loadu_si256((const __m256i *)(qs + 32 * c));
+        const __m256i nib[2] = {_mm256_and_si256(v, mask), _mm256_and_si256(_mm256_srli_epi16(v, 4), mask)};
+        for (int h = 0; h < 2; h++) {
+            const int j = 2 * c + h;
+            uint8_t sc, m;
+            unpack_scale_min(j, packed, &sc, &m);
+            const q8act_block *xb = x + j;
+            const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(nib[h], _mm256_loadu_si256((const __m256i *)xb->q)),
+                                                _mm256_set1_epi16((short)sc));
+            *acc = _mm256_fmadd_ps(_mm256_set1_ps(d * xb->d), _mm256_cvtepi32_ps(p), *acc);
+            *corr = fmaf(dmin * xb->d, (float)(m * xb->sum), *corr);
+        }
+    }
+}
+
+/// Q4_K rows; for one input, four rows at a time from the four quarters of the range (see
+/// matvec_q8act_rows4), each row's operations in the same order as alone.
+__attribute__((target("avx2,fma,f16c")))
+static void matmul_q4k_q8act_avx2(const unsigned char *w, size_t stride, size_t cols, size_t rb, size_t re, const q8act_block *x,
+                                  size_t n, float *y, size_t ldy) {
+    const size_t superblocks = cols / 256;
+    size_t first = rb;
+    if (n == 1) {
+        const size_t quarter = (re - rb) / 4;
+        for (size_t r = rb; r < rb + quarter; r++) {
+            __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+            float corr[4] = {0, 0, 0, 0};
+            for (size_t sb = 0; sb < superblocks; sb++) {
+                for (int k = 0; k < 4; k++) q4k_superblock(w + (r + k * quarter) * stride + sb * 144, x + sb * 8, &acc[k], &corr[k]);
+            }
+            for (int k = 0; k < 4; k++) y[r + k * quarter] = hsum256(acc[k]) - corr[k];
+        }
+        first = rb + 4 * quarter;
+    }
+    for (size_t r = first; r < re; r++) {
+        for (size_t i = 0; i < n; i++) {
+            __m256 acc = _mm256_setzero_ps();
+            float corr = 0;
+            for (size_t sb = 0; sb < superblocks; sb++) q4k_superblock(w + r * stride + sb * 144, x + i * (cols / 32) + sb * 8, &acc, &corr);
+            y[i * ldy + r] = hsum256(acc) - corr;
+        }
+    }
 }
 
 // The kernel with the type fixed at compile time, so its per-block branches disappear.
