@@ -53,7 +53,7 @@ enum BundledManifests {
       "depth": 2,
       "total_tokens": 4
     },
-    "note": "depth counts draft levels minus one (HASS/EAGLE convention): depth 5 is 6 draft levels. cpu: a 3-token chain, the fastest tree measured on this CPU engine (README, 'Speculation's ceiling': 1.23x with a perfect head on a 0.75B Q8_0 model; every wider tree was slower than a chain)"
+    "note": "depth counts draft levels minus one (HASS/EAGLE convention): depth 5 is 6 draft levels. cpu: a 3-token chain, the fastest tree measured on this CPU engine (README, 'Speculation's ceiling': with a perfect head on a 0.67 B Q8_0 model it breaks even, 0.98x, and every wider tree is slower)"
   },
   "published": {
     "temperature_0": {
@@ -117,7 +117,7 @@ enum BundledManifests {
       "depth": 2,
       "total_tokens": 4
     },
-    "note": "depth counts draft levels minus one (HASS/EAGLE convention): depth 5 is 6 draft levels. cpu: a 3-token chain, the fastest tree measured on this CPU engine (README, 'Speculation's ceiling': 1.23x with a perfect head on a 0.75B Q8_0 model; every wider tree was slower than a chain)"
+    "note": "depth counts draft levels minus one (HASS/EAGLE convention): depth 5 is 6 draft levels. cpu: a 3-token chain, the fastest tree measured on this CPU engine (README, 'Speculation's ceiling': with a perfect head on a 0.67 B Q8_0 model it breaks even, 0.98x, and every wider tree is slower)"
   },
   "published": {
     "temperature_0": {
@@ -238,7 +238,7 @@ enum BundledManifests {
       "depth": 2,
       "total_tokens": 4
     },
-    "note": "depth counts draft levels minus one (HASS/EAGLE convention): depth 5 is 6 draft levels. cpu: a 3-token chain, the fastest tree measured on this CPU engine (README, 'Speculation's ceiling': 1.23x with a perfect head on a 0.75B Q8_0 model; every wider tree was slower than a chain)"
+    "note": "depth counts draft levels minus one (HASS/EAGLE convention): depth 5 is 6 draft levels. cpu: a 3-token chain, the fastest tree measured on this CPU engine (README, 'Speculation's ceiling': with a perfect head on a 0.67 B Q8_0 model it breaks even, 0.98x, and every wider tree is slower)"
   },
   "published": {
     "temperature_0": {
@@ -298,7 +298,7 @@ enum BundledManifests {
       "depth": 2,
       "total_tokens": 4
     },
-    "note": "depth counts draft levels minus one (HASS/EAGLE convention): depth 5 is 6 draft levels. cpu: a 3-token chain, the fastest tree measured on this CPU engine (README, 'Speculation's ceiling': 1.23x with a perfect head on a 0.75B Q8_0 model; every wider tree was slower than a chain)"
+    "note": "depth counts draft levels minus one (HASS/EAGLE convention): depth 5 is 6 draft levels. cpu: a 3-token chain, the fastest tree measured on this CPU engine (README, 'Speculation's ceiling': with a perfect head on a 0.67 B Q8_0 model it breaks even, 0.98x, and every wider tree is slower)"
   },
   "published": {
     "temperature_0": {
@@ -358,7 +358,7 @@ enum BundledManifests {
       "depth": 2,
       "total_tokens": 4
     },
-    "note": "depth counts draft levels minus one (HASS/EAGLE convention): depth 5 is 6 draft levels. cpu: a 3-token chain, the fastest tree measured on this CPU engine (README, 'Speculation's ceiling': 1.23x with a perfect head on a 0.75B Q8_0 model; every wider tree was slower than a chain)"
+    "note": "depth counts draft levels minus one (HASS/EAGLE convention): depth 5 is 6 draft levels. cpu: a 3-token chain, the fastest tree measured on this CPU engine (README, 'Speculation's ceiling': with a perfect head on a 0.67 B Q8_0 model it breaks even, 0.98x, and every wider tree is slower)"
   },
   "published": {
     "temperature_0": {
@@ -422,7 +422,7 @@ enum BundledManifests {
       "depth": 2,
       "total_tokens": 4
     },
-    "note": "depth counts draft levels minus one (HASS/EAGLE convention): depth 5 is 6 draft levels. cpu: a 3-token chain, the fastest tree measured on this CPU engine (README, 'Speculation's ceiling': 1.23x with a perfect head on a 0.75B Q8_0 model; every wider tree was slower than a chain)"
+    "note": "depth counts draft levels minus one (HASS/EAGLE convention): depth 5 is 6 draft levels. cpu: a 3-token chain, the fastest tree measured on this CPU engine (README, 'Speculation's ceiling': with a perfect head on a 0.67 B Q8_0 model it breaks even, 0.98x, and every wider tree is slower)"
   },
   "published": {
     "temperature_0": {
