@@ -40,13 +40,16 @@ def check(path):
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(16 << 20), b""): h.update(chunk)
     assert h.hexdigest() == sha, path
-res = {"curl -o": [], "curl -o && sync": [], "hasskit pull (1 stream)": [], "hasskit pull (4 ranges)": []}
+res = {"curl -o": [], "curl -o && sync": [], "hasskit pull (1 stream)": [], "hasskit pull (4 ranges)": [],
+       "hasskit pull --no-fsync (1 stream)": [], "hasskit pull --no-fsync (4 ranges)": []}
 clean(); run(["curl", "-s", "-o", f"{work}/curl.bin", url]); clean()  # warm-up
 for _ in range(rounds):
     res["curl -o"].append(run(["curl", "-s", "-o", f"{work}/curl.bin", url])); check(f"{work}/curl.bin"); clean()
     res["curl -o && sync"].append(run(["sh", "-c", f"curl -s -o {work}/curl.bin {url} && sync"])); clean()
     for label, n in (("hasskit pull (1 stream)", "1"), ("hasskit pull (4 ranges)", "4")):
         res[label].append(run([".build/release/hasskit", "pull", "org/bench", "--quiet", "--parallel-ranges", n], env=env)); check(blob()); clean()
+        res[label.replace("pull", "pull --no-fsync")].append(
+            run([".build/release/hasskit", "pull", "org/bench", "--quiet", "--no-fsync", "--parallel-ranges", n], env=env)); check(blob()); clean()
 base = statistics.median(res["curl -o"]); base_sync = statistics.median(res["curl -o && sync"])
 print(f"1 GiB over loopback, {rounds} interleaved rounds (median seconds; throughput ratio vs baseline)")
 for k, v in res.items():

@@ -21,10 +21,14 @@ struct HubOptions: ParsableArguments {
     @Option(help: "Files fetched at once.")
     var parallelFiles = 4
 
+    @Flag(help: "Do not fsync each finished file before it is renamed into place (faster on fast disks; a power loss right after may leave a short file, which verify reports).")
+    var noFsync = false
+
     func client() -> HubClient {
         var config = HubConfiguration()
         config.parallelRanges = max(1, parallelRanges)
         config.parallelFiles = max(1, parallelFiles)
+        config.syncBlobs = !noFsync
         if let base = ProcessInfo.processInfo.environment["HASSKIT_RETRY_BASE_SECONDS"].flatMap(Double.init) { config.retryBaseDelay = base }
         if let stall = ProcessInfo.processInfo.environment["HASSKIT_STALL_SECONDS"].flatMap(Int.init) { config.stallSeconds = stall }
         return HubClient(environment: HubEnvironment.fromProcess(), configuration: config)

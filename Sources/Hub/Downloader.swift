@@ -80,8 +80,10 @@ public final class Downloader: @unchecked Sendable {
             resumed = resumed || wasResumed
             let expected = f.sha256 ?? f.gitOID
             if digest == expected {
-                let partial = try RandomAccessFile(path: partialPath(repo, f))
-                try partial.sync()
+                if client.configuration.syncBlobs {
+                    let partial = try RandomAccessFile(path: partialPath(repo, f))
+                    try partial.sync()
+                }
                 guard rename(partialPath(repo, f), blob) == 0 else {
                     throw HubError(.io("cannot rename the finished download into place (errno \(errno))"), location: blob)
                 }
@@ -201,7 +203,7 @@ public final class Downloader: @unchecked Sendable {
                     self.progress.add(name, bytes: n)
                     if position - recorded >= 8 << 20 {
                         journal.record(recorded..<position)
-                        file.startWriteback(offset: recorded, length: position - recorded)
+                        if self.client.configuration.syncBlobs { file.startWriteback(offset: recorded, length: position - recorded) }
                         recorded = position
                     }
                     return Int(n) == chunk.count || position < range.upperBound

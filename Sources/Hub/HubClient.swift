@@ -18,6 +18,11 @@ public struct HubConfiguration: Sendable {
     public var parallelFiles = 4
     /// Byte ranges of one large file downloaded at once.
     public var parallelRanges = 4
+    /// Flush each finished blob to the disk (`fsync`) before it is renamed into place, so a crash
+    /// or power loss never leaves a truncated file under a final name. Off (`pull --no-fsync`),
+    /// the file still appears only after its SHA-256 matched, but a power loss right after could
+    /// leave it short on disk (`hasskit verify` finds that); downloads then run at page-cache speed.
+    public var syncBlobs = true
     /// Files at least this large are split into ranges.
     public var minimumSplitSize: UInt64 = 64 << 20
     /// Smallest range a file is split into.

@@ -81,6 +81,17 @@ import TestSupport
         #expect(try s.ops.verify("org/model").allSatisfy(\.ok))
     }
 
+    /// Without fsync (`pull --no-fsync`) the files are the same, still checked before they appear,
+    /// and a wrong file is still refused.
+    @Test func pullWithoutFsyncGivesTheSameFiles() throws {
+        let s = try Self.setup { $0.syncBlobs = false }
+        _ = try s.ops.pull(.repo("org/model"), options: PullOptions(), progress: Self.quiet())
+        try expectComplete(s)
+        let bad = try Self.setup { $0.syncBlobs = false }
+        bad.hub.setFault(.wrongBytes, for: "model.safetensors")
+        #expect(throws: HubError.self) { _ = try bad.ops.pull(.repo("org/model"), options: PullOptions(), progress: Self.quiet()) }
+    }
+
     @Test func largeFilesComeInParallelRanges() throws {
         let s = try Self.setup()
         _ = try s.ops.pull(.repo("org/model"), options: PullOptions(), progress: Self.quiet())
