@@ -70,8 +70,7 @@ public enum Exporter {
     /// Plans the export (reads headers and the few tensors the rules need; writes nothing).
     public static func plan(_ request: Request) throws -> ExportPlan {
         let baseConfig = try readConfig(request.base)
-        let draftCheckpoint: Checkpoint
-        do { draftCheckpoint = try Checkpoint.open(request.draft) } catch { throw ExportError("\(error)", location: request.draft) }
+        let draftCheckpoint = try Checkpoint.open(request.draft)
         let draftConfig = try draftCheckpoint.config.map { $0 } ?? readConfig(request.draft)
         let isMTP = request.draftKind == "deepseek-mtp" || draftConfig["model_type"]?.stringValue == "deepseek_v3"
         if isMTP {
@@ -152,10 +151,13 @@ public enum Exporter {
 
     static func readConfig(_ folder: String) throws -> JSONValue {
         let path = folder + "/config.json"
+        guard FileSystem.kind(of: path) == .file else {
+            throw ExportError("no config.json: give the model's folder (config.json beside the weights)", location: folder)
+        }
         do {
             return try JSONParser(maxDepth: 64).parse(try FileSystem.readFile(path))
         } catch {
-            throw ExportError("cannot read the model's config.json: \(error)", location: path)
+            throw ExportError("config.json does not parse: \(error)", location: path)
         }
     }
 

@@ -194,8 +194,7 @@ enum HeadExport {
     /// Whether the head's embedding is the base's (the same values, or the base's cast to the
     /// head's dtype), compared in bands so that a 128k-row embedding never sits in memory as f32.
     static func embeddingEqualsBase(_ embed: Tensor, baseFolder: String) throws -> Bool {
-        let base: Checkpoint
-        do { base = try Checkpoint.open(baseFolder) } catch { throw ExportError("\(error)", location: baseFolder) }
+        let base = try Checkpoint.open(baseFolder)
         guard let b = base.tensor(named: "model.embed_tokens.weight"), b.shape == embed.shape else { return false }
         let rows = embed.shape[0], cols = embed.shape.count > 1 ? embed.shape[1] : 1
         let band = max(1, (1 << 20) / max(cols, 1))

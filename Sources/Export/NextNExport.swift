@@ -60,8 +60,7 @@ enum NextNExport {
             // The embedding and head copies vLLM's loader maps; taken from the base when absent.
             for (local, baseName) in [("embed_tokens.weight", "model.embed_tokens.weight"), ("shared_head.head.weight", "lm_head.weight")]
                 where !entries.contains(where: { $0.name == outPrefix + local }) {
-                let baseCheckpoint: Checkpoint
-                do { baseCheckpoint = try Checkpoint.open(r.base) } catch { throw ExportError("\(error)", location: r.base) }
+                let baseCheckpoint = try Checkpoint.open(r.base)
                 guard let t = baseCheckpoint.tensor(named: baseName) else {
                     throw ExportError("the draft has no \(local) and the base no \(baseName) to copy", location: r.base)
                 }
