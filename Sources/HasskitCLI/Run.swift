@@ -213,7 +213,11 @@ struct ModelExtras {
 
     init(path: String) throws {
         let file = try HKWFile(path: path)
-        if let entry = file.file(named: "tokenizer.json") { tokenizer = try BPETokenizer(data: entry.data.array) }
+        if let entry = file.file(named: "tokenizer.json") {
+            tokenizer = try BPETokenizer(data: entry.data.array)
+        } else if let entry = file.file(named: "tokenizer.model") {
+            tokenizer = try BPETokenizer(sentencePieceModel: entry.data.array)
+        }
         if let entry = file.file(named: "tokenizer_config.json"),
            let template = try? JSONParser().parse(entry.data.array)["chat_template"]?.stringValue {
             chatTemplate = ChatTemplate(detecting: template)

@@ -32,6 +32,11 @@ public final class BPETokenizer: @unchecked Sendable {
     let nfc: Bool
     let byteFallback: Bool
     let unknownID: Int?
+    /// SentencePiece's BPE (from `tokenizer.model`): a pair merges when their concatenation is a
+    /// piece, the highest-scoring first; the rank is the piece's place in score order.
+    let pieceRanks: [String: Int]?
+    /// SentencePiece's `remove_extra_whitespaces` normalisation.
+    let collapseWhitespace: Bool
     let ignoreMerges: Bool
     /// Added tokens, longest first (for leftmost-longest matching).
     let added: [(content: [Unicode.Scalar], id: Int, special: Bool)]
@@ -123,9 +128,42 @@ public final class BPETokenizer: @unchecked Sendable {
         self.nfc = nfc
         byteFallback = model["byte_fallback"]?.boolValue ?? false
         unknownID = model["unk_token"]?.stringValue.flatMap { vocab[$0] }
+        pieceRanks = nil
+        collapseWhitespace = false
         self.added = added
         self.addedByID = addedByID
         self.prefix = prefix
+    }
+
+    /// Loads a SentencePiece BPE `tokenizer.model` (LLaMA-2's own file), for models that ship no
+    /// `tokenizer.json`. Text is encoded as SentencePiece does: `<s>` in the text is text, not the
+    /// BOS token (HF's fast tokenizer differs there).
+    public init(sentencePieceModel data: [UInt8]) throws {
+        let m = try SentencePieceModel(data: data)
+        guard m.modelType == 2 else { throw TokenizerError(message: "tokenizer.model is a \(m.modelType == 1 ? "unigram" : "type \(m.modelType)") model; only BPE is supported") }
+        var vocab: [String: Int] = [:], idToToken: [Int: String] = [:], addedByID: [Int: (String, Bool)] = [:]
+        for (id, p) in m.pieces.enumerated() {
+            if vocab[p.text] == nil { vocab[p.text] = id }
+            idToToken[id] = p.text
+            if p.type == .control || p.type == .unknown { addedByID[id] = (p.text, true) }
+        }
+        let mergeable = m.pieces.indices.filter { m.pieces[$0].type == .normal || m.pieces[$0].type == .userDefined }
+        let order = mergeable.sorted { m.pieces[$0].score > m.pieces[$1].score || (m.pieces[$0].score == m.pieces[$1].score && $0 < $1) }
+        var pieceRanks: [String: Int] = [:]
+        for (rank, id) in order.enumerated() where pieceRanks[m.pieces[id].text] == nil { pieceRanks[m.pieces[id].text] = rank }
+        self.vocab = vocab
+        self.idToToken = idToToken
+        self.ranks = [:]
+        self.pieceRanks = pieceRanks
+        self.mode = .metaspace(prependEverySegment: true, prepend: m.addDummyPrefix)
+        self.nfc = false
+        self.ignoreMerges = false
+        self.added = []
+        self.addedByID = addedByID
+        self.prefix = m.bosID >= 0 && m.bosID < m.pieces.count ? [m.bosID] : []
+        self.byteFallback = m.byteFallback
+        self.unknownID = m.unknownID >= 0 && m.unknownID < m.pieces.count ? m.unknownID : nil
+        self.collapseWhitespace = m.removeExtraWhitespaces
     }
 
     /// Loads a `tokenizer.json` file.
@@ -160,7 +198,16 @@ public final class BPETokenizer: @unchecked Sendable {
         guard !scalars.isEmpty else { return [] }
         if case let .metaspace(every, prepend) = mode {
             let space: Unicode.Scalar = "\u{2581}"
-            let body = scalars.map { $0 == " " ? space : $0 }
+            var text = scalars
+            if collapseWhitespace {
+                // Trim, and fold runs of spaces into one.
+                var folded: [Unicode.Scalar] = []
+                for c in text where !(c == " " && (folded.isEmpty || folded.last == " ")) { folded.append(c) }
+                while folded.last == " " { folded.removeLast() }
+                text = folded
+                if text.isEmpty { return [] }
+            }
+            let body = text.map { $0 == " " ? space : $0 }
             return bpe(prepend && (every || first) ? [space] + body : body)
         }
         guard case let .byteLevel(pattern) = mode else { return [] }
@@ -201,7 +248,8 @@ public final class BPETokenizer: @unchecked Sendable {
                 var best = -1
                 var bestRank = Int.max
                 for k in 0..<(symbols.count - 1) {
-                    if let r = ranks[symbols[k] + " " + symbols[k + 1]], r < bestRank {
+                    let rank = pieceRanks.map { $0[symbols[k] + symbols[k + 1]] } ?? ranks[symbols[k] + " " + symbols[k + 1]]
+                    if let r = rank, r < bestRank {
                         bestRank = r
                         best = k
                     }

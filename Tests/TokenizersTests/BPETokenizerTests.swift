@@ -41,3 +41,28 @@ extension BPETokenizerTests {
         }
     }
 }
+
+extension BPETokenizerTests {
+    /// LLaMA-2's own `tokenizer.model` (SentencePiece BPE, byte fallback) gives the ids the
+    /// sentencepiece library gives (`spm_ids`: `<s>` in the text is text there) and decodes back.
+    @Test func sentencePieceModelMatchesTheLibrary() throws {
+        let tok = try BPETokenizer(sentencePieceModel: try FileSystem.readFile(Fixtures.path("tokenizers/llama2/tokenizer.model")))
+        let cases = try #require(try Fixtures.json("refs/tokenizer_llama2.json")["cases"]?.arrayValue)
+        for c in cases {
+            let text = try #require(c["text"]?.stringValue)
+            let ids = (c["spm_ids"]?.arrayValue ?? []).compactMap(\.intValue)
+            #expect(tok.encode(text) == ids, "\(text.debugDescription)")
+            #expect(tok.decode(ids) == c["spm_decoded"]?.stringValue, "decode \(text.debugDescription)")
+        }
+        #expect(tok.encode("hi", addSpecialTokens: true).first == 1)
+    }
+
+    /// A truncated or garbled model file is an error, not a crash.
+    @Test func brokenSentencePieceModelsAreRefused() throws {
+        let data = try FileSystem.readFile(Fixtures.path("tokenizers/llama2/tokenizer.model"))
+        for cut in [1, 7, 100, data.count / 2, data.count - 3] {
+            #expect(throws: TokenizerError.self) { _ = try BPETokenizer(sentencePieceModel: Array(data.prefix(cut))) }
+        }
+        #expect(throws: TokenizerError.self) { _ = try BPETokenizer(sentencePieceModel: [0xFF, 0xFF, 0xFF]) }
+    }
+}
