@@ -298,6 +298,38 @@ static float dot_q4k_q8act_reference(const unsigned char *row, const q8act_block
     return (((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]))) - corr;
 }
 
+/// The scale of lane `lane` (elements 4·lane…4·lane+3 of a 32-value group `g` of a Q6_K half):
+/// the first 16 values use scale 2g, the next 16 scale 2g+1.
+static inline int l_scale(int lane, int g) { return 2 * g + lane / 4; }
+
+/// Q6_K (value = d·scᵢ·(q − 32), one int8 scale per 16 values): a 4-value lane lies inside one
+/// scale group, so each lane's sum is the exact integer scᵢ·Σ(q − 32)·x.
+static float dot_q6k_q8act_reference(const unsigned char *row, const q8act_block *x, size_t superblocks) {
+    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (size_t sb = 0; sb < superblocks; sb++) {
+        const unsigned char *blk = row + sb * 210;
+        const float d = half_value(blk + 208);
+        for (int k = 0; k < 2; k++) {
+            const uint8_t *ql = blk + 64 * k, *qh = blk + 128 + 32 * k;
+            const int8_t *sc = (const int8_t *)(blk + 192) + 8 * k;
+            for (int g = 0; g < 4; g++) {
+                const q8act_block *xb = x + sb * 8 + k * 4 + g;
+                const float dd = d * xb->d;
+                for (int lane = 0; lane < 8; lane++) {
+                    int32_t s = 0;
+                    for (int l = 4 * lane; l < 4 * lane + 4; l++) {
+                        const int lo = g % 2 ? ql[l + 32] : ql[l];
+                        const int q = ((g < 2 ? lo & 0xF : lo >> 4) | (((qh[l] >> (2 * g)) & 3) << 4)) - 32;
+                        s += q * xb->q[l];
+                    }
+                    acc[lane] = fmaf(dd, (float)(sc[l_scale(lane, g)] * s), acc[lane]);
+                }
+            }
+        }
+    }
+    return ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
+}
+
 void ck_matmul_rows_q8act_reference(int type, const void *w, size_t cols, size_t row_begin, size_t row_end,
                                     const void *xq, size_t n, float *y, size_t ldy) {
     const size_t stride = ck_row_bytes(type, cols), blocks = cols / 32;
@@ -305,7 +337,8 @@ void ck_matmul_rows_q8act_reference(int type, const void *w, size_t cols, size_t
         const unsigned char *row = (const unsigned char *)w + r * stride;
         for (size_t i = 0; i < n; i++) {
             const q8act_block *x = (const q8act_block *)xq + i * blocks;
-            y[i * ldy + r] = type == CK_TYPE_Q4_K ? dot_q4k_q8act_reference(row, x, cols / 256) : dot_q8act_reference(type, row, x, blocks);
+            y[i * ldy + r] = type == CK_TYPE_Q4_K ? dot_q4k_q8act_reference(row, x, cols / 256)
+                           : type == CK_TYPE_Q6_K ? dot_q6k_q8act_reference(row, x, cols / 256) : dot_q8act_reference(type, row, x, blocks);
         }
     }
 }
@@ -470,6 +503,42 @@ static void matmul_q4k_q8act_avx2(const unsigned char *w, size_t stride, size_t 
     }
 }
 
+/// Q6_K with AVX2: the 6-bit values rebuilt from their low nibbles and high 2-bit pairs, the two
+/// 16-value scale groups applied by madd, the −32 offset as 32·sc·(lane sum) from the activation
+/// block's lane sums.
+__attribute__((target("avx2,fma,f16c")))
+static float dot_q6k_q8act_avx2(const unsigned char *row, const q8act_block *x, size_t superblocks) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(3);
+    __m256 acc = _mm256_setzero_ps();
+    for (size_t sb = 0; sb < superblocks; sb++) {
+        const unsigned char *blk = row + sb * 210;
+        uint16_t hd;
+        memcpy(&hd, blk + 208, 2);
+        const float d = _cvtsh_ss(hd);
+        for (int k = 0; k < 2; k++) {
+            const __m256i ql0 = _mm256_loadu_si256((const __m256i *)(blk + 64 * k));
+            const __m256i ql1 = _mm256_loadu_si256((const __m256i *)(blk + 64 * k + 32));
+            const __m256i qh = _mm256_loadu_si256((const __m256i *)(blk + 128 + 32 * k));
+            const int8_t *sc = (const int8_t *)(blk + 192) + 8 * k;
+            const __m256i q[4] = {
+                _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4)),
+                _mm256_or_si256(_mm256_and_si256(ql1, m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m2), 4)),
+                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m2), 4)),
+                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m2), 4)),
+            };
+            for (int g = 0; g < 4; g++) {
+                const q8act_block *xb = x + sb * 8 + k * 4 + g;
+                const __m256i s16 = _mm256_set_m128i(_mm_set1_epi16(sc[2 * g + 1]), _mm_set1_epi16(sc[2 * g]));
+                const __m256i s32 = _mm256_set_m128i(_mm_set1_epi32(sc[2 * g + 1]), _mm_set1_epi32(sc[2 * g]));
+                const __m256i prod = _mm256_madd_epi16(_mm256_maddubs_epi16(q[g], _mm256_loadu_si256((const __m256i *)xb->q)), s16);
+                const __m256i offset = _mm256_slli_epi32(_mm256_mullo_epi32(s32, _mm256_loadu_si256((const __m256i *)xb->lane_sums8)), 2);
+                acc = _mm256_fmadd_ps(_mm256_set1_ps(d * xb->d), _mm256_cvtepi32_ps(_mm256_sub_epi32(prod, offset)), acc);
+            }
+        }
+    }
+    return hsum256(acc);
+}
+
 // The kernel with the type fixed at compile time, so its per-block branches disappear.
 __attribute__((target("avx2,fma,f16c")))
 static void matmul_q8act_q8_0(const unsigned char *w, size_t stride, size_t blocks, size_t rb, size_t re, const q8act_block *x,
@@ -486,7 +555,8 @@ static void matmul_q8act_q4_0(const unsigned char *w, size_t stride, size_t bloc
 
 int ck_matmul_rows_q8act(int type, const void *w, size_t cols, size_t row_begin, size_t row_end,
                          const void *xq, size_t n, float *y, size_t ldy) {
-    if (!(((type == CK_TYPE_Q8_0 || type == CK_TYPE_Q4_0) && cols % 32 == 0) || (type == CK_TYPE_Q4_K && cols % 256 == 0))) return 0;
+    if (!(((type == CK_TYPE_Q8_0 || type == CK_TYPE_Q4_0) && cols % 32 == 0) ||
+          ((type == CK_TYPE_Q4_K || type == CK_TYPE_Q6_K) && cols % 256 == 0))) return 0;
 #if defined(__x86_64__) || defined(__i386__)
     const unsigned need = CK_CPU_AVX2 | CK_CPU_FMA | CK_CPU_F16C;
     if (!__atomic_load_n(&reference_only, __ATOMIC_RELAXED) && (ck_cpu_features() & need) == need) {
@@ -495,6 +565,12 @@ int ck_matmul_rows_q8act(int type, const void *w, size_t cols, size_t row_begin,
         const q8act_block *x = (const q8act_block *)xq;
         if (type == CK_TYPE_Q4_K) {
             matmul_q4k_q8act_avx2(wb, stride, cols, row_begin, row_end, x, n, y, ldy);
+            return 1;
+        }
+        if (type == CK_TYPE_Q6_K) {
+            for (size_t r = row_begin; r < row_end; r++) {
+                for (size_t i = 0; i < n; i++) y[i * ldy + r] = dot_q6k_q8act_avx2(wb + r * stride, x + i * blocks, cols / 256);
+            }
             return 1;
         }
         if (n == 1) {

@@ -91,10 +91,10 @@ public struct WeightMatrix: Sendable {
         return out
     }
 
-    /// Q8_0, Q4_0 and Q4_K matrices multiply 8-bit activations (llama.cpp's scheme) unless
+    /// Q8_0, Q4_0, Q4_K and Q6_K matrices multiply 8-bit activations (llama.cpp's scheme) unless
     /// `Kernels.useInt8Activations(false)`.
     var takesInt8Activations: Bool {
-        ck_q8act_in_use() != 0 && (((type == .q8_0 || type == .q4_0) && cols % 32 == 0) || (type == .q4_k && cols % 256 == 0))
+        ck_q8act_in_use() != 0 && (((type == .q8_0 || type == .q4_0) && cols % 32 == 0) || ((type == .q4_k || type == .q6_k) && cols % 256 == 0))
     }
 
     /// The n inputs of `x` (row-major n × cols) quantized to 8 bits, one after the other.

@@ -69,15 +69,15 @@ extension MatvecKernelTests {
     /// input of a batch gets the bits it gets alone; the result is the f32 product up to the
     /// activations' 8-bit rounding.
     @Test(arguments: [(QuantType.q8_0, 1), (.q8_0, 3), (.q8_0, 4), (.q8_0, 16), (.q8_0, 60), (.q4_0, 1), (.q4_0, 5), (.q4_0, 60),
-                      (.q4_k, 1), (.q4_k, 7)])
+                      (.q4_k, 1), (.q4_k, 7), (.q6_k, 1), (.q6_k, 5)])
     func int8ActivationKernelsAgreeBitForBit(_ quant: QuantType, _ n: Int) throws {
         var g = SystemRandomNumberGenerator()
-        let rows = 23, cols = quant == .q4_k ? 512 : 320
+        let rows = 23, cols = quant == .q4_k || quant == .q6_k ? 512 : 320
         let w = (0..<(rows * cols)).map { i in Float.random(in: -1...1, using: &g) * (i % 89 == 0 ? 30 : 0.03) }
         let x = (0..<(n * cols)).map { i in Float.random(in: -2...2, using: &g) * (i % 53 == 0 ? 50 : 1) }
         let q = try #require(Quantizer.encode(w, as: quant))
         let xq = Self.q8act(x, cols: cols)
-        let type = Int32(quant == .q8_0 ? CK_TYPE_Q8_0 : quant == .q4_0 ? CK_TYPE_Q4_0 : CK_TYPE_Q4_K)
+        let type = Int32(quant == .q8_0 ? CK_TYPE_Q8_0 : quant == .q4_0 ? CK_TYPE_Q4_0 : quant == .q4_k ? CK_TYPE_Q4_K : CK_TYPE_Q6_K)
         var fast = [Float](repeating: .nan, count: n * rows), reference = fast
         var scratch = [Float](repeating: 0, count: cols)
         q.withUnsafeBytes { wp in
