@@ -143,7 +143,7 @@ struct Demo: ParsableCommand {
                 speculative  \(String(format: "%.1f", check.speculativeTokensPerSecond)) tok/s (\(String(format: "%.2f", check.speedup))×; this base is too small for drafting to pay off on a CPU)
 
                 The converted pair is in \(home):
-                  hasskit run \(baseOut) --draft \(draftOut) --prompt 'def fibonacci(n):'
+                  \(CommandLine.arguments.first ?? "hasskit") run \(baseOut) --draft \(draftOut) --prompt 'def fibonacci(n):'
                 """)
         }
         if !check.identical { throw ExitCode(1) }
