@@ -258,6 +258,11 @@ static void unpack_block(int type, const unsigned char *row, size_t b, int8_t w[
     }
 }
 
+/// The sum of eight lane accumulators in hsum256's order (the references' twin of it).
+static inline float hsum8_reference(const float acc[8]) {
+    return ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
+}
+
 static float dot_q8act_reference(int type, const unsigned char *row, const q8act_block *x, size_t blocks) {
     float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
     for (size_t b = 0; b < blocks; b++) {
@@ -271,7 +276,7 @@ static float dot_q8act_reference(int type, const unsigned char *row, const q8act
             acc[lane] = fmaf(d, (float)s, acc[lane]);
         }
     }
-    return ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
+    return hsum8_reference(acc);
 }
 
 /// Q4_K (value = d·scⱼ·q − dmin·mⱼ per sub-block j of 32): the lanes take (d·dx) × scⱼ·(q·x) and
@@ -295,7 +300,7 @@ static float dot_q4k_q8act_reference(const unsigned char *row, const q8act_block
             corr = fmaf(dmin * xb->d, (float)(m * xb->sum), corr);
         }
     }
-    return (((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]))) - corr;
+    return hsum8_reference(acc) - corr;
 }
 
 /// The scale of lane `lane` (elements 4·lane…4·lane+3 of a 32-value group `g` of a Q6_K half):
@@ -327,7 +332,7 @@ static float dot_q6k_q8act_reference(const unsigned char *row, const q8act_block
             }
         }
     }
-    return ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
+    return hsum8_reference(acc);
 }
 
 void ck_matmul_rows_q8act_reference(int type, const void *w, size_t cols, size_t row_begin, size_t row_end,

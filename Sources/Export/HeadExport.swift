@@ -208,10 +208,7 @@ enum HeadExport {
             var v = ElementDecoding.decode(bs, as: b.dtype, count: n * cols)
             if embed.dtype != b.dtype, embed.dtype == .f16 || embed.dtype == .bf16 {
                 // The head stores the base's values rounded to its own dtype.
-                let halves = embed.dtype == .f16 ? ElementEncoding.f16(v) : ElementEncoding.bf16(v)
-                var bytes: [UInt8] = []
-                for x in halves { bytes.append(UInt8(x & 0xFF)); bytes.append(UInt8(x >> 8)) }
-                v = ElementDecoding.decode(ByteView(bytes), as: embed.dtype, count: n * cols)
+                v = ElementDecoding.decode(ByteView(Exporter.encode(v, as: embed.dtype)), as: embed.dtype, count: n * cols)
             }
             if h != v { return false }
             r0 += n

@@ -44,7 +44,7 @@ enum NextNExport {
                 } else {
                     let values: [Float]
                     if t.dtype == .f8e4m3, let scale = byName[t.name + "_scale_inv"] {
-                        values = try dequantizeFP8(t, scale: scale, location: r.draft)
+                        values = try FP8BlockScale.dequantize(weight: t, scale: scale)
                         notes.append("\(local): FP8 dequantized to BF16 (both engines build it unquantized)")
                     } else {
                         values = try Exporter.floats(t, location: r.draft)
@@ -107,17 +107,5 @@ enum NextNExport {
 
     static func copy(_ t: Tensor, as name: String) -> SafetensorsWriter.Entry {
         SafetensorsWriter.Entry(name: name, dtype: t.dtype, shape: t.shape) { t.contiguousData().array }
-    }
-
-    /// FP8 E4M3 with 128×128 block scales (the inverse stored, as DeepSeek does) to f32.
-    static func dequantizeFP8(_ t: Tensor, scale: Tensor, location: String) throws -> [Float] {
-        let codes = t.contiguousData().array
-        let s = try Exporter.floats(scale, location: location)
-        let rows = t.shape[0], cols = t.shape.count > 1 ? t.shape[1] : 1
-        let blockCols = (cols + 127) / 128
-        return (0..<(rows * cols)).map { i in
-            let r = i / cols, c = i % cols
-            return F8E4M3.decode(codes[i]) * s[(r / 128) * blockCols + c / 128]
-        }
     }
 }

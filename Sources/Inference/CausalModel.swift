@@ -32,6 +32,26 @@ extension CausalModel {
         return best
     }
 
+    /// Greedy continuation of `prompt` (stopping only at `stopTokens`), with the logits after
+    /// the prompt and the top-2 margin at every generated position (the reference tests use both).
+    public func greedy(prompt: [Int], maxTokens: Int, stopTokens: Set<Int> = []) -> (tokens: [Int], lastLogits: [Float], margins: [Float]) {
+        let cache = makeCache()
+        var logits = forward(tokens: prompt, cache: cache, positions: nil, visible: nil).logits.last ?? []
+        let firstLogits = logits
+        var out: [Int] = []
+        var margins: [Float] = []
+        for _ in 0..<maxTokens {
+            let best = Self.argmax(logits)
+            var second = -Float.infinity
+            for i in logits.indices where i != best { second = max(second, logits[i]) }
+            out.append(best)
+            margins.append(logits[best] - second)
+            if out.count == maxTokens || stopTokens.contains(best) { break }
+            logits = step(token: best, cache: cache, position: nil, visible: nil).logits
+        }
+        return (out, firstLogits, margins)
+    }
+
     /// Plain decoding with `sampling` (greedy at temperature 0), ending after a stop token (which
     /// is included). `onToken` sees each token as it is chosen (streaming output).
     public func generate(prompt: [Int], maxTokens: Int, stopTokens: Set<Int> = [], sampling: Sampling,

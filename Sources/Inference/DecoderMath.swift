@@ -11,10 +11,13 @@ struct DecoderMath {
         inverseFrequencies = config.inverseFrequencies()
     }
 
-    func rmsNorm(_ x: [Float], _ w: [Float]) -> [Float] {
+    func rmsNorm(_ x: [Float], _ w: [Float]) -> [Float] { Self.rmsNorm(x, w, eps: config.rmsEps) }
+
+    /// RMSNorm with weight `w` (also DeepSeek's, whose config is another type).
+    static func rmsNorm(_ x: [Float], _ w: [Float], eps: Float) -> [Float] {
         var ss: Float = 0
         for v in x { ss += v * v }
-        let scale = 1 / (ss / Float(x.count) + config.rmsEps).squareRoot()
+        let scale = 1 / (ss / Float(x.count) + eps).squareRoot()
         return (0..<x.count).map { w[$0] * (x[$0] * scale) }
     }
 
@@ -71,8 +74,8 @@ struct DecoderMath {
         return out
     }
 
-    /// down(silu(gate·x) ⊙ up·x).
-    func mlp(_ x: [Float], gate: WeightMatrix, up: WeightMatrix, down: WeightMatrix, threads: Int) -> [Float] {
+    /// down(silu(gate·x) ⊙ up·x) (also DeepSeek's dense layers and experts).
+    static func mlp(_ x: [Float], gate: WeightMatrix, up: WeightMatrix, down: WeightMatrix, threads: Int) -> [Float] {
         let g = gate.apply(x, threads: threads)
         let u = up.apply(x, threads: threads)
         var act = [Float](repeating: 0, count: g.count)

@@ -178,12 +178,7 @@ public final class DeepSeekModel: CausalModel {
         KVCache(layers: config.layers, width: config.heads * config.qkHead, valueWidth: config.heads * config.vHead)
     }
 
-    func rmsNorm(_ x: [Float], _ w: [Float]) -> [Float] {
-        var ss: Float = 0
-        for v in x { ss += v * v }
-        let scale = 1 / (ss / Float(x.count) + config.rmsEps).squareRoot()
-        return (0..<x.count).map { w[$0] * (x[$0] * scale) }
-    }
+    func rmsNorm(_ x: [Float], _ w: [Float]) -> [Float] { DecoderMath.rmsNorm(x, w, eps: config.rmsEps) }
 
     /// RoPE on interleaved pairs (x₂ᵢ, x₂ᵢ₊₁) of `v[offset..<offset+qkRope]`.
     func rope(_ v: inout [Float], offset: Int, position: Int) {
@@ -198,8 +193,7 @@ public final class DeepSeekModel: CausalModel {
     }
 
     func swiglu(_ x: [Float], _ w: (gate: WeightMatrix, up: WeightMatrix, down: WeightMatrix)) -> [Float] {
-        let g = w.gate.apply(x, threads: threads), u = w.up.apply(x, threads: threads)
-        return w.down.apply(g.indices.map { g[$0] / (1 + exp(-g[$0])) * u[$0] }, threads: threads)
+        DecoderMath.mlp(x, gate: w.gate, up: w.up, down: w.down, threads: threads)
     }
 
     /// Sigmoid scores; choice by score + correction bias within the best `topk_group` groups
@@ -311,21 +305,5 @@ public final class DeepSeekModel: CausalModel {
             logits.append(r.logits)
         }
         return (hidden, logits)
-    }
-
-    /// Greedy continuation of `prompt`, with the logits after the prompt.
-    public func greedy(prompt: [Int], maxTokens: Int, stopTokens: Set<Int> = []) -> (tokens: [Int], lastLogits: [Float]) {
-        let cache = makeCache()
-        var logits: [Float] = []
-        for t in prompt { logits = step(token: t, cache: cache).logits }
-        let first = logits
-        var out: [Int] = []
-        while out.count < maxTokens {
-            let best = logits.indices.max { logits[$0] < logits[$1] } ?? 0
-            out.append(best)
-            if out.count == maxTokens || stopTokens.contains(best) { break }
-            logits = step(token: best, cache: cache).logits
-        }
-        return (out, first)
     }
 }

@@ -87,7 +87,7 @@ public final class DraftHead: FeatureDraft {
         let a = o.apply(attended, threads: threads)
         var out = z
         for i in out.indices { out[i] += a[i] }
-        let m = math.mlp(math.rmsNorm(out, postNorm), gate: gate, up: up, down: down, threads: threads)
+        let m = DecoderMath.mlp(math.rmsNorm(out, postNorm), gate: gate, up: up, down: down, threads: threads)
         for i in out.indices { out[i] += m[i] }
         var logits = base.output.apply(out, threads: threads)
         if logits.count > base.config.vocab { logits.removeLast(logits.count - base.config.vocab) }

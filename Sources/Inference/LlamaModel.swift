@@ -110,7 +110,7 @@ public final class LlamaModel: CausalModel {
             let attended = math.attention(q, keys: cache.keys[l], values: cache.values[l], positions: slot + 1, visible: visible)
             let o = layer.o.apply(attended, threads: threads)
             for i in x.indices { x[i] += o[i] }
-            let d = math.mlp(math.rmsNorm(x, layer.ffnNorm), gate: layer.gate, up: layer.up, down: layer.down, threads: threads)
+            let d = DecoderMath.mlp(math.rmsNorm(x, layer.ffnNorm), gate: layer.gate, up: layer.up, down: layer.down, threads: threads)
             for i in x.indices { x[i] += d[i] }
         }
         cache.count += 1
@@ -179,24 +179,4 @@ public final class LlamaModel: CausalModel {
                 (0..<n).map { Array(logits[($0 * rows)..<($0 * rows + min(rows, c.vocab))]) })
     }
 
-    /// Greedy continuation of `prompt` (no stop on EOS, as the reference was made), with the
-    /// logits after the prompt and the top-2 margin at every generated position.
-    public func greedy(prompt: [Int], maxTokens: Int, stopTokens: Set<Int> = []) -> (tokens: [Int], lastLogits: [Float], margins: [Float]) {
-        let cache = makeCache()
-        var logits = forward(tokens: prompt, cache: cache).logits.last ?? []
-        let firstLogits = logits
-        var out: [Int] = []
-        var margins: [Float] = []
-        for _ in 0..<maxTokens {
-            var best = 0
-            for i in logits.indices where logits[i] > logits[best] { best = i }
-            var second = -Float.infinity
-            for i in logits.indices where i != best { second = max(second, logits[i]) }
-            out.append(best)
-            margins.append(logits[best] - second)
-            if out.count == maxTokens || stopTokens.contains(best) { break }
-            logits = step(token: best, cache: cache).logits
-        }
-        return (out, firstLogits, margins)
-    }
 }

@@ -24,10 +24,12 @@ import TestSupport
         return Fixtures.root + "/../../.build/debug/hasskit"
     }()
 
-    static func run(_ arguments: [String]) throws -> Run {
+    /// Runs the binary with `arguments`, the environment extended by `env`.
+    static func run(_ arguments: [String], env: [String: String] = [:]) throws -> Run {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: binary)
         p.arguments = arguments
+        if !env.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(env) { $1 } }
         let out = Pipe()
         let err = Pipe()
         p.standardOutput = out

@@ -9,20 +9,7 @@ import TestSupport
 /// `list`, `pull --json`, `show --json`, `verify`, `convert PAIR`, `rm`.
 @Suite struct PairFlowTests {
     static func run(_ arguments: [String], env: [String: String]) throws -> InspectCommandTests.Run {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: InspectCommandTests.binary)
-        p.arguments = arguments
-        p.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
-        let out = Pipe()
-        let err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return .init(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
-                     stderr: String(decoding: e, as: UTF8.self), signaled: p.terminationReason == .uncaughtSignal)
+        try InspectCommandTests.run(arguments, env: env)
     }
 
     static func files(_ folder: String) throws -> [(String, [UInt8])] {

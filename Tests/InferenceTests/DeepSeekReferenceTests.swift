@@ -22,7 +22,7 @@ import WeightFormat
             let ids = (p["input_ids"]?.arrayValue ?? []).compactMap(\.intValue)
             let expected = (p["last_logits"]?.arrayValue ?? []).compactMap { $0.doubleValue.map(Float.init) }
             let greedy = (p["greedy48"]?.arrayValue ?? p["greedy16"]?.arrayValue ?? []).compactMap(\.intValue)
-            let (tokens, logits) = model.greedy(prompt: ids, maxTokens: greedy.count)
+            let (tokens, logits, _) = model.greedy(prompt: ids, maxTokens: greedy.count)
             #expect(logits.count == expected.count)
             let scale = expected.map { abs($0) }.max() ?? 1
             let worst = zip(logits, expected).map { abs($0 - $1) }.max() ?? .infinity
