@@ -37,7 +37,7 @@ struct BenchModel: ParsableCommand {
     @Option(name: [.short, .customLong("prompt-tokens")], help: "Prefill test size(s), comma-separated (0 skips).")
     var promptTokens = "128"
 
-    @Option(name: [.short, .customLong("gen-tokens")], help: "Decode test size(s), comma-separated (0 skips).")
+    @Option(name: [.customShort("n"), .customLong("gen-tokens")], help: "Decode test size(s), comma-separated (0 skips).")
     var genTokens = "64"
 
     @Option(name: [.short, .customLong("threads")], help: "Thread counts, comma-separated (default: 1 and all cores).")

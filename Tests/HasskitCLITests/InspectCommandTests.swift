@@ -280,3 +280,24 @@ extension InspectCommandTests {
         #expect(doc["identical"]?.boolValue == true && doc["prompts"]?.intValue == 2)
     }
 }
+
+extension InspectCommandTests {
+    /// `bench MODEL.hkw`: one row per thread count and test, each with its measured bound (no
+    /// speed is asserted: this only checks the table is there and consistent).
+    @Test func benchReportsEachTestWithItsBound() throws {
+        let dir = Fixtures.temporaryDirectory()
+        #expect(try Self.run(["convert", Fixtures.path("demo-pair/base"), "--out", dir + "/b.hkw", "--type", "q8_0"]).status == 0)
+        let r = try Self.run(["bench", dir + "/b.hkw", "-p", "8", "-n", "4", "-t", "1,2", "-r", "1", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let rows = try #require(try JSONParser().parse(r.stdout).arrayValue)
+        #expect(rows.map { $0["test"]?.stringValue ?? "" } == ["pp8", "tg4", "pp8", "tg4"])
+        #expect(rows.map { $0["threads"]?.intValue ?? 0 } == [1, 1, 2, 2])
+        for row in rows {
+            #expect(row["bound"]?.stringValue == (row["test"]?.stringValue == "pp8" ? "sgemm" : "memory"))
+            let tps = row["tokens_per_second"]?.doubleValue ?? 0, bound = row["bound_tokens_per_second"]?.doubleValue ?? 0
+            #expect(tps > 0 && bound > 0)
+            #expect(abs((row["fraction_of_bound"]?.doubleValue ?? 0) - tps / bound) < 0.01)
+            #expect(row["type"]?.stringValue == "Q8_0" && (row["weight_bytes_per_token"]?.intValue ?? 0) > 0)
+        }
+    }
+}
