@@ -27,6 +27,13 @@ static inline void unpack_scale_min(int j, const uint8_t *q, uint8_t *sc, uint8_
     }
 }
 
+/// ck_matmul_rows_q8act for the interleaved types (interleaved.c); `reference` selects the
+/// readable path.
+int ck_matmul_rows_r8(int type, const void *w, size_t cols, size_t row_begin, size_t row_end, const void *xq, size_t n,
+                      float *y, size_t ldy, int reference);
+void ck_matmul_rows_r8_reference(int type, const void *w, size_t cols, size_t row_begin, size_t row_end,
+                                 const void *xq, size_t n, float *y, size_t ldy);
+
 static inline float half_value(const unsigned char *p) {
     uint16_t h;
     memcpy(&h, p, 2);

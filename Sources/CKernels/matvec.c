@@ -19,8 +19,10 @@ size_t ck_row_bytes(int type, size_t cols) {
     case CK_TYPE_F16:
     case CK_TYPE_BF16: return cols * 2;
     case CK_TYPE_Q8_0: return cols / 32 * 34;
-    case CK_TYPE_Q4_0: return cols / 32 * 18;
-    case CK_TYPE_Q4_K: return cols / 256 * 144;
+    case CK_TYPE_Q4_0:
+    case CK_TYPE_Q4_0_R8: return cols / 32 * 18;
+    case CK_TYPE_Q4_K:
+    case CK_TYPE_Q4_K_R8: return cols / 256 * 144;
     case CK_TYPE_Q6_K: return cols / 256 * 210;
     default: return 0;
     }
@@ -180,6 +182,9 @@ void ck_matvec_rows_reference(int type, const void *w, size_t cols, size_t row_b
         const void *row = base + r * stride;
         if (type == CK_TYPE_F32) {
             y[r] = dot((const float *)row, x, cols);
+        } else if (ck_interleaved_rows(type) > 1) {
+            ck_dequantize_rows(type, w, cols, r, r + 1, scratch);
+            y[r] = dot(scratch, x, cols);
         } else {
             ck_dequantize_row(type, row, scratch, cols);
             y[r] = dot(scratch, x, cols);
@@ -337,6 +342,10 @@ static float dot_q6k_q8act_reference(const unsigned char *row, const q8act_block
 
 void ck_matmul_rows_q8act_reference(int type, const void *w, size_t cols, size_t row_begin, size_t row_end,
                                     const void *xq, size_t n, float *y, size_t ldy) {
+    if (ck_interleaved_rows(type) > 1) {
+        ck_matmul_rows_r8_reference(type, w, cols, row_begin, row_end, xq, n, y, ldy);
+        return;
+    }
     const size_t stride = ck_row_bytes(type, cols), blocks = cols / 32;
     for (size_t r = row_begin; r < row_end; r++) {
         const unsigned char *row = (const unsigned char *)w + r * stride;
@@ -560,8 +569,11 @@ static void matmul_q8act_q4_0(const unsigned char *w, size_t stride, size_t bloc
 
 int ck_matmul_rows_q8act(int type, const void *w, size_t cols, size_t row_begin, size_t row_end,
                          const void *xq, size_t n, float *y, size_t ldy) {
-    if (!(((type == CK_TYPE_Q8_0 || type == CK_TYPE_Q4_0) && cols % 32 == 0) ||
-          ((type == CK_TYPE_Q4_K || type == CK_TYPE_Q6_K) && cols % 256 == 0))) return 0;
+    if (!(((type == CK_TYPE_Q8_0 || type == CK_TYPE_Q4_0 || type == CK_TYPE_Q4_0_R8) && cols % 32 == 0) ||
+          ((type == CK_TYPE_Q4_K || type == CK_TYPE_Q6_K || type == CK_TYPE_Q4_K_R8) && cols % 256 == 0))) return 0;
+    if (ck_interleaved_rows(type) > 1) {
+        return ck_matmul_rows_r8(type, w, cols, row_begin, row_end, xq, n, y, ldy, __atomic_load_n(&reference_only, __ATOMIC_RELAXED));
+    }
 #if defined(__x86_64__) || defined(__i386__)
     const unsigned need = CK_CPU_AVX2 | CK_CPU_FMA | CK_CPU_F16C;
     if (!__atomic_load_n(&reference_only, __ATOMIC_RELAXED) && (ck_cpu_features() & need) == need) {

@@ -31,6 +31,7 @@ struct RowSource {
     func bandRows(targetElements: Int = 1 << 20) -> Int {
         guard columns > 0 else { return max(rows, 1) }
         var r = max(1, targetElements / columns)
+        if rows >= 8 { r = max(8, r / 8 * 8) }  // whole groups of the row-interleaved types
         if scale != nil { r = max(128, r / 128 * 128) }
         return r
     }

@@ -34,6 +34,9 @@ struct Convert: ParsableCommand {
     @Option(help: ArgumentHelp("Keep only these decoder layers, e.g. `61` or `0,1`; `mtp` selects DeepSeek's multi-token-prediction layer(s), giving a draft.", valueName: "LIST"))
     var layers: String?
 
+    @Flag(name: .customLong("plain-rows"), help: "Store Q4_0/Q4_K matrices row after row (ggml's layout) instead of eight rows interleaved (Q4_0_R8/Q4_K_R8, the engine's fast layout).")
+    var plainRows = false
+
     @Flag(help: "Replace OUT if it exists.")
     var force = false
 
@@ -54,6 +57,7 @@ struct Convert: ParsableCommand {
         guard let out else { throw ValidationError("--out is required when converting a checkpoint path") }
         var options = Converter.Options(type: t, draftOf: draftOf, force: force, arguments: CommandLine.arguments)
         options.hashSources = true
+        options.interleave = !plainRows
         if let layers {
             options.layers = try parseLayers(layers)
         }
@@ -92,6 +96,7 @@ extension Convert {
         var reports: [Converter.Report] = []
         do {
             var options = Converter.Options(type: type, force: force, arguments: CommandLine.arguments)
+            options.interleave = !plainRows
             reports.append(try Converter.convert(source: base, out: baseOut, options: options, log: { if verbose { Console.log($0) } }))
             options.draftOf = pair.draftKind == "eagle1-head" ? baseOut : nil
             reports.append(try Converter.convert(source: draft, out: draftOut, options: options, log: { if verbose { Console.log($0) } }))

@@ -37,7 +37,7 @@ extension WeightMatrix {
                     let base = SendableRaw(raw.baseAddress!)
                     let type = self.type, ckType = self.ckType, rows = self.rows, cols = self.cols, chunk = rowChunk
                     DispatchQueue.concurrentPerform(iterations: parts) { p in
-                        let begin = rows * p / parts, end = rows * (p + 1) / parts
+                        let begin = partStart(p, of: parts), end = partStart(p + 1, of: parts)
                         if type == .f32 {
                             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(end - begin), Int32(cols), 1,
                                         input.pointer, Int32(cols), base.pointer.assumingMemoryBound(to: Float.self) + begin * cols, Int32(cols),
@@ -50,15 +50,12 @@ extension WeightMatrix {
                            ck_matmul_rows_fused(ckType, base.pointer, cols, begin, end, input.pointer, n, out.pointer, rows) != 0 {
                             return
                         }
-                        let stride = ck_row_bytes(ckType, cols)
                         var scratch = [Float](repeating: 0, count: min(chunk, end - begin) * cols)
                         var r0 = begin
                         while r0 < end {
                             let count = min(chunk, end - r0)
                             scratch.withUnsafeMutableBufferPointer { s in
-                                for r in 0..<count {
-                                    ck_dequantize_row(ckType, base.pointer + (r0 + r) * stride, s.baseAddress! + r * cols, cols)
-                                }
+                                ck_dequantize_rows(ckType, base.pointer, cols, r0, r0 + count, s.baseAddress)
                                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(count), Int32(cols), 1,
                                             input.pointer, Int32(cols), s.baseAddress, Int32(cols),
                                             0, out.pointer + r0, Int32(rows))

@@ -29,16 +29,11 @@ public struct WeightMatrix: Sendable {
         default:
             throw InferenceError("\(e.name) has shape \(e.shape); the engine uses vectors and matrices", path: path)
         }
-        switch t {
-        case .f32: ckType = Int32(CK_TYPE_F32)
-        case .f16: ckType = Int32(CK_TYPE_F16)
-        case .bf16: ckType = Int32(CK_TYPE_BF16)
-        case .q8_0: ckType = Int32(CK_TYPE_Q8_0)
-        case .q4_0: ckType = Int32(CK_TYPE_Q4_0)
-        case .q4_k: ckType = Int32(CK_TYPE_Q4_K)
-        case .q6_k: ckType = Int32(CK_TYPE_Q6_K)
-        default: throw InferenceError("\(e.name) is stored as \(t.rawValue), which the engine does not run yet", path: path)
+        guard let kernel = t.kernelType else {
+            throw InferenceError("\(e.name) is stored as \(t.rawValue), which the engine does not run yet", path: path)
         }
+        if let problem = t.shapeProblem(e.shape) { throw InferenceError("\(e.name): \(problem)", path: path, kind: .malformed) }
+        ckType = kernel
         data = e.data
     }
 
@@ -83,18 +78,27 @@ public struct WeightMatrix: Sendable {
 
     /// Row `r` as f32 (embedding lookups).
     func row(_ r: Int) -> [Float] {
-        let stride = ck_row_bytes(ckType, cols)
         var out = [Float](repeating: 0, count: cols)
         data.withUnsafeBytes { raw in
-            out.withUnsafeMutableBufferPointer { ck_dequantize_row(ckType, raw.baseAddress! + r * stride, $0.baseAddress, cols) }
+            out.withUnsafeMutableBufferPointer { ck_dequantize_rows(ckType, raw.baseAddress, cols, r, r + 1, $0.baseAddress) }
         }
         return out
+    }
+
+    /// Rows stored together (8 for the row-interleaved types): work is split on multiples of it.
+    var rowGroup: Int { type.interleavedRows }
+
+    /// The first row of part `p` of `parts` (a multiple of rowGroup, so no part cuts a group).
+    func partStart(_ p: Int, of parts: Int) -> Int {
+        let groups = (rows + rowGroup - 1) / rowGroup
+        return min(rows, groups * p / parts * rowGroup)
     }
 
     /// Q8_0, Q4_0, Q4_K and Q6_K matrices multiply 8-bit activations (llama.cpp's scheme) unless
     /// `Kernels.useInt8Activations(false)`.
     var takesInt8Activations: Bool {
-        ck_q8act_in_use() != 0 && (((type == .q8_0 || type == .q4_0) && cols % 32 == 0) || ((type == .q4_k || type == .q6_k) && cols % 256 == 0))
+        ck_q8act_in_use() != 0 && (((type == .q8_0 || type == .q4_0 || type == .q4_0_r8) && cols % 32 == 0)
+            || ((type == .q4_k || type == .q6_k || type == .q4_k_r8) && cols % 256 == 0))
     }
 
     /// The n inputs of `x` (row-major n × cols) quantized to 8 bits, one after the other.
@@ -123,7 +127,7 @@ public struct WeightMatrix: Sendable {
                     let base = SendableRaw(raw.baseAddress!)
                     let type = ckType, cols = self.cols, rows = self.rows
                     DispatchQueue.concurrentPerform(iterations: parts) { p in
-                        let begin = rows * p / parts, end = rows * (p + 1) / parts
+                        let begin = partStart(p, of: parts), end = partStart(p + 1, of: parts)
                         _ = ck_matmul_rows_q8act(type, base.pointer, cols, begin, end, input.pointer, n, out.pointer, rows)
                     }
                 }
@@ -144,9 +148,9 @@ public struct WeightMatrix: Sendable {
                     let out = SendablePointer(yp.baseAddress!)
                     let input = SendablePointer(UnsafeMutablePointer(mutating: xp.baseAddress!))
                     let base = SendableRaw(raw.baseAddress!)
-                    let type = ckType, cols = self.cols, rows = self.rows
+                    let type = ckType, cols = self.cols
                     DispatchQueue.concurrentPerform(iterations: parts) { p in
-                        let begin = rows * p / parts, end = rows * (p + 1) / parts
+                        let begin = partStart(p, of: parts), end = partStart(p + 1, of: parts)
                         var scratch = [Float](repeating: 0, count: cols)
                         scratch.withUnsafeMutableBufferPointer { s in
                             ck_matvec_rows(type, base.pointer, cols, begin, end, input.pointer, out.pointer, s.baseAddress)

@@ -19,13 +19,18 @@ public enum QuantType: String, Sendable, CaseIterable {
     case q4_k = "Q4_K"
     /// 256-element super-block: 128 bytes low nibbles, 64 bytes high 2 bits, 16 int8 scales, f16 d (210 bytes).
     case q6_k = "Q6_K"
+    /// Q4_0 blocks of eight rows stored together, block by block (the engine's fast layout for a
+    /// matrix; docs/FORMAT.md). Same bytes per block as Q4_0; 2-D with rows a multiple of 8.
+    case q4_0_r8 = "Q4_0_R8"
+    /// Q4_K super-blocks of eight rows stored together, as Q4_0_R8 does for Q4_0.
+    case q4_k_r8 = "Q4_K_R8"
 
     /// Elements per block (1 for element types).
     public var blockSize: Int {
         switch self {
         case .f32, .f16, .bf16, .f8e4m3, .i32, .i64: return 1
-        case .q8_0, .q4_0: return 32
-        case .q4_k, .q6_k: return 256
+        case .q8_0, .q4_0, .q4_0_r8: return 32
+        case .q4_k, .q6_k, .q4_k_r8: return 256
         }
     }
 
@@ -37,11 +42,26 @@ public enum QuantType: String, Sendable, CaseIterable {
         case .f8e4m3: return 1
         case .i64: return 8
         case .q8_0: return 34
-        case .q4_0: return 18
-        case .q4_k: return 144
+        case .q4_0, .q4_0_r8: return 18
+        case .q4_k, .q4_k_r8: return 144
         case .q6_k: return 210
         }
     }
+
+    /// For the row-interleaved types, the type of their blocks (Q4_0_R8 → Q4_0); nil for the others.
+    public var interleavedBase: QuantType? {
+        switch self {
+        case .q4_0_r8: return .q4_0
+        case .q4_k_r8: return .q4_k
+        default: return nil
+        }
+    }
+
+    /// The row-interleaved form of this type, when there is one (Q4_0 → Q4_0_R8).
+    public var interleaved: QuantType? { QuantType.allCases.first { $0.interleavedBase == self } }
+
+    /// Rows stored together: 8 for the row-interleaved types, 1 for the others.
+    public var interleavedRows: Int { interleavedBase == nil ? 1 : 8 }
 
     /// True for the block-quantized types.
     public var isBlockQuantized: Bool { blockSize > 1 }
@@ -56,6 +76,9 @@ public enum QuantType: String, Sendable, CaseIterable {
         guard let last = shape.last else { return "\(rawValue) cannot store a scalar" }
         if last % blockSize != 0 {
             return "\(rawValue) needs the last dimension to be a multiple of \(blockSize), found \(last)"
+        }
+        if interleavedRows > 1 && (shape.count != 2 || shape[0] % interleavedRows != 0) {
+            return "\(rawValue) stores matrices of a multiple of \(interleavedRows) rows, found shape \(shape)"
         }
         return nil
     }

@@ -55,7 +55,30 @@ public enum Quantizer {
         return true
     }
 
-    /// Decodes `count` values of `type` from `bytes`.
+    /// Encodes `rows` rows of `values` into `out` (exactly the encoded size): the row-interleaved
+    /// types (whole groups of 8 rows) as their base type, then interleaved; any other as `encode`.
+    public static func encode(_ values: UnsafeBufferPointer<Float>, rows: Int, as type: QuantType, into out: UnsafeMutableRawBufferPointer) -> Bool {
+        guard let base = type.interleavedBase, let kernel = type.kernelType else { return encode(values, as: type, into: out) }
+        precondition(rows > 0 && rows % type.interleavedRows == 0 && values.count % rows == 0, "\(rows) rows are not whole \(type.rawValue) groups")
+        let plain = UnsafeMutableRawBufferPointer.allocate(byteCount: out.count, alignment: 16)
+        defer { plain.deallocate() }
+        guard encode(values, as: base, into: plain) else { return false }
+        ck_interleave_rows(kernel, plain.baseAddress, rows, values.count / rows, out.baseAddress)
+        return true
+    }
+
+    /// Decodes `rows` × `cols` values of any type the engine runs (the row-interleaved ones
+    /// included) from `bytes`; nil for other types or too few bytes.
+    public static func decode(_ bytes: UnsafeRawBufferPointer, as type: QuantType, rows: Int, cols: Int) -> [Float]? {
+        guard let kernel = type.kernelType, type.shapeProblem([rows, cols]) == nil, let size = type.byteCount(shape: [rows, cols]), bytes.count >= size else { return nil }
+        return [Float](unsafeUninitializedCapacity: rows * cols) { out, count in
+            ck_dequantize_rows(kernel, bytes.baseAddress, cols, 0, rows, out.baseAddress)
+            count = rows * cols
+        }
+    }
+
+    /// Decodes `count` values of `type` from `bytes` (not for the row-interleaved types, whose
+    /// rows need `decode(_:as:rows:cols:)`).
     /// - Returns: nil when the type has no decoder here (FP8 needs its block scales: see
     ///   `FP8BlockScale` in Checkpoints).
     public static func decode(_ bytes: UnsafeRawBufferPointer, as type: QuantType, count n: Int) -> [Float]? {
@@ -87,5 +110,23 @@ public enum Quantizer {
     /// Decodes a whole array.
     public static func decode(_ bytes: [UInt8], as type: QuantType, count n: Int) -> [Float]? {
         bytes.withUnsafeBytes { decode($0, as: type, count: n) }
+    }
+}
+
+extension QuantType {
+    /// The C kernels' number for this type (CK_TYPE_…), for the types they run.
+    public var kernelType: Int32? {
+        switch self {
+        case .f32: return Int32(CK_TYPE_F32)
+        case .f16: return Int32(CK_TYPE_F16)
+        case .bf16: return Int32(CK_TYPE_BF16)
+        case .q8_0: return Int32(CK_TYPE_Q8_0)
+        case .q4_0: return Int32(CK_TYPE_Q4_0)
+        case .q4_k: return Int32(CK_TYPE_Q4_K)
+        case .q6_k: return Int32(CK_TYPE_Q6_K)
+        case .q4_0_r8: return Int32(CK_TYPE_Q4_0_R8)
+        case .q4_k_r8: return Int32(CK_TYPE_Q4_K_R8)
+        case .f8e4m3, .i32, .i64: return nil
+        }
     }
 }

@@ -75,13 +75,29 @@ void ck_dequantize_q6_k(const void *src, float *dst, size_t n);
 /// Storage types understood by the row kernels (same meaning as QuantType in Swift).
 enum {
     CK_TYPE_F32 = 0, CK_TYPE_F16 = 1, CK_TYPE_BF16 = 2, CK_TYPE_Q8_0 = 3, CK_TYPE_Q4_0 = 4,
-    CK_TYPE_Q4_K = 5, CK_TYPE_Q6_K = 6,
+    CK_TYPE_Q4_K = 5, CK_TYPE_Q6_K = 6, CK_TYPE_Q4_0_R8 = 7, CK_TYPE_Q4_K_R8 = 8,
 };
 
-/// Bytes of one row of `cols` values stored as `type` (0 for an unknown type).
+/// Row-interleaved types (Q4_0_R8, Q4_K_R8; see interleaved.c and docs/FORMAT.md) hold the blocks
+/// of their base type (Q4_0, Q4_K), eight rows stored together block by block. A row is then not
+/// contiguous: decode rows with ck_dequantize_rows. The base type of any other type is itself.
+int ck_base_type(int type);
+
+/// Rows stored together: 8 for the interleaved types, 1 for the others.
+size_t ck_interleaved_rows(int type);
+
+/// Writes `rows` (a multiple of 8) rows of the base type of the interleaved `type`, stored one
+/// after another in `src`, into the interleaved layout (the same number of bytes).
+void ck_interleave_rows(int type, const void *src, size_t rows, size_t cols, void *dst);
+
+/// Decodes rows [row_begin, row_end) of a matrix of any type into dst (row-major, cols each).
+void ck_dequantize_rows(int type, const void *w, size_t cols, size_t row_begin, size_t row_end, float *dst);
+
+/// Bytes of one row of `cols` values stored as `type` (0 for an unknown type); for the interleaved
+/// types, a row's share of its group.
 size_t ck_row_bytes(int type, size_t cols);
 
-/// Decodes one row of `cols` values of `type` into dst.
+/// Decodes one row of `cols` values of `type` (not an interleaved type) into dst.
 void ck_dequantize_row(int type, const void *src, float *dst, size_t cols);
 
 /// y[r] = dot(row r of W, x) for rows [row_begin, row_end) of a row-major matrix stored as
@@ -110,10 +126,11 @@ size_t ck_q8act_bytes(size_t cols);
 /// q = round(x / scale), as llama.cpp's Q8_0 activations (but with an f32 scale).
 void ck_quantize_q8act(const float *x, size_t cols, void *dst);
 
-/// Y[i * ldy + r] = dot(row r of W, X[i]) for rows [row_begin, row_end) of a Q8_0, Q4_0 or Q4_K matrix
+/// Y[i * ldy + r] = dot(row r of W, X[i]) for rows [row_begin, row_end) of a Q8_0, Q4_0, Q4_K,
+/// Q6_K, Q4_0_R8 or Q4_K_R8 matrix
 /// and the n inputs of xq (each ck_q8act_bytes(cols) bytes): integer block sums scaled once per
 /// block. Bit-identical whatever n, and to ck_matmul_rows_q8act_reference. Returns 0 (writing
-/// nothing) for other types or when cols is not a multiple of 32 (256 for Q4_K).
+/// nothing) for other types or when cols is not a multiple of 32 (256 for the K types).
 int ck_matmul_rows_q8act(int type, const void *w, size_t cols, size_t row_begin, size_t row_end,
                          const void *xq, size_t n, float *y, size_t ldy);
 

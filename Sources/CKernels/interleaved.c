@@ -1,0 +1,318 @@
+// Row-interleaved 4-bit types, Q4_0_R8 and Q4_K_R8 (docs/FORMAT.md): the blocks of Q4_0 and Q4_K,
+// byte for byte, but eight consecutive rows stored together, block by block, so that one 32-byte
+// load holds four bytes of each of the eight rows. A product's eight float lanes are then the
+// eight rows' results, which removes most of the per-block work of the row-at-a-time kernels:
+// - no horizontal sums, and one f16→f32 conversion and one multiply-add for eight blocks;
+// - a block's int16 partial products are summed before they are widened, so a block of 32
+//   values costs one madd for eight rows instead of one per row.
+// On the 2-core development machine this halves the time of a Q4_0 matrix-vector product
+// (README, "The engine").
+//
+// Within a group of 8 rows, block b of the group occupies 8 × the type's block bytes:
+// - Q4_0_R8 (144 bytes per 32 columns): row i's f16 scale at 2i; its 16 nibble bytes as four
+//   4-byte pieces, piece c at 16 + 32c + 4i.
+// - Q4_K_R8 (1152 bytes per 256 columns): row i's d at 2i and dmin at 16 + 2i; its 12 scale bytes
+//   as three 4-byte words, word w at 32 + 32w + 4i; its 128 nibble bytes as 32 pieces, piece p at
+//   128 + 32p + 4i.
+//
+// Each product has a readable reference (one row at a time, gathered from the layout) that the
+// AVX2 kernel equals bit for bit, whatever the batch size.
+#include "kernels_internal.h"
+#include <math.h>
+#include <string.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
+int ck_base_type(int type) {
+    switch (type) {
+    case CK_TYPE_Q4_0_R8: return CK_TYPE_Q4_0;
+    case CK_TYPE_Q4_K_R8: return CK_TYPE_Q4_K;
+    default: return type;
+    }
+}
+
+size_t ck_interleaved_rows(int type) { return ck_base_type(type) != type ? 8 : 1; }
+
+/// Where byte k of row i's block lands inside the group's block (see the layout above).
+static size_t r8_offset(int type, size_t i, size_t k) {
+    if (type == CK_TYPE_Q4_0_R8) return k < 2 ? 2 * i + k : 16 + 32 * ((k - 2) / 4) + 4 * i + (k - 2) % 4;
+    if (k < 2) return 2 * i + k;
+    if (k < 4) return 16 + 2 * i + (k - 2);
+    if (k < 16) return 32 + 32 * ((k - 4) / 4) + 4 * i + (k - 4) % 4;
+    return 128 + 32 * ((k - 16) / 4) + 4 * i + (k - 16) % 4;
+}
+
+/// Elements per block and bytes per block of the base type.
+static void base_block(int type, size_t *elements, size_t *bytes) {
+    const int base = ck_base_type(type);
+    *elements = base == CK_TYPE_Q4_K ? 256 : 32;
+    *bytes = ck_row_bytes(base, *elements);
+}
+
+void ck_interleave_rows(int type, const void *src, size_t rows, size_t cols, void *dst) {
+    size_t per, bpb;
+    base_block(type, &per, &bpb);
+    const size_t blocks = cols / per, stride = blocks * bpb;
+    const unsigned char *in = (const unsigned char *)src;
+    unsigned char *out = (unsigned char *)dst;
+    for (size_t g = 0; g < rows / 8; g++) {
+        for (size_t b = 0; b < blocks; b++) {
+            unsigned char *gb = out + (g * blocks + b) * 8 * bpb;
+            for (size_t i = 0; i < 8; i++) {
+                const unsigned char *blk = in + (8 * g + i) * stride + b * bpb;
+                for (size_t k = 0; k < bpb; k++) gb[r8_offset(type, i, k)] = blk[k];
+            }
+        }
+    }
+}
+
+/// Block b of row r of an interleaved matrix, gathered into its base type's layout.
+static void gather_block(int type, const unsigned char *w, size_t blocks, size_t bpb, size_t r, size_t b, unsigned char *blk) {
+    const unsigned char *gb = w + ((r / 8) * blocks + b) * 8 * bpb;
+    for (size_t k = 0; k < bpb; k++) blk[k] = gb[r8_offset(type, r % 8, k)];
+}
+
+void ck_dequantize_rows(int type, const void *w, size_t cols, size_t row_begin, size_t row_end, float *dst) {
+    if (ck_interleaved_rows(type) == 1) {
+        const size_t stride = ck_row_bytes(type, cols);
+        for (size_t r = row_begin; r < row_end; r++) {
+            ck_dequantize_row(type, (const unsigned char *)w + r * stride, dst + (r - row_begin) * cols, cols);
+        }
+        return;
+    }
+    size_t per, bpb;
+    base_block(type, &per, &bpb);
+    unsigned char blk[144];
+    for (size_t r = row_begin; r < row_end; r++) {
+        for (size_t b = 0; b < cols / per; b++) {
+            gather_block(type, (const unsigned char *)w, cols / per, bpb, r, b, blk);
+            ck_dequantize_row(ck_base_type(type), blk, dst + (r - row_begin) * cols + b * per, per);
+        }
+    }
+}
+
+// MARK: References
+
+/// Row r of a Q4_0_R8 matrix times one input: per block the exact integer Σ(q − 8)·x, then one
+/// fused multiply-add by (d·dx), blocks in order.
+static float dot_q4_0_r8_reference(const unsigned char *w, size_t blocks, size_t r, const q8act_block *x) {
+    float acc = 0;
+    unsigned char blk[18];
+    for (size_t b = 0; b < blocks; b++) {
+        gather_block(CK_TYPE_Q4_0_R8, w, blocks, 18, r, b, blk);
+        int32_t s = 0;
+        for (int j = 0; j < 16; j++) s += (blk[2 + j] & 0xF) * x[b].q[j] + (blk[2 + j] >> 4) * x[b].q[j + 16];
+        s -= 8 * x[b].sum;
+        acc = fmaf(half_value(blk) * x[b].d, (float)s, acc);
+    }
+    return acc;
+}
+
+/// Row r of a Q4_K_R8 matrix times one input: per sub-block j the exact integer scⱼ·Σq·x into
+/// one sum and mⱼ·Σx into another, each scaled by its (d or dmin)·dx; the difference at the end.
+static float dot_q4_k_r8_reference(const unsigned char *w, size_t superblocks, size_t r, const q8act_block *x) {
+    float acc = 0, corr = 0;
+    unsigned char blk[144];
+    for (size_t sb = 0; sb < superblocks; sb++) {
+        gather_block(CK_TYPE_Q4_K_R8, w, superblocks, 144, r, sb, blk);
+        const float d = half_value(blk), dmin = half_value(blk + 2);
+        for (int j = 0; j < 8; j++) {
+            uint8_t sc, m;
+            unpack_scale_min(j, blk + 4, &sc, &m);
+            const q8act_block *xb = x + sb * 8 + j;
+            const uint8_t *chunk = blk + 16 + 32 * (j / 2);
+            int32_t s = 0;
+            for (int i = 0; i < 32; i++) s += (j % 2 ? chunk[i] >> 4 : chunk[i] & 0xF) * xb->q[i];
+            acc = fmaf(d * xb->d, (float)(sc * s), acc);
+            corr = fmaf(dmin * xb->d, (float)(m * xb->sum), corr);
+        }
+    }
+    return acc - corr;
+}
+
+void ck_matmul_rows_r8_reference(int type, const void *w, size_t cols, size_t row_begin, size_t row_end,
+                                 const void *xq, size_t n, float *y, size_t ldy) {
+    const unsigned char *wb = (const unsigned char *)w;
+    const q8act_block *x = (const q8act_block *)xq;
+    for (size_t r = row_begin; r < row_end; r++) {
+        for (size_t i = 0; i < n; i++) {
+            y[i * ldy + r] = type == CK_TYPE_Q4_0_R8 ? dot_q4_0_r8_reference(wb, cols / 32, r, x + i * (cols / 32))
+                                                     : dot_q4_k_r8_reference(wb, cols / 256, r, x + i * (cols / 32));
+        }
+    }
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+// MARK: AVX2
+
+/// Four activation bytes broadcast to the eight row lanes.
+__attribute__((target("avx2"), always_inline))
+static inline __m256i bcast4(const int8_t *q) {
+    int32_t v;
+    memcpy(&v, q, 4);
+    return _mm256_set1_epi32(v);
+}
+
+/// One Q4_0_R8 group-block (8 rows × 32 columns) times one input block: acc[i] += (dᵢ·dx)·sᵢ.
+__attribute__((target("avx2,fma,f16c"), always_inline))
+static inline __m256 q4_0_r8_block(const unsigned char *gb, const q8act_block *x, __m256 acc) {
+    const __m256i mask = _mm256_set1_epi8(0x0F);
+    __m256i s = _mm256_setzero_si256();
+    for (int c = 0; c < 4; c++) {
+        const __m256i v = _mm256_loadu_si256((const __m256i *)(gb + 16 + 32 * c));
+        s = _mm256_add_epi16(s, _mm256_maddubs_epi16(_mm256_and_si256(v, mask), bcast4(x->q + 4 * c)));
+        s = _mm256_add_epi16(s, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(v, 4), mask), bcast4(x->q + 16 + 4 * c)));
+    }
+    const __m256i p = _mm256_sub_epi32(_mm256_madd_epi16(s, _mm256_set1_epi16(1)), _mm256_set1_epi32(8 * x->sum));
+    const __m256 d = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)gb)), _mm256_set1_ps(x->d));
+    return _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc);
+}
+
+/// Byte j (0…3) of each row's 32-bit word, as the int16 pair (v, v) (madd multiplier).
+__attribute__((target("avx2"), always_inline))
+static inline __m256i byte_pairs(__m256i words, int j) {
+    const char a = (char)j, b = (char)(4 + j), c = (char)(8 + j), d = (char)(12 + j), z = (char)0x80;
+    const __m128i ctl = _mm_setr_epi8(a, z, a, z, b, z, b, z, c, z, c, z, d, z, d, z);
+    return _mm256_shuffle_epi8(words, _mm256_set_m128i(ctl, ctl));
+}
+
+/// Byte j of each row's 32-bit word, as the int16 pair (v, 0).
+__attribute__((target("avx2"), always_inline))
+static inline __m256i byte_low(__m256i words, int j) {
+    const char a = (char)j, b = (char)(4 + j), c = (char)(8 + j), d = (char)(12 + j), z = (char)0x80;
+    const __m128i ctl = _mm_setr_epi8(a, z, z, z, b, z, z, z, c, z, z, z, d, z, z, z);
+    return _mm256_shuffle_epi8(words, _mm256_set_m128i(ctl, ctl));
+}
+
+/// One Q4_K_R8 group-superblock (8 rows × 256 columns) times one input's 8 blocks. The 6-bit
+/// scales and mins of the eight rows are unpacked together with 32-bit lane operations.
+__attribute__((target("avx2,fma,f16c"), always_inline))
+static inline void q4_k_r8_superblock(const unsigned char *gb, const q8act_block *x, __m256 *acc, __m256 *corr) {
+    const __m256i mask = _mm256_set1_epi8(0x0F), low6 = _mm256_set1_epi8(0x3F), top2 = _mm256_set1_epi8(0x03);
+    const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)gb));
+    const __m256 dmin = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(gb + 16)));
+    const __m256i w0 = _mm256_loadu_si256((const __m256i *)(gb + 32));
+    const __m256i w1 = _mm256_loadu_si256((const __m256i *)(gb + 64));
+    const __m256i w2 = _mm256_loadu_si256((const __m256i *)(gb + 96));
+    // ggml's get_scale_min_k4 on every byte at once: scales 0–3 and mins 0–3 are the low 6 bits of
+    // words 0 and 1; scales and mins 4–7 take a nibble of word 2 and the top 2 bits of word 0 or 1.
+    const __m256i sc_lo = _mm256_and_si256(w0, low6), m_lo = _mm256_and_si256(w1, low6);
+    const __m256i sc_hi = _mm256_or_si256(_mm256_and_si256(w2, mask), _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(w0, 6), top2), 4));
+    const __m256i m_hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(w2, 4), mask),
+                                         _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(w1, 6), top2), 4));
+    for (int c = 0; c < 4; c++) {
+        __m256i s_lo = _mm256_setzero_si256(), s_hi = _mm256_setzero_si256();
+        const q8act_block *x_lo = x + 2 * c, *x_hi = x_lo + 1;
+        for (int k = 0; k < 8; k++) {
+            const __m256i v = _mm256_loadu_si256((const __m256i *)(gb + 128 + 32 * (8 * c + k)));
+            s_lo = _mm256_add_epi16(s_lo, _mm256_maddubs_epi16(_mm256_and_si256(v, mask), bcast4(x_lo->q + 4 * k)));
+            s_hi = _mm256_add_epi16(s_hi, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(v, 4), mask), bcast4(x_hi->q + 4 * k)));
+        }
+        for (int h = 0; h < 2; h++) {
+            const int j = 2 * c + h;
+            const q8act_block *xb = h ? x_hi : x_lo;
+            const __m256i scales = j < 4 ? sc_lo : sc_hi, mins = j < 4 ? m_lo : m_hi;
+            const __m256i p = _mm256_madd_epi16(h ? s_hi : s_lo, byte_pairs(scales, j % 4));
+            const __m256i msum = _mm256_madd_epi16(byte_low(mins, j % 4), _mm256_set1_epi16((short)xb->sum));
+            const __m256 dx = _mm256_set1_ps(xb->d);
+            *acc = _mm256_fmadd_ps(_mm256_mul_ps(d, dx), _mm256_cvtepi32_ps(p), *acc);
+            *corr = _mm256_fmadd_ps(_mm256_mul_ps(dmin, dx), _mm256_cvtepi32_ps(msum), *corr);
+        }
+    }
+}
+
+/// Groups [g0, g1) of 8 rows. One input: four groups at a time, from the four quarters of the
+/// range (distant rows stream faster than neighbours: see matvec_q8act_rows4 in matvec.c).
+/// Several inputs: each group-block loaded once for every input.
+__attribute__((target("avx2,fma,f16c")))
+static void matmul_q4_0_r8_avx2(const unsigned char *w, size_t blocks, size_t g0, size_t g1, const q8act_block *x, size_t n,
+                                float *y, size_t ldy) {
+    const size_t gbytes = blocks * 144;
+    size_t first = g0;
+    if (n == 1) {
+        const size_t quarter = (g1 - g0) / 4;
+        for (size_t g = g0; g < g0 + quarter; g++) {
+            const unsigned char *a = w + g * gbytes, *b = a + quarter * gbytes, *c = b + quarter * gbytes, *d = c + quarter * gbytes;
+            __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+            for (size_t k = 0; k < blocks; k++) {
+                s0 = q4_0_r8_block(a + k * 144, x + k, s0);
+                s1 = q4_0_r8_block(b + k * 144, x + k, s1);
+                s2 = q4_0_r8_block(c + k * 144, x + k, s2);
+                s3 = q4_0_r8_block(d + k * 144, x + k, s3);
+            }
+            _mm256_storeu_ps(y + 8 * g, s0);
+            _mm256_storeu_ps(y + 8 * (g + quarter), s1);
+            _mm256_storeu_ps(y + 8 * (g + 2 * quarter), s2);
+            _mm256_storeu_ps(y + 8 * (g + 3 * quarter), s3);
+        }
+        first = g0 + 4 * quarter;
+    }
+    for (size_t g = first; g < g1; g++) {
+        const unsigned char *gw = w + g * gbytes;
+        for (size_t i0 = 0; i0 < n; i0 += 4) {
+            const size_t m = n - i0 < 4 ? n - i0 : 4;
+            __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+            for (size_t k = 0; k < blocks; k++) {
+                for (size_t t = 0; t < m; t++) acc[t] = q4_0_r8_block(gw + k * 144, x + (i0 + t) * blocks + k, acc[t]);
+            }
+            for (size_t t = 0; t < m; t++) {
+                float lanes[8];
+                _mm256_storeu_ps(lanes, acc[t]);
+                for (int i = 0; i < 8; i++) y[(i0 + t) * ldy + 8 * g + i] = lanes[i];
+            }
+        }
+    }
+}
+
+__attribute__((target("avx2,fma,f16c")))
+static void matmul_q4_k_r8_avx2(const unsigned char *w, size_t superblocks, size_t g0, size_t g1, const q8act_block *x, size_t n,
+                                float *y, size_t ldy) {
+    const size_t gbytes = superblocks * 1152, blocks = superblocks * 8;
+    size_t first = g0;
+    if (n == 1) {
+        const size_t quarter = (g1 - g0) / 4;
+        for (size_t g = g0; g < g0 + quarter; g++) {
+            __m256 acc[4], corr[4];
+            for (int t = 0; t < 4; t++) acc[t] = corr[t] = _mm256_setzero_ps();
+            for (size_t sb = 0; sb < superblocks; sb++) {
+                for (int t = 0; t < 4; t++) q4_k_r8_superblock(w + (g + t * quarter) * gbytes + sb * 1152, x + sb * 8, &acc[t], &corr[t]);
+            }
+            for (int t = 0; t < 4; t++) _mm256_storeu_ps(y + 8 * (g + t * quarter), _mm256_sub_ps(acc[t], corr[t]));
+        }
+        first = g0 + 4 * quarter;
+    }
+    for (size_t g = first; g < g1; g++) {
+        for (size_t i = 0; i < n; i++) {
+            __m256 acc = _mm256_setzero_ps(), corr = acc;
+            for (size_t sb = 0; sb < superblocks; sb++) q4_k_r8_superblock(w + g * gbytes + sb * 1152, x + i * blocks + sb * 8, &acc, &corr);
+            float lanes[8];
+            _mm256_storeu_ps(lanes, _mm256_sub_ps(acc, corr));
+            for (int l = 0; l < 8; l++) y[i * ldy + 8 * g + l] = lanes[l];
+        }
+    }
+}
+#endif
+
+int ck_matmul_rows_r8(int type, const void *w, size_t cols, size_t row_begin, size_t row_end, const void *xq, size_t n,
+                      float *y, size_t ldy, int reference) {
+#if defined(__x86_64__) || defined(__i386__)
+    const unsigned need = CK_CPU_AVX2 | CK_CPU_FMA | CK_CPU_F16C;
+    if (!reference && (ck_cpu_features() & need) == need) {
+        // Whole groups go to the kernel; rows of a group cut by the range go through the reference.
+        const size_t g0 = (row_begin + 7) / 8, g1 = row_end / 8;
+        if (g0 < g1) {
+            const unsigned char *wb = (const unsigned char *)w;
+            const q8act_block *x = (const q8act_block *)xq;
+            if (type == CK_TYPE_Q4_0_R8) matmul_q4_0_r8_avx2(wb, cols / 32, g0, g1, x, n, y, ldy);
+            else matmul_q4_k_r8_avx2(wb, cols / 256, g0, g1, x, n, y, ldy);
+            ck_matmul_rows_r8_reference(type, w, cols, row_begin, 8 * g0, xq, n, y, ldy);
+            ck_matmul_rows_r8_reference(type, w, cols, 8 * g1, row_end, xq, n, y, ldy);
+            return 1;
+        }
+    }
+#endif
+    (void)reference;
+    ck_matmul_rows_r8_reference(type, w, cols, row_begin, row_end, xq, n, y, ldy);
+    return 1;
+}

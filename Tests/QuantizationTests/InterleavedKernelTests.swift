@@ -1,0 +1,90 @@
+import CKernels
+import Quantization
+import Testing
+
+/// The row-interleaved types (Q4_0_R8, Q4_K_R8): the same blocks as Q4_0/Q4_K in another order,
+/// so every decoded value equals the base type's; their 8-bit-activation kernels equal the
+/// readable reference bit for bit, whatever the batch and however the row range cuts groups.
+@Suite struct InterleavedKernelTests {
+    static func random(_ count: Int, scale: Float, spikeEvery: Int) -> [Float] {
+        var g = SystemRandomNumberGenerator()
+        return (0..<count).map { i in Float.random(in: -1...1, using: &g) * scale * (i % spikeEvery == 0 ? 40 : 1) }
+    }
+
+    @Test(arguments: [QuantType.q4_0_r8, .q4_k_r8])
+    func decodesToTheBaseTypesValues(_ type: QuantType) throws {
+        let base = try #require(type.interleavedBase)
+        let rows = 24, cols = base == .q4_k ? 512 : 96
+        let w = Self.random(rows * cols, scale: 0.03, spikeEvery: 71)
+        let plain = try #require(Quantizer.encode(w, as: base))
+        var interleaved = [UInt8](repeating: 0, count: plain.count)
+        let ok = w.withUnsafeBufferPointer { src in interleaved.withUnsafeMutableBytes { Quantizer.encode(src, rows: rows, as: type, into: $0) } }
+        #expect(ok)
+        #expect(interleaved != plain && interleaved.sorted() == plain.sorted())  // a permutation of the same bytes
+        let expected = try #require(Quantizer.decode(plain, as: base, count: rows * cols))
+        let decoded = try #require(interleaved.withUnsafeBytes { Quantizer.decode($0, as: type, rows: rows, cols: cols) })
+        #expect(decoded.map(\.bitPattern) == expected.map(\.bitPattern))
+        // A single row from the middle of a group.
+        var row = [Float](repeating: .nan, count: cols)
+        interleaved.withUnsafeBytes { ck_dequantize_rows(type.kernelType!, $0.baseAddress, cols, 13, 14, &row) }
+        #expect(row.map(\.bitPattern) == expected[(13 * cols)..<(14 * cols)].map(\.bitPattern))
+    }
+
+    @Test func shapesThatCutAGroupAreRefused() {
+        #expect(QuantType.q4_0_r8.shapeProblem([16, 64]) == nil)
+        #expect(QuantType.q4_0_r8.shapeProblem([12, 64]) != nil)
+        #expect(QuantType.q4_k_r8.shapeProblem([256]) != nil)
+        #expect(QuantType.q4_k_r8.byteCount(shape: [8, 256]) == QuantType.q4_k.byteCount(shape: [8, 256]))
+    }
+
+    /// Rows 3..<45 of 48: the range starts and ends inside a group, so both the kernel and the
+    /// reference's row-at-a-time path run; n = 1 takes the four-quarters path.
+    @Test(arguments: [(QuantType.q4_0_r8, 1), (.q4_0_r8, 3), (.q4_0_r8, 9), (.q4_k_r8, 1), (.q4_k_r8, 2), (.q4_k_r8, 5)])
+    func kernelEqualsReferenceBitForBit(_ type: QuantType, _ n: Int) throws {
+        let base = try #require(type.interleavedBase)
+        let rows = 48, cols = base == .q4_k ? 512 : 320, begin = 3, end = 45
+        let w = Self.random(rows * cols, scale: 0.03, spikeEvery: 89)
+        let x = Self.random(n * cols, scale: 2, spikeEvery: 53)
+        var q = [UInt8](repeating: 0, count: try #require(type.byteCount(shape: [rows, cols])).asInt)
+        _ = w.withUnsafeBufferPointer { src in q.withUnsafeMutableBytes { Quantizer.encode(src, rows: rows, as: type, into: $0) } }
+        let plain = try #require(Quantizer.encode(w, as: base))
+        let xq = MatvecKernelTests.q8act(x, cols: cols)
+        let kernel = try #require(type.kernelType), baseKernel = try #require(base.kernelType)
+        var fast = [Float](repeating: .nan, count: n * rows), reference = fast, single = fast, viaBase = fast
+        q.withUnsafeBytes { wp in
+            xq.withUnsafeBytes { xp in
+                #expect(ck_matmul_rows_q8act(kernel, wp.baseAddress, cols, begin, end, xp.baseAddress, n, &fast, rows) == 1)
+                ck_matmul_rows_q8act_reference(kernel, wp.baseAddress, cols, begin, end, xp.baseAddress, n, &reference, rows)
+                for i in 0..<n {
+                    single.withUnsafeMutableBufferPointer { s in
+                        _ = ck_matmul_rows_q8act(kernel, wp.baseAddress, cols, begin, end, xp.baseAddress! + i * ck_q8act_bytes(cols), 1,
+                                                 s.baseAddress! + i * rows, rows)
+                    }
+                }
+            }
+        }
+        plain.withUnsafeBytes { wp in
+            xq.withUnsafeBytes { _ = ck_matmul_rows_q8act(baseKernel, wp.baseAddress, cols, begin, end, $0.baseAddress, n, &viaBase, rows) }
+        }
+        #expect(fast.map(\.bitPattern) == reference.map(\.bitPattern))
+        let decoded = try #require(Quantizer.decode(plain, as: base, count: rows * cols))
+        #expect(single.map(\.bitPattern) == fast.map(\.bitPattern), "each input alone gets the bits it gets in the batch")
+        for i in 0..<n {
+            for r in 0..<rows {
+                let k = i * rows + r
+                if r < begin || r >= end {
+                    #expect(fast[k].isNaN, "row \(r) is outside the range and must not be written")
+                } else {
+                    // The same integer block sums as the base type's kernel, summed in another order:
+                    // equal up to float rounding of the row's terms.
+                    let magnitude = (0..<cols).reduce(Float(0)) { $0 + abs(decoded[r * cols + $1] * x[i * cols + $1]) }
+                    #expect(abs(fast[k] - viaBase[k]) <= 1e-5 * max(magnitude, 1), "input \(i) row \(r): \(fast[k]) vs \(viaBase[k])")
+                }
+            }
+        }
+    }
+}
+
+private extension UInt64 {
+    var asInt: Int { Int(self) }
+}
