@@ -41,18 +41,6 @@ void ck_dequantize_row(int type, const void *src, float *dst, size_t cols) {
     }
 }
 
-static float dot(const float *a, const float *b, size_t n) {
-    // Eight independent accumulators: vectorisable without -ffast-math.
-    float acc[8] = {0};
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        for (int j = 0; j < 8; j++) acc[j] += a[i + j] * b[i + j];
-    }
-    float s = 0;
-    for (; i < n; i++) s += a[i] * b[i];
-    for (int j = 0; j < 8; j++) s += acc[j];
-    return s;
-}
 
 #if defined(__x86_64__) || defined(__i386__)
 /// The sum of the eight lanes, in a fixed order (every kernel uses this one, so they agree bit for bit).
@@ -181,13 +169,13 @@ void ck_matvec_rows_reference(int type, const void *w, size_t cols, size_t row_b
     for (size_t r = row_begin; r < row_end; r++) {
         const void *row = base + r * stride;
         if (type == CK_TYPE_F32) {
-            y[r] = dot((const float *)row, x, cols);
+            y[r] = ck_dot8((const float *)row, x, cols);
         } else if (ck_interleaved_rows(type) > 1) {
             ck_dequantize_rows(type, w, cols, r, r + 1, scratch);
-            y[r] = dot(scratch, x, cols);
+            y[r] = ck_dot8(scratch, x, cols);
         } else {
             ck_dequantize_row(type, row, scratch, cols);
-            y[r] = dot(scratch, x, cols);
+            y[r] = ck_dot8(scratch, x, cols);
         }
     }
 }

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// The pieces of a LLaMA decoder layer shared by base models and draft heads: RMSNorm,
@@ -47,6 +48,20 @@ struct DecoderMath {
     /// Attention of one query over cached keys/values (GQA): the first `positions` slots
     /// (causal), or exactly the slots in `visible` (a tree mask).
     func attention(_ q: [Float], keys: [Float], values: [Float], positions: Int, visible: [Int]? = nil) -> [Float] {
+        let c = config, d = c.headDim, kvWidth = c.kvHeads * d
+        let count = visible?.count ?? positions
+        var out = [Float](repeating: 0, count: c.heads * d)
+        var scores = [Float](repeating: 0, count: count)
+        precondition(keys.count >= positions * kvWidth && values.count >= positions * kvWidth && (visible?.allSatisfy { $0 >= 0 && $0 < positions } ?? true))
+        func run(_ slots: UnsafePointer<Int>?) {
+            ck_attention(q, keys, values, kvWidth, kvWidth, slots, count, c.heads, c.kvHeads, d, 1 / Float(d).squareRoot(), &out, &scores)
+        }
+        if let visible { visible.withUnsafeBufferPointer { run($0.baseAddress) } } else { run(nil) }
+        return out
+    }
+
+    /// The same, written plainly (the readable reference the kernel is tested against).
+    func attentionReference(_ q: [Float], keys: [Float], values: [Float], positions: Int, visible: [Int]? = nil) -> [Float] {
         let c = config, d = c.headDim, group = c.heads / c.kvHeads, kvWidth = c.kvHeads * d
         let scale = 1 / Float(d).squareRoot()
         let slots = visible ?? Array(0..<positions)

@@ -1,6 +1,7 @@
 internal import COpenBLAS
 import CKernels
 import Foundation
+import Platform
 
 extension WeightMatrix {
     /// Rows decoded at a time for a batched product: bounds the f32 scratch to 16 MiB whatever
@@ -36,7 +37,7 @@ extension WeightMatrix {
                     let out = SendablePointer(yp.baseAddress!)
                     let base = SendableRaw(raw.baseAddress!)
                     let type = self.type, ckType = self.ckType, rows = self.rows, cols = self.cols, chunk = rowChunk
-                    DispatchQueue.concurrentPerform(iterations: parts) { p in
+                    WorkerPool.shared(threads: threads).run(parts) { p in
                         let begin = partStart(p, of: parts), end = partStart(p + 1, of: parts)
                         if type == .f32 {
                             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(end - begin), Int32(cols), 1,

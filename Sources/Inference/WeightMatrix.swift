@@ -126,7 +126,7 @@ public struct WeightMatrix: Sendable {
                     let input = SendableRaw(q.baseAddress!)
                     let base = SendableRaw(raw.baseAddress!)
                     let type = ckType, cols = self.cols, rows = self.rows
-                    DispatchQueue.concurrentPerform(iterations: parts) { p in
+                    WorkerPool.shared(threads: threads).run(parts) { p in
                         let begin = partStart(p, of: parts), end = partStart(p + 1, of: parts)
                         _ = ck_matmul_rows_q8act(type, base.pointer, cols, begin, end, input.pointer, n, out.pointer, rows)
                     }
@@ -149,7 +149,7 @@ public struct WeightMatrix: Sendable {
                     let input = SendablePointer(UnsafeMutablePointer(mutating: xp.baseAddress!))
                     let base = SendableRaw(raw.baseAddress!)
                     let type = ckType, cols = self.cols
-                    DispatchQueue.concurrentPerform(iterations: parts) { p in
+                    WorkerPool.shared(threads: threads).run(parts) { p in
                         let begin = partStart(p, of: parts), end = partStart(p + 1, of: parts)
                         var scratch = [Float](repeating: 0, count: cols)
                         scratch.withUnsafeMutableBufferPointer { s in

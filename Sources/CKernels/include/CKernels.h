@@ -143,6 +143,14 @@ int ck_q8act_in_use(void);
 void ck_matmul_rows_q8act_reference(int type, const void *w, size_t cols, size_t row_begin, size_t row_end,
                                     const void *xq, size_t n, float *y, size_t ldy);
 
+/// Attention of one query (heads × head_dim) over `count` cached positions: the slots listed in
+/// `slots`, or 0…count−1 when it is NULL. Position p's keys start at keys + p·key_stride (values
+/// likewise), query head h uses key/value head h / (heads / kv_heads). Scores are scaled by
+/// `scale` and softmaxed; `scores` holds `count` floats of scratch; out receives heads × head_dim.
+void ck_attention(const float *q, const float *keys, const float *values, size_t key_stride, size_t value_stride,
+                  const ptrdiff_t *slots, size_t count, size_t heads, size_t kv_heads, size_t head_dim, float scale,
+                  float *out, float *scores);
+
 /// Sum of the bytes viewed as little-endian 64-bit words (plus a tail), used to force every byte
 /// of a mapped region to be read in I/O benchmarks without the compiler eliding the loads.
 uint64_t ck_touch_bytes(const void *src, size_t n);

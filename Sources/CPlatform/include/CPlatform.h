@@ -1,6 +1,7 @@
 // System calls that Swift's Glibc module does not expose (they need _GNU_SOURCE).
 #ifndef HASSKIT_CPLATFORM_H
 #define HASSKIT_CPLATFORM_H
+#include <stddef.h>
 #include <stdint.h>
 
 /// Starts asynchronous writeback of [offset, offset+count) of `fd` (Linux `sync_file_range` with
@@ -19,4 +20,17 @@ int cplatform_create_registered(const char *path, int flags, int mode, int *slot
 /// Installs the SIGINT/SIGTERM/SIGHUP handler that unlinks registered files and re-raises.
 void cplatform_install_interrupt_cleanup(void);
 
+/// A pool of threads that spin briefly between jobs, then sleep (workers.c).
+typedef struct cplatform_pool cplatform_pool;
+typedef void (*cplatform_task)(void *context, size_t index);
+
+/// Starts `workers` threads (the caller of cplatform_pool_run is one more); NULL when out of memory.
+cplatform_pool *cplatform_pool_create(size_t workers);
+
+/// Runs fn(context, i) for i in [0, tasks) on the workers and the calling thread; returns 1 when
+/// all are done, or 0 at once, running nothing, when another job holds the pool.
+int cplatform_pool_run(cplatform_pool *pool, size_t tasks, cplatform_task fn, void *context);
+
+/// Stops and joins the workers, then frees the pool.
+void cplatform_pool_destroy(cplatform_pool *pool);
 #endif

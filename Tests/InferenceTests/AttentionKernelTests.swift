@@ -1,0 +1,28 @@
+@testable import Inference
+import StrictJSON
+import Testing
+
+/// The decode step's attention kernel (ck_attention) against the plain Swift reference, for
+/// causal and tree-masked slots and grouped key/value heads.
+@Suite struct AttentionKernelTests {
+    @Test(arguments: [(4, 4, 1), (8, 2, 7), (6, 3, 33)])
+    func kernelMatchesTheReference(_ heads: Int, _ kvHeads: Int, _ positions: Int) throws {
+        let config = try ModelConfig(json: JSONValue.object([
+            ("hidden_size", .int(heads * 16)), ("intermediate_size", .int(64)), ("num_layers", .int(1)), ("num_heads", .int(heads)),
+            ("num_kv_heads", .int(kvHeads)), ("head_dim", .int(16)), ("vocab_size", .int(8)),
+        ]), path: "test")
+        let math = DecoderMath(config: config)
+        var g = SystemRandomNumberGenerator()
+        let width = kvHeads * 16
+        let q = (0..<(heads * 16)).map { _ in Float.random(in: -2...2, using: &g) }
+        let keys = (0..<(positions * width)).map { _ in Float.random(in: -2...2, using: &g) }
+        let values = (0..<(positions * width)).map { _ in Float.random(in: -1...1, using: &g) }
+        let masks: [[Int]?] = [nil, Array(stride(from: 0, to: positions, by: 2)), [positions - 1]]
+        for visible in masks {
+            let fast = math.attention(q, keys: keys, values: values, positions: positions, visible: visible)
+            let plain = math.attentionReference(q, keys: keys, values: values, positions: positions, visible: visible)
+            #expect(fast.count == plain.count)
+            for (a, b) in zip(fast, plain) { #expect(abs(a - b) <= 1e-5, "\(visible.map { "\($0)" } ?? "causal"): \(a) vs \(b)") }
+        }
+    }
+}
