@@ -201,6 +201,9 @@ static inline void q4_k_r8_superblock(const unsigned char *gb, const q8act_block
     const __m256i sc_hi = _mm256_or_si256(_mm256_and_si256(w2, mask), _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(w0, 6), top2), 4));
     const __m256i m_hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(w2, 4), mask),
                                          _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(w1, 6), top2), 4));
+    // Unrolled so that each sub-block's shuffle controls are constants (a loop built them with
+    // sixteen byte inserts per sub-block).
+#pragma clang loop unroll(full)
     for (int c = 0; c < 4; c++) {
         __m256i s_lo = _mm256_setzero_si256(), s_hi = _mm256_setzero_si256();
         const q8act_block *x_lo = x + 2 * c, *x_hi = x_lo + 1;
@@ -209,6 +212,7 @@ static inline void q4_k_r8_superblock(const unsigned char *gb, const q8act_block
             s_lo = _mm256_add_epi16(s_lo, _mm256_maddubs_epi16(_mm256_and_si256(v, mask), bcast4(x_lo->q + 4 * k)));
             s_hi = _mm256_add_epi16(s_hi, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(v, 4), mask), bcast4(x_hi->q + 4 * k)));
         }
+#pragma clang loop unroll(full)
         for (int h = 0; h < 2; h++) {
             const int j = 2 * c + h;
             const q8act_block *xb = h ? x_hi : x_lo;

@@ -213,7 +213,17 @@ void ck_use_q8act(int on) { __atomic_store_n(&q8act_on, on, __ATOMIC_RELAXED); }
 
 int ck_q8act_in_use(void) { return __atomic_load_n(&q8act_on, __ATOMIC_RELAXED); }
 
-void ck_quantize_q8act(const float *x, size_t cols, void *dst) {
+/// The lane sums of a block whose values are set.
+static void q8act_sums(q8act_block *b) {
+    b->sum = 0;
+    for (int lane = 0; lane < 8; lane++) {
+        const int8_t *q = b->q + 4 * lane;
+        b->lane_sums8[lane] = 8 * (q[0] + q[1] + q[2] + q[3]);
+        b->sum += q[0] + q[1] + q[2] + q[3];
+    }
+}
+
+void ck_quantize_q8act_reference(const float *x, size_t cols, void *dst) {
     q8act_block *out = (q8act_block *)dst;
     for (size_t b = 0; b < cols / 32; b++) {
         const float *xb = x + b * 32;
@@ -226,13 +236,56 @@ void ck_quantize_q8act(const float *x, size_t cols, void *dst) {
             v = v > 127 ? 127 : (v < -127 ? -127 : v);
             out[b].q[i] = (int8_t)(v == v ? v : 0);  // NaN (every comparison false) becomes 0
         }
-        out[b].sum = 0;
-        for (int lane = 0; lane < 8; lane++) {
-            const int8_t *q = out[b].q + 4 * lane;
-            out[b].lane_sums8[lane] = 8 * (q[0] + q[1] + q[2] + q[3]);
-            out[b].sum += q[0] + q[1] + q[2] + q[3];
-        }
+        q8act_sums(&out[b]);
     }
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+/// The same with AVX2, bit for bit: roundf (half away from zero) as truncation plus one step
+/// away from zero where the exact remainder is at least one half; NaN lanes masked to 0.
+__attribute__((target("avx2")))
+static void quantize_q8act_avx2(const float *x, size_t cols, q8act_block *out) {
+    const __m256 sign = _mm256_set1_ps(-0.0f), half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.0f);
+    const __m256 hi = _mm256_set1_ps(127.0f), lo = _mm256_set1_ps(-127.0f);
+    for (size_t b = 0; b < cols / 32; b++) {
+        const float *xb = x + b * 32;
+        __m256 v[4], m = _mm256_setzero_ps();
+        for (int k = 0; k < 4; k++) {
+            v[k] = _mm256_loadu_ps(xb + 8 * k);
+            m = _mm256_max_ps(_mm256_andnot_ps(sign, v[k]), m);  // a NaN lane keeps m, as fmaxf does
+        }
+        __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+        m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+        m4 = _mm_max_ss(m4, _mm_shuffle_ps(m4, m4, 1));
+        const float amax = _mm_cvtss_f32(m4);
+        const float d = amax / 127.0f, id = d != 0 ? 1.0f / d : 0.0f;
+        out[b].d = d;
+        __m256i q[4];
+        for (int k = 0; k < 4; k++) {
+            const __m256 y = _mm256_mul_ps(v[k], _mm256_set1_ps(id));
+            const __m256 t = _mm256_round_ps(y, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+            const __m256 away = _mm256_and_ps(_mm256_cmp_ps(_mm256_andnot_ps(sign, _mm256_sub_ps(y, t)), half, _CMP_GE_OQ),
+                                              _mm256_or_ps(one, _mm256_and_ps(sign, y)));
+            __m256 r = _mm256_min_ps(_mm256_max_ps(_mm256_add_ps(t, away), lo), hi);
+            r = _mm256_and_ps(r, _mm256_cmp_ps(y, y, _CMP_ORD_Q));
+            q[k] = _mm256_cvtps_epi32(r);
+        }
+        // int32 → int8 (no saturation: |q| ≤ 127), undoing the packs' 128-bit lane interleaving.
+        const __m256i p8 = _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3]));
+        _mm256_storeu_si256((__m256i *)out[b].q, _mm256_permutevar8x32_epi32(p8, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
+        q8act_sums(&out[b]);
+    }
+}
+#endif
+
+void ck_quantize_q8act(const float *x, size_t cols, void *dst) {
+#if defined(__x86_64__) || defined(__i386__)
+    if ((ck_cpu_features() & CK_CPU_AVX2) && !__atomic_load_n(&reference_only, __ATOMIC_RELAXED)) {
+        quantize_q8act_avx2(x, cols, (q8act_block *)dst);
+        return;
+    }
+#endif
+    ck_quantize_q8act_reference(x, cols, dst);
 }
 
 /// Block b of a Q8_0/Q4_0 row as 32 signed values and its scale.

@@ -125,3 +125,24 @@ extension MatvecKernelTests {
         #expect(Int8(bitPattern: xq[72 + 40 + 8]) == 127)  // 1e30 takes the top of its block
     }
 }
+
+extension MatvecKernelTests {
+    /// The AVX2 activation quantizer writes the reference's bytes, including exact halves
+    /// (round half away from zero), values just below a half, NaN and infinity.
+    @Test func activationQuantizerEqualsReference() {
+        var g = SystemRandomNumberGenerator()
+        let cols = 32 * 40
+        var x = (0..<cols).map { i in Float.random(in: -3...3, using: &g) * (i % 61 == 0 ? 100 : 1) }
+        // Block 1: max 127, so values land on exact halves and just below them.
+        for i in 32..<64 { x[i] = Float(i - 48) + (i % 2 == 0 ? 0.5 : 0.49999997) }
+        x[32] = 127
+        x[70] = .nan
+        x[100] = .infinity
+        for i in 128..<160 { x[i] = 0 }
+        let bytes = ck_q8act_bytes(cols)
+        var fast = [UInt8](repeating: 0, count: bytes), reference = [UInt8](repeating: 1, count: bytes)
+        fast.withUnsafeMutableBytes { ck_quantize_q8act(x, cols, $0.baseAddress) }
+        reference.withUnsafeMutableBytes { ck_quantize_q8act_reference(x, cols, $0.baseAddress) }
+        #expect(fast == reference)
+    }
+}

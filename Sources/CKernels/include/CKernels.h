@@ -125,6 +125,8 @@ size_t ck_q8act_bytes(size_t cols);
 /// Quantizes `cols` activations (a multiple of 32) to 8 bits: per block of 32, scale = max|x|/127,
 /// q = round(x / scale), as llama.cpp's Q8_0 activations (but with an f32 scale).
 void ck_quantize_q8act(const float *x, size_t cols, void *dst);
+/// Its readable version (the same bytes).
+void ck_quantize_q8act_reference(const float *x, size_t cols, void *dst);
 
 /// Y[i * ldy + r] = dot(row r of W, X[i]) for rows [row_begin, row_end) of a Q8_0, Q4_0, Q4_K,
 /// Q6_K, Q4_0_R8 or Q4_K_R8 matrix
