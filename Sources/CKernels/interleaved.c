@@ -109,14 +109,16 @@ static float dot_q4_0_r8_reference(const unsigned char *w, size_t blocks, size_t
     return acc;
 }
 
-/// Row r of a Q4_K_R8 matrix times one input: per sub-block j the exact integer scⱼ·Σq·x into
-/// one sum and mⱼ·Σx into another, each scaled by its (d or dmin)·dx; the difference at the end.
+/// Row r of a Q4_K_R8 matrix times one input. Per super-block, the sub-blocks' exact integers
+/// scⱼ·Σq·x times their activation scale dxⱼ go into one sum and mⱼ times dxⱼ·Σx into another;
+/// d and dmin scale the two once per super-block; the difference at the end.
 static float dot_q4_k_r8_reference(const unsigned char *w, size_t superblocks, size_t r, const q8act_block *x) {
     float acc = 0, corr = 0;
     unsigned char blk[144];
     for (size_t sb = 0; sb < superblocks; sb++) {
         gather_block(CK_TYPE_Q4_K_R8, w, superblocks, 144, r, sb, blk);
         const float d = half_value(blk), dmin = half_value(blk + 2);
+        float scaled = 0, mins = 0;
         for (int j = 0; j < 8; j++) {
             uint8_t sc, m;
             unpack_scale_min(j, blk + 4, &sc, &m);
@@ -124,9 +126,11 @@ static float dot_q4_k_r8_reference(const unsigned char *w, size_t superblocks, s
             const uint8_t *chunk = blk + 16 + 32 * (j / 2);
             int32_t s = 0;
             for (int i = 0; i < 32; i++) s += (j % 2 ? chunk[i] >> 4 : chunk[i] & 0xF) * xb->q[i];
-            acc = fmaf(d * xb->d, (float)(sc * s), acc);
-            corr = fmaf(dmin * xb->d, (float)(m * xb->sum), corr);
+            scaled = fmaf(xb->d, (float)(sc * s), scaled);
+            mins = fmaf((float)m, xb->dsum, mins);
         }
+        acc = fmaf(d, scaled, acc);
+        corr = fmaf(dmin, mins, corr);
     }
     return acc - corr;
 }
@@ -203,6 +207,7 @@ static inline void q4_k_r8_superblock(const unsigned char *gb, const q8act_block
                                          _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(w1, 6), top2), 4));
     // Unrolled so that each sub-block's shuffle controls are constants (a loop built them with
     // sixteen byte inserts per sub-block).
+    __m256 scaled = _mm256_setzero_ps(), min_sum = _mm256_setzero_ps();
 #pragma clang loop unroll(full)
     for (int c = 0; c < 4; c++) {
         __m256i s_lo = _mm256_setzero_si256(), s_hi = _mm256_setzero_si256();
@@ -218,12 +223,12 @@ static inline void q4_k_r8_superblock(const unsigned char *gb, const q8act_block
             const q8act_block *xb = h ? x_hi : x_lo;
             const __m256i scales = j < 4 ? sc_lo : sc_hi, mins = j < 4 ? m_lo : m_hi;
             const __m256i p = _mm256_madd_epi16(h ? s_hi : s_lo, byte_pairs(scales, j % 4));
-            const __m256i msum = _mm256_madd_epi16(byte_low(mins, j % 4), _mm256_set1_epi16((short)xb->sum));
-            const __m256 dx = _mm256_set1_ps(xb->d);
-            *acc = _mm256_fmadd_ps(_mm256_mul_ps(d, dx), _mm256_cvtepi32_ps(p), *acc);
-            *corr = _mm256_fmadd_ps(_mm256_mul_ps(dmin, dx), _mm256_cvtepi32_ps(msum), *corr);
+            scaled = _mm256_fmadd_ps(_mm256_set1_ps(xb->d), _mm256_cvtepi32_ps(p), scaled);
+            min_sum = _mm256_fmadd_ps(_mm256_cvtepi32_ps(byte_low(mins, j % 4)), _mm256_set1_ps(xb->dsum), min_sum);
         }
     }
+    *acc = _mm256_fmadd_ps(d, scaled, *acc);
+    *corr = _mm256_fmadd_ps(dmin, min_sum, *corr);
 }
 
 /// Groups [g0, g1) of 8 rows. One input: four groups at a time, from the four quarters of the

@@ -13,6 +13,8 @@ typedef struct {
     /// The sum of the 32 values (Q4_K's minimum term).
     int32_t sum;
     int8_t q[32];
+    /// d × sum, as a float (the Q4_K_R8 minimum term).
+    float dsum;
 } q8act_block;
 
 /// Scale and minimum j (0…7) of a Q4_K super-block, from its 12 bytes of packed 6-bit values

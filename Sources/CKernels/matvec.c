@@ -221,6 +221,7 @@ static void q8act_sums(q8act_block *b) {
         b->lane_sums8[lane] = 8 * (q[0] + q[1] + q[2] + q[3]);
         b->sum += q[0] + q[1] + q[2] + q[3];
     }
+    b->dsum = b->d * (float)b->sum;
 }
 
 void ck_quantize_q8act_reference(const float *x, size_t cols, void *dst) {
