@@ -19,6 +19,7 @@
 // AVX2 kernel equals bit for bit, whatever the batch size.
 #include "kernels_internal.h"
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -34,13 +35,21 @@ int ck_base_type(int type) {
 
 size_t ck_interleaved_rows(int type) { return ck_base_type(type) != type ? 8 : 1; }
 
-/// Where byte k of row i's block lands inside the group's block (see the layout above).
-static size_t r8_offset(int type, size_t i, size_t k) {
-    if (type == CK_TYPE_Q4_0_R8) return k < 2 ? 2 * i + k : 16 + 32 * ((k - 2) / 4) + 4 * i + (k - 2) % 4;
-    if (k < 2) return 2 * i + k;
-    if (k < 4) return 16 + 2 * i + (k - 2);
-    if (k < 16) return 32 + 32 * ((k - 4) / 4) + 4 * i + (k - 4) % 4;
-    return 128 + 32 * ((k - 16) / 4) + 4 * i + (k - 16) % 4;
+/// Copies row i's block between its place in a group-block `gb` and a block of the base type's
+/// layout `blk`: into the group when `into_group`, out of it otherwise (the layout above, as
+/// 2- and 4-byte pieces).
+static void move_block(int type, unsigned char *gb, unsigned char *blk, size_t i, int into_group) {
+#define PIECE(group_offset, block_offset, n) \
+    (into_group ? memcpy(gb + (group_offset), blk + (block_offset), n) : memcpy(blk + (block_offset), gb + (group_offset), n))
+    PIECE(2 * i, 0, 2);
+    if (type == CK_TYPE_Q4_0_R8) {
+        for (size_t c = 0; c < 4; c++) PIECE(16 + 32 * c + 4 * i, 2 + 4 * c, 4);
+    } else {
+        PIECE(16 + 2 * i, 2, 2);
+        for (size_t w = 0; w < 3; w++) PIECE(32 + 32 * w + 4 * i, 4 + 4 * w, 4);
+        for (size_t p = 0; p < 32; p++) PIECE(128 + 32 * p + 4 * i, 16 + 4 * p, 4);
+    }
+#undef PIECE
 }
 
 /// Elements per block and bytes per block of the base type.
@@ -59,18 +68,14 @@ void ck_interleave_rows(int type, const void *src, size_t rows, size_t cols, voi
     for (size_t g = 0; g < rows / 8; g++) {
         for (size_t b = 0; b < blocks; b++) {
             unsigned char *gb = out + (g * blocks + b) * 8 * bpb;
-            for (size_t i = 0; i < 8; i++) {
-                const unsigned char *blk = in + (8 * g + i) * stride + b * bpb;
-                for (size_t k = 0; k < bpb; k++) gb[r8_offset(type, i, k)] = blk[k];
-            }
+            for (size_t i = 0; i < 8; i++) move_block(type, gb, (unsigned char *)in + (8 * g + i) * stride + b * bpb, i, 1);
         }
     }
 }
 
 /// Block b of row r of an interleaved matrix, gathered into its base type's layout.
 static void gather_block(int type, const unsigned char *w, size_t blocks, size_t bpb, size_t r, size_t b, unsigned char *blk) {
-    const unsigned char *gb = w + ((r / 8) * blocks + b) * 8 * bpb;
-    for (size_t k = 0; k < bpb; k++) blk[k] = gb[r8_offset(type, r % 8, k)];
+    move_block(type, (unsigned char *)w + ((r / 8) * blocks + b) * 8 * bpb, blk, r % 8, 0);
 }
 
 void ck_dequantize_rows(int type, const void *w, size_t cols, size_t row_begin, size_t row_end, float *dst) {
@@ -81,15 +86,20 @@ void ck_dequantize_rows(int type, const void *w, size_t cols, size_t row_begin, 
         }
         return;
     }
+    // Each row gathered into the base type's layout, then decoded by the base type's decoder.
     size_t per, bpb;
     base_block(type, &per, &bpb);
-    unsigned char blk[144];
-    for (size_t r = row_begin; r < row_end; r++) {
-        for (size_t b = 0; b < cols / per; b++) {
-            gather_block(type, (const unsigned char *)w, cols / per, bpb, r, b, blk);
-            ck_dequantize_row(ck_base_type(type), blk, dst + (r - row_begin) * cols + b * per, per);
-        }
+    const size_t blocks = cols / per;
+    unsigned char stack[4096], *row = blocks * bpb <= sizeof stack ? stack : malloc(blocks * bpb);
+    if (!row) {
+        memset(dst, 0, (row_end - row_begin) * cols * sizeof(float));
+        return;
     }
+    for (size_t r = row_begin; r < row_end; r++) {
+        for (size_t b = 0; b < blocks; b++) gather_block(type, (const unsigned char *)w, blocks, bpb, r, b, row + b * bpb);
+        ck_dequantize_row(ck_base_type(type), row, dst + (r - row_begin) * cols, cols);
+    }
+    if (row != stack) free(row);
 }
 
 // MARK: References
