@@ -168,19 +168,29 @@ static inline __m256i bcast4(const int8_t *q) {
     return _mm256_set1_epi32(v);
 }
 
-/// One Q4_0_R8 group-block (8 rows × 32 columns) times one input block: acc[i] += (dᵢ·dx)·sᵢ.
+/// One Q4_0_R8 group-block (8 rows × 32 columns) times one block of m ≤ 4 inputs (input t's at
+/// x + t·xstride): acc[t][i] += (dᵢ·dxₜ)·sᵢₜ, the weights unpacked once for all of them and every
+/// input's operations in the order of a single input.
 __attribute__((target("avx2,fma,f16c"), always_inline))
-static inline __m256 q4_0_r8_block(const unsigned char *gb, const q8act_block *x, __m256 acc) {
+static inline void q4_0_r8_block(const unsigned char *gb, const q8act_block *x, size_t xstride, const int m, __m256 *acc) {
     const __m256i mask = _mm256_set1_epi8(0x0F);
-    __m256i s = _mm256_setzero_si256();
+    __m256i lo[4], hi[4];
     for (int c = 0; c < 4; c++) {
         const __m256i v = _mm256_loadu_si256((const __m256i *)(gb + 16 + 32 * c));
-        s = _mm256_add_epi16(s, _mm256_maddubs_epi16(_mm256_and_si256(v, mask), bcast4(x->q + 4 * c)));
-        s = _mm256_add_epi16(s, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(v, 4), mask), bcast4(x->q + 16 + 4 * c)));
+        lo[c] = _mm256_and_si256(v, mask);
+        hi[c] = _mm256_and_si256(_mm256_srli_epi16(v, 4), mask);
     }
-    const __m256i p = _mm256_sub_epi32(_mm256_madd_epi16(s, _mm256_set1_epi16(1)), _mm256_set1_epi32(8 * x->sum));
-    const __m256 d = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)gb)), _mm256_set1_ps(x->d));
-    return _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc);
+    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)gb));
+    for (int t = 0; t < m; t++) {
+        const q8act_block *xt = x + t * xstride;
+        __m256i s = _mm256_setzero_si256();
+        for (int c = 0; c < 4; c++) {
+            s = _mm256_add_epi16(s, _mm256_maddubs_epi16(lo[c], bcast4(xt->q + 4 * c)));
+            s = _mm256_add_epi16(s, _mm256_maddubs_epi16(hi[c], bcast4(xt->q + 16 + 4 * c)));
+        }
+        const __m256i p = _mm256_sub_epi32(_mm256_madd_epi16(s, _mm256_set1_epi16(1)), _mm256_set1_epi32(8 * xt->sum));
+        acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(xt->d)), _mm256_cvtepi32_ps(p), acc[t]);
+    }
 }
 
 /// Byte j (0…3) of each row's 32-bit word, as the int16 pair (v, v) (madd multiplier).
@@ -199,10 +209,13 @@ static inline __m256i byte_low(__m256i words, int j) {
     return _mm256_shuffle_epi8(words, _mm256_set_m128i(ctl, ctl));
 }
 
-/// One Q4_K_R8 group-superblock (8 rows × 256 columns) times one input's 8 blocks. The 6-bit
-/// scales and mins of the eight rows are unpacked together with 32-bit lane operations.
+/// One Q4_K_R8 group-superblock (8 rows × 256 columns) times the 8 blocks of m ≤ 2 inputs (input t's
+/// at x + t·xstride): each piece of weights unpacked once for all of them, every input's operations
+/// in the order of a single input. The 6-bit scales and mins of the eight rows are unpacked
+/// together with 32-bit lane operations.
 __attribute__((target("avx2,fma,f16c"), always_inline))
-static inline void q4_k_r8_superblock(const unsigned char *gb, const q8act_block *x, __m256 *acc, __m256 *corr) {
+static inline void q4_k_r8_superblock(const unsigned char *gb, const q8act_block *x, size_t xstride, const int m, __m256 *acc,
+                                      __m256 *corr) {
     const __m256i mask = _mm256_set1_epi8(0x0F), low6 = _mm256_set1_epi8(0x3F), top2 = _mm256_set1_epi8(0x03);
     const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)gb));
     const __m256 dmin = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(gb + 16)));
@@ -215,30 +228,38 @@ static inline void q4_k_r8_superblock(const unsigned char *gb, const q8act_block
     const __m256i sc_hi = _mm256_or_si256(_mm256_and_si256(w2, mask), _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(w0, 6), top2), 4));
     const __m256i m_hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(w2, 4), mask),
                                          _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(w1, 6), top2), 4));
+    __m256 scaled[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()}, min_sum[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
     // Unrolled so that each sub-block's shuffle controls are constants (a loop built them with
     // sixteen byte inserts per sub-block).
-    __m256 scaled = _mm256_setzero_ps(), min_sum = _mm256_setzero_ps();
 #pragma clang loop unroll(full)
     for (int c = 0; c < 4; c++) {
-        __m256i s_lo = _mm256_setzero_si256(), s_hi = _mm256_setzero_si256();
-        const q8act_block *x_lo = x + 2 * c, *x_hi = x_lo + 1;
+        __m256i s_lo[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()}, s_hi[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
         for (int k = 0; k < 8; k++) {
             const __m256i v = _mm256_loadu_si256((const __m256i *)(gb + 128 + 32 * (8 * c + k)));
-            s_lo = _mm256_add_epi16(s_lo, _mm256_maddubs_epi16(_mm256_and_si256(v, mask), bcast4(x_lo->q + 4 * k)));
-            s_hi = _mm256_add_epi16(s_hi, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(v, 4), mask), bcast4(x_hi->q + 4 * k)));
+            const __m256i lo = _mm256_and_si256(v, mask), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), mask);
+            for (int t = 0; t < m; t++) {
+                const q8act_block *x_lo = x + t * xstride + 2 * c;
+                s_lo[t] = _mm256_add_epi16(s_lo[t], _mm256_maddubs_epi16(lo, bcast4(x_lo[0].q + 4 * k)));
+                s_hi[t] = _mm256_add_epi16(s_hi[t], _mm256_maddubs_epi16(hi, bcast4(x_lo[1].q + 4 * k)));
+            }
         }
 #pragma clang loop unroll(full)
         for (int h = 0; h < 2; h++) {
             const int j = 2 * c + h;
-            const q8act_block *xb = h ? x_hi : x_lo;
-            const __m256i scales = j < 4 ? sc_lo : sc_hi, mins = j < 4 ? m_lo : m_hi;
-            const __m256i p = _mm256_madd_epi16(h ? s_hi : s_lo, byte_pairs(scales, j % 4));
-            scaled = _mm256_fmadd_ps(_mm256_set1_ps(xb->d), _mm256_cvtepi32_ps(p), scaled);
-            min_sum = _mm256_fmadd_ps(_mm256_cvtepi32_ps(byte_low(mins, j % 4)), _mm256_set1_ps(xb->dsum), min_sum);
+            const __m256i scales = byte_pairs(j < 4 ? sc_lo : sc_hi, j % 4);
+            const __m256 mins = _mm256_cvtepi32_ps(byte_low(j < 4 ? m_lo : m_hi, j % 4));
+            for (int t = 0; t < m; t++) {
+                const q8act_block *xb = x + t * xstride + j;
+                const __m256i p = _mm256_madd_epi16(h ? s_hi[t] : s_lo[t], scales);
+                scaled[t] = _mm256_fmadd_ps(_mm256_set1_ps(xb->d), _mm256_cvtepi32_ps(p), scaled[t]);
+                min_sum[t] = _mm256_fmadd_ps(mins, _mm256_set1_ps(xb->dsum), min_sum[t]);
+            }
         }
     }
-    *acc = _mm256_fmadd_ps(d, scaled, *acc);
-    *corr = _mm256_fmadd_ps(dmin, min_sum, *corr);
+    for (int t = 0; t < m; t++) {
+        acc[t] = _mm256_fmadd_ps(d, scaled[t], acc[t]);
+        corr[t] = _mm256_fmadd_ps(dmin, min_sum[t], corr[t]);
+    }
 }
 
 /// Groups [g0, g1) of 8 rows. One input: four groups at a time, from the four quarters of the
@@ -255,10 +276,10 @@ static void matmul_q4_0_r8_avx2(const unsigned char *w, size_t blocks, size_t g0
             const unsigned char *a = w + g * gbytes, *b = a + quarter * gbytes, *c = b + quarter * gbytes, *d = c + quarter * gbytes;
             __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
             for (size_t k = 0; k < blocks; k++) {
-                s0 = q4_0_r8_block(a + k * 144, x + k, s0);
-                s1 = q4_0_r8_block(b + k * 144, x + k, s1);
-                s2 = q4_0_r8_block(c + k * 144, x + k, s2);
-                s3 = q4_0_r8_block(d + k * 144, x + k, s3);
+                q4_0_r8_block(a + k * 144, x + k, 0, 1, &s0);
+                q4_0_r8_block(b + k * 144, x + k, 0, 1, &s1);
+                q4_0_r8_block(c + k * 144, x + k, 0, 1, &s2);
+                q4_0_r8_block(d + k * 144, x + k, 0, 1, &s3);
             }
             _mm256_storeu_ps(y + 8 * g, s0);
             _mm256_storeu_ps(y + 8 * (g + quarter), s1);
@@ -273,7 +294,13 @@ static void matmul_q4_0_r8_avx2(const unsigned char *w, size_t blocks, size_t g0
             const size_t m = n - i0 < 4 ? n - i0 : 4;
             __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
             for (size_t k = 0; k < blocks; k++) {
-                for (size_t t = 0; t < m; t++) acc[t] = q4_0_r8_block(gw + k * 144, x + (i0 + t) * blocks + k, acc[t]);
+                const q8act_block *xk = x + i0 * blocks + k;
+                switch (m) {  // constant m: each case compiles to straight-line code
+                case 4: q4_0_r8_block(gw + k * 144, xk, blocks, 4, acc); break;
+                case 3: q4_0_r8_block(gw + k * 144, xk, blocks, 3, acc); break;
+                case 2: q4_0_r8_block(gw + k * 144, xk, blocks, 2, acc); break;
+                default: q4_0_r8_block(gw + k * 144, xk, blocks, 1, acc); break;
+                }
             }
             for (size_t t = 0; t < m; t++) {
                 float lanes[8];
@@ -295,19 +322,26 @@ static void matmul_q4_k_r8_avx2(const unsigned char *w, size_t superblocks, size
             __m256 acc[4], corr[4];
             for (int t = 0; t < 4; t++) acc[t] = corr[t] = _mm256_setzero_ps();
             for (size_t sb = 0; sb < superblocks; sb++) {
-                for (int t = 0; t < 4; t++) q4_k_r8_superblock(w + (g + t * quarter) * gbytes + sb * 1152, x + sb * 8, &acc[t], &corr[t]);
+                for (int t = 0; t < 4; t++) q4_k_r8_superblock(w + (g + t * quarter) * gbytes + sb * 1152, x + sb * 8, 0, 1, &acc[t], &corr[t]);
             }
             for (int t = 0; t < 4; t++) _mm256_storeu_ps(y + 8 * (g + t * quarter), _mm256_sub_ps(acc[t], corr[t]));
         }
         first = g0 + 4 * quarter;
     }
     for (size_t g = first; g < g1; g++) {
-        for (size_t i = 0; i < n; i++) {
-            __m256 acc = _mm256_setzero_ps(), corr = acc;
-            for (size_t sb = 0; sb < superblocks; sb++) q4_k_r8_superblock(w + g * gbytes + sb * 1152, x + i * blocks + sb * 8, &acc, &corr);
-            float lanes[8];
-            _mm256_storeu_ps(lanes, _mm256_sub_ps(acc, corr));
-            for (int l = 0; l < 8; l++) y[i * ldy + 8 * g + l] = lanes[l];
+        for (size_t i = 0; i < n; i += 2) {
+            const int m = n - i >= 2 ? 2 : 1;
+            __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()}, corr[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+            for (size_t sb = 0; sb < superblocks; sb++) {
+                const unsigned char *gb = w + g * gbytes + sb * 1152;
+                if (m == 2) q4_k_r8_superblock(gb, x + i * blocks + sb * 8, blocks, 2, acc, corr);
+                else q4_k_r8_superblock(gb, x + i * blocks + sb * 8, blocks, 1, acc, corr);
+            }
+            for (int t = 0; t < m; t++) {
+                float lanes[8];
+                _mm256_storeu_ps(lanes, _mm256_sub_ps(acc[t], corr[t]));
+                for (int l = 0; l < 8; l++) y[(i + t) * ldy + 8 * g + l] = lanes[l];
+            }
         }
     }
 }

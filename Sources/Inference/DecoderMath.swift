@@ -1,5 +1,6 @@
 import CKernels
 import Foundation
+import Platform
 
 /// The pieces of a LLaMA decoder layer shared by base models and draft heads: RMSNorm,
 /// rotate-half RoPE, causal GQA attention over a cache, and the SwiGLU MLP, all in f32.
@@ -57,6 +58,35 @@ struct DecoderMath {
             ck_attention(q, keys, values, kvWidth, kvWidth, slots, count, c.heads, c.kvHeads, d, 1 / Float(d).squareRoot(), &out, &scores)
         }
         if let visible { visible.withUnsafeBufferPointer { run($0.baseAddress) } } else { run(nil) }
+        return out
+    }
+
+    /// Attention of the n queries of `q` (n × heads·headDim), query i over the cache slots
+    /// `visible[i]`, the queries spread over `threads` (prefill and tree verification).
+    func attention(batch q: [Float], n: Int, keys: [Float], values: [Float], visible: [[Int]], threads: Int) -> [Float] {
+        let c = config, d = c.headDim, qWidth = c.heads * d, kvWidth = c.kvHeads * d
+        precondition(q.count == n * qWidth && visible.count == n)
+        precondition(visible.allSatisfy { $0.allSatisfy { $0 >= 0 && ($0 + 1) * kvWidth <= min(keys.count, values.count) } })
+        var out = [Float](repeating: 0, count: n * qWidth)
+        let scale = 1 / Float(d).squareRoot()
+        q.withUnsafeBufferPointer { qb in
+            keys.withUnsafeBufferPointer { kb in
+                values.withUnsafeBufferPointer { vb in
+                    out.withUnsafeMutableBufferPointer { ob in
+                        let qs = SendableRaw(qb.baseAddress!), ks = SendableRaw(kb.baseAddress!), vs = SendableRaw(vb.baseAddress!)
+                        let os = SendablePointer(ob.baseAddress!)
+                        WorkerPool.shared(threads: threads).run(n) { i in
+                            var scores = [Float](repeating: 0, count: visible[i].count)
+                            visible[i].withUnsafeBufferPointer { slots in
+                                ck_attention(qs.pointer.assumingMemoryBound(to: Float.self) + i * qWidth, ks.pointer.assumingMemoryBound(to: Float.self),
+                                             vs.pointer.assumingMemoryBound(to: Float.self), kvWidth, kvWidth, slots.baseAddress, slots.count,
+                                             c.heads, c.kvHeads, d, scale, os.pointer + i * qWidth, &scores)
+                            }
+                        }
+                    }
+                }
+            }
+        }
         return out
     }
 

@@ -127,12 +127,7 @@ public final class DraftHead: FeatureDraft {
         cache.keys[0] += k
         cache.values[0] += v
         cache.count += n
-        var attended: [Float] = []
-        attended.reserveCapacity(n * qWidth)
-        for i in 0..<n {
-            attended += math.attention(Array(q[(i * qWidth)..<((i + 1) * qWidth)]), keys: cache.keys[0], values: cache.values[0],
-                                       positions: slot0 + i + 1, visible: vis[i])
-        }
+        let attended = math.attention(batch: q, n: n, keys: cache.keys[0], values: cache.values[0], visible: vis, threads: base.threads)
         let a = o.applyBatch(attended, n: n, threads: base.threads)
         var out = z
         for i in out.indices { out[i] += a[i] }

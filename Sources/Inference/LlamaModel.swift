@@ -155,12 +155,7 @@ public final class LlamaModel: CausalModel {
             }
             cache.keys[l] += k
             cache.values[l] += v
-            var attended: [Float] = []
-            attended.reserveCapacity(n * qWidth)
-            for i in 0..<n {
-                attended += math.attention(Array(q[(i * qWidth)..<((i + 1) * qWidth)]), keys: cache.keys[l], values: cache.values[l],
-                                           positions: slot0 + i + 1, visible: vis[i])
-            }
+            let attended = math.attention(batch: q, n: n, keys: cache.keys[l], values: cache.values[l], visible: vis, threads: threads)
             let o = layer.o.applyBatch(attended, n: n, threads: threads)
             for i in x.indices { x[i] += o[i] }
             let h2 = math.rmsNormRows(x, layer.ffnNorm, n: n)

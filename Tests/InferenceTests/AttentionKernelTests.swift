@@ -24,5 +24,14 @@ import Testing
             #expect(fast.count == plain.count)
             for (a, b) in zip(fast, plain) { #expect(abs(a - b) <= 1e-5, "\(visible.map { "\($0)" } ?? "causal"): \(a) vs \(b)") }
         }
+        // A batch of queries spread over threads: each gets exactly what it gets alone.
+        let queries = 5
+        let qs = (0..<(queries * heads * 16)).map { _ in Float.random(in: -2...2, using: &g) }
+        let slots = (0..<queries).map { i in Array(0..<max(1, positions - i)) }
+        let batch = math.attention(batch: qs, n: queries, keys: keys, values: values, visible: slots, threads: 2)
+        for i in 0..<queries {
+            let alone = math.attention(Array(qs[(i * heads * 16)..<((i + 1) * heads * 16)]), keys: keys, values: values, positions: slots[i].count)
+            #expect(Array(batch[(i * heads * 16)..<((i + 1) * heads * 16)]).map(\.bitPattern) == alone.map(\.bitPattern), "query \(i)")
+        }
     }
 }
