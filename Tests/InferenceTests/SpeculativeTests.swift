@@ -1,5 +1,5 @@
 import Conversion
-import Inference
+@testable import Inference
 import StrictJSON
 import Testing
 import TestSupport
@@ -49,6 +49,20 @@ import TestSupport
                 #expect(spec.tokens == plain, "\(draft) \(settings)")
                 #expect(spec.tau >= 1)
             }
+        }
+    }
+}
+
+extension SpeculativeTests {
+    /// The one-pass top-k equals a full sort (largest first, ties to the lower index).
+    @Test func topKEqualsAFullSort() {
+        var g = SystemRandomNumberGenerator()
+        for trial in 0..<200 {
+            let n = Int.random(in: 1...300, using: &g), k = Int.random(in: 1...12, using: &g)
+            // Few distinct values, so ties are common.
+            let v = (0..<n).map { _ in Float(Int.random(in: 0...(trial % 2 == 0 ? 5 : 1000), using: &g)) }
+            let sorted = Array(v.indices.sorted { v[$0] > v[$1] || (v[$0] == v[$1] && $0 < $1) }.prefix(k))
+            #expect(SpeculativeDecoder.topK(v, k) == sorted, "n \(n) k \(k)")
         }
     }
 }
