@@ -39,8 +39,8 @@ public struct Converter {
         /// Keep only these decoder layers (and drop the embedding, final norm and head): with
         /// DeepSeek's MTP layer index this extracts the multi-token-prediction draft.
         public var layers: [Int]?
-        /// Store Q4_0/Q4_K matrices row-interleaved (Q4_0_R8/Q4_K_R8), the layout the engine's
-        /// 4-bit kernels run twice as fast on; false keeps ggml's row-after-row layout.
+        /// Store Q8_0/Q4_0/Q4_K matrices row-interleaved (Q8_0_R8/Q4_0_R8/Q4_K_R8), the layout the
+        /// engine's kernels run fastest on; false keeps ggml's row-after-row layout.
         public var interleave = true
 
         public init(type: ConversionType, draftOf: String? = nil, force: Bool = false, arguments: [String] = []) {
@@ -228,8 +228,9 @@ public struct Converter {
 
     // MARK: Planning
 
-    /// With `interleave`, Q4_0 and Q4_K matrices whose rows come in whole groups of 8 are stored
-    /// row-interleaved (Q4_0_R8, Q4_K_R8: the same blocks, laid out for the engine's kernels);
+    /// With `interleave`, Q8_0, Q4_0 and Q4_K matrices whose rows come in whole groups of 8 are
+    /// stored row-interleaved (Q8_0_R8, Q4_0_R8, Q4_K_R8: the same blocks, laid out for the
+    /// engine's kernels);
     /// the token embedding stays row after row, as the engine looks rows up in it.
     static func makePlan(_ checkpoint: Checkpoint, family: ModelFamily, type: ConversionType, interleave: Bool = true, source: String) throws -> [Planned] {
         let hasFP8 = checkpoint.tensors.contains { $0.dtype == .f8e4m3 }

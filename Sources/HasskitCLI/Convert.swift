@@ -34,7 +34,7 @@ struct Convert: ParsableCommand {
     @Option(help: ArgumentHelp("Keep only these decoder layers, e.g. `61` or `0,1`; `mtp` selects DeepSeek's multi-token-prediction layer(s), giving a draft.", valueName: "LIST"))
     var layers: String?
 
-    @Flag(name: .customLong("plain-rows"), help: "Store Q4_0/Q4_K matrices row after row (ggml's layout) instead of eight rows interleaved (Q4_0_R8/Q4_K_R8, the engine's fast layout).")
+    @Flag(name: .customLong("plain-rows"), help: "Store Q8_0/Q4_0/Q4_K matrices row after row (ggml's layout) instead of eight rows interleaved (Q8_0_R8/Q4_0_R8/Q4_K_R8, the engine's fast layout).")
     var plainRows = false
 
     @Flag(help: "Replace OUT if it exists.")

@@ -19,6 +19,8 @@ public enum QuantType: String, Sendable, CaseIterable {
     case q4_k = "Q4_K"
     /// 256-element super-block: 128 bytes low nibbles, 64 bytes high 2 bits, 16 int8 scales, f16 d (210 bytes).
     case q6_k = "Q6_K"
+    /// Q8_0 blocks of eight rows stored together, as Q4_0_R8 does for Q4_0.
+    case q8_0_r8 = "Q8_0_R8"
     /// Q4_0 blocks of eight rows stored together, block by block (the engine's fast layout for a
     /// matrix; docs/FORMAT.md). Same bytes per block as Q4_0; 2-D with rows a multiple of 8.
     case q4_0_r8 = "Q4_0_R8"
@@ -29,7 +31,7 @@ public enum QuantType: String, Sendable, CaseIterable {
     public var blockSize: Int {
         switch self {
         case .f32, .f16, .bf16, .f8e4m3, .i32, .i64: return 1
-        case .q8_0, .q4_0, .q4_0_r8: return 32
+        case .q8_0, .q4_0, .q4_0_r8, .q8_0_r8: return 32
         case .q4_k, .q6_k, .q4_k_r8: return 256
         }
     }
@@ -41,7 +43,7 @@ public enum QuantType: String, Sendable, CaseIterable {
         case .f16, .bf16: return 2
         case .f8e4m3: return 1
         case .i64: return 8
-        case .q8_0: return 34
+        case .q8_0, .q8_0_r8: return 34
         case .q4_0, .q4_0_r8: return 18
         case .q4_k, .q4_k_r8: return 144
         case .q6_k: return 210
@@ -53,6 +55,7 @@ public enum QuantType: String, Sendable, CaseIterable {
         switch self {
         case .q4_0_r8: return .q4_0
         case .q4_k_r8: return .q4_k
+        case .q8_0_r8: return .q8_0
         default: return nil
         }
     }

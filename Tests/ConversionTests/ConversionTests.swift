@@ -154,7 +154,7 @@ import WeightFormat
 
     /// The row-interleaved layout changes where the bytes go, not what they say: with and without
     /// it, every tensor decodes to the same bits, and the files have the same size.
-    @Test(arguments: [ConversionType.q4_0, .q4_k_m])
+    @Test(arguments: [ConversionType.q8_0, .q4_0, .q4_k_m])
     func interleavedAndPlainRowsHoldTheSameValues(_ type: ConversionType) throws {
         let src = try Self.kquantCheckpoint(), dir = Fixtures.temporaryDirectory()
         var plainOptions = Converter.Options(type: type)

@@ -297,7 +297,7 @@ extension InspectCommandTests {
             let tps = row["tokens_per_second"]?.doubleValue ?? 0, bound = row["bound_tokens_per_second"]?.doubleValue ?? 0
             #expect(tps > 0 && bound > 0)
             #expect(abs((row["fraction_of_bound"]?.doubleValue ?? 0) - tps / bound) < 0.01)
-            #expect(row["type"]?.stringValue == "Q8_0" && (row["weight_bytes_per_token"]?.intValue ?? 0) > 0)
+            #expect(row["type"]?.stringValue == "Q8_0_R8" && (row["weight_bytes_per_token"]?.intValue ?? 0) > 0)
         }
     }
 }

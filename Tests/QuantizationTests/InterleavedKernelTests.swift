@@ -11,7 +11,7 @@ import Testing
         return (0..<count).map { i in Float.random(in: -1...1, using: &g) * scale * (i % spikeEvery == 0 ? 40 : 1) }
     }
 
-    @Test(arguments: [QuantType.q4_0_r8, .q4_k_r8])
+    @Test(arguments: [QuantType.q8_0_r8, .q4_0_r8, .q4_k_r8])
     func decodesToTheBaseTypesValues(_ type: QuantType) throws {
         let base = try #require(type.interleavedBase)
         let rows = 24, cols = base == .q4_k ? 512 : 96
@@ -39,7 +39,8 @@ import Testing
 
     /// Rows 3..<45 of 48: the range starts and ends inside a group, so both the kernel and the
     /// reference's row-at-a-time path run; n = 1 takes the four-quarters path.
-    @Test(arguments: [(QuantType.q4_0_r8, 1), (.q4_0_r8, 3), (.q4_0_r8, 9), (.q4_k_r8, 1), (.q4_k_r8, 2), (.q4_k_r8, 5)])
+    @Test(arguments: [(QuantType.q4_0_r8, 1), (.q4_0_r8, 3), (.q4_0_r8, 9), (.q4_k_r8, 1), (.q4_k_r8, 2), (.q4_k_r8, 5),
+                      (.q8_0_r8, 1), (.q8_0_r8, 2), (.q8_0_r8, 7)])
     func kernelEqualsReferenceBitForBit(_ type: QuantType, _ n: Int) throws {
         let base = try #require(type.interleavedBase)
         let rows = 48, cols = base == .q4_k ? 512 : 320, begin = 3, end = 45

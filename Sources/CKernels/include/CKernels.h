@@ -76,10 +76,11 @@ void ck_dequantize_q6_k(const void *src, float *dst, size_t n);
 enum {
     CK_TYPE_F32 = 0, CK_TYPE_F16 = 1, CK_TYPE_BF16 = 2, CK_TYPE_Q8_0 = 3, CK_TYPE_Q4_0 = 4,
     CK_TYPE_Q4_K = 5, CK_TYPE_Q6_K = 6, CK_TYPE_Q4_0_R8 = 7, CK_TYPE_Q4_K_R8 = 8,
+    CK_TYPE_Q8_0_R8 = 9,
 };
 
-/// Row-interleaved types (Q4_0_R8, Q4_K_R8; see interleaved.c and docs/FORMAT.md) hold the blocks
-/// of their base type (Q4_0, Q4_K), eight rows stored together block by block. A row is then not
+/// Row-interleaved types (Q8_0_R8, Q4_0_R8, Q4_K_R8; see interleaved.c and docs/FORMAT.md) hold the
+/// blocks of their base type (Q8_0, Q4_0, Q4_K), eight rows stored together block by block. A row is then not
 /// contiguous: decode rows with ck_dequantize_rows. The base type of any other type is itself.
 int ck_base_type(int type);
 
@@ -129,7 +130,7 @@ void ck_quantize_q8act(const float *x, size_t cols, void *dst);
 void ck_quantize_q8act_reference(const float *x, size_t cols, void *dst);
 
 /// Y[i * ldy + r] = dot(row r of W, X[i]) for rows [row_begin, row_end) of a Q8_0, Q4_0, Q4_K,
-/// Q6_K, Q4_0_R8 or Q4_K_R8 matrix
+/// Q6_K or row-interleaved matrix
 /// and the n inputs of xq (each ck_q8act_bytes(cols) bytes): integer block sums scaled once per
 /// block. Bit-identical whatever n, and to ck_matmul_rows_q8act_reference. Returns 0 (writing
 /// nothing) for other types or when cols is not a multiple of 32 (256 for the K types).
