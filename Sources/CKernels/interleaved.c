@@ -110,30 +110,21 @@ void ck_dequantize_rows(int type, const void *w, size_t cols, size_t row_begin, 
 
 // MARK: References
 
-/// Row r of a Q8_0_R8 matrix times one input: per block the exact integer Σq·x, then one fused
-/// multiply-add by (d·dx), blocks in order.
-static float dot_q8_0_r8_reference(const unsigned char *w, size_t blocks, size_t r, const q8act_block *x) {
+/// Row r of a Q8_0_R8 or Q4_0_R8 matrix times one input: per block the exact integer Σq·x (for
+/// Q4_0, Σ(q − 8)·x), then one fused multiply-add by (d·dx), blocks in order.
+static float dot_r8_32_reference(int type, const unsigned char *w, size_t blocks, size_t r, const q8act_block *x) {
+    const size_t bpb = type == CK_TYPE_Q8_0_R8 ? 34 : 18;
     float acc = 0;
     unsigned char blk[34];
     for (size_t b = 0; b < blocks; b++) {
-        gather_block(CK_TYPE_Q8_0_R8, w, blocks, 34, r, b, blk);
+        gather_block(type, w, blocks, bpb, r, b, blk);
         int32_t s = 0;
-        for (int j = 0; j < 32; j++) s += (int8_t)blk[2 + j] * x[b].q[j];
-        acc = fmaf(half_value(blk) * x[b].d, (float)s, acc);
-    }
-    return acc;
-}
-
-/// Row r of a Q4_0_R8 matrix times one input: per block the exact integer Σ(q − 8)·x, then one
-/// fused multiply-add by (d·dx), blocks in order.
-static float dot_q4_0_r8_reference(const unsigned char *w, size_t blocks, size_t r, const q8act_block *x) {
-    float acc = 0;
-    unsigned char blk[18];
-    for (size_t b = 0; b < blocks; b++) {
-        gather_block(CK_TYPE_Q4_0_R8, w, blocks, 18, r, b, blk);
-        int32_t s = 0;
-        for (int j = 0; j < 16; j++) s += (blk[2 + j] & 0xF) * x[b].q[j] + (blk[2 + j] >> 4) * x[b].q[j + 16];
-        s -= 8 * x[b].sum;
+        if (type == CK_TYPE_Q8_0_R8) {
+            for (int j = 0; j < 32; j++) s += (int8_t)blk[2 + j] * x[b].q[j];
+        } else {
+            for (int j = 0; j < 16; j++) s += (blk[2 + j] & 0xF) * x[b].q[j] + (blk[2 + j] >> 4) * x[b].q[j + 16];
+            s -= 8 * x[b].sum;
+        }
         acc = fmaf(half_value(blk) * x[b].d, (float)s, acc);
     }
     return acc;
@@ -172,9 +163,7 @@ void ck_matmul_rows_r8_reference(int type, const void *w, size_t cols, size_t ro
     for (size_t r = row_begin; r < row_end; r++) {
         for (size_t i = 0; i < n; i++) {
             const q8act_block *xi = x + i * (cols / 32);
-            y[i * ldy + r] = type == CK_TYPE_Q8_0_R8   ? dot_q8_0_r8_reference(wb, cols / 32, r, xi)
-                           : type == CK_TYPE_Q4_0_R8 ? dot_q4_0_r8_reference(wb, cols / 32, r, xi)
-                                                     : dot_q4_k_r8_reference(wb, cols / 256, r, xi);
+            y[i * ldy + r] = type == CK_TYPE_Q4_K_R8 ? dot_q4_k_r8_reference(wb, cols / 256, r, xi) : dot_r8_32_reference(type, wb, cols / 32, r, xi);
         }
     }
 }
