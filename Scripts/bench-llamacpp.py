@@ -4,7 +4,7 @@
     pip install llama-cpp-python gguf torch safetensors   # builds llama.cpp from source
     python3 Scripts/bench-llamacpp.py MODEL_DIR [--types q8_0,q4_0,q4_k] [--threads 1,2] [--rounds 3]
 
-MODEL_DIR is a LLaMA checkpoint (Scripts/gen_llama.py writes a 0.75 B random one). For each type the
+MODEL_DIR is a LLaMA checkpoint (Scripts/gen_llama.py writes a 0.75 B random one; --layers 22, the 1.1 B shape of the README). For each type the
 script writes the same weights twice: a `.hkw` through `hasskit convert`, and a GGUF through the
 `gguf` package (F16 matrices, F32 norms, the same tensor names llama.cpp's converter writes),
 quantized by llama.cpp's own `llama_model_quantize` (Q8_0, Q4_0, Q4_K_S for q4_k). Then, alternating
