@@ -1,6 +1,6 @@
 // Row-interleaved types, Q8_0_R8, Q4_0_R8 and Q4_K_R8 (docs/FORMAT.md): the blocks of Q8_0, Q4_0
-// and Q4_K, byte for byte, but eight consecutive rows stored together, block by block, so that one 32-byte
-// load holds four bytes of each of the eight rows. A product's eight float lanes are then the
+// and Q4_K, byte for byte, but eight consecutive rows stored together, block by block, so that one
+// 32-byte load holds four bytes of each of the eight rows. A product's eight float lanes are then the
 // eight rows' results, which removes most of the per-block work of the row-at-a-time kernels:
 // - no horizontal sums, and one f16→f32 conversion and one multiply-add for eight blocks;
 // - a 4-bit block's int16 partial products are summed before they are widened, so a block of 32

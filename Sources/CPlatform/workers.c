@@ -16,7 +16,8 @@
 #define CPU_RELAX() ((void)0)
 #endif
 
-/// Pause iterations a worker spins before sleeping (about 100–200 µs).
+/// Pause iterations a worker spins before sleeping: 0.1–1 ms, depending on the CPU's pause
+/// latency; longer than the gaps between a token's products, short next to a human's.
 #define SPIN_LIMIT 40000
 
 struct cplatform_pool {
