@@ -73,7 +73,7 @@ struct Check: ParsableCommand {
             guard let manifest = try loadRegistry().manifest(named: pair) else {
                 throw ValidationError("no pair named \(pair) (see hasskit list)")
             }
-            tree = TreeSettings(topK: manifest.cpuTree.topK, depth: manifest.cpuTree.depth, totalTokens: manifest.cpuTree.totalTokens)
+            tree = manifest.cpuTree
             let folder = PairOperations(client: HubClient(environment: HubEnvironment.fromProcess())).store.folder(manifest.id)
             let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
             let types = names.filter { $0.hasPrefix("draft-") && $0.hasSuffix(".hkw") }.map { String($0.dropFirst(6).dropLast(4)) }

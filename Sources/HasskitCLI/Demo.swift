@@ -66,7 +66,7 @@ struct Demo: ParsableCommand {
             throw ValidationError("the registry has no `demo` entry (manifests/demo.json)")
         }
         let home = workdir ?? HubEnvironment.fromProcess().hasskitHome + "/demo"
-        let tree = TreeSettings(topK: manifest.gpuTree.topK, depth: manifest.gpuTree.depth, totalTokens: manifest.gpuTree.totalTokens)
+        let tree = manifest.gpuTree
         func step(_ n: Int, _ name: String, _ text: String) {
             if !json { Console.out("[\(n)/5] \(name.padding(9)) \(text)") }
         }

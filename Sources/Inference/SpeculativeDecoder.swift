@@ -1,21 +1,10 @@
 import Foundation
+import Registry
 
 /// EAGLE-2 dynamic-tree settings (HASS's names): `topK` children per node, `depth` + 1 draft
-/// levels, `totalTokens` tree nodes including the root.
-public struct TreeSettings: Sendable, Equatable {
-    public var topK: Int
-    public var depth: Int
-    public var totalTokens: Int
-
-    public init(topK: Int, depth: Int, totalTokens: Int) {
-        self.topK = topK
-        self.depth = depth
-        self.totalTokens = totalTokens
-    }
-
-    /// HASS's evaluation default (60 nodes, 6 draft levels, top-10).
-    public static let published = TreeSettings(topK: 10, depth: 5, totalTokens: 60)
-}
+/// levels, `totalTokens` tree nodes including the root. The same type as a manifest's trees, so a
+/// pair's CPU or GPU tree is used as it is.
+public typealias TreeSettings = Manifest.Tree
 
 /// A draft tree: node 0 is the root; parents precede children.
 public struct DraftTree: Sendable, Equatable {
