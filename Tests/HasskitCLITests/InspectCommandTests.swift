@@ -301,3 +301,26 @@ extension InspectCommandTests {
         }
     }
 }
+
+extension InspectCommandTests {
+    /// `convert` stores 4-bit matrices row-interleaved unless `--plain-rows`; `run` decodes both
+    /// files to the same greedy continuation (the same weights, summed in another order).
+    @Test func convertInterleavesRowsUnlessAskedNotTo() throws {
+        let dir = Fixtures.temporaryDirectory()
+        for (name, extra) in [("r8", [String]()), ("plain", ["--plain-rows"])] {
+            let r = try Self.run(["convert", Fixtures.path("demo-pair/base"), "--out", "\(dir)/\(name).hkw", "--type", "q4_0"] + extra)
+            #expect(r.status == 0, "\(r.stderr)")
+        }
+        let types = try ["r8", "plain"].map { name in
+            Set(try HKWFile(path: "\(dir)/\(name).hkw").tensors.filter { $0.shape.count == 2 }.compactMap { $0.type?.rawValue })
+        }
+        #expect(types[0] == ["Q4_0", "Q4_0_R8"], "the embedding stays plain; every other matrix is interleaved")
+        #expect(types[1] == ["Q4_0"])
+        let outputs = try ["r8", "plain"].map { name in
+            let r = try Self.run(["run", "\(dir)/\(name).hkw", "--prompt-ids", "1,2,3,4", "--max-tokens", "12", "--json"])
+            #expect(r.status == 0, "\(r.stderr)")
+            return try JSONParser().parse(r.stdout)["output_ids"]?.arrayValue?.compactMap(\.intValue) ?? []
+        }
+        #expect(outputs[0].count == 12 && outputs[0] == outputs[1])
+    }
+}
