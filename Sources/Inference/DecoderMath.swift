@@ -48,16 +48,36 @@ struct DecoderMath {
 
     /// Attention of one query over cached keys/values (GQA): the first `positions` slots
     /// (causal), or exactly the slots in `visible` (a tree mask).
-    func attention(_ q: [Float], keys: [Float], values: [Float], positions: Int, visible: [Int]? = nil) -> [Float] {
-        let c = config, d = c.headDim, kvWidth = c.kvHeads * d
+    func attention(_ q: [Float], keys: [Float], values: [Float], positions: Int, visible: [Int]? = nil, threads: Int = 1) -> [Float] {
+        let c = config, d = c.headDim, kvWidth = c.kvHeads * d, group = c.heads / c.kvHeads
         let count = visible?.count ?? positions
+        precondition(q.count == c.heads * d && keys.count >= positions * kvWidth && values.count >= positions * kvWidth
+            && (visible?.allSatisfy { $0 >= 0 && $0 < positions } ?? true))
         var out = [Float](repeating: 0, count: c.heads * d)
-        var scores = [Float](repeating: 0, count: count)
-        precondition(keys.count >= positions * kvWidth && values.count >= positions * kvWidth && (visible?.allSatisfy { $0 >= 0 && $0 < positions } ?? true))
-        func run(_ slots: UnsafePointer<Int>?) {
-            ck_attention(q, keys, values, kvWidth, kvWidth, slots, count, c.heads, c.kvHeads, d, 1 / Float(d).squareRoot(), &out, &scores)
+        // Long contexts: the key/value heads split over the threads (each head's work unchanged).
+        let parts = count >= 64 ? max(1, min(threads, c.kvHeads)) : 1
+        let scale = 1 / Float(d).squareRoot()
+        q.withUnsafeBufferPointer { qb in
+            keys.withUnsafeBufferPointer { kb in
+                values.withUnsafeBufferPointer { vb in
+                    out.withUnsafeMutableBufferPointer { ob in
+                        (visible ?? []).withUnsafeBufferPointer { sb in
+                            let qs = SendableRaw(qb.baseAddress!), ks = SendableRaw(kb.baseAddress!), vs = SendableRaw(vb.baseAddress!)
+                            let os = SendablePointer(ob.baseAddress!), slots = visible == nil ? nil : sb.baseAddress.map { SendableRaw($0) }
+                            WorkerPool.shared(threads: threads).run(parts) { p in
+                                let kv0 = c.kvHeads * p / parts, kv1 = c.kvHeads * (p + 1) / parts
+                                var scores = [Float](repeating: 0, count: count)
+                                ck_attention(qs.pointer.assumingMemoryBound(to: Float.self) + kv0 * group * d,
+                                             ks.pointer.assumingMemoryBound(to: Float.self) + kv0 * d,
+                                             vs.pointer.assumingMemoryBound(to: Float.self) + kv0 * d, kvWidth, kvWidth,
+                                             slots?.pointer.assumingMemoryBound(to: Int.self), count, (kv1 - kv0) * group, kv1 - kv0, d, scale,
+                                             os.pointer + kv0 * group * d, &scores)
+                            }
+                        }
+                    }
+                }
+            }
         }
-        if let visible { visible.withUnsafeBufferPointer { run($0.baseAddress) } } else { run(nil) }
         return out
     }
 

@@ -83,7 +83,7 @@ public final class DraftHead: FeatureDraft {
         cache.keys[0] += kv
         cache.values[0] += vv
         cache.count += 1
-        let attended = math.attention(qv, keys: cache.keys[0], values: cache.values[0], positions: slot + 1, visible: visible)
+        let attended = math.attention(qv, keys: cache.keys[0], values: cache.values[0], positions: slot + 1, visible: visible, threads: threads)
         let a = o.apply(attended, threads: threads)
         var out = z
         for i in out.indices { out[i] += a[i] }

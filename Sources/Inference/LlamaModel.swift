@@ -107,7 +107,7 @@ public final class LlamaModel: CausalModel {
             math.rope(&k, heads: c.kvHeads, position: position)
             cache.keys[l] += k
             cache.values[l] += v
-            let attended = math.attention(q, keys: cache.keys[l], values: cache.values[l], positions: slot + 1, visible: visible)
+            let attended = math.attention(q, keys: cache.keys[l], values: cache.values[l], positions: slot + 1, visible: visible, threads: threads)
             let o = layer.o.apply(attended, threads: threads)
             for i in x.indices { x[i] += o[i] }
             let d = DecoderMath.mlp(math.rmsNorm(x, layer.ffnNorm), gate: layer.gate, up: layer.up, down: layer.down, threads: threads)

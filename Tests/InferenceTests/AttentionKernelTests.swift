@@ -5,7 +5,7 @@ import Testing
 /// The decode step's attention kernel (ck_attention) against the plain Swift reference, for
 /// causal and tree-masked slots and grouped key/value heads.
 @Suite struct AttentionKernelTests {
-    @Test(arguments: [(4, 4, 1), (8, 2, 7), (6, 3, 33)])
+    @Test(arguments: [(4, 4, 1), (8, 2, 7), (6, 3, 33), (8, 4, 100)])
     func kernelMatchesTheReference(_ heads: Int, _ kvHeads: Int, _ positions: Int) throws {
         let config = try ModelConfig(json: JSONValue.object([
             ("hidden_size", .int(heads * 16)), ("intermediate_size", .int(64)), ("num_layers", .int(1)), ("num_heads", .int(heads)),
@@ -23,6 +23,12 @@ import Testing
             let plain = math.attentionReference(q, keys: keys, values: values, positions: positions, visible: visible)
             #expect(fast.count == plain.count)
             for (a, b) in zip(fast, plain) { #expect(abs(a - b) <= 1e-5, "\(visible.map { "\($0)" } ?? "causal"): \(a) vs \(b)") }
+        }
+        // Split over threads by key/value heads (long contexts): the same bits as one thread.
+        for visible in masks {
+            let one = math.attention(q, keys: keys, values: values, positions: positions, visible: visible)
+            let split = math.attention(q, keys: keys, values: values, positions: positions, visible: visible, threads: 3)
+            #expect(split.map(\.bitPattern) == one.map(\.bitPattern))
         }
         // A batch of queries spread over threads: each gets exactly what it gets alone.
         let queries = 5
