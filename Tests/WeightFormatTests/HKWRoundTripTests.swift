@@ -151,3 +151,21 @@ import WeightFormat
         }
     }
 }
+
+extension HKWRoundTripTests {
+    /// A row-interleaved tensor must be a matrix of whole groups of 8 rows; the writer (and the
+    /// reader, through the same check) names the tensor and the shape, and writes nothing.
+    @Test func interleavedTypesNeedWholeGroupsOfRows() throws {
+        let dir = Fixtures.temporaryDirectory()
+        for shape in [[12, 32], [32]] {
+            do {
+                _ = try HKWWriter(path: dir + "/x.hkw", metadata: .object([]), entries: [.tensor("w", type: .q4_0_r8, shape: shape)])
+                Issue.record("Q4_0_R8 \(shape) was accepted")
+            } catch {
+                #expect("\(error)".contains("w") && "\(error)".contains("multiple of 8 rows"), "\(error)")
+            }
+        }
+        #expect(try FileSystem.contents(of: dir).isEmpty)
+        _ = try HKWWriter(path: dir + "/ok.hkw", metadata: .object([]), entries: [.tensor("w", type: .q4_0_r8, shape: [16, 32])])
+    }
+}
