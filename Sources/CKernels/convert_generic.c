@@ -199,3 +199,12 @@ uint64_t ck_touch_streams(const void *src, size_t stride, size_t streams, size_t
     }
     return a0 + a1 + a2 + a3;
 }
+
+void ck_apply_block_scales(float *values, size_t rows, size_t cols, const float *scales, size_t block) {
+    const size_t columns = (cols + block - 1) / block;
+    for (size_t i = 0; i < rows; i++) {
+        const float *row_scales = scales + (i / block) * columns;
+        float *row = values + i * cols;
+        for (size_t j = 0; j < cols; j++) row[j] *= row_scales[j / block];
+    }
+}

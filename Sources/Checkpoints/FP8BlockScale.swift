@@ -1,3 +1,5 @@
+import CKernels
+
 /// DeepSeek-V3/R1 block-scaled FP8 weights: an `F8_E4M3` weight `[M, N]` with an F32 sibling
 /// `<name>_scale_inv` of shape `[ceil(M/128), ceil(N/128)]`; each value is
 /// `float32(fp8) × scale_inv[i / 128, j / 128]` (a multiply, despite the name), with partial
@@ -13,14 +15,9 @@ public enum FP8BlockScale {
     /// - Throws: `CheckpointError` when the types or shapes do not fit, or the weight holds NaN.
     public static func dequantize(weight: Tensor, scale: Tensor, block: Int = defaultBlock) throws -> [Float] {
         try validate(weight: weight, scale: scale, block: block)
-        let (m, n) = (weight.shape[0], weight.shape[1])
-        let columns = (n + block - 1) / block
         let s = try scale.floats()
         var values = try weight.floats()
-        for i in 0..<m {
-            let rowScale = (i / block) * columns
-            for j in 0..<n { values[i * n + j] *= s[rowScale + j / block] }
-        }
+        ck_apply_block_scales(&values, weight.shape[0], weight.shape[1], s, block)
         return values
     }
 

@@ -61,9 +61,7 @@ public struct WeightMatrix: Sendable {
         e.data.withUnsafeBytes { raw in
             values.withUnsafeMutableBufferPointer { ck_f8e4m3_to_f32(raw.bindMemory(to: UInt8.self).baseAddress, $0.baseAddress, rows * cols) }
         }
-        for r in 0..<rows {
-            for c in 0..<cols { values[r * cols + c] *= scales[(r / 128) * blockCols + c / 128] }
-        }
+        ck_apply_block_scales(&values, rows, cols, scales, 128)
         data = ByteView(values.withUnsafeBytes { Array($0) }, label: e.name)
     }
 

@@ -39,6 +39,10 @@ void ck_f32_to_f16_generic(const float *src, uint16_t *dst, size_t n);
 /// float8 E4M3FN -> binary32 through a 256-entry table (exact; 0x7F/0xFF decode to NaN).
 void ck_f8e4m3_to_f32(const uint8_t *src, float *dst, size_t n);
 
+/// values[i·cols + j] ×= scales[(i / block)·ceil(cols / block) + j / block] for a rows × cols
+/// matrix: DeepSeek's block-scaled FP8 dequantization (partial blocks at the edges).
+void ck_apply_block_scales(float *values, size_t rows, size_t cols, const float *scales, size_t block);
+
 /// binary32 -> float8 E4M3FN, round to nearest even after saturating to ±448 (DeepSeek's block
 /// quantizer clamps first); NaN -> 0x7F.
 uint8_t ck_float_to_f8e4m3_scalar(float f);
