@@ -610,10 +610,19 @@ static void matmul_q8act_q4_0(const unsigned char *w, size_t stride, size_t bloc
 }
 #endif
 
+int ck_q8act_supports(int type, size_t cols) {
+    switch (ck_base_type(type)) {
+    case CK_TYPE_Q8_0:
+    case CK_TYPE_Q4_0: return cols % 32 == 0;
+    case CK_TYPE_Q4_K:
+    case CK_TYPE_Q6_K: return cols % 256 == 0;
+    default: return 0;
+    }
+}
+
 int ck_matmul_rows_q8act(int type, const void *w, size_t cols, size_t row_begin, size_t row_end,
                          const void *xq, size_t n, float *y, size_t ldy) {
-    if (!(((type == CK_TYPE_Q8_0 || type == CK_TYPE_Q4_0 || type == CK_TYPE_Q4_0_R8 || type == CK_TYPE_Q8_0_R8) && cols % 32 == 0) ||
-          ((type == CK_TYPE_Q4_K || type == CK_TYPE_Q6_K || type == CK_TYPE_Q4_K_R8) && cols % 256 == 0))) return 0;
+    if (!ck_q8act_supports(type, cols)) return 0;
     if (ck_interleaved_rows(type) > 1) {
         return ck_matmul_rows_r8(type, w, cols, row_begin, row_end, xq, n, y, ldy, __atomic_load_n(&reference_only, __ATOMIC_RELAXED));
     }

@@ -95,8 +95,7 @@ public struct WeightMatrix: Sendable {
     /// Q8_0, Q4_0, Q4_K and Q6_K matrices multiply 8-bit activations (llama.cpp's scheme) unless
     /// `Kernels.useInt8Activations(false)`.
     var takesInt8Activations: Bool {
-        ck_q8act_in_use() != 0 && (((type == .q8_0 || type == .q4_0 || type == .q4_0_r8 || type == .q8_0_r8) && cols % 32 == 0)
-            || ((type == .q4_k || type == .q6_k || type == .q4_k_r8) && cols % 256 == 0))
+        ck_q8act_in_use() != 0 && ck_q8act_supports(ckType, cols) != 0
     }
 
     /// The n inputs of `x` (row-major n × cols) quantized to 8 bits, one after the other.

@@ -141,6 +141,10 @@ void ck_quantize_q8act_reference(const float *x, size_t cols, void *dst);
 int ck_matmul_rows_q8act(int type, const void *w, size_t cols, size_t row_begin, size_t row_end,
                          const void *xq, size_t n, float *y, size_t ldy);
 
+/// Whether ck_matmul_rows_q8act takes a `type` matrix of `cols` columns (Q8_0, Q4_0 and their
+/// interleaved forms with cols a multiple of 32; Q4_K, Q6_K and Q4_K_R8 with a multiple of 256).
+int ck_q8act_supports(int type, size_t cols);
+
 /// Whether the engine quantizes activations to 8 bits for Q8_0/Q4_0 matrices (default 1; 0 keeps
 /// f32 activations, the exact but slower path). Process-wide.
 void ck_use_q8act(int on);
