@@ -49,45 +49,21 @@ struct DecoderMath {
     /// Attention of one query over cached keys/values (GQA): the first `positions` slots
     /// (causal), or exactly the slots in `visible` (a tree mask).
     func attention(_ q: [Float], keys: [Float], values: [Float], positions: Int, visible: [Int]? = nil, threads: Int = 1) -> [Float] {
-        let c = config, d = c.headDim, kvWidth = c.kvHeads * d, group = c.heads / c.kvHeads
-        let count = visible?.count ?? positions
-        precondition(q.count == c.heads * d && keys.count >= positions * kvWidth && values.count >= positions * kvWidth
-            && (visible?.allSatisfy { $0 >= 0 && $0 < positions } ?? true))
-        var out = [Float](repeating: 0, count: c.heads * d)
-        // Long contexts: the key/value heads split over the threads (each head's work unchanged).
-        let parts = count >= 64 ? max(1, min(threads, c.kvHeads)) : 1
-        let scale = 1 / Float(d).squareRoot()
-        q.withUnsafeBufferPointer { qb in
-            keys.withUnsafeBufferPointer { kb in
-                values.withUnsafeBufferPointer { vb in
-                    out.withUnsafeMutableBufferPointer { ob in
-                        (visible ?? []).withUnsafeBufferPointer { sb in
-                            let qs = SendableRaw(qb.baseAddress!), ks = SendableRaw(kb.baseAddress!), vs = SendableRaw(vb.baseAddress!)
-                            let os = SendablePointer(ob.baseAddress!), slots = visible == nil ? nil : sb.baseAddress.map { SendableRaw($0) }
-                            WorkerPool.shared(threads: threads).run(parts) { p in
-                                let kv0 = c.kvHeads * p / parts, kv1 = c.kvHeads * (p + 1) / parts
-                                var scores = [Float](repeating: 0, count: count)
-                                ck_attention(qs.pointer.assumingMemoryBound(to: Float.self) + kv0 * group * d,
-                                             ks.pointer.assumingMemoryBound(to: Float.self) + kv0 * d,
-                                             vs.pointer.assumingMemoryBound(to: Float.self) + kv0 * d, kvWidth, kvWidth,
-                                             slots?.pointer.assumingMemoryBound(to: Int.self), count, (kv1 - kv0) * group, kv1 - kv0, d, scale,
-                                             os.pointer + kv0 * group * d, &scores)
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        return out
+        precondition(visible?.allSatisfy { $0 < positions } ?? true)
+        return attention(batch: q, n: 1, keys: keys, values: values, visible: [visible ?? Array(0..<positions)], threads: threads)
     }
 
     /// Attention of the n queries of `q` (n × heads·headDim), query i over the cache slots
-    /// `visible[i]`, the queries spread over `threads` (prefill and tree verification).
+    /// `visible[i]`. The work is spread over `threads`: by query (prefill and tree verification),
+    /// and for fewer queries than threads over long contexts also by key/value heads. Every head's
+    /// work is the same whatever the split, so the bits are too.
     func attention(batch q: [Float], n: Int, keys: [Float], values: [Float], visible: [[Int]], threads: Int) -> [Float] {
-        let c = config, d = c.headDim, qWidth = c.heads * d, kvWidth = c.kvHeads * d
+        let c = config, d = c.headDim, qWidth = c.heads * d, kvWidth = c.kvHeads * d, group = c.heads / c.kvHeads
         precondition(q.count == n * qWidth && visible.count == n)
         precondition(visible.allSatisfy { $0.allSatisfy { $0 >= 0 && ($0 + 1) * kvWidth <= min(keys.count, values.count) } })
         var out = [Float](repeating: 0, count: n * qWidth)
+        let longest = visible.map(\.count).max() ?? 0
+        let parts = n < threads && longest >= 64 ? max(1, min(threads, c.kvHeads)) : 1
         let scale = 1 / Float(d).squareRoot()
         q.withUnsafeBufferPointer { qb in
             keys.withUnsafeBufferPointer { kb in
@@ -95,12 +71,15 @@ struct DecoderMath {
                     out.withUnsafeMutableBufferPointer { ob in
                         let qs = SendableRaw(qb.baseAddress!), ks = SendableRaw(kb.baseAddress!), vs = SendableRaw(vb.baseAddress!)
                         let os = SendablePointer(ob.baseAddress!)
-                        WorkerPool.shared(threads: threads).run(n) { i in
+                        WorkerPool.shared(threads: threads).run(n * parts) { task in
+                            let i = task / parts, p = task % parts
+                            let kv0 = c.kvHeads * p / parts, kv1 = c.kvHeads * (p + 1) / parts
+                            let first = i * qWidth + kv0 * group * d
                             var scores = [Float](repeating: 0, count: visible[i].count)
                             visible[i].withUnsafeBufferPointer { slots in
-                                ck_attention(qs.pointer.assumingMemoryBound(to: Float.self) + i * qWidth, ks.pointer.assumingMemoryBound(to: Float.self),
-                                             vs.pointer.assumingMemoryBound(to: Float.self), kvWidth, kvWidth, slots.baseAddress, slots.count,
-                                             c.heads, c.kvHeads, d, scale, os.pointer + i * qWidth, &scores)
+                                ck_attention(qs.pointer.assumingMemoryBound(to: Float.self) + first, ks.pointer.assumingMemoryBound(to: Float.self) + kv0 * d,
+                                             vs.pointer.assumingMemoryBound(to: Float.self) + kv0 * d, kvWidth, kvWidth, slots.baseAddress, slots.count,
+                                             (kv1 - kv0) * group, kv1 - kv0, d, scale, os.pointer + first, &scores)
                             }
                         }
                     }
