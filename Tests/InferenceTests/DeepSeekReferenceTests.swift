@@ -17,18 +17,7 @@ import WeightFormat
         let model = try DeepSeekModel(path: out, threads: 2)
         let refs = try #require(try Fixtures.json("refs/deepseek_v3.json")["prompts"]?.arrayValue)
         #expect(refs.count == 3)
-        for p in refs {
-            let name = p["name"]?.stringValue ?? ""
-            let ids = (p["input_ids"]?.arrayValue ?? []).compactMap(\.intValue)
-            let expected = (p["last_logits"]?.arrayValue ?? []).compactMap { $0.doubleValue.map(Float.init) }
-            let greedy = (p["greedy48"]?.arrayValue ?? p["greedy16"]?.arrayValue ?? []).compactMap(\.intValue)
-            let (tokens, logits, _) = model.greedy(prompt: ids, maxTokens: greedy.count)
-            #expect(logits.count == expected.count)
-            let scale = expected.map { abs($0) }.max() ?? 1
-            let worst = zip(logits, expected).map { abs($0 - $1) }.max() ?? .infinity
-            #expect(worst <= 1e-3 * max(1, scale), "\(type.rawValue) \(name): max |Δlogit| \(worst)")
-            #expect(tokens == greedy, "\(type.rawValue) \(name)")
-        }
+        TransformersReference.expectMatches(model, prompts: refs, label: type.rawValue)
     }
 }
 

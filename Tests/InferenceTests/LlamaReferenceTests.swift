@@ -13,17 +13,7 @@ import TestSupport
         _ = try Converter.convert(source: Fixtures.path(name), out: out, options: .init(type: .f32))
         let model = try LlamaModel(path: out, threads: 2)
         let refs = try #require(try Fixtures.json("refs/\(name).json")["prompts"]?.arrayValue)
-        for p in refs {
-            let ids = (p["input_ids"]?.arrayValue ?? []).compactMap(\.intValue)
-            let expected = (p["last_logits"]?.arrayValue ?? []).compactMap { $0.doubleValue.map(Float.init) }
-            let greedy = (p["greedy48"]?.arrayValue ?? p["greedy16"]?.arrayValue ?? []).compactMap(\.intValue)
-            let (tokens, logits, _) = model.greedy(prompt: ids, maxTokens: greedy.count)
-            #expect(logits.count == expected.count)
-            let scale = expected.map { abs($0) }.max() ?? 1
-            let worst = zip(logits, expected).map { abs($0 - $1) }.max() ?? 0
-            #expect(worst <= 1e-3 * max(1, scale), "\(name) \(p["name"]?.stringValue ?? ""): max |Δlogit| \(worst)")
-            #expect(tokens == greedy, "\(name) \(p["name"]?.stringValue ?? "")")
-        }
+        TransformersReference.expectMatches(model, prompts: refs, label: name)
     }
 }
 
