@@ -1,0 +1,24 @@
+import Conversion
+import Inference
+import Testing
+import TestSupport
+import WeightFormat
+
+/// A prompt longer than the 8-bit batch limit (64) through a row-interleaved model: prefill runs
+/// the same 8-bit kernels as decoding, so the prompt's last logits are, bit for bit, those of
+/// feeding it one token at a time. (Plain-layout files send such a batch to f32 sgemm instead.)
+@Suite struct InterleavedPrefillTests {
+    @Test(arguments: [ConversionType.q8_0, .q4_0])
+    func longPrefillEqualsTokenByTokenDecoding(_ type: ConversionType) throws {
+        let out = Fixtures.temporaryDirectory() + "/base.hkw"
+        _ = try Converter.convert(source: Fixtures.path("demo-pair/base"), out: out, options: .init(type: type))
+        #expect(try HKWFile(path: out).tensors.contains { $0.type?.interleavedBase != nil })
+        let model = try LlamaModel(path: out, threads: 2)
+        let prompt = (0..<80).map { ($0 * 37 + 11) % 500 }
+        let batched = model.forward(tokens: prompt, cache: model.makeCache(), positions: nil, visible: nil).logits.last ?? []
+        let cache = model.makeCache()
+        var stepped: [Float] = []
+        for t in prompt { stepped = model.step(token: t, cache: cache, position: nil, visible: nil).logits }
+        #expect(!batched.isEmpty && batched.map(\.bitPattern) == stepped.map(\.bitPattern))
+    }
+}
