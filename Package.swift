@@ -29,10 +29,13 @@ let package = Package(
         // MARK: Core modules
         .target(name: "Platform", dependencies: ["CPlatform"]),
         .target(name: "StrictJSON"),
-        .target(name: "Registry", dependencies: ["StrictJSON"]),
+        // The hub cache's names and paths (pure path logic, no I/O): the checked component types
+        // every path under the cache is built from. Hub writes through it; Conversion reads it.
+        .target(name: "CacheLayout"),
+        .target(name: "Registry", dependencies: ["StrictJSON", "CacheLayout"]),
         .target(
             name: "Hub",
-            dependencies: ["Platform", "StrictJSON", "Registry", "CCurl", .product(name: "Crypto", package: "swift-crypto")]),
+            dependencies: ["Platform", "StrictJSON", "Registry", "CacheLayout", "CCurl", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Checkpoints", dependencies: ["Platform", "StrictJSON", "CKernels"]),
         .target(name: "Quantization", dependencies: ["CKernels"]),
         .target(
@@ -45,7 +48,7 @@ let package = Package(
         .target(
             name: "Conversion",
             dependencies: [
-                "Checkpoints", "Quantization", "WeightFormat", "Platform", "StrictJSON", "CKernels",
+                "Checkpoints", "Quantization", "WeightFormat", "Platform", "StrictJSON", "CKernels", "CacheLayout",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
 
@@ -61,7 +64,7 @@ let package = Package(
         .target(
             name: "HasskitCLI",
             dependencies: [
-                "Platform", "Checkpoints", "WeightFormat", "Quantization", "CKernels", "Conversion", "Registry", "Hub", "Inference", "Tokenizers", "LoopbackHub", "Export",
+                "Platform", "Checkpoints", "WeightFormat", "Quantization", "CKernels", "Conversion", "Registry", "CacheLayout", "Hub", "Inference", "Tokenizers", "LoopbackHub", "Export",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "hasskit", dependencies: ["HasskitCLI"]),
@@ -85,7 +88,7 @@ let package = Package(
             name: "WeightFormatTests",
             dependencies: ["WeightFormat", "Checkpoints", "Quantization", "TestSupport", "Platform"]),
         .testTarget(name: "RegistryTests", dependencies: ["Registry", "StrictJSON", "TestSupport", "Platform"]),
-        .testTarget(name: "HubTests", dependencies: ["Hub", "LoopbackHub", "Registry", "StrictJSON", "TestSupport", "Platform"]),
+        .testTarget(name: "HubTests", dependencies: ["Hub", "CacheLayout", "LoopbackHub", "Registry", "StrictJSON", "TestSupport", "Platform"]),
         .testTarget(
             name: "ConversionTests",
             dependencies: ["Conversion", "Checkpoints", "WeightFormat", "Quantization", "Platform", "StrictJSON", "CKernels", "TestSupport"]),

@@ -1,4 +1,5 @@
 import CKernels
+import CacheLayout
 import Checkpoints
 import Crypto
 import Dispatch
@@ -153,7 +154,7 @@ public struct Converter {
         // gets placeholders of the same length first and the digests at commit.
         // Files in the hub cache are links to blobs named by their SHA-256, verified when they were
         // downloaded: those need no second pass.
-        let known = checkpoint.files.map(HubCachePath.blobDigest)
+        let known = checkpoint.files.map { FileSystem.symlinkTarget($0).flatMap(SnapshotLocation.blobDigest(linkTarget:)) }
         let hashes = SourceHasher(files: options.hashSources ? zip(checkpoint.files, known).filter { $0.1 == nil }.map(\.0) : [])
         let provenance = try makeProvenance(checkpoint, options: options, digests: nil)
         var metadata: [(String, JSONValue)] = [
@@ -534,9 +535,9 @@ public struct Converter {
             files.append(.object(members))
         }
         var members: [(String, JSONValue)] = [("source", .string(checkpoint.path))]
-        if let snapshot = HubCachePath(checkpoint.path) {
-            members.append(("repo", .string(snapshot.repo)))
-            members.append(("commit", .string(snapshot.commit)))
+        if let snapshot = SnapshotLocation(path: checkpoint.path) {
+            members.append(("repo", .string(snapshot.repo.description)))
+            members.append(("commit", .string(snapshot.commit.hex)))
         }
         return .object(members + [
             ("files", .array(files)),
@@ -544,32 +545,6 @@ public struct Converter {
             ("arguments", .array(options.arguments.map { .string($0) })),
             ("type", .string(options.type.rawValue)),
         ])
-    }
-}
-
-/// A path inside the Hugging Face hub cache: `…/models--ORG--NAME/snapshots/<commit>/…`.
-struct HubCachePath {
-    var repo: String
-    var commit: String
-
-    init?(_ path: String) {
-        let parts = path.split(separator: "/").map(String.init)
-        guard let i = parts.lastIndex(where: { $0.hasPrefix("models--") }), i + 2 < parts.count, parts[i + 1] == "snapshots" else {
-            return nil
-        }
-        let name = parts[i].dropFirst("models--".count).components(separatedBy: "--")
-        guard name.count >= 2, name.allSatisfy({ !$0.isEmpty }) else { return nil }
-        repo = name.joined(separator: "/")
-        commit = parts[i + 2]
-    }
-
-    /// The SHA-256 a cached file was stored under, when it is a link to an LFS blob.
-    static func blobDigest(_ file: String) -> String? {
-        guard let target = FileSystem.symlinkTarget(file) else { return nil }
-        let parts = target.split(separator: "/")
-        guard parts.count >= 2, parts[parts.count - 2] == "blobs", let name = parts.last, name.utf8.count == 64,
-              name.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else { return nil }
-        return String(name)
     }
 }
 

@@ -93,7 +93,7 @@ public enum Exporter {
         }
         let draftDir = out + "/draft"
         do {
-            try FileManager.default.createDirectory(atPath: draftDir, withIntermediateDirectories: true)
+            try FileSystem.createDirectory(draftDir)
         } catch { throw ExportError("cannot create the folder: \(error.localizedDescription)", location: draftDir, kind: .io) }
         var written: [String: Int] = [:]
         func text(_ relative: String, _ content: String, executable: Bool = false) throws {

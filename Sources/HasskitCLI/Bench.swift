@@ -31,6 +31,8 @@ struct BenchModel: ParsableCommand {
             """
     )
 
+    @OptionGroup var diagnostics: Diagnostics
+
     @Argument(help: "A converted base model (.hkw).")
     var model: String
 
@@ -63,7 +65,7 @@ struct BenchModel: ParsableCommand {
         let pp = try Self.list(promptTokens, "--prompt-tokens").filter { $0 > 0 }
         let tg = try Self.list(genTokens, "--gen-tokens").filter { $0 > 0 }
         let m: LlamaModel
-        do { m = try LlamaModel(path: model, threads: 1) } catch { throw fail(error) }
+        m = try LlamaModel(path: model, threads: 1)
         let bytesPerToken = EngineBench.weightBytesPerToken(m)
         let flopsPerToken = EngineBench.flopsPerToken(m)
         let params = EngineBench.parameters(m)
@@ -122,6 +124,8 @@ struct BenchRead: ParsableCommand {
             """
     )
 
+    @OptionGroup var diagnostics: Diagnostics
+
     @Argument(help: "A checkpoint file or folder, or a .hkw file.")
     var path: String
 
@@ -140,28 +144,20 @@ struct BenchRead: ParsableCommand {
         var path = self.path
         if let hkwFolder {
             let target = FileSystem.join(hkwFolder, "bench.hkw")
-            do {
-                try HKWCopy.write(try Checkpoint.open(path), to: target, metadata: .object([("source", .string(path))]))
-            } catch {
-                throw fail(error)
-            }
+            try HKWCopy.write(try Checkpoint.open(path), to: target, metadata: .object([("source", .string(path))]))
             path = target
         }
         let rssBefore = FileSystem.residentMemory()
         let views: [ByteView]
         let files: [String]
-        do {
-            if InspectReport.isHKW(path) {
-                let f = try HKWFile(path: path)
-                views = f.tensors.map(\.data)
-                files = [path]
-            } else {
-                let c = try Checkpoint.open(path)
-                views = c.tensors.map { $0.contiguousData() }
-                files = c.files
-            }
-        } catch {
-            throw fail(error)
+        if InspectReport.isHKW(path) {
+            let f = try HKWFile(path: path)
+            views = f.tensors.map(\.data)
+            files = [path]
+        } else {
+            let c = try Checkpoint.open(path)
+            views = c.tensors.map { $0.contiguousData() }
+            files = c.files
         }
         let rssAfterOpen = FileSystem.residentMemory()
         let bytes = views.reduce(0) { $0 + UInt64($1.count) }

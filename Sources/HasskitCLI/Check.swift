@@ -22,6 +22,8 @@ struct Check: ParsableCommand {
             """
     )
 
+    @OptionGroup var diagnostics: Diagnostics
+
     @Argument(help: "A pulled and converted pair (`hasskit convert PAIR`); or give --base and --draft.")
     var pair: String?
 
@@ -96,12 +98,10 @@ struct Check: ParsableCommand {
         let sampling = Sampling(temperature: temperature, seed: seed)
         // The pair first: a head made for another base is the likeliest mistake.
         let model: any CausalModel, head: any FeatureDraft
-        do {
-            model = try Models.openBase(path: base, threads: max(1, threads))
-            head = try Models.openDraft(path: draft, base: model)
-        } catch { throw fail(error) }
+        model = try Models.openBase(path: base, threads: max(1, threads))
+        head = try Models.openDraft(path: draft, base: model)
         let extras: ModelExtras
-        do { extras = try ModelExtras(path: base) } catch { throw fail(error) }
+        extras = try ModelExtras(path: base)
         guard let tokenizer = extras.tokenizer else {
             throw ValidationError("\(base) carries no tokenizer.json (convert the base from a folder that has one)")
         }
@@ -198,7 +198,7 @@ enum PromptSet {
     static func texts(file: String?) throws -> [String] {
         guard let file else { return bundled }
         let data: [UInt8]
-        do { data = try FileSystem.readFile(file) } catch { throw fail(error) }
+        data = try FileSystem.readFile(file)
         let texts = String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init).filter { !$0.allSatisfy(\.isWhitespace) }
         guard !texts.isEmpty else { throw ValidationError("\(file) has no prompts (one per line)") }
         return texts

@@ -18,6 +18,8 @@ struct Compat: ParsableCommand {
             """
     )
 
+    @OptionGroup var diagnostics: Diagnostics
+
     @Argument(help: "A converted base model (.hkw).")
     var base: String
 
@@ -37,24 +39,17 @@ struct Compat: ParsableCommand {
     var json = false
 
     func run() throws {
-        var report: PairCompatibility
-        do { report = PairCompatibility(base: try HKWFile(path: base), draft: try HKWFile(path: draft)) } catch { throw fail(error) }
+        var report = PairCompatibility(base: try HKWFile(path: base), draft: try HKWFile(path: draft))
         if report.compatible {
-            do {
-                let model = try Models.openBase(path: base, threads: max(1, threads))
-                let head = try Models.openDraft(path: draft, base: model)
-                let extras = try ModelExtras(path: base)
-                let texts = try PromptSet.texts(file: prompts)
-                if let tokenizer = extras.tokenizer {
-                    let ids = texts.map { tokenizer.encode($0, addSpecialTokens: true) }
-                    report.top1Agreement = PairCompatibility.top1Agreement(base: model, head: head, prompts: ids, continuation: max(1, continuation))
-                } else if !json {
-                    Console.log("note: \(base) carries no tokenizer.json, so the agreement check was skipped")
-                }
-            } catch let e as ValidationError {
-                throw e
-            } catch {
-                throw fail(error)
+            let model = try Models.openBase(path: base, threads: max(1, threads))
+            let head = try Models.openDraft(path: draft, base: model)
+            let extras = try ModelExtras(path: base)
+            let texts = try PromptSet.texts(file: prompts)
+            if let tokenizer = extras.tokenizer {
+                let ids = texts.map { tokenizer.encode($0, addSpecialTokens: true) }
+                report.top1Agreement = PairCompatibility.top1Agreement(base: model, head: head, prompts: ids, continuation: max(1, continuation))
+            } else if !json {
+                Console.log("note: \(base) carries no tokenizer.json, so the agreement check was skipped")
             }
         }
         if json {

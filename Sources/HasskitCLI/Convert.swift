@@ -46,6 +46,10 @@ struct Convert: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Log each tensor to stderr.")
     var verbose = false
 
+    func validate() throws {
+        if let out, out.isEmpty { throw ValidationError("--out needs a file name (it was empty)") }
+    }
+
     func run() throws {
         guard let t = ConversionType(rawValue: type.lowercased()) else {
             throw ValidationError("unknown --type \(type); choose one of \(ConversionType.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -62,11 +66,7 @@ struct Convert: ParsableCommand {
             options.layers = try parseLayers(layers)
         }
         let report: Converter.Report
-        do {
-            report = try Converter.convert(source: source, out: out, options: options, log: { if verbose { Console.log($0) } })
-        } catch {
-            throw fail(error)
-        }
+        report = try Converter.convert(source: source, out: out, options: options, log: { if verbose { Console.log($0) } })
         if json {
             Console.out(report.json.serialized())
         } else {
@@ -85,24 +85,20 @@ extension Convert {
     func convertPair(_ pair: Manifest, type: ConversionType) throws {
         let ops = PairOperations(client: HubClient(environment: HubEnvironment.fromProcess()))
         let snapshots: [String: String]
-        do { snapshots = try ops.snapshots(pair.id) } catch { throw fail(error) }
+        snapshots = try ops.snapshots(pair.id)
         guard let base = snapshots["base"], let draft = snapshots["draft"] else {
-            throw fail(HubError(.notFound("the lock of \(pair.id) has no base and draft"), location: ops.store.lockPath(pair.id)))
+            throw HubError(.notFound("the lock of \(pair.id) has no base and draft"), location: ops.store.lockPath(pair.id))
         }
         let folder = out ?? ops.store.folder(pair.id)
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try FileSystem.createDirectory(folder)
         let baseOut = folder + "/base-\(type.rawValue).hkw"
         let draftOut = folder + "/draft-\(type.rawValue).hkw"
         var reports: [Converter.Report] = []
-        do {
-            var options = Converter.Options(type: type, force: force, arguments: CommandLine.arguments)
-            options.interleave = !plainRows
-            reports.append(try Converter.convert(source: base, out: baseOut, options: options, log: { if verbose { Console.log($0) } }))
-            options.draftOf = pair.draftKind == "eagle1-head" ? baseOut : nil
-            reports.append(try Converter.convert(source: draft, out: draftOut, options: options, log: { if verbose { Console.log($0) } }))
-        } catch {
-            throw fail(error)
-        }
+        var options = Converter.Options(type: type, force: force, arguments: CommandLine.arguments)
+        options.interleave = !plainRows
+        reports.append(try Converter.convert(source: base, out: baseOut, options: options, log: { if verbose { Console.log($0) } }))
+        options.draftOf = pair.draftKind == "eagle1-head" ? baseOut : nil
+        reports.append(try Converter.convert(source: draft, out: draftOut, options: options, log: { if verbose { Console.log($0) } }))
         if json {
             Console.out(JSONValue.object([("pair", .string(pair.id)), ("base", reports[0].json), ("draft", reports[1].json)]).serialized())
         } else {

@@ -29,6 +29,8 @@ struct Demo: ParsableCommand {
             """
     )
 
+    @OptionGroup var diagnostics: Diagnostics
+
     @Option(help: ArgumentHelp("The demo pair folder (base/, draft/, refs.json); default: found beside the hasskit binary or under the current folder.", valueName: "DIR"))
     var pairDir: String?
 
@@ -75,44 +77,38 @@ struct Demo: ParsableCommand {
         // 2. Pull through the real client from a loopback hub serving the bundled files.
         let hub: LoopbackHub
         let summary: PullSummary
-        do {
-            hub = try LoopbackHub()
-            hub.addRepo(manifest.base.repo, files: try source.files("base"))
-            hub.addRepo(manifest.draft.repo, files: try source.files("draft"))
-            let environment = HubEnvironment(endpoint: hub.endpoint, token: nil, cacheDirectory: home + "/hub", offline: false, hasskitHome: home)
-            let ops = PairOperations(client: HubClient(environment: environment))
-            summary = try ops.pull(.pair(manifest), options: PullOptions(), progress: DownloadProgress(style: .quiet) { _ in })
-        } catch { throw fail(error) }
+        hub = try LoopbackHub()
+        hub.addRepo(manifest.base.repo, files: try source.files("base"))
+        hub.addRepo(manifest.draft.repo, files: try source.files("draft"))
+        let environment = HubEnvironment(endpoint: hub.endpoint, token: nil, cacheDirectory: home + "/hub", offline: false, hasskitHome: home)
+        let ops = PairOperations(client: HubClient(environment: environment))
+        summary = try ops.pull(.pair(manifest), options: PullOptions(), progress: DownloadProgress(style: .quiet) { _ in })
         defer { hub.stop() }
         let bytes = summary.files.reduce(UInt64(0)) { $0 + $1.bytes }
         step(2, "pull", "\(summary.files.count) files, \(formatBytes(bytes)) from \(hub.endpoint) (\(formatBytes(summary.bytesDownloaded)) fetched, SHA-256 checked) in \(String(format: "%.2f", summary.seconds)) s")
 
         // 3. Convert both members; the head against the converted base.
-        let snapshots = Dictionary(uniqueKeysWithValues: summary.lock.members.map { ($0.role, HFCache(root: home + "/hub").snapshot($0.repo, commit: $0.commit)) })
+        let snapshots = Dictionary(uniqueKeysWithValues: summary.lock.members.map { ($0.role, HFCache(root: home + "/hub").layout.snapshot($0.repo, $0.commit).path) })
         let baseOut = home + "/base-\(conversion.rawValue).hkw", draftOut = home + "/draft-\(conversion.rawValue).hkw"
         var reports: [Converter.Report] = []
-        do {
-            var options = Converter.Options(type: conversion, force: true, arguments: CommandLine.arguments)
-            reports.append(try Converter.convert(source: snapshots["base"] ?? "", out: baseOut, options: options, log: { _ in }))
-            options.draftOf = baseOut
-            reports.append(try Converter.convert(source: snapshots["draft"] ?? "", out: draftOut, options: options, log: { _ in }))
-        } catch { throw fail(error) }
+        var options = Converter.Options(type: conversion, force: true, arguments: CommandLine.arguments)
+        reports.append(try Converter.convert(source: snapshots["base"] ?? "", out: baseOut, options: options, log: { _ in }))
+        options.draftOf = baseOut
+        reports.append(try Converter.convert(source: snapshots["draft"] ?? "", out: draftOut, options: options, log: { _ in }))
         step(3, "convert", "base \(formatBytes(reports[0].bytesIn)) → \(formatBytes(reports[0].bytesOut)), head \(formatBytes(reports[1].bytesIn)) → \(formatBytes(reports[1].bytesOut)) as \(conversion.rawValue) in \(String(format: "%.2f", reports[0].seconds + reports[1].seconds)) s")
 
         // 4. Does the head fit the base, and how often does it predict it?
         let model: LlamaModel, head: DraftHead, extras: ModelExtras
         var compat: PairCompatibility
-        do {
-            compat = PairCompatibility(base: try HKWFile(path: baseOut), draft: try HKWFile(path: draftOut))
-            guard compat.compatible else {
-                if json { Console.out(JSONValue.object([("pair", .string(manifest.id)), ("compat", compat.json)]).serialized()) }
-                for c in compat.checks where !c.ok { Console.log("FAIL \(c.name): expected \(c.expected), found \(c.found)") }
-                throw ExitCode(HasskitExit.incompatible)
-            }
-            model = try LlamaModel(path: baseOut, threads: max(1, threads))
-            head = try DraftHead(path: draftOut, base: model)
-            extras = try ModelExtras(path: baseOut)
-        } catch let e as ExitCode { throw e } catch { throw fail(error) }
+        compat = PairCompatibility(base: try HKWFile(path: baseOut), draft: try HKWFile(path: draftOut))
+        guard compat.compatible else {
+            if json { Console.out(JSONValue.object([("pair", .string(manifest.id)), ("compat", compat.json)]).serialized()) }
+            for c in compat.checks where !c.ok { Console.log("FAIL \(c.name): expected \(c.expected), found \(c.found)") }
+            throw ExitCode(HasskitExit.incompatible)
+        }
+        model = try LlamaModel(path: baseOut, threads: max(1, threads))
+        head = try DraftHead(path: draftOut, base: model)
+        extras = try ModelExtras(path: baseOut)
         guard let tokenizer = extras.tokenizer else { throw ValidationError("\(baseOut) carries no tokenizer") }
         let prompts = source.prompts.prefix(promptCount ?? source.prompts.count).map { tokenizer.encode($0, addSpecialTokens: true) }
         compat.top1Agreement = PairCompatibility.top1Agreement(base: model, head: head, prompts: prompts, continuation: min(32, maxTokens))
@@ -176,13 +172,9 @@ struct DemoPair {
         }
         var prompts = PromptSet.bundled
         if FileSystem.kind(of: folder + "/refs.json") == .file {
-            do {
-                let refs = try JSONParser(maxDepth: 64).parse(try FileSystem.readFile(folder + "/refs.json"))
-                let texts = refs["prompts"]?.arrayValue?.compactMap { $0["text"]?.stringValue } ?? []
-                if !texts.isEmpty { prompts = texts }
-            } catch {
-                throw fail(error)
-            }
+            let refs = try JSONParser(maxDepth: 64).parse(try FileSystem.readFile(folder + "/refs.json"))
+            let texts = refs["prompts"]?.arrayValue?.compactMap { $0["text"]?.stringValue } ?? []
+            if !texts.isEmpty { prompts = texts }
         }
         return DemoPair(folder: folder, prompts: prompts)
     }

@@ -1,25 +1,31 @@
 import ArgumentParser
+import CacheLayout
 import Checkpoints
+import Conversion
 import Export
+import Foundation
 import Hub
 import Inference
-import Registry
-import Conversion
 import Platform
+import Registry
+import StrictJSON
+import Tokenizers
 import WeightFormat
 
-/// Exit codes, one per kind of failure, so scripts can tell them apart (sysexits.h values).
+/// Exit codes, one per kind of failure, so scripts can tell them apart (sysexits.h values). The
+/// README's exit-code table lists the same numbers; `HasskitCLITests/ExitCodeTests` produces each.
 public enum HasskitExit {
-    public static let usage: Int32 = 64  // EX_USAGE (ArgumentParser's validation failures)
-    public static let badInput: Int32 = 65  // EX_DATAERR: a file is malformed or refused
-    public static let notFound: Int32 = 66  // EX_NOINPUT
-    public static let network: Int32 = 69  // EX_UNAVAILABLE
-    public static let software: Int32 = 70  // EX_SOFTWARE: a bug; please report
-    public static let io: Int32 = 74  // EX_IOERR
-    public static let integrity: Int32 = 75  // checksum or size mismatch
-    public static let incompatible: Int32 = 78  // a draft does not fit its base
+    public static let usage: Int32 = 64  // EX_USAGE: a command line hasskit cannot act on
+    public static let badInput: Int32 = 65  // EX_DATAERR: a file (or a hub answer) is malformed or refused
+    public static let notFound: Int32 = 66  // EX_NOINPUT: a file, pair or repository that is not there
+    public static let network: Int32 = 69  // EX_UNAVAILABLE: the hub could not be reached or kept failing
+    public static let software: Int32 = 70  // EX_SOFTWARE: a bug in hasskit; please report it
+    public static let io: Int32 = 74  // EX_IOERR: the disk refused (full, read-only, permissions)
+    public static let integrity: Int32 = 75  // EX_TEMPFAIL, used for: checksum or size mismatch
+    public static let noPermission: Int32 = 77  // EX_NOPERM: the hub refused access, or the token
+    public static let incompatible: Int32 = 78  // EX_CONFIG, used for: a draft does not fit its base
 
-    /// The exit code for an error thrown by a command.
+    /// The exit code for an error a command threw: the one map from errors to codes.
     static func code(for error: Error) -> Int32 {
         switch error {
         case let e as CheckpointError:
@@ -46,10 +52,11 @@ public enum HasskitExit {
             case .integrity, .sizeMismatch: return integrity
             case .notEnoughSpace, .io: return io
             case .notFound: return notFound
-            case .unsafePath, .protocolViolation: return badInput
-            default: return network
+            case .unsafePath, .protocolViolation, .notATree, .badLock: return badInput
+            case .gated, .unauthorized, .forbidden, .invalidToken: return noPermission
+            case .network, .http, .offline, .rangeIgnored: return network
             }
-        case is ManifestError:
+        case is ManifestError, is LayoutError, is TokenizerError, is JSONError:
             return badInput
         case let e as InferenceError:
             return e.kind == .incompatible ? incompatible : badInput
@@ -62,19 +69,92 @@ public enum HasskitExit {
             case .outputExists: return usage
             case .io: return io
             }
+        case let e as CocoaError where e.isFileError:
+            // Foundation's file errors are refusals of the disk, never bugs.
+            return e.code == .fileNoSuchFile || e.code == .fileReadNoSuchFile ? notFound : io
         default:
             return software
         }
     }
+
+    /// The one line printed for `error`: the module's own description, or for Foundation's file
+    /// errors the path and the reason in plain words (never `NSCocoaErrorDomain` text).
+    static func message(for error: Error) -> String {
+        switch error {
+        case let e as CocoaError where e.isFileError:
+            let path = (e.userInfo[NSFilePathErrorKey] as? String) ?? e.filePath ?? "(unknown path)"
+            if let posix = e.underlying as? POSIXError {
+                return "\(path): \(String(cString: strerror(posix.code.rawValue)))"
+            }
+            return "\(path): the file operation failed (\(e.code.rawValue))"
+        case let e as CustomStringConvertible:
+            return e.description
+        default:
+            return "\(error)"
+        }
+    }
+
+    /// The chain printed under `--verbose`: the error's type and code, then each cause.
+    static func details(for error: Error) -> [String] {
+        var lines: [String] = []
+        var current: Error? = error
+        var depth = 0
+        while let e = current, depth < 8 {
+            let prefix = depth == 0 ? "error" : "caused by"
+            lines.append("  \(prefix): \(String(reflecting: type(of: e))) \(codeName(e)) → exit \(code(for: e))")
+            if depth > 0 { lines.append("    \(message(for: e))") }
+            current = (e as? ErrorWithCause)?.cause ?? (e as? CocoaError)?.underlying
+            depth += 1
+        }
+        return lines
+    }
+
+    private static func codeName(_ e: Error) -> String {
+        let mirror = Mirror(reflecting: e)
+        for child in mirror.children where child.label == "code" || child.label == "kind" {
+            let text = "\(child.value)"
+            return "." + (text.split(separator: "(").first.map(String.init) ?? text)
+        }
+        return ""
+    }
 }
 
-/// Prints the one-line message for `error` to stderr and exits with its code.
-func fail(_ error: Error) -> ExitCode {
-    let message: String
-    switch error {
-    case let e as CustomStringConvertible: message = e.description
-    default: message = "\(error)"
+extension CocoaError {
+    var underlying: Error? { userInfo[NSUnderlyingErrorKey] as? Error }
+}
+
+/// Options every command takes.
+struct Diagnostics: ParsableArguments {
+    @Flag(name: .customLong("verbose"), help: "On failure, also print the error's kind, its code and the chain of causes.")
+    var verbose = false
+}
+
+extension Hasskit {
+    /// Parses the command line, runs the command and turns whatever it throws into one message
+    /// and one exit code, in this one place. Commands throw their modules' errors as they are.
+    public static func main(_ arguments: [String]? = nil) -> Never {
+        let arguments = arguments ?? Array(CommandLine.arguments.dropFirst())
+        var command: any ParsableCommand
+        do {
+            command = try parseAsRoot(arguments)
+        } catch {
+            exit(withError: error)
+        }
+        do {
+            try command.run()
+            exit()
+        } catch let e where e is ExitCode || e is CleanExit || e is ValidationError {
+            exit(withError: e)
+        } catch {
+            Console.error("error: \(HasskitExit.message(for: error))")
+            let code = HasskitExit.code(for: error)
+            if arguments.contains("--verbose") || (command is Convert && arguments.contains("-v")) {
+                for line in HasskitExit.details(for: error) { Console.log(line) }
+            }
+            if code == HasskitExit.software {
+                Console.log("hasskit: this is a bug in hasskit (exit 70); please report it with the command line and the message above")
+            }
+            Foundation.exit(code)
+        }
     }
-    Console.error("error: \(message)")
-    return ExitCode(HasskitExit.code(for: error))
 }

@@ -23,6 +23,8 @@ struct ExportCommand: ParsableCommand {
             """
     )
 
+    @OptionGroup var diagnostics: Diagnostics
+
     @Argument(help: "A pulled pair (see hasskit list); or give --base and --draft.")
     var pair: String?
 
@@ -73,7 +75,7 @@ struct ExportCommand: ParsableCommand {
         if let pair {
             guard let manifest = try loadRegistry().manifest(named: pair) else { throw ValidationError("no pair named \(pair) (see hasskit list)") }
             let snapshots: [String: String]
-            do { snapshots = try PairOperations(client: HubClient(environment: HubEnvironment.fromProcess())).snapshots(manifest.id) } catch { throw fail(error) }
+            snapshots = try PairOperations(client: HubClient(environment: HubEnvironment.fromProcess())).snapshots(manifest.id)
             guard let b = snapshots["base"], let d = snapshots["draft"] else { throw ValidationError("\(manifest.id) has no pulled base and draft (hasskit pull \(manifest.id))") }
             folders = (b, d)
             defaultTree = manifest.gpuTree
@@ -89,10 +91,10 @@ struct ExportCommand: ParsableCommand {
                                        out: absolute(out))
         provenance += [("base", .string(request.baseReference)), ("draft", .string(absolute(folders.draft)))]
         let plan: ExportPlan
-        do { plan = try Exporter.plan(request) } catch { throw fail(error) }
+        plan = try Exporter.plan(request)
         var written: [String: Int] = [:]
         if !dryRun {
-            do { written = try Exporter.write(plan, request: request, force: force, provenance: .object(provenance)) } catch { throw fail(error) }
+            written = try Exporter.write(plan, request: request, force: force, provenance: .object(provenance))
         }
         if json {
             Console.out(JSONValue.object([

@@ -10,6 +10,8 @@ struct Inspect: ParsableCommand {
             """
     )
 
+    @OptionGroup var diagnostics: Diagnostics
+
     @Argument(help: "A .safetensors, .bin/.pt, .hkw file, an index.json, or a model folder.")
     var path: String
 
@@ -18,11 +20,7 @@ struct Inspect: ParsableCommand {
 
     func run() throws {
         let report: InspectReport
-        do {
-            report = try InspectReport.load(path)
-        } catch {
-            throw fail(error)
-        }
+        report = try InspectReport.load(path)
         Console.out(json ? report.json.serialized() : report.table)
     }
 }

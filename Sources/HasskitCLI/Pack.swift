@@ -9,6 +9,8 @@ struct Pack: ParsableCommand {
         abstract: "Compress a .hkw file with zstd (byte planes for f32/f16/bf16 tensors); unpack restores it bit for bit."
     )
 
+    @OptionGroup var diagnostics: Diagnostics
+
     @Argument(help: "The .hkw file.")
     var path: String
 
@@ -33,11 +35,7 @@ struct Pack: ParsableCommand {
 
     func run() throws {
         let report: HKWArchive.Report
-        do {
-            report = try HKWArchive.pack(path: path, out: out ?? path + ".zst", level: level, threads: threads, force: force)
-        } catch {
-            throw fail(error)
-        }
+        report = try HKWArchive.pack(path: path, out: out ?? path + ".zst", level: level, threads: threads, force: force)
         printArchiveReport(report, json: json, verb: "packed")
     }
 }
@@ -47,6 +45,8 @@ struct Unpack: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Restore a .hkw file from `hasskit pack` output, checking its SHA-256 and structure before it appears."
     )
+
+    @OptionGroup var diagnostics: Diagnostics
 
     @Argument(help: "The packed file (.hkw.zst).")
     var path: String
@@ -63,11 +63,7 @@ struct Unpack: ParsableCommand {
     func run() throws {
         let target = out ?? (path.hasSuffix(".zst") ? String(path.dropLast(4)) : path + ".hkw")
         let report: HKWArchive.Report
-        do {
-            report = try HKWArchive.unpack(path: path, out: target, force: force)
-        } catch {
-            throw fail(error)
-        }
+        report = try HKWArchive.unpack(path: path, out: target, force: force)
         printArchiveReport(report, json: json, verb: "unpacked")
     }
 }

@@ -1,13 +1,15 @@
 import ArgumentParser
+import CacheLayout
 import Foundation
 import Hub
 import Platform
+import WeightFormat
 import Registry
 import StrictJSON
 
 /// Loads the registry, turning manifest errors into one clear line.
 func loadRegistry() throws -> Registry {
-    do { return try Registry() } catch { throw fail(error) }
+    return try Registry()
 }
 
 /// Shared options of commands that talk to the hub.
@@ -39,6 +41,8 @@ struct HubOptions: ParsableArguments {
 struct List: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "List the known base + HASS draft pairs and whether they are pulled.")
 
+    @OptionGroup var diagnostics: Diagnostics
+
     @Flag(help: "Print one JSON document on stdout.")
     var json = false
 
@@ -62,6 +66,8 @@ struct List: ParsableCommand {
 struct Show: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Show a pair: its manifest, licence, tree settings and what is on disk.")
 
+    @OptionGroup var diagnostics: Diagnostics
+
     @Argument(help: "A pair id or alias (see `hasskit list`).")
     var pair: String
 
@@ -72,17 +78,17 @@ struct Show: ParsableCommand {
         let registry = try loadRegistry()
         guard let m = registry.manifest(named: pair) else {
             let hint = registry.suggestions(for: pair)
-            throw fail(HubError(.notFound("no pair named \(pair)\(hint.isEmpty ? "" : "; did you mean \(hint.joined(separator: ", "))?")"), location: "registry"))
+            throw HubError(.notFound("no pair named \(pair)\(hint.isEmpty ? "" : "; did you mean \(hint.joined(separator: ", "))?")"), location: "registry")
         }
         let ops = PairOperations(client: HubClient(environment: HubEnvironment.fromProcess()))
         let lock = try? ops.store.lock(m.id)
         var local: [JSONValue] = []
         for member in lock?.members ?? [] {
-            let present = member.files.filter { FileSystem.kind(of: ops.cache.snapshotFile(member.repo, commit: member.commit, path: $0.path)) == .file }
-            local.append(.object([("role", .string(member.role)), ("repo", .string(member.repo)), ("commit", .string(member.commit)),
+            let present = member.files.filter { FileSystem.kind(of: ops.cache.layout.snapshotFile(member.repo, member.commit, $0.file).path) == .file }
+            local.append(.object([("role", .string(member.role)), ("repo", .string(member.repo.description)), ("commit", .string(member.commit.hex)),
                                   ("files", .int(member.files.count)), ("present", .int(present.count)),
                                   ("bytes", .int(member.files.reduce(UInt64(0)) { $0 + $1.size })),
-                                  ("snapshot", .string(ops.cache.snapshot(member.repo, commit: member.commit)))]))
+                                  ("snapshot", .string(ops.cache.layout.snapshot(member.repo, member.commit).path))]))
         }
         if json {
             Console.out(JSONValue.object([("manifest", m.json), ("local", .array(local))]).serialized())
@@ -121,6 +127,8 @@ struct Pull: ParsableCommand {
             """
     )
 
+    @OptionGroup var diagnostics: Diagnostics
+
     @Argument(help: "A pair id or alias, or a repository id `org/name`.")
     var target: String
 
@@ -141,20 +149,27 @@ struct Pull: ParsableCommand {
     @Flag(help: "Print one JSON document on stdout.")
     var json = false
 
+    func validate() throws {
+        // A revision becomes a file name under the cache's refs/: refused before anything runs.
+        if let revision {
+            do { _ = try Revision(revision) } catch { throw ValidationError("--revision: \(error.description)") }
+        }
+    }
+
     func run() throws {
         let registry = try loadRegistry()
         let pullTarget: PullTarget
         if let m = registry.manifest(named: target) {
             let env = HubEnvironment.fromProcess()
             if m.localOnly && env.endpoint == HubEnvironment.defaultEndpoint {
-                throw fail(HubError(.notFound("\(m.id) is hasskit's bundled demo pair and is not on the hub; `hasskit demo` serves it on loopback and runs it end to end"), location: "registry"))
+                throw HubError(.notFound("\(m.id) is hasskit's bundled demo pair and is not on the hub; `hasskit demo` serves it on loopback and runs it end to end"), location: "registry")
             }
             pullTarget = .pair(m)
         } else if Manifest.isValidRepo(target) {
             pullTarget = .repo(target)
         } else {
             let hint = registry.suggestions(for: target)
-            throw fail(HubError(.notFound("no pair named \(target)\(hint.isEmpty ? "" : "; did you mean \(hint.joined(separator: ", "))?") (a repository is written org/name)"), location: "registry"))
+            throw HubError(.notFound("no pair named \(target)\(hint.isEmpty ? "" : "; did you mean \(hint.joined(separator: ", "))?") (a repository is written org/name)"), location: "registry")
         }
         var options = PullOptions()
         options.revision = revision
@@ -164,11 +179,7 @@ struct Pull: ParsableCommand {
         let style: DownloadProgress.Style = hub.quiet || json ? .quiet : (isatty(2) != 0 ? .terminal : .lines)
         let progress = DownloadProgress(style: style) { text in FileHandle.standardError.write(Data(text.utf8)) }
         let summary: PullSummary
-        do {
-            summary = try PairOperations(client: hub.client()).pull(pullTarget, options: options, progress: progress)
-        } catch {
-            throw fail(error)
-        }
+        summary = try PairOperations(client: hub.client()).pull(pullTarget, options: options, progress: progress)
         if json {
             Console.out(JSONValue.object([
                 ("pair", .string(summary.id)),
@@ -183,29 +194,46 @@ struct Pull: ParsableCommand {
             let counts = Dictionary(grouping: summary.files, by: \.status).mapValues(\.count)
             Console.out("\(summary.id): \(summary.files.count) files (\(counts[.downloaded] ?? 0) downloaded, \(counts[.resumed] ?? 0) resumed, \(counts[.cached] ?? 0) already present), \(formatBytes(summary.bytesDownloaded)) fetched in \(String(format: "%.1f", summary.seconds)) s")
             for m in summary.lock.members {
-                Console.out("  \(m.role.padding(6)) \(m.repo)@\(m.commit.prefix(12))")
+                Console.out("  \(m.role.padding(6)) \(m.repo)@\(m.commit.hex.prefix(12))")
             }
         }
     }
 }
 
-/// `hasskit verify PAIR`.
+/// `hasskit verify PAIR|org/name|FILE.hkw [--repair]`.
 struct Verify: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Re-hash a pulled pair's files against its lock file.")
+    static let configuration = CommandConfiguration(
+        abstract: "Re-hash a pulled pair's files against its lock file, or every entry of a converted .hkw file.",
+        discussion: """
+            Exits 75 when anything is damaged or missing. With --repair, the damaged files of a pull are \
+            fetched again from the locked commit (a converted .hkw file is repaired by converting again).
+            """
+    )
 
-    @Argument(help: "A pair id or alias, or org/name.")
+    @OptionGroup var diagnostics: Diagnostics
+
+    @Argument(help: "A pair id or alias, a repository org/name, or a .hkw file.")
     var target: String
+
+    @Flag(help: "Fetch the damaged or missing files again.")
+    var repair = false
+
+    @OptionGroup var hub: HubOptions
 
     @Flag(help: "Print one JSON document on stdout.")
     var json = false
 
     func run() throws {
+        if FileSystem.kind(of: target) == .file {
+            try verifyHKW()
+            return
+        }
         let id = (try loadRegistry()).manifest(named: target)?.id ?? target
-        let results: [(repo: String, path: String, ok: Bool, detail: String)]
-        do {
-            results = try PairOperations(client: HubClient(environment: HubEnvironment.fromProcess())).verify(id)
-        } catch {
-            throw fail(error)
+        let ops = PairOperations(client: hub.client())
+        var results = try ops.verify(id)
+        if repair && results.contains(where: { !$0.ok }) {
+            let style: DownloadProgress.Style = hub.quiet || json ? .quiet : (isatty(2) != 0 ? .terminal : .lines)
+            results = try ops.repair(results, progress: DownloadProgress(style: style) { text in FileHandle.standardError.write(Data(text.utf8)) })
         }
         let bad = results.filter { !$0.ok }
         if json {
@@ -214,15 +242,40 @@ struct Verify: ParsableCommand {
                 ("files", .array(results.map { .object([("repo", .string($0.repo)), ("path", .string($0.path)), ("ok", .bool($0.ok)), ("detail", .string($0.detail))]) })),
             ]).serialized())
         } else {
-            for r in results { Console.out("\(r.ok ? "ok  " : "BAD ") \(r.repo)/\(r.path)\(r.ok ? "" : ": " + r.detail)") }
+            for r in results { Console.out("\(r.ok ? (r.detail == "repaired" ? "fixed" : "ok  ") : "BAD ") \(r.repo)/\(r.path)\(r.ok ? "" : ": " + r.detail)") }
         }
         if !bad.isEmpty { throw ExitCode(HasskitExit.integrity) }
+    }
+
+    /// Every tensor and file of a `.hkw` against the SHA-256 in its header; the content hash is
+    /// computed from those same hashes, so an intact file also has the content hash it claims.
+    func verifyHKW() throws {
+        let file = try HKWFile(path: target)
+        let damaged = file.damagedEntries()
+        let entries = file.tensors.count + file.files.count
+        if json {
+            Console.out(JSONValue.object([
+                ("file", .string(target)), ("ok", .bool(damaged.isEmpty)), ("entries", .int(entries)),
+                ("content_hash", .string(file.contentHash)),
+                ("damaged", .array(damaged.map { .object([("name", .string($0.entry.name)), ("expected", .string($0.entry.sha256)), ("found", .string($0.found))]) })),
+            ]).serialized())
+        } else if damaged.isEmpty {
+            Console.out("ok   \(target): \(entries) entries match their SHA-256; content hash \(file.contentHash)")
+        } else {
+            for d in damaged { Console.out("BAD  \(target): entry \"\(d.entry.name)\": sha256 \(d.found), header records \(d.entry.sha256)") }
+        }
+        if !damaged.isEmpty {
+            if repair { Console.log("hasskit: a converted file is repaired by converting it again (hasskit convert … --force)") }
+            throw ExitCode(HasskitExit.integrity)
+        }
     }
 }
 
 /// `hasskit rm PAIR`.
 struct Remove: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove a pulled pair's snapshots and the blobs nothing else uses.")
+
+    @OptionGroup var diagnostics: Diagnostics
 
     @Argument(help: "A pair id or alias, or org/name.")
     var target: String
@@ -233,11 +286,7 @@ struct Remove: ParsableCommand {
     func run() throws {
         let id = (try loadRegistry()).manifest(named: target)?.id ?? target
         let freed: UInt64
-        do {
-            freed = try PairOperations(client: HubClient(environment: HubEnvironment.fromProcess())).remove(id)
-        } catch {
-            throw fail(error)
-        }
+        freed = try PairOperations(client: HubClient(environment: HubEnvironment.fromProcess())).remove(id)
         Console.out(json ? JSONValue.object([("pair", .string(id)), ("bytes_freed", .int(freed))]).serialized()
                          : "\(id): removed, \(formatBytes(freed)) freed")
     }

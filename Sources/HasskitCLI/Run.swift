@@ -12,13 +12,16 @@ struct Run: ParsableCommand {
         discussion: "Generation stops at the model's end-of-sequence tokens (config.json and generation_config.json) unless --ignore-eos."
     )
 
+    @OptionGroup var diagnostics: Diagnostics
+
     @Argument(help: "A converted base model (.hkw).")
     var model: String
 
     @Option(help: "Prompt token ids, comma separated.")
     var promptIds: String?
 
-    @Option(help: "Prompt text, encoded with the tokenizer stored in the model (BOS added as the model's post-processor says).")
+    // `.unconditional`: the prompt is any text, "-12.5e-3 and 6.022e23" or "--help" included.
+    @Option(parsing: .unconditional, help: "Prompt text, encoded with the tokenizer stored in the model (BOS added as the model's post-processor says).")
     var prompt: String?
 
     @Option(help: "Tokens to generate.")
@@ -70,7 +73,7 @@ struct Run: ParsableCommand {
     func run() throws {
         Kernels.configureFromEnvironment()
         let extras: ModelExtras
-        do { extras = try ModelExtras(path: model) } catch { throw fail(error) }
+        extras = try ModelExtras(path: model)
         var tokenizer: BPETokenizer?
         let prompt: [Int]
         if var text = self.prompt {
@@ -101,7 +104,7 @@ struct Run: ParsableCommand {
         }
         let stops: Set<Int> = ignoreEos ? [] : extras.stopTokens
         let m: any CausalModel
-        do { m = try Models.openBase(path: model, threads: max(1, threads)) } catch { throw fail(error) }
+        m = try Models.openBase(path: model, threads: max(1, threads))
         guard prompt.allSatisfy({ $0 < m.vocabularySize }) else {
             throw ValidationError("a prompt id is outside the vocabulary of \(m.vocabularySize)")
         }
@@ -137,7 +140,7 @@ extension Run {
     func runSpeculative(_ m: any CausalModel, prompt: [Int], draftPath: String, tokenizer: BPETokenizer?, stops: Set<Int>) throws {
         guard topK > 0, depth > 0, totalTokens > 1 else { throw ValidationError("--top-k, --depth and --total-tokens must be positive") }
         let head: any FeatureDraft
-        do { head = try Models.openDraft(path: draftPath, base: m) } catch { throw fail(error) }
+        head = try Models.openDraft(path: draftPath, base: m)
         let decoder = SpeculativeDecoder(base: m, head: head, settings: TreeSettings(topK: topK, depth: depth, totalTokens: totalTokens))
         let t0 = Date()
         let r = decoder.generate(prompt: prompt, maxNewTokens: maxTokens, stopTokens: stops,
@@ -213,17 +216,22 @@ struct ModelExtras {
 
     init(path: String) throws {
         let file = try HKWFile(path: path)
-        if let entry = file.file(named: "tokenizer.json") {
-            tokenizer = try BPETokenizer(data: entry.data.array)
-        } else if let entry = file.file(named: "tokenizer.model") {
-            tokenizer = try BPETokenizer(sentencePieceModel: entry.data.array)
+        do {
+            if let bytes = try file.verifiedFile(named: "tokenizer.json") {
+                tokenizer = try BPETokenizer(data: bytes)
+            } else if let bytes = try file.verifiedFile(named: "tokenizer.model") {
+                tokenizer = try BPETokenizer(sentencePieceModel: bytes)
+            }
+        } catch var e as TokenizerError {
+            e.file = "\(path) (its tokenizer)"
+            throw e
         }
-        if let entry = file.file(named: "tokenizer_config.json"),
-           let template = try? JSONParser().parse(entry.data.array)["chat_template"]?.stringValue {
+        if let bytes = try file.verifiedFile(named: "tokenizer_config.json"),
+           let template = try? JSONParser().parse(bytes)["chat_template"]?.stringValue {
             chatTemplate = ChatTemplate(detecting: template)
         }
         for name in ["config.json", "generation_config.json"] {
-            guard let entry = file.file(named: name), let json = try? JSONParser().parse(entry.data.array) else { continue }
+            guard let bytes = try file.verifiedFile(named: name), let json = try? JSONParser().parse(bytes) else { continue }
             let ids = json["eos_token_id"].map { $0.arrayValue ?? [$0] } ?? []
             stopTokens.formUnion(ids.compactMap { $0.int64Value.map(Int.init) })
         }

@@ -1,3 +1,4 @@
+import CacheLayout
 import Crypto
 import Foundation
 import Platform
@@ -32,20 +33,32 @@ public final class Downloader: @unchecked Sendable {
         self.progress = progress
     }
 
+    /// Free space kept on the disk beyond what the download needs.
+    public static let spaceMargin: UInt64 = 64 << 20
+
     /// Fetches `files` of `repo` at `commit` (in parallel) and links them into the snapshot.
-    public func fetch(repo: String, commit: String, files: [RemoteFile]) throws -> [FetchedFile] {
+    ///
+    /// Before any space is reserved, one byte of the first missing file is asked for: a gated or
+    /// private repository refuses then (401/403), and nothing is left on the disk.
+    public func fetch(repo: RepoID, commit: CommitID, files: [RemoteFile]) throws -> [FetchedFile] {
+        let layout = cache.layout
+        let missing = files.filter { !blobIsComplete(repo, $0) }
+        // A file begun by an earlier run has its space reserved already and its access proven;
+        // asking again would fetch a byte twice.
+        if let probe = missing.first(where: { $0.size > 0 && FileSystem.kind(of: partialPath(repo, $0).path) == .missing }) {
+            try client.checkAccess(repo: repo, commit: commit, file: probe)
+        }
         cache.tagCacheFolder()
-        let blobs = cache.repoFolder(repo) + "/blobs"
-        try FileManager.default.createDirectory(atPath: blobs, withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(atPath: cache.root + "/.locks/models--" + repo.replacingOccurrences(of: "/", with: "--"),
-                                                withIntermediateDirectories: true)
+        let blobs = layout.blobsFolder(repo)
+        try cache.createFolder(blobs)
+        try cache.createFolder(layout.locksFolder(repo))
         // Space: everything not yet on disk, checked before the first byte is fetched.
         var needed: UInt64 = 0
-        for f in files where !blobIsComplete(repo, f) {
-            needed += f.size - min(f.size, Journal(path: journalPath(repo, f)).doneBytes(limit: f.size))
+        for f in missing {
+            needed += f.size - min(f.size, Journal(path: journalPath(repo, f).path).doneBytes(limit: f.size))
         }
-        if needed > 0, let available = try? FileSystem.availableSpace(at: blobs), available < needed + (64 << 20) {
-            throw HubError(.notEnoughSpace(needed: needed, available: available, folder: blobs), location: blobs)
+        if needed > 0, let available = try? FileSystem.availableSpace(at: blobs.path), available < needed + Downloader.spaceMargin {
+            throw HubError(.notEnoughSpace(needed: needed, margin: Downloader.spaceMargin, available: available, folder: blobs.path), location: blobs.path)
         }
         let results = ResultSlots<FetchedFile>(count: files.count)
         runConcurrently(files.count, width: client.configuration.parallelFiles) { i in
@@ -56,47 +69,48 @@ public final class Downloader: @unchecked Sendable {
         return out
     }
 
-    func blobIsComplete(_ repo: String, _ f: RemoteFile) -> Bool {
-        let path = cache.blob(repo, etag: f.etag)
+    func blobIsComplete(_ repo: RepoID, _ f: RemoteFile) -> Bool {
+        let path = cache.layout.blob(repo, f.blob).path
         return FileSystem.kind(of: path) == .file && (try? FileSystem.size(of: path)) == f.size
     }
 
-    func partialPath(_ repo: String, _ f: RemoteFile) -> String { cache.blob(repo, etag: f.etag) + ".hasskit.incomplete" }
-    func journalPath(_ repo: String, _ f: RemoteFile) -> String { cache.blob(repo, etag: f.etag) + ".hasskit.journal" }
+    func partialPath(_ repo: RepoID, _ f: RemoteFile) -> CachePath { cache.layout.blob(repo, f.blob).appending(suffix: ".hasskit.incomplete") }
+    func journalPath(_ repo: RepoID, _ f: RemoteFile) -> CachePath { cache.layout.blob(repo, f.blob).appending(suffix: ".hasskit.journal") }
 
-    func fetchOne(repo: String, commit: String, file f: RemoteFile) throws -> FetchedFile {
-        let blob = cache.blob(repo, etag: f.etag)
-        let lockPath = cache.root + "/.locks/models--" + repo.replacingOccurrences(of: "/", with: "--") + "/" + f.etag + ".lock"
-        let lock = try FileLock(path: lockPath)
+    func fetchOne(repo: RepoID, commit: CommitID, file f: RemoteFile) throws -> FetchedFile {
+        let blob = cache.layout.blob(repo, f.blob).path
+        let lock = try FileLock(path: cache.layout.lock(repo, f.blob).path)
         defer { withExtendedLifetime(lock) {} }
         if blobIsComplete(repo, f) {
             progress.expect(f.path, size: f.size, alreadyHave: f.size)
-            try cache.linkSnapshot(repo, commit: commit, path: f.path, etag: f.etag)
-            return FetchedFile(repo: repo, path: f.path, bytes: f.size, sha256: f.sha256, status: .cached)
+            try cache.linkSnapshot(repo, commit: commit, file: f.file, blob: f.blob)
+            return FetchedFile(repo: repo.description, path: f.path, bytes: f.size, sha256: f.sha256, status: .cached)
         }
         var resumed = false
+        let partialPath = partialPath(repo, f).path
+        let journalPath = journalPath(repo, f).path
         for attempt in 0..<2 {
             let (digest, wasResumed) = try transfer(repo: repo, commit: commit, file: f)
             resumed = resumed || wasResumed
             let expected = f.sha256 ?? f.gitOID
             if digest == expected {
-                if client.configuration.syncBlobs {
-                    let partial = try RandomAccessFile(path: partialPath(repo, f))
+                let sync = client.configuration.syncBlobs
+                if sync {
+                    let partial = try RandomAccessFile(path: partialPath)
                     try partial.sync()
                 }
-                guard rename(partialPath(repo, f), blob) == 0 else {
-                    throw HubError(.io("cannot rename the finished download into place (errno \(errno))"), location: blob)
-                }
-                try? FileManager.default.removeItem(atPath: journalPath(repo, f))
-                try cache.linkSnapshot(repo, commit: commit, path: f.path, etag: f.etag)
-                return FetchedFile(repo: repo, path: f.path, bytes: f.size, sha256: f.sha256, status: resumed ? .resumed : .downloaded)
+                try FileSystem.commitRename(partialPath, to: blob, syncFolder: sync)
+                try? FileManager.default.removeItem(atPath: journalPath)
+                try cache.linkSnapshot(repo, commit: commit, file: f.file, blob: f.blob)
+                return FetchedFile(repo: repo.description, path: f.path, bytes: f.size, sha256: f.sha256, status: resumed ? .resumed : .downloaded)
             }
             // Wrong bytes: never keep them; fetch the whole file once more.
-            try? FileManager.default.removeItem(atPath: partialPath(repo, f))
-            try? FileManager.default.removeItem(atPath: journalPath(repo, f))
+            try? FileManager.default.removeItem(atPath: partialPath)
+            try? FileManager.default.removeItem(atPath: journalPath)
             progress.reset(f.path)
             if attempt == 1 {
-                throw HubError(.integrity(file: "\(repo)/\(f.path)", expected: expected, found: digest), location: client.resolveURL(repo: repo, commit: commit, path: f.path))
+                throw HubError(.integrity(file: "\(repo)/\(f.path)", expected: expected, found: digest),
+                               location: client.resolveURL(repo: repo, commit: commit, path: f.path))
             }
         }
         throw HubError(.io("unreachable"), location: blob)
@@ -104,10 +118,10 @@ public final class Downloader: @unchecked Sendable {
 
     /// Fetches the missing ranges of a file into its partial blob and returns the digest of the
     /// whole partial file (SHA-256, or the git blob SHA-1 when the file is not in LFS).
-    func transfer(repo: String, commit: String, file f: RemoteFile) throws -> (String, Bool) {
+    func transfer(repo: RepoID, commit: CommitID, file f: RemoteFile) throws -> (String, Bool) {
         let url = client.resolveURL(repo: repo, commit: commit, path: f.path)
-        let partial = try RandomAccessFile(path: partialPath(repo, f))
-        let journal = Journal(path: journalPath(repo, f))
+        let partial = try RandomAccessFile(path: partialPath(repo, f).path)
+        let journal = Journal(path: journalPath(repo, f).path)
         var done = journal.ranges(limit: f.size)
         let onDisk = try partial.size()
         // A journal that claims more than the file holds is not to be trusted.
@@ -128,8 +142,8 @@ public final class Downloader: @unchecked Sendable {
         let failures = ResultSlots<Void>(count: parts.count)
         runConcurrently(parts.count, width: client.configuration.parallelRanges) { i in
             failures.set(i, Result {
-                try self.fetchRange(url: url, repo: repo, name: f.path, range: parts[i], into: partial, journal: journal,
-                                    hasher: inline ? { hasher.update($0) } : nil, expect: f, commit: commit)
+                try self.fetchRange(url: url, repo: repo.description, name: f.path, range: parts[i], into: partial, journal: journal,
+                                    hasher: inline ? { hasher.update($0) } : nil, expect: f, commit: commit.hex)
             })
         }
         var rangesIgnored = false
@@ -142,12 +156,12 @@ public final class Downloader: @unchecked Sendable {
             try partial.truncate(0)
             progress.reset(f.path)
             let whole = HasherBox(InlineHasher(git: f.sha256 == nil, size: f.size))
-            try fetchRange(url: url, repo: repo, name: f.path, range: 0..<f.size, into: partial, journal: journal,
-                           hasher: { whole.update($0) }, expect: f, commit: commit)
+            try fetchRange(url: url, repo: repo.description, name: f.path, range: 0..<f.size, into: partial, journal: journal,
+                           hasher: { whole.update($0) }, expect: f, commit: commit.hex)
             return (whole.finish(), resumed)
         }
         if inline && f.size > 0 { return (hasher.finish(), resumed) }
-        return (try digestOfFile(partialPath(repo, f), git: f.sha256 == nil, size: f.size), resumed)
+        return (try digestOfFile(partialPath(repo, f).path, git: f.sha256 == nil, size: f.size), resumed)
     }
 
     /// Missing ranges cut into at most `parallelRanges` pieces for large files.
@@ -212,7 +226,7 @@ public final class Downloader: @unchecked Sendable {
                 // We stopped a server that sent more than the range: the range itself is complete.
                 _ = e
             }
-            if let writeError { throw HubError(.io("\(writeError)"), location: file.path) }
+            if let writeError { throw HubError(.io("writing the download failed: \(writeError)"), location: file.path, cause: writeError) }
             if position < range.upperBound {
                 // The body ended early (a dropped connection): retry from where it stopped.
                 throw HubError(.network("connection closed after \(position - range.lowerBound) of \(range.upperBound - range.lowerBound) bytes"), location: url)

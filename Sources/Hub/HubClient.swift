@@ -1,3 +1,4 @@
+import CacheLayout
 import Foundation
 import Platform
 import StrictJSON
@@ -31,17 +32,28 @@ public struct HubConfiguration: Sendable {
     public init() {}
 }
 
-/// A file of a repository at a commit, from the tree listing.
+/// A file of a repository at a commit, from the tree listing (or a lock file that recorded one).
+/// Its path and blob name are checked when it is made, so both can name files in the cache.
 public struct RemoteFile: Sendable, Equatable {
-    public var path: String
-    public var size: UInt64
+    public let file: RepoFilePath
+    public let size: UInt64
     /// SHA-256 of the content for LFS/Xet files (the LFS oid).
-    public var sha256: String?
+    public let sha256: String?
     /// The git blob id (SHA-1 of `blob <size>\0<content>`).
-    public var gitOID: String
+    public let gitOID: String
+    /// The name of the blob in the hub cache: the SHA-256, or the git blob id.
+    public let blob: BlobID
 
-    /// The name of the blob in the hub cache.
-    public var etag: String { sha256 ?? gitOID }
+    public init(path: String, size: UInt64, sha256: String?, gitOID: String) throws(LayoutError) {
+        file = try RepoFilePath(path)
+        self.size = size
+        self.sha256 = sha256
+        self.gitOID = gitOID
+        blob = try BlobID(sha256 ?? gitOID)
+    }
+
+    public var path: String { file.path }
+    public var etag: String { blob.hex }
 }
 
 /// The hub's HTTP API, over libcurl: repository info, tree listings and file downloads, with
@@ -66,18 +78,23 @@ public struct HubClient: Sendable {
     }
 
     /// Resolves `revision` to a commit (`GET /api/models/{repo}/revision/{rev}`).
-    public func resolveCommit(repo: String, revision: String) throws -> String {
-        if environment.offline { throw HubError(.offline("cannot resolve \(repo)@\(revision) without the network"), location: repo) }
-        let url = "\(environment.endpoint)/api/models/\(repo)/revision/\(HubClient.encodeComponent(revision))"
-        let json = try getJSON(url, repo: repo)
-        guard let sha = json["sha"]?.stringValue, HFCache.isCommit(sha) else {
+    public func resolveCommit(repo: RepoID, revision: Revision) throws -> CommitID {
+        if environment.offline { throw HubError(.offline("cannot resolve \(repo)@\(revision) without the network"), location: repo.description) }
+        let url = "\(environment.endpoint)/api/models/\(repo)/revision/\(HubClient.encodeComponent(revision.name))"
+        let json = try getJSON(url, repo: repo.description)
+        // The commit names a snapshot folder: only 40 hex digits are taken from the hub.
+        guard let sha = json["sha"]?.stringValue, let commit = try? CommitID(sha) else {
             throw HubError(.protocolViolation("repository info without a 40-hex \"sha\""), location: url)
         }
-        return sha
+        return commit
     }
 
     /// Lists every file of `repo` at `commit`, following pagination.
-    public func listFiles(repo: String, commit: String) throws -> [RemoteFile] {
+    /// The listing must describe a tree: a path that is both a file and a folder above another
+    /// file (`a` and `a/b`, impossible in git), or a path listed twice, is refused before anything
+    /// is written.
+    public func listFiles(repo repoID: RepoID, commit: CommitID) throws -> [RemoteFile] {
+        let repo = repoID.description
         var url: String? = "\(environment.endpoint)/api/models/\(repo)/tree/\(commit)?recursive=true&expand=false"
         var files: [RemoteFile] = []
         var pages = 0
@@ -91,7 +108,7 @@ public struct HubClient: Sendable {
                 guard let path = e["path"]?.stringValue, let size = e["size"]?.uint64Value, let oid = e["oid"]?.stringValue else {
                     throw HubError(.protocolViolation("tree entry without path, size or oid"), location: next)
                 }
-                guard HFCache.isSafeRepoPath(path) else { throw HubError(.unsafePath(path), location: next) }
+                guard RepoFilePath.isValid(path) else { throw HubError(.unsafePath(path), location: next) }
                 guard size < 1 << 50 else { throw HubError(.protocolViolation("\(path) claims \(size) bytes"), location: next) }
                 var sha: String?
                 if let lfs = e["lfs"], lfs.objectMembers != nil {
@@ -101,12 +118,30 @@ public struct HubClient: Sendable {
                     }
                     sha = o
                 }
-                guard HFCache.isCommit(oid) || oid.utf8.count == 64 else { throw HubError(.protocolViolation("\(path): bad oid"), location: next) }
-                files.append(RemoteFile(path: path, size: size, sha256: sha, gitOID: oid))
+                do {
+                    files.append(try RemoteFile(path: path, size: size, sha256: sha, gitOID: oid))
+                } catch {
+                    throw HubError(.protocolViolation("\(path): \(error)"), location: next)
+                }
             }
             url = link.flatMap(HubClient.nextLink)
         }
+        try HubClient.checkIsTree(files, location: "\(environment.endpoint)/api/models/\(repo)/tree/\(commit)")
         return files
+    }
+
+    /// Refuses a listing in which one path is listed twice, or is a file and also a folder above
+    /// another file.
+    static func checkIsTree(_ files: [RemoteFile], location: String) throws {
+        var seen = Set<String>()
+        for f in files where !seen.insert(f.path).inserted {
+            throw HubError(.notATree(f.path, f.path), location: location)
+        }
+        for f in files {
+            for folder in f.file.parents where seen.contains(folder) {
+                throw HubError(.notATree(folder, f.path), location: location)
+            }
+        }
     }
 
     /// `scheme://host:port` of a URL (default ports filled in), or nil.
@@ -126,8 +161,28 @@ public struct HubClient: Sendable {
     }
 
     /// `{endpoint}/{repo}/resolve/{commit}/{path}`.
-    public func resolveURL(repo: String, commit: String, path: String) -> String {
+    public func resolveURL(repo: RepoID, commit: CommitID, path: String) -> String {
         "\(environment.endpoint)/\(repo)/resolve/\(commit)/\(HubClient.encodePath(path))"
+    }
+
+    /// Asks for the first byte of `file`: the hub refuses a gated or private repository's files
+    /// (401/403) while its listing is public, so this is the question to ask before any space is
+    /// reserved for the download. Transient failures are retried as downloads are.
+    public func checkAccess(repo: RepoID, commit: CommitID, file: RemoteFile) throws {
+        let url = resolveURL(repo: repo, commit: commit, path: file.path)
+        try withRetries(url) {
+            // The first 2xx body bytes answer the question; the transfer is stopped there (a
+            // server that ignores the range would otherwise send the whole file).
+            var answered = false
+            do {
+                _ = try request(url, repo: repo.description, range: 0...0, expect: file, commit: commit.hex) { _ in
+                    answered = true
+                    return false
+                }
+            } catch let e as HubError where answered {
+                _ = e
+            }
+        }
     }
 
     // MARK: Requests
@@ -215,7 +270,8 @@ public struct HubClient: Sendable {
                 continue
             }
             guard (200...299).contains(response.status) else {
-                throw HubClient.error(for: response, body: errorBody, url: current, repo: repo)
+                throw HubClient.error(for: response, body: errorBody, url: current, repo: repo,
+                                      sentToken: environment.token != nil && HubClient.origin(current) == hubOrigin)
             }
             return response
         }
@@ -246,14 +302,18 @@ public struct HubClient: Sendable {
         }
     }
 
-    static func error(for response: HTTPResponse, body: [UInt8], url: String, repo: String) -> HubError {
+    static func error(for response: HTTPResponse, body: [UInt8], url: String, repo: String, sentToken: Bool) -> HubError {
         let code = response.header("x-error-code") ?? ""
         var message = response.header("x-error-message") ?? ""
         if message.isEmpty, let json = try? JSONParser().parse(body), let e = json["error"]?.stringValue { message = e }
+        let lower = message.lowercased()
         switch (response.status, code) {
-        case (_, "GatedRepo"), (403, _) where message.lowercased().contains("gated"):
-            return HubError(.gated(repo: repo), location: url)
-        case (401, _): return HubError(.unauthorized(repo: repo), location: url)
+        case (401, _) where lower.contains("invalid credentials") || lower.contains("invalid token") || lower.contains("invalid username or password"):
+            return HubError(.invalidToken, location: url)
+        case (_, "GatedRepo"), (403, _) where lower.contains("gated") || lower.contains("restricted"):
+            return HubError(.gated(repo: repo, tokenSent: sentToken), location: url)
+        case (401, _): return HubError(.unauthorized(repo: repo, tokenSent: sentToken), location: url)
+        case (403, _): return HubError(.forbidden(repo: repo, message: String(message.prefix(200))), location: url)
         case (_, "RepoNotFound"): return HubError(.notFound("repository \(repo)"), location: url)
         case (_, "RevisionNotFound"): return HubError(.notFound("revision of \(repo)"), location: url)
         case (_, "EntryNotFound"), (404, _): return HubError(.notFound(message.isEmpty ? "no such file" : message), location: url)

@@ -1,3 +1,4 @@
+import CacheLayout
 import Foundation
 import Platform
 import Registry
@@ -52,19 +53,29 @@ public struct PairOperations: Sendable {
 
     struct Member {
         var role: String
-        var repo: String
-        var revision: String
+        var repo: RepoID
+        var revision: Revision
         var include: [String]
     }
 
-    func members(_ target: PullTarget) -> [Member] {
+    /// The repositories a target names, every id and revision checked (a manifest's were checked
+    /// when it was read; a revision given on the command line is checked here too).
+    func members(_ target: PullTarget, revision override: String?) throws -> [Member] {
+        let override = try override.map { try Revision($0) }
         switch target {
         case let .pair(m):
-            return [Member(role: "base", repo: m.base.repo, revision: m.base.revision, include: m.base.include),
-                    Member(role: "draft", repo: m.draft.repo, revision: m.draft.revision, include: m.draft.include)]
+            return [Member(role: "base", repo: try RepoID(m.base.repo), revision: try override ?? Revision(m.base.revision), include: m.base.include),
+                    Member(role: "draft", repo: try RepoID(m.draft.repo), revision: try override ?? Revision(m.draft.revision), include: m.draft.include)]
         case let .repo(r):
-            return [Member(role: "repo", repo: r, revision: "main", include: ["*"])]
+            return [Member(role: "repo", repo: try RepoID(r), revision: try override ?? Revision("main"), include: ["*"])]
         }
+    }
+
+    /// One repository of a pull, resolved and listed, before any byte is fetched.
+    struct PlannedMember {
+        var member: Member
+        var commit: CommitID
+        var files: [RemoteFile]
     }
 
     /// `fnmatch` without FNM_PATHNAME: `*` matches across `/`, as `hf download` globs do.
@@ -84,27 +95,26 @@ public struct PairOperations: Sendable {
             var files: [FetchedFile] = []
             for m in previous.members {
                 for f in m.files {
-                    let path = cache.snapshotFile(m.repo, commit: m.commit, path: f.path)
+                    let path = cache.layout.snapshotFile(m.repo, m.commit, f.file).path
                     guard FileSystem.kind(of: path) == .file, (try? FileSystem.size(of: path)) == f.size else {
                         throw HubError(.offline("\(m.repo)/\(f.path) is not in the cache"), location: path)
                     }
-                    files.append(FetchedFile(repo: m.repo, path: f.path, bytes: f.size, sha256: f.sha256, status: .cached))
+                    files.append(FetchedFile(repo: m.repo.description, path: f.path, bytes: f.size, sha256: f.sha256, status: .cached))
                 }
             }
             return PullSummary(id: target.id, files: files, bytesDownloaded: 0, seconds: Date().timeIntervalSince(started), lock: previous)
         }
-        var lockMembers: [PairLock.Member] = []
-        var fetched: [FetchedFile] = []
-        let downloader = Downloader(client: client, cache: cache, progress: progress)
-        for m in members(target) {
-            let revision = options.revision ?? m.revision
+        // Every repository is resolved and listed before anything is written, so a listing that is
+        // refused (unsafe names, not a tree) or a member that fails to resolve leaves no trace.
+        var plan: [PlannedMember] = []
+        for m in try members(target, revision: options.revision) {
             let pinned = previous?.members.first { $0.role == m.role && $0.repo == m.repo }
             // Hold to the lock unless the user asked for a revision explicitly.
-            let commit: String
+            let commit: CommitID
             if let pinned, options.revision == nil {
                 commit = pinned.commit
             } else {
-                commit = try client.resolveCommit(repo: m.repo, revision: revision)
+                commit = try client.resolveCommit(repo: m.repo, revision: m.revision)
             }
             var files = try client.listFiles(repo: m.repo, commit: commit)
             let include = options.include.isEmpty ? m.include : m.include + options.include
@@ -113,7 +123,7 @@ public struct PairOperations: Sendable {
                     && !f.path.hasPrefix(".git") && !f.path.hasPrefix(".cache/huggingface")
             }
             guard !files.isEmpty else {
-                throw HubError(.notFound("no files of \(m.repo)@\(commit.prefix(8)) match \(include.joined(separator: ", "))"), location: m.repo)
+                throw HubError(.notFound("no files of \(m.repo)@\(commit.hex.prefix(8)) match \(include.joined(separator: ", "))"), location: m.repo.description)
             }
             if let pinned, pinned.commit == commit {
                 for f in files {
@@ -122,12 +132,22 @@ public struct PairOperations: Sendable {
                     }
                 }
             }
-            fetched += try downloader.fetch(repo: m.repo, commit: commit, files: files)
-            try cache.setRef(revision, commit: commit, repo: m.repo)
-            lockMembers.append(PairLock.Member(role: m.role, repo: m.repo, revision: revision, commit: commit, files: files))
+            plan.append(PlannedMember(member: m, commit: commit, files: files))
+        }
+        var lockMembers: [PairLock.Member] = []
+        var fetched: [FetchedFile] = []
+        let downloader = Downloader(client: client, cache: cache, progress: progress)
+        for p in plan {
+            let m = p.member
+            let pinned = previous?.members.first { $0.role == m.role && $0.repo == m.repo }
+            try dropChangedBlobs(p, stamps: pinned?.blobStamps ?? [:], downloader: downloader)
+            fetched += try downloader.fetch(repo: m.repo, commit: p.commit, files: p.files)
+            try cache.setRef(m.revision, commit: p.commit, repo: m.repo)
+            lockMembers.append(PairLock.Member(role: m.role, repo: m.repo, revision: m.revision, commit: p.commit, files: p.files,
+                                               blobStamps: stamps(p)))
             if let dir = options.localDir {
                 let target = m.role == "repo" ? dir : dir + "/" + m.role
-                try place(files, repo: m.repo, commit: commit, into: target)
+                try place(p.files, repo: m.repo, commit: p.commit, into: target)
             }
         }
         let lock = PairLock(id: target.id, members: lockMembers)
@@ -137,46 +157,116 @@ public struct PairOperations: Sendable {
                            seconds: Date().timeIntervalSince(started), lock: lock)
     }
 
+    /// Blobs whose size or modification time differ from what the lock recorded are hashed again,
+    /// and removed when their bytes are no longer the file's (so `fetch` downloads them again):
+    /// a blob damaged in place is not "already present".
+    func dropChangedBlobs(_ p: PlannedMember, stamps: [String: PairLock.BlobStamp], downloader: Downloader) throws {
+        for f in p.files {
+            let blob = cache.layout.blob(p.member.repo, f.blob).path
+            guard let stamp = stamps[f.path], FileSystem.kind(of: blob) == .file else { continue }
+            let size = (try? FileSystem.size(of: blob)) ?? 0
+            let time = (try? FileSystem.modificationTime(of: blob)) ?? 0
+            if size == stamp.size && time == stamp.mtimeNanoseconds { continue }
+            let intact = try size == f.size && downloader.digestOfFile(blob, git: f.sha256 == nil, size: f.size) == f.etag
+            if !intact { try FileSystem.removeFile(blob) }
+        }
+    }
+
+    /// Size and time of each blob of a finished pull, for the lock.
+    func stamps(_ p: PlannedMember) -> [String: PairLock.BlobStamp] {
+        var out: [String: PairLock.BlobStamp] = [:]
+        for f in p.files {
+            let blob = cache.layout.blob(p.member.repo, f.blob).path
+            if let size = try? FileSystem.size(of: blob), let time = try? FileSystem.modificationTime(of: blob) {
+                out[f.path] = PairLock.BlobStamp(size: size, mtimeNanoseconds: time)
+            }
+        }
+        return out
+    }
+
     /// The snapshot folders of a pulled pair, by role (`base`, `draft`, or `repo`).
     public func snapshots(_ id: String) throws -> [String: String] {
         guard let lock = try store.lock(id) else { throw HubError(.notFound("\(id) has not been pulled (run hasskit pull \(id))"), location: store.lockPath(id)) }
         var out: [String: String] = [:]
-        for m in lock.members { out[m.role] = cache.snapshot(m.repo, commit: m.commit) }
+        for m in lock.members { out[m.role] = cache.layout.snapshot(m.repo, m.commit).path }
         return out
     }
 
     /// Puts the files under `dir` as hard links to the blobs (copies across file systems).
-    func place(_ files: [RemoteFile], repo: String, commit: String, into dir: String) throws {
+    func place(_ files: [RemoteFile], repo: RepoID, commit: CommitID, into dir: String) throws {
         for f in files {
+            // f.path is a checked relative path (no .., no leading /): it stays under `dir`.
             let dest = dir + "/" + f.path
-            try FileManager.default.createDirectory(atPath: FileSystem.split(dest).directory, withIntermediateDirectories: true)
-            let blob = cache.blob(repo, etag: f.etag)
+            try FileSystem.createDirectory(FileSystem.split(dest).directory)
+            let blob = cache.layout.blob(repo, f.blob).path
             try? FileManager.default.removeItem(atPath: dest)
-            if link(blob, dest) != 0 { try FileManager.default.copyItem(atPath: blob, toPath: dest) }
+            if link(blob, dest) != 0 { try FileSystem.copyFile(blob, to: dest) }
         }
     }
 
+    /// One file's state after `verify`.
+    public struct VerifiedFile: Sendable {
+        public var repoID: RepoID
+        public var commit: CommitID
+        public var file: RemoteFile
+        public var ok: Bool
+        /// `ok`, `missing`, `size …`, `hash …`, or after a repair `repaired`.
+        public var detail: String
+
+        public var repo: String { repoID.description }
+        public var path: String { file.path }
+    }
+
     /// Re-hashes every locked file of a pair in the cache.
-    public func verify(_ id: String) throws -> [(repo: String, path: String, ok: Bool, detail: String)] {
+    public func verify(_ id: String) throws -> [VerifiedFile] {
         guard let lock = try store.lock(id) else { throw HubError(.notFound("\(id) has not been pulled (no lock file)"), location: store.lockPath(id)) }
         let downloader = Downloader(client: client, cache: cache, progress: DownloadProgress(style: .quiet, write: { _ in }))
-        var out: [(String, String, Bool, String)] = []
+        var out: [VerifiedFile] = []
         for m in lock.members {
             for f in m.files {
-                let path = cache.snapshotFile(m.repo, commit: m.commit, path: f.path)
+                func result(_ ok: Bool, _ detail: String) -> VerifiedFile {
+                    VerifiedFile(repoID: m.repo, commit: m.commit, file: f, ok: ok, detail: detail)
+                }
+                let path = cache.layout.snapshotFile(m.repo, m.commit, f.file).path
                 guard FileSystem.kind(of: path) == .file else {
-                    out.append((m.repo, f.path, false, "missing"))
+                    out.append(result(false, "missing"))
                     continue
                 }
                 let size = (try? FileSystem.size(of: path)) ?? 0
                 guard size == f.size else {
-                    out.append((m.repo, f.path, false, "size \(size), expected \(f.size)"))
+                    out.append(result(false, "size \(size), expected \(f.size)"))
                     continue
                 }
                 let digest = try downloader.digestOfFile(path, git: f.sha256 == nil, size: f.size)
-                out.append((m.repo, f.path, digest == f.etag, digest == f.etag ? "ok" : "hash \(digest), expected \(f.etag)"))
+                out.append(result(digest == f.etag, digest == f.etag ? "ok" : "hash \(digest), expected \(f.etag)"))
             }
         }
+        return out
+    }
+
+    /// `verify --repair`: fetches again, from the locked commit, every file `verify` found damaged
+    /// or missing. The damaged blob is removed first (its bytes are wrong whatever else links to
+    /// them); the download goes through the same checked path as `pull`.
+    public func repair(_ results: [VerifiedFile], progress: DownloadProgress) throws -> [VerifiedFile] {
+        if client.environment.offline {
+            throw HubError(.offline("repairing needs the network"), location: results.first { !$0.ok }?.repo ?? "")
+        }
+        var out = results
+        let damaged = results.enumerated().filter { !$0.element.ok }
+        let downloader = Downloader(client: client, cache: cache, progress: progress)
+        for (key, group) in Dictionary(grouping: damaged, by: { "\($0.element.repoID) \($0.element.commit)" }).sorted(by: { $0.key < $1.key }) {
+            _ = key
+            let first = group[0].element
+            for (_, r) in group {
+                try? FileManager.default.removeItem(atPath: cache.layout.blob(r.repoID, r.file.blob).path)
+            }
+            _ = try downloader.fetch(repo: first.repoID, commit: first.commit, files: group.map(\.element.file))
+            for (i, _) in group {
+                out[i].ok = true
+                out[i].detail = "repaired"
+            }
+        }
+        progress.finish()
         return out
     }
 
@@ -185,24 +275,25 @@ public struct PairOperations: Sendable {
         guard let lock = try store.lock(id) else { throw HubError(.notFound("\(id) has not been pulled (no lock file)"), location: store.lockPath(id)) }
         var freed: UInt64 = 0
         for m in lock.members {
-            let repoDir = cache.repoFolder(m.repo)
-            try? FileManager.default.removeItem(atPath: cache.snapshot(m.repo, commit: m.commit))
+            let layout = cache.layout
+            try? FileManager.default.removeItem(atPath: layout.snapshot(m.repo, m.commit).path)
             // Blobs still referenced by any remaining snapshot stay.
             var referenced = Set<String>()
-            let snapshots = (try? FileManager.default.subpathsOfDirectory(atPath: repoDir + "/snapshots")) ?? []
-            for sub in snapshots {
-                if let target = FileSystem.symlinkTarget(repoDir + "/snapshots/" + sub), let name = target.split(separator: "/").last {
+            let snapshots = layout.snapshotsFolder(m.repo).path
+            for sub in (try? FileManager.default.subpathsOfDirectory(atPath: snapshots)) ?? [] {
+                if let target = FileSystem.symlinkTarget(snapshots + "/" + sub), let name = target.split(separator: "/").last {
                     referenced.insert(String(name))
                 }
             }
             for f in m.files where !referenced.contains(f.etag) {
-                let blob = cache.blob(m.repo, etag: f.etag)
+                let blob = layout.blob(m.repo, f.blob).path
                 freed += (try? FileSystem.size(of: blob)) ?? 0
                 try? FileManager.default.removeItem(atPath: blob)
             }
-            let refs = (try? FileManager.default.subpathsOfDirectory(atPath: repoDir + "/refs")) ?? []
-            for r in refs where cache.commit(for: r, repo: m.repo) == m.commit {
-                try? FileManager.default.removeItem(atPath: repoDir + "/refs/" + r)
+            let refs = (try? FileManager.default.subpathsOfDirectory(atPath: layout.refsFolder(m.repo).path)) ?? []
+            for r in refs {
+                guard let revision = try? Revision(r), cache.commit(for: revision, repo: m.repo) == m.commit else { continue }
+                try? FileManager.default.removeItem(atPath: layout.ref(m.repo, revision).path)
             }
         }
         store.removeLock(id)

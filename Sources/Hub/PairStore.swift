@@ -1,3 +1,4 @@
+import CacheLayout
 import Foundation
 import Platform
 import Registry
@@ -8,10 +9,18 @@ import StrictJSON
 public struct PairLock: Sendable, Equatable {
     public struct Member: Sendable, Equatable {
         public var role: String
-        public var repo: String
-        public var revision: String
-        public var commit: String
+        public var repo: RepoID
+        public var revision: Revision
+        public var commit: CommitID
         public var files: [RemoteFile]
+        /// Each blob's size and modification time (ns) when the pull ended, by file path: a later
+        /// pull re-hashes a blob whose size or time changed (damage of the same size included).
+        public var blobStamps: [String: BlobStamp] = [:]
+    }
+
+    public struct BlobStamp: Sendable, Equatable {
+        public var size: UInt64
+        public var mtimeNanoseconds: Int64
     }
 
     public var id: String
@@ -22,10 +31,11 @@ public struct PairLock: Sendable, Equatable {
             ("pair", .string(id)),
             ("members", .array(members.map { m in
                 .object([
-                    ("role", .string(m.role)), ("repo", .string(m.repo)), ("revision", .string(m.revision)), ("commit", .string(m.commit)),
+                    ("role", .string(m.role)), ("repo", .string(m.repo.description)), ("revision", .string(m.revision.name)),
+                    ("commit", .string(m.commit.hex)),
                     ("files", .array(m.files.map { f in
                         .object([("path", .string(f.path)), ("size", .int(f.size)), ("sha256", f.sha256.map { .string($0) } ?? .null),
-                                 ("git_oid", .string(f.gitOID))])
+                                 ("git_oid", .string(f.gitOID))] + (m.blobStamps[f.path].map { [("blob_mtime_ns", JSONValue.int($0.mtimeNanoseconds))] } ?? []))
                     })),
                 ])
             })),
@@ -37,20 +47,31 @@ public struct PairLock: Sendable, Equatable {
         self.members = members
     }
 
+    /// Reads a lock file. Every name in it is checked again as if it came from the hub: a lock is a
+    /// file on disk that anyone could have edited, and its names become paths in the cache.
     init(json: JSONValue, path: String) throws {
-        func bad(_ m: String) -> HubError { HubError(.protocolViolation("lock file: \(m)"), location: path) }
+        func bad(_ m: String) -> HubError { HubError(.badLock(m), location: path) }
         guard let id = json["pair"]?.stringValue, let members = json["members"]?.arrayValue else { throw bad("missing pair or members") }
         self.id = id
         self.members = try members.map { m in
             guard let role = m["role"]?.stringValue, let repo = m["repo"]?.stringValue, let revision = m["revision"]?.stringValue,
-                  let commit = m["commit"]?.stringValue, HFCache.isCommit(commit), let files = m["files"]?.arrayValue else {
+                  let commit = m["commit"]?.stringValue, let files = m["files"]?.arrayValue else {
                 throw bad("incomplete member")
             }
-            return Member(role: role, repo: repo, revision: revision, commit: commit, files: try files.map { f in
-                guard let path = f["path"]?.stringValue, HFCache.isSafeRepoPath(path), let size = f["size"]?.uint64Value,
-                      let oid = f["git_oid"]?.stringValue else { throw bad("incomplete file entry") }
-                return RemoteFile(path: path, size: size, sha256: f["sha256"]?.stringValue, gitOID: oid)
-            })
+            do {
+                var stamps: [String: BlobStamp] = [:]
+                let remote = try files.map { f in
+                    guard let path = f["path"]?.stringValue, let size = f["size"]?.uint64Value, let oid = f["git_oid"]?.stringValue else {
+                        throw bad("incomplete file entry")
+                    }
+                    if let t = f["blob_mtime_ns"]?.int64Value { stamps[path] = BlobStamp(size: size, mtimeNanoseconds: t) }
+                    return try RemoteFile(path: path, size: size, sha256: f["sha256"]?.stringValue, gitOID: oid)
+                }
+                return Member(role: role, repo: try RepoID(repo), revision: try Revision(revision), commit: try CommitID(commit), files: remote,
+                              blobStamps: stamps)
+            } catch let e as LayoutError {
+                throw bad(e.description)
+            }
         }
     }
 }
@@ -76,7 +97,7 @@ public struct PairStore: Sendable {
     }
 
     public func save(_ lock: PairLock) throws {
-        try FileManager.default.createDirectory(atPath: folder(lock.id), withIntermediateDirectories: true)
+        try FileSystem.createDirectory(folder(lock.id))
         let w = try AtomicFileWriter(path: lockPath(lock.id))
         try w.write(Array(lock.json.serialized(pretty: true).utf8) + [0x0A])
         try w.commit()

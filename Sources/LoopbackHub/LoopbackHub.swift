@@ -44,7 +44,10 @@ public final class LoopbackHub: @unchecked Sendable {
 
     public let hub: LoopbackHTTPServer
     public let cdn: LoopbackHTTPServer
+    /// A token with access to every repository, gated ones included.
     public let token = "hf_test_token"
+    /// A valid token whose account has not been granted access to the gated repositories.
+    public let tokenWithoutAccess = "hf_test_no_access"
     private let state: State
 
     final class State: @unchecked Sendable {
@@ -55,6 +58,9 @@ public final class LoopbackHub: @unchecked Sendable {
         var requestCounts: [String: Int] = [:]
         var bytesServed: [String: Int] = [:]
         var cdnAuthorizations = 0
+        /// Faults that changed an answer, per file: what a test checks so that it cannot pass with
+        /// an injector that does nothing.
+        var faultsFired: [String: Int] = [:]
         var pageSize = 2
         var bytesPerSecond: Int?
     }
@@ -65,8 +71,8 @@ public final class LoopbackHub: @unchecked Sendable {
         let cdn = try LoopbackHTTPServer { request in LoopbackHub.serveCDN(request, state: state) }
         self.cdn = cdn
         let cdnBase = cdn.baseURL
-        let token = "hf_test_token"
-        hub = try LoopbackHTTPServer { request in LoopbackHub.serveHub(request, state: state, cdnBase: cdnBase, token: token) }
+        let tokens = Tokens(full: token, withoutAccess: tokenWithoutAccess)
+        hub = try LoopbackHTTPServer { request in LoopbackHub.serveHub(request, state: state, cdnBase: cdnBase, tokens: tokens) }
     }
 
     /// Endpoint to put in HF_ENDPOINT.
@@ -119,7 +125,23 @@ public final class LoopbackHub: @unchecked Sendable {
         state.lock.lock()
         state.bytesServed = [:]
         state.requestCounts = [:]
+        state.faultsFired = [:]
         state.lock.unlock()
+    }
+
+    /// How many answers for `path` a fault changed (a status sent, a connection dropped or stalled,
+    /// wrong bytes, a range ignored, a wrong header).
+    public func faultsFired(_ path: String) -> Int {
+        state.lock.lock()
+        defer { state.lock.unlock() }
+        return state.faultsFired[path] ?? 0
+    }
+
+    /// Requests for `path` that reached the hub or the CDN.
+    public func requests(_ path: String) -> Int {
+        state.lock.lock()
+        defer { state.lock.unlock() }
+        return state.requestCounts[path] ?? 0
     }
 
     /// Requests that reached the CDN with an Authorization header (must stay 0).
@@ -133,17 +155,34 @@ public final class LoopbackHub: @unchecked Sendable {
         LoopbackHTTPServer.Response(status: status, headers: [("Content-Type", "application/json")] + headers, body: Array(value.serialized().utf8))
     }
 
-    static func serveHub(_ r: LoopbackHTTPServer.Request, state: State, cdnBase: String, token: String) -> LoopbackHTTPServer.Response {
+    struct Tokens: Sendable {
+        var full: String
+        var withoutAccess: String
+    }
+
+    static func serveHub(_ r: LoopbackHTTPServer.Request, state: State, cdnBase: String, tokens: Tokens) -> LoopbackHTTPServer.Response {
         let path = r.path.removingPercentEncoding ?? r.path
         state.lock.lock()
         let repos = state.repos
         let pageSize = state.pageSize
         state.lock.unlock()
         func repoFor(_ id: String) -> Repo? { repos[id] }
+        // As the hub answers: a token it does not know is refused on every request; a gated
+        // repository's metadata and listing are public, its files need a token with access
+        // (401 without a token, 403 with one that was not granted access).
+        let authorization = r.header("authorization")
+        if let authorization, authorization != "Bearer \(tokens.full)", authorization != "Bearer \(tokens.withoutAccess)" {
+            let message = "Invalid credentials in Authorization header"
+            return json(.object([("error", .string(message))]), status: 401, headers: [("X-Error-Message", message)])
+        }
         func denied(_ repo: Repo) -> LoopbackHTTPServer.Response? {
-            guard repo.gated else { return nil }
-            if r.header("authorization") == "Bearer \(token)" { return nil }
-            return json(.object([("error", .string("Access to model \(repo.id) is restricted."))]), status: 401, headers: [("X-Error-Code", "GatedRepo")])
+            guard repo.gated, authorization != "Bearer \(tokens.full)" else { return nil }
+            if authorization == nil {
+                let message = "Access to model \(repo.id) is restricted. You must have access to it and be authenticated to access it. Please log in."
+                return json(.object([("error", .string(message))]), status: 401, headers: [("X-Error-Code", "GatedRepo"), ("X-Error-Message", message)])
+            }
+            let message = "Access to model \(repo.id) is restricted and you are not in the authorized list. Visit https://huggingface.co/\(repo.id) to ask for access."
+            return json(.object([("error", .string(message))]), status: 403, headers: [("X-Error-Code", "GatedRepo"), ("X-Error-Message", message)])
         }
         if path.hasPrefix("/api/models/") {
             let rest = path.dropFirst("/api/models/".count).split(separator: "?", maxSplits: 1)
@@ -151,7 +190,6 @@ public final class LoopbackHub: @unchecked Sendable {
             guard parts.count >= 4, let repo = repoFor(parts[0] + "/" + parts[1]) else {
                 return json(.object([("error", .string("Repository not found"))]), status: 404, headers: [("X-Error-Code", "RepoNotFound")])
             }
-            if let d = denied(repo) { return d }
             if parts[2] == "revision" {
                 return json(.object([("id", .string(repo.id)), ("sha", .string(repo.commit))]))
             }
@@ -183,6 +221,7 @@ public final class LoopbackHub: @unchecked Sendable {
                 state.lock.lock()
                 let wrong: Bool
                 if case .wrongLinkedEtag? = state.faults[file.path] { wrong = true } else { wrong = false }
+                if wrong { state.faultsFired[file.path, default: 0] += 1 }
                 state.lock.unlock()
                 return LoopbackHTTPServer.Response(status: 302, headers: [
                     ("Location", "\(cdnBase)/blobs/\(file.sha256)?path=\(file.path)"), ("X-Repo-Commit", repo.commit),
@@ -216,14 +255,23 @@ public final class LoopbackHub: @unchecked Sendable {
         state.lock.unlock()
         let size = file.content.bytes.count
         var content = file.content
+        func fired() {
+            state.lock.lock()
+            state.faultsFired[key, default: 0] += 1
+            state.lock.unlock()
+        }
         switch fault {
         case let .status(code, times)? where count < times:
+            fired()
             return LoopbackHTTPServer.Response(status: code, headers: code == 429 ? [("Retry-After", "0")] : [])
         case .dropThenFail? where count > 0:
+            fired()
             return LoopbackHTTPServer.Response(status: 500)
         case .wrongBytes?:
+            fired()
             content = .init(file.content.bytes.map { $0 ^ 0x5A })
         case .wrongBytesOnce? where count == 0:
+            fired()
             content = .init(file.content.bytes.map { $0 ^ 0x5A })
         default: break
         }
@@ -232,6 +280,7 @@ public final class LoopbackHub: @unchecked Sendable {
         var headers = extra + [("Accept-Ranges", "bytes")]
         if case .ignoreRanges? = fault {
             // whole file, 200
+            if r.range(size: size) != nil { fired() }
         } else if let rr = r.range(size: size) {
             range = rr
             status = 206
@@ -242,9 +291,15 @@ public final class LoopbackHub: @unchecked Sendable {
         response.fileRange = range
         response.bytesPerSecond = limit
         switch fault {
-        case let .drop(after, times)? where count < times: response.dropAfter = after
-        case let .dropThenFail(after)?: response.dropAfter = after
-        case let .stall(after)? where count == 0: response.stallAfter = after
+        case let .drop(after, times)? where count < times && after < range.count:
+            fired()
+            response.dropAfter = after
+        case let .dropThenFail(after)? where after < range.count:
+            fired()
+            response.dropAfter = after
+        case let .stall(after)? where count == 0 && after < range.count:
+            fired()
+            response.stallAfter = after
         default: break
         }
         let served = min(range.count, response.dropAfter ?? Int.max, response.stallAfter ?? Int.max)

@@ -153,17 +153,9 @@ public final class AtomicFileWriter {
             throw SystemError(operation: "close", path: temporaryPath, errno: errno)
         }
         fd = -1
-        guard rename(temporaryPath, path) == 0 else {
-            throw SystemError(operation: "rename to \(path)", path: temporaryPath, errno: errno)
-        }
+        try FileSystem.commitRename(temporaryPath, to: path)
         committed = true
         cplatform_unregister_temporary(cleanupSlot)
         cleanupSlot = -1
-        let (dir, _) = FileSystem.split(path)
-        let dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dfd >= 0 {
-            _ = fsync(dfd)
-            close(dfd)
-        }
     }
 }

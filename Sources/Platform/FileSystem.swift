@@ -27,6 +27,13 @@ public enum FileSystem {
         return UInt64(st.st_size)
     }
 
+    /// Modification time of a file (following links) in nanoseconds since the epoch.
+    public static func modificationTime(of path: String) throws(SystemError) -> Int64 {
+        var st = stat()
+        guard stat(path, &st) == 0 else { throw SystemError(operation: "stat", path: path, errno: errno) }
+        return Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
+    }
+
     /// Names of the entries in a folder (without `.` and `..`), sorted.
     public static func contents(of path: String) throws(SystemError) -> [String] {
         guard let dir = opendir(path) else { throw SystemError(operation: "opendir", path: path, errno: errno) }
@@ -86,6 +93,54 @@ public enum FileSystem {
         let n = readlink(path, &buffer, buffer.count - 1)
         guard n > 0 else { return nil }
         return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// The last step of every atomic write: renames a finished (already fsynced) file to its final
+    /// name, then fsyncs the folder so the new name itself survives a power loss. One routine for
+    /// `AtomicFileWriter` and the downloader's blobs.
+    public static func commitRename(_ temporary: String, to final: String, syncFolder: Bool = true) throws(SystemError) {
+        guard rename(temporary, final) == 0 else {
+            throw SystemError(operation: "rename to \(final)", path: temporary, errno: errno)
+        }
+        guard syncFolder else { return }
+        let dfd = open(split(final).directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dfd >= 0 {
+            _ = fsync(dfd)
+            close(dfd)
+        }
+    }
+
+    /// Creates a folder and every missing folder above it (`mkdir -p`). A path component that
+    /// exists as a file, a read-only file system or a missing permission throws a `SystemError`
+    /// naming the folder it could not create.
+    public static func createDirectory(_ path: String) throws(SystemError) {
+        guard !path.isEmpty else { throw SystemError(operation: "mkdir", path: path, errno: ENOENT) }
+        if kind(of: path) == .directory { return }
+        // Each folder from the top down; a file standing where a folder must be is reported for
+        // the folder that was asked for ("…/file/hub: Not a directory"), not as "File exists".
+        var prefix = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/") {
+            prefix += "/" + component
+            if component == "." || kind(of: prefix) == .directory { continue }
+            guard mkdir(prefix, 0o755) == 0 || (errno == EEXIST && kind(of: prefix) == .directory) else {
+                let e = errno == EEXIST ? ENOTDIR : errno
+                throw SystemError(operation: "mkdir", path: path, errno: e)
+            }
+        }
+    }
+
+    /// Creates a symbolic link at `path` whose text is `target`.
+    public static func createSymbolicLink(_ path: String, target: String) throws(SystemError) {
+        guard symlink(target, path) == 0 else { throw SystemError(operation: "symlink", path: path, errno: errno) }
+    }
+
+    /// Copies a regular file's bytes to a new file at `destination` (written under a temporary
+    /// name and renamed, as every write is).
+    public static func copyFile(_ source: String, to destination: String) throws(SystemError) {
+        let view = try ByteStorage(mapping: source).view
+        let w = try AtomicFileWriter(path: destination)
+        try w.write(view)
+        try w.commit()
     }
 
     /// Removes a file if it exists.

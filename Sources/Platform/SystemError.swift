@@ -19,11 +19,20 @@ public struct SystemError: Error, Sendable, Equatable, CustomStringConvertible {
         self.errno = errno
     }
 
-    /// True when the file or a folder on its path does not exist.
-    public var isNotFound: Bool { errno == ENOENT || errno == ENOTDIR }
+    /// True when a file that was to be read does not exist (or a folder on its path is a file).
+    /// A write that fails for these reasons (a folder that cannot be made because a file stands in
+    /// its place) is an I/O failure, not a missing input.
+    public var isNotFound: Bool {
+        (errno == ENOENT || errno == ENOTDIR) && ["open", "stat", "opendir", "fstat", "mmap"].contains(operation)
+    }
 
     public var description: String {
         let reason = String(cString: strerror(errno))
         return "\(path): \(operation) failed: \(reason) (errno \(errno))"
     }
+}
+
+/// An error that wraps the error that caused it; `hasskit --verbose` prints the chain.
+public protocol ErrorWithCause: Error {
+    var cause: (any Error)? { get }
 }

@@ -1,3 +1,4 @@
+import CacheLayout
 import StrictJSON
 
 /// One published base + draft pair (`manifests/<id>.json`; schema in `docs/MANIFESTS.md`).
@@ -98,9 +99,12 @@ extension Manifest {
         func member(_ key: String) throws(ManifestError) -> Member {
             guard let m = json[key], m.objectMembers != nil else { throw fail(key, "must be an object") }
             let repo = try string(m["repo"], "\(key).repo")
-            guard Manifest.isValidRepo(repo) else { throw fail("\(key).repo", "must look like org/name") }
+            do { _ = try RepoID(repo) } catch { throw fail("\(key).repo", error.description) }
+            let revision = try string(m["revision"], "\(key).revision")
+            // A revision becomes a path under the cache's refs/: refused here, before any request.
+            do { _ = try Revision(revision) } catch { throw fail("\(key).revision", error.description) }
             guard let gated = m["gated"]?.boolValue else { throw fail("\(key).gated", "must be true or false") }
-            return Member(repo: repo, revision: try string(m["revision"], "\(key).revision"), gated: gated,
+            return Member(repo: repo, revision: revision, gated: gated,
                           licence: try string(m["licence"], "\(key).licence"), include: try strings(m["include"], "\(key).include"))
         }
         base = try member("base")
@@ -129,14 +133,7 @@ extension Manifest {
     }
 
     /// `org/name` with the characters the hub allows.
-    public static func isValidRepo(_ s: String) -> Bool {
-        let parts = s.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 2 else { return false }
-        return parts.allSatisfy { p in
-            !p.isEmpty && p.utf8.count <= 96 && p != "." && p != ".." && !p.hasPrefix("-")
-                && p.utf8.allSatisfy { (0x61...0x7A).contains($0) || (0x41...0x5A).contains($0) || (0x30...0x39).contains($0) || [0x2D, 0x5F, 0x2E].contains($0) }
-        }
-    }
+    public static func isValidRepo(_ s: String) -> Bool { RepoID.isValid(s) }
 
     /// The manifest as JSON (for `show --json`).
     public var json: JSONValue {

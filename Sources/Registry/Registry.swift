@@ -11,6 +11,7 @@ public struct Registry: Sendable {
     ///   the same id or alias.
     public init(extraDirectory: String? = ProcessInfo.processInfo.environment["HASSKIT_MANIFESTS"]) throws {
         var byID: [String: Manifest] = [:]
+        var fileOf: [String: String] = [:]
         var order: [String] = []
         func add(_ text: [UInt8], file: String) throws {
             let json: JSONValue
@@ -18,6 +19,7 @@ public struct Registry: Sendable {
             let m = try Manifest(json: json, file: file)
             if byID[m.id] == nil { order.append(m.id) }
             byID[m.id] = m
+            fileOf[m.id] = file
         }
         for (name, text) in BundledManifests.files { try add(Array(text.utf8), file: "manifests/\(name)") }
         if let dir = extraDirectory, !dir.isEmpty {
@@ -35,7 +37,9 @@ public struct Registry: Sendable {
         for m in manifests {
             for n in [m.id] + m.aliases {
                 if let other = names[n], other != m.id {
-                    throw ManifestError(file: "manifests/\(m.id).json", field: "aliases", problem: "\"\(n)\" is also used by \(other)")
+                    // Name the files both manifests were read from: a user manifest's name need not be its id.
+                    let otherFile = fileOf[other] ?? other
+                    throw ManifestError(file: fileOf[m.id] ?? m.id, field: "aliases", problem: "\"\(n)\" is also used by \(other) (\(otherFile))")
                 }
                 names[n] = m.id
             }

@@ -4,7 +4,15 @@ import StrictJSON
 /// Why a tokenizer could not be loaded.
 public struct TokenizerError: Error, Sendable, CustomStringConvertible {
     public var message: String
-    public var description: String { "tokenizer: \(message)" }
+    /// The file the tokenizer came from, when the caller knows it.
+    public var file: String?
+
+    public init(message: String, file: String? = nil) {
+        self.message = message
+        self.file = file
+    }
+
+    public var description: String { (file.map { "\($0): " } ?? "") + "tokenizer: \(message)" }
 }
 
 /// BPE from a `tokenizer.json`, matching the HF `tokenizers` library, in its two flavours:

@@ -146,6 +146,24 @@ public struct HKWFile: Sendable {
     /// The verbatim file named `name`.
     public func file(named name: String) -> Entry? { files.first { $0.name == name } }
 
+    /// The bytes of the verbatim file `name` (config, tokenizer, chat template), checked against
+    /// the SHA-256 the header records before anyone parses them: a flipped byte is reported as
+    /// damage to that entry, not as whatever the parser would make of it. nil when there is no
+    /// such file. These entries are small (kilobytes to a few MB), so the check costs little.
+    public func verifiedFile(named name: String) throws(HKWError) -> [UInt8]? {
+        guard let e = file(named: name) else { return nil }
+        try verify(e)
+        return e.data.array
+    }
+
+    /// Re-hashes one entry. - Throws: `HKWError.checksumMismatch`.
+    public func verify(_ e: Entry) throws(HKWError) {
+        let found = e.data.withUnsafeBytes { raw in SHA256.hash(data: raw) }.map { String(format2: $0) }.joined()
+        guard found == e.sha256 else {
+            throw HKWError(.checksumMismatch(name: e.name, expected: e.sha256, found: found), path: path)
+        }
+    }
+
     /// Identity of the weights: SHA-256 over the sorted `name:type:shape:sha256` lines of all
     /// tensors. A draft converted against this base records it; computing it reads no data.
     public var contentHash: String {
@@ -160,12 +178,19 @@ public struct HKWFile: Sendable {
     /// Re-hashes every entry and compares with the header.
     /// - Throws: `HKWError.checksumMismatch` naming the first bad entry.
     public func verifyChecksums() throws(HKWError) {
+        for e in tensors + files { try verify(e) }
+    }
+
+    /// Re-hashes every entry; the damaged ones, in file order (empty when the file is intact).
+    /// Each tensor's pages are released after hashing, so a model larger than memory can be checked.
+    public func damagedEntries() -> [(entry: Entry, found: String)] {
+        var out: [(Entry, String)] = []
         for e in tensors + files {
             let found = e.data.withUnsafeBytes { raw in SHA256.hash(data: raw) }.map { String(format2: $0) }.joined()
-            guard found == e.sha256 else {
-                throw HKWError(.checksumMismatch(name: e.name, expected: e.sha256, found: found), path: path)
-            }
+            e.data.releasePages()
+            if found != e.sha256 { out.append((e, found)) }
         }
+        return out
     }
 }
 

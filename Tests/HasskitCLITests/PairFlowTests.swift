@@ -43,8 +43,17 @@ import TestSupport
 
         // Gated base without a token: a clear message, a distinct exit code, nothing pulled.
         let denied = try Self.run(["pull", "tiny"], env: env)
-        #expect(denied.status == 69, "\(denied.stderr)")
+        #expect(denied.status == 77, "\(denied.stderr)")
         #expect(denied.stderr.contains("HF_TOKEN"))
+        #expect(FileSystem.kind(of: home + "/hub/models--test-org--tiny-llama3/blobs") == .missing, "a refused pull reserved space")
+        let invalid = try Self.run(["pull", "tiny"], env: env.merging(["HF_TOKEN": "hf_not_a_token"]) { $1 })
+        #expect(invalid.status == 77, "\(invalid.stderr)")
+        #expect(invalid.stderr.contains("HF_TOKEN is set but the hub rejected it"), "\(invalid.stderr)")
+
+        // A revision is a path under refs/: one that could leave the cache is a usage error.
+        let escape = try Self.run(["pull", "test-org/tiny-hass-head", "--revision", "../../../../escaped"], env: env)
+        #expect(escape.status == 64, "\(escape.stderr)")
+        #expect(escape.stderr.contains("may not contain .."), "\(escape.stderr)")
 
         env["HF_TOKEN"] = hub.token
         let pull = try Self.run(["pull", "tiny", "--json"], env: env)

@@ -1,3 +1,4 @@
+import CacheLayout
 import Foundation
 import Hub
 import Platform
@@ -25,7 +26,9 @@ import TestSupport
         var repo: LoopbackHub.Repo
     }
 
-    static func setup(files: [(String, [UInt8])]? = nil, gated: Bool = false, token: Bool = true,
+    enum Token { case none, full, withoutAccess, invalid }
+
+    static func setup(files: [(String, [UInt8])]? = nil, gated: Bool = false, token: Token = .full,
                       configure: (inout HubConfiguration) -> Void = { _ in }) throws -> Setup {
         let hub = try LoopbackHub()
         let repo = hub.addRepo("org/model", files: files ?? [
@@ -34,7 +37,14 @@ import TestSupport
             ("sub/dir/extra.bin", bytes(5000, seed: 2)),
         ], gated: gated)
         let home = Fixtures.temporaryDirectory("hasskit-hub")
-        let env = HubEnvironment(endpoint: hub.endpoint, token: token ? hub.token : nil, cacheDirectory: home + "/hub",
+        let tokenValue: String?
+        switch token {
+        case .none: tokenValue = nil
+        case .full: tokenValue = hub.token
+        case .withoutAccess: tokenValue = hub.tokenWithoutAccess
+        case .invalid: tokenValue = "hf_revoked_long_ago"
+        }
+        let env = HubEnvironment(endpoint: hub.endpoint, token: tokenValue, cacheDirectory: home + "/hub",
                                  offline: false, hasskitHome: home + "/hasskit")
         var config = HubConfiguration()
         config.retryBaseDelay = 0.01
@@ -49,9 +59,14 @@ import TestSupport
 
     static func quiet() -> DownloadProgress { DownloadProgress(style: .quiet) { _ in } }
 
+    /// Where `file` of org/model appears in the snapshot of the loopback repository's commit.
+    static func snapshotFile(_ s: Setup, _ file: String, repo: String = "org/model") throws -> String {
+        s.ops.cache.layout.snapshotFile(try RepoID(repo), try CommitID(s.repo.commit), try RepoFilePath(file)).path
+    }
+
     func expectComplete(_ s: Setup, _ sourceLine: Int = #line) throws {
         for f in s.repo.files {
-            let path = s.ops.cache.snapshotFile("org/model", commit: s.repo.commit, path: f.path)
+            let path = try Self.snapshotFile(s, f.path)
             #expect(try FileSystem.readFile(path) == f.content.bytes, "\(f.path)")
         }
         #expect(s.hub.cdnAuthorizations == 0, "a token reached the CDN")
@@ -66,8 +81,8 @@ import TestSupport
         #expect(summary.files.count == 3)
         #expect(summary.files.allSatisfy { $0.status == .downloaded })
         // refs/main → commit, snapshot links point into blobs/<sha256 or git oid>
-        #expect(s.ops.cache.commit(for: "main", repo: "org/model") == s.repo.commit)
-        let link = FileSystem.symlinkTarget(s.ops.cache.snapshotFile("org/model", commit: s.repo.commit, path: "sub/dir/extra.bin"))
+        #expect(s.ops.cache.commit(for: try Revision("main"), repo: try RepoID("org/model"))?.hex == s.repo.commit)
+        let link = FileSystem.symlinkTarget(try Self.snapshotFile(s, "sub/dir/extra.bin"))
         #expect(link == "../../../../blobs/" + s.repo.files[2].sha256)
         #expect(FileSystem.kind(of: s.cache + "/CACHEDIR.TAG") == .file)
         // A second pull fetches nothing.
@@ -77,8 +92,8 @@ import TestSupport
         #expect(s.hub.bytesServed("model.safetensors") == 0)
         // The lock pins the commit and hashes; verify re-hashes.
         let lock = try #require(try s.ops.store.lock("org/model"))
-        #expect(lock.members.first?.commit == s.repo.commit)
-        #expect(try s.ops.verify("org/model").allSatisfy(\.ok))
+        #expect(lock.members.first?.commit.hex == s.repo.commit)
+        #expect(try s.ops.verify("org/model").allSatisfy { $0.ok })
     }
 
     /// Without fsync (`pull --no-fsync`) the files are the same, still checked before they appear,
@@ -90,6 +105,7 @@ import TestSupport
         let bad = try Self.setup { $0.syncBlobs = false }
         bad.hub.setFault(.wrongBytes, for: "model.safetensors")
         #expect(throws: HubError.self) { _ = try bad.ops.pull(.repo("org/model"), options: PullOptions(), progress: Self.quiet()) }
+        #expect(bad.hub.faultsFired("model.safetensors") > 0)
     }
 
     @Test func largeFilesComeInParallelRanges() throws {
@@ -106,6 +122,7 @@ import TestSupport
         s.hub.setFault(.drop(after: 700_000, times: 3), for: "model.safetensors")
         _ = try s.ops.pull(.repo("org/model"), options: PullOptions(), progress: Self.quiet())
         try expectComplete(s)
+        #expect(s.hub.faultsFired("model.safetensors") == 3, "the connection was not dropped three times")
         #expect(s.hub.bytesServed("model.safetensors") == 3 << 20, "some bytes were fetched twice")
     }
 
@@ -125,6 +142,7 @@ import TestSupport
         try expectComplete(s)
         #expect(summary.files.first { $0.path == "model.safetensors" }?.status == .resumed)
         #expect(servedBefore == 1_000_000)
+        #expect(s.hub.faultsFired("model.safetensors") >= 2, "the first run was not cut short and then refused")
         #expect(s.hub.bytesServed("model.safetensors") == 3 << 20, "the second run fetched bytes the first already had")
     }
 
@@ -135,6 +153,8 @@ import TestSupport
         s.hub.setFault(.status(status, times: 1), for: "config.json")
         _ = try s.ops.pull(.repo("org/model"), options: PullOptions(), progress: Self.quiet())
         try expectComplete(s)
+        #expect(s.hub.faultsFired("model.safetensors") == 2)
+        #expect(s.hub.faultsFired("config.json") == 1)
     }
 
     @Test func stalledTransfersAreRestarted() throws {
@@ -142,6 +162,7 @@ import TestSupport
         s.hub.setFault(.stall(after: 500_000), for: "model.safetensors")
         _ = try s.ops.pull(.repo("org/model"), options: PullOptions(), progress: Self.quiet())
         try expectComplete(s)
+        #expect(s.hub.faultsFired("model.safetensors") == 1, "the transfer never stalled")
     }
 
     @Test func wrongBytesAreFetchedAgainOnceThenRefused() throws {
@@ -149,6 +170,7 @@ import TestSupport
         s.hub.setFault(.wrongBytesOnce, for: "model.safetensors")
         _ = try s.ops.pull(.repo("org/model"), options: PullOptions(), progress: Self.quiet())
         try expectComplete(s)
+        #expect(s.hub.faultsFired("model.safetensors") == 1, "no wrong bytes were served")
 
         let t = try Self.setup()
         t.hub.setFault(.wrongBytes, for: "model.safetensors")
@@ -160,6 +182,7 @@ import TestSupport
         }
         let blobs = try FileSystem.contents(of: t.cache + "/models--org--model/blobs")
         #expect(!blobs.contains { $0.hasPrefix(t.repo.files[1].sha256) }, "corrupt bytes were left behind: \(blobs)")
+        #expect(t.hub.faultsFired("model.safetensors") >= 2)
     }
 
     @Test func serversThatIgnoreRangesStillWork() throws {
@@ -167,20 +190,104 @@ import TestSupport
         s.hub.setFault(.ignoreRanges, for: "model.safetensors")
         _ = try s.ops.pull(.repo("org/model"), options: PullOptions(), progress: Self.quiet())
         try expectComplete(s)
+        #expect(s.hub.faultsFired("model.safetensors") >= 1, "no range request was ignored")
     }
 
+    /// A gated repository's listing is public, its files are not: the refusal comes before any
+    /// space is reserved, so nothing of the repository is left on the disk (once, a 16 GB gated
+    /// base left 16 GB of `*.incomplete` files behind).
     @Test func gatedReposNeedATokenAndSayHow() throws {
-        let s = try Self.setup(gated: true, token: false)
+        let s = try Self.setup(gated: true, token: .none)
         do {
             _ = try s.ops.pull(.repo("org/model"), options: PullOptions(), progress: Self.quiet())
             Issue.record("pulled a gated repo without a token")
         } catch let e as HubError {
-            #expect(e.code == .gated(repo: "org/model"))
+            #expect(e.code == .gated(repo: "org/model", tokenSent: false))
             #expect(e.description.contains("HF_TOKEN"))
         }
-        let t = try Self.setup(gated: true, token: true)
+        #expect(FileSystem.kind(of: s.cache + "/models--org--model/blobs") == .missing, "the refused download reserved space")
+
+        let limited = try Self.setup(gated: true, token: .withoutAccess)
+        do {
+            _ = try limited.ops.pull(.repo("org/model"), options: PullOptions(), progress: Self.quiet())
+            Issue.record("pulled a gated repo with a token that has no access")
+        } catch let e as HubError {
+            #expect(e.code == .gated(repo: "org/model", tokenSent: true))
+            #expect(e.description.contains("not been granted access"))
+        }
+        #expect(FileSystem.kind(of: limited.cache + "/models--org--model/blobs") == .missing)
+
+        let t = try Self.setup(gated: true, token: .full)
         _ = try t.ops.pull(.repo("org/model"), options: PullOptions(), progress: Self.quiet())
         try expectComplete(t)
+    }
+
+    @Test func aTokenTheHubRejectsIsNamedAsInvalid() throws {
+        let s = try Self.setup(token: .invalid)
+        do {
+            _ = try s.ops.pull(.repo("org/model"), options: PullOptions(), progress: Self.quiet())
+            Issue.record("pulled with a token the hub rejects")
+        } catch let e as HubError {
+            #expect(e.code == .invalidToken)
+            #expect(e.description.contains("HF_TOKEN is set but the hub rejected it"))
+        }
+    }
+
+    /// A revision is a path component under refs/: `../../x` once wrote outside the cache, from
+    /// the command line, from a user manifest, and from a lock file without any request.
+    @Test(arguments: ["../../../../escaped", "/etc/escaped", "-rf", "a/../../b", "main.lock", "x@{1}", "a\\b", "tab\tname", ".hidden", "a//b"])
+    func revisionsThatCouldEscapeAreRefused(_ revision: String) throws {
+        let s = try Self.setup()
+        var options = PullOptions()
+        options.revision = revision
+        #expect(throws: LayoutError.self) { _ = try s.ops.pull(.repo("org/model"), options: options, progress: Self.quiet()) }
+        #expect(FileSystem.kind(of: s.cache) == .missing, "something was written for revision \(revision)")
+        #expect(s.hub.hub.requests.count == 0, "the hub was asked about revision \(revision)")
+    }
+
+    @Test func aLockFileCannotSmuggleARevisionIntoTheCache() throws {
+        let s = try Self.setup()
+        _ = try s.ops.pull(.repo("org/model"), options: PullOptions(), progress: Self.quiet())
+        let lockPath = s.ops.store.lockPath("org/model")
+        let text = String(decoding: try FileSystem.readFile(lockPath), as: UTF8.self)
+        try Data(text.replacingOccurrences(of: "\"revision\": \"main\"", with: "\"revision\": \"../../../../escaped\"").utf8).write(to: URL(fileURLWithPath: lockPath))
+        do {
+            _ = try s.ops.pull(.repo("org/model"), options: PullOptions(), progress: Self.quiet())
+            Issue.record("a lock file with an escaping revision was used")
+        } catch let e as HubError {
+            guard case .badLock = e.code else { Issue.record("\(e)"); return }
+            #expect(e.description.contains("escaped"))
+        }
+        let home = FileSystem.split(s.cache).directory
+        #expect(FileSystem.kind(of: FileSystem.split(home).directory + "/escaped") == .missing)
+    }
+
+    @Test func revisionRulesFollowGitCheckRefFormat() throws {
+        for good in ["main", "v1.0", "refs/pr/12", "feature/x-y_z", String(repeating: "a", count: 40)] {
+            #expect(Revision.isValid(good), "\(good)")
+        }
+        for bad in ["", "..", "a..b", "a/", "/a", "a.", "@", "x.lock", "a/.b", "a b", "a~1", "a^", "a:b", "a?", "a*", "a[", "\u{7f}", "a\u{0}b"] {
+            #expect(!Revision.isValid(bad), "\(bad)")
+        }
+        #expect(try Revision(String(repeating: "c", count: 40)).commit != nil)
+        for bad in ["org", "org/a/b", "../x", "org/..", "-org/x", "org/x--y", "org/x.", "org/ x"] {
+            #expect(!RepoID.isValid(bad), "\(bad)")
+        }
+    }
+
+    /// A listing with a file `a` and a file `a/b` cannot be a git tree; it is refused before
+    /// anything is written (once it left half a snapshot and exited 70).
+    @Test(arguments: [[("a", "x"), ("a/b", "y")], [("dir/f", "x"), ("dir/f/g/h", "y")], [("same", "x"), ("same", "y")]])
+    func aListingThatIsNotATreeIsRefusedBeforeAnyWrite(_ files: [(String, String)]) throws {
+        let s = try Self.setup(files: files.map { ($0.0, Array($0.1.utf8)) })
+        do {
+            _ = try s.ops.pull(.repo("org/model"), options: PullOptions(), progress: Self.quiet())
+            Issue.record("a listing that is not a tree was accepted")
+        } catch let e as HubError {
+            #expect(e.code == .notATree(files[0].0, files[1].0))
+            #expect(e.description.contains(files[0].0) && e.description.contains(files[1].0))
+        }
+        #expect(FileSystem.kind(of: s.cache) == .missing)
     }
 
     @Test func includeExcludeAndLocalDir() throws {
@@ -193,20 +300,59 @@ import TestSupport
         #expect(try FileSystem.readFile(options.localDir! + "/model.safetensors") == s.repo.files[1].content.bytes)
     }
 
-    @Test func verifyFindsDamageAndRmFreesBlobs() throws {
-        let s = try Self.setup()
-        _ = try s.ops.pull(.repo("org/model"), options: PullOptions(), progress: Self.quiet())
-        let blob = s.ops.cache.blob("org/model", etag: s.repo.files[1].sha256)
-        let h = try #require(FileHandle(forWritingAtPath: blob))
+    static func damage(_ path: String) throws {
+        let h = try #require(FileHandle(forWritingAtPath: path))
         try h.seek(toOffset: 100)
         h.write(Data([0xFF, 0xFE]))
         try h.close()
+    }
+
+    @Test func verifyFindsDamageAndRmFreesBlobs() throws {
+        let s = try Self.setup()
+        _ = try s.ops.pull(.repo("org/model"), options: PullOptions(), progress: Self.quiet())
+        let blob = s.ops.cache.layout.blob(try RepoID("org/model"), try BlobID(s.repo.files[1].sha256)).path
+        try Self.damage(blob)
         let results = try s.ops.verify("org/model")
         #expect(results.filter { !$0.ok }.map(\.path) == ["model.safetensors"])
         let freed = try s.ops.remove("org/model")
         #expect(freed >= 3 << 20)
         #expect(FileSystem.kind(of: blob) == .missing)
         #expect(try s.ops.store.lock("org/model") == nil)
+    }
+
+    /// A blob damaged in place (same size) is not "already present": the next pull sees that its
+    /// time changed since the lock, hashes it, and fetches it again.
+    @Test func pullFetchesAgainABlobDamagedSinceTheLock() throws {
+        let s = try Self.setup()
+        _ = try s.ops.pull(.repo("org/model"), options: PullOptions(), progress: Self.quiet())
+        let blob = s.ops.cache.layout.blob(try RepoID("org/model"), try BlobID(s.repo.files[1].sha256)).path
+        try Self.damage(blob)
+        s.hub.resetCounters()
+        let again = try s.ops.pull(.repo("org/model"), options: PullOptions(), progress: Self.quiet())
+        #expect(again.files.first { $0.path == "model.safetensors" }?.status == .downloaded)
+        #expect(again.files.filter { $0.path != "model.safetensors" }.allSatisfy { $0.status == .cached })
+        // The whole file once, plus the one byte that asks the hub about access before space is reserved.
+        #expect(s.hub.bytesServed("model.safetensors") == 3 << 20 + 1)
+        try expectComplete(s)
+        // Untouched blobs are not hashed again: the next pull fetches nothing.
+        s.hub.resetCounters()
+        let third = try s.ops.pull(.repo("org/model"), options: PullOptions(), progress: Self.quiet())
+        #expect(third.files.allSatisfy { $0.status == .cached })
+    }
+
+    @Test func verifyRepairFetchesWhatIsDamaged() throws {
+        let s = try Self.setup()
+        _ = try s.ops.pull(.repo("org/model"), options: PullOptions(), progress: Self.quiet())
+        try Self.damage(s.ops.cache.layout.blob(try RepoID("org/model"), try BlobID(s.repo.files[1].sha256)).path)
+        try FileSystem.removeFile(try Self.snapshotFile(s, "sub/dir/extra.bin"))
+        let found = try s.ops.verify("org/model")
+        #expect(Set(found.filter { !$0.ok }.map(\.path)) == ["model.safetensors", "sub/dir/extra.bin"])
+        s.hub.resetCounters()
+        let repaired = try s.ops.repair(found, progress: Self.quiet())
+        #expect(repaired.allSatisfy { $0.ok })
+        #expect(s.hub.bytesServed("config.json") == 0, "an intact file was fetched again")
+        try expectComplete(s)
+        #expect(try s.ops.verify("org/model").allSatisfy { $0.ok })
     }
 
     @Test func offlineUsesTheLockAndNeverTheNetwork() throws {
@@ -231,6 +377,7 @@ import TestSupport
             guard case .protocolViolation = e.code else { Issue.record("\(e)"); return }
         }
         #expect(s.hub.bytesServed("model.safetensors") == 0)
+        #expect(s.hub.faultsFired("model.safetensors") >= 1)
     }
 
     @Test func unsafePathsInTheListingAreRefused() throws {

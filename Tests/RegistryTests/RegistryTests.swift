@@ -53,6 +53,11 @@ import TestSupport
             (mutate("base", nil), "base"), (mutate("schema", .int(2)), "schema"),
             (mutate("draft", .object([("repo", .string("no-slash"))])), "draft.repo"),
             (mutate("tree", .object([])), "tree.gpu.top_k"),
+            // A revision is a path under the cache's refs/: one that could leave it is refused.
+            (mutate("base", .object([("repo", .string("org/model")), ("revision", .string("../../../../x")), ("gated", .bool(false)),
+                                     ("licence", .string("mit")), ("include", .array([.string("*")]))])), "base.revision"),
+            (mutate("base", .object([("repo", .string("org/..")), ("revision", .string("main")), ("gated", .bool(false)),
+                                     ("licence", .string("mit")), ("include", .array([.string("*")]))])), "base.repo"),
         ]
         for (json, field) in cases {
             do {
@@ -74,7 +79,10 @@ import TestSupport
         #expect(r.manifest(named: "mine")?.id == "my-pair")
         let clash = BundledText.llama3.replacingOccurrences(of: "\"llama3-instruct-8b\"", with: "\"other\"")
         FileManager.default.createFile(atPath: dir + "/clash.json", contents: Data(clash.utf8))
-        #expect(throws: ManifestError.self) { _ = try Registry(extraDirectory: dir) }
+        // The message names the files the two manifests came from, not a guessed manifests/<id>.json.
+        let error = #expect(throws: ManifestError.self) { _ = try Registry(extraDirectory: dir) }
+        #expect(error?.file == dir + "/mine.json" || error?.file == dir + "/clash.json", "\(String(describing: error))")
+        #expect(error?.description.contains(dir) == true && error?.description.contains("manifests/") == true, "\(String(describing: error))")
     }
 }
 
