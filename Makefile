@@ -17,8 +17,11 @@ build: deps
 demo: build
 	$(HASSKIT) demo
 
+# All tests, then the engine and kernel tests once more on the portable reference kernels
+# (HASSKIT_KERNELS=reference), so both paths are tested on every machine.
 test: deps
 	$(SWIFT) test
+	HASSKIT_KERNELS=reference $(SWIFT) test --skip-build --filter 'InferenceTests|QuantizationTests|CSmokeTests|ConversionTests'
 
 bench: build
 	bash Scripts/bench-foundation.sh

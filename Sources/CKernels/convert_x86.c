@@ -1,7 +1,8 @@
 // x86 fast paths for element conversions, compiled per function with target attributes so the
 // package needs no global -march flag; dispatch picks them at run time.
-#include "CKernels.h"
+#include <stdlib.h>
 #include <string.h>
+#include "CKernels.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -75,12 +76,25 @@ static unsigned detect_cpu_features(void) {
     return f;
 }
 
-unsigned ck_cpu_features(void) {
+unsigned ck_cpu_features_detected(void) {
     // Detection is idempotent, so a race between two first callers stores the same value.
     static unsigned cached = ~0u;
     unsigned f = __atomic_load_n(&cached, __ATOMIC_RELAXED);
     if (f == ~0u) { f = detect_cpu_features(); __atomic_store_n(&cached, f, __ATOMIC_RELAXED); }
     return f;
+}
+
+unsigned ck_cpu_features(void) {
+    // HASSKIT_KERNELS=reference: every dispatch sees a CPU without extensions, so the whole
+    // process (the binary or a test run) uses the portable paths; CI runs the tests so once.
+    static int reference = -1;
+    int r = __atomic_load_n(&reference, __ATOMIC_RELAXED);
+    if (r < 0) {
+        const char *k = getenv("HASSKIT_KERNELS");
+        r = k != NULL && strcmp(k, "reference") == 0;
+        __atomic_store_n(&reference, r, __ATOMIC_RELAXED);
+    }
+    return r ? 0 : ck_cpu_features_detected();
 }
 
 static int has_avx2_f16c(void) {

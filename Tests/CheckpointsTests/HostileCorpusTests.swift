@@ -41,9 +41,16 @@ import TestSupport
             for t in checkpoint.tensors { _ = try t.floats() }
             try ConversionPolicy.check(checkpoint)
         case "reject-policy":
-            // May load, but conversion must refuse it.
-            if case let .success(checkpoint) = result {
-                #expect(throws: CheckpointError.self) { try ConversionPolicy.check(checkpoint) }
+            // May load, but conversion must refuse it; a load that fails must fail as a refusal
+            // that names the file, like the plain rejects.
+            switch result {
+            case let .success(checkpoint):
+                #expect(throws: CheckpointError.self, "\(c.reason)") { try ConversionPolicy.check(checkpoint) }
+            case let .failure(e as CheckpointError):
+                #expect(e.description.contains(c.file.hasSuffix("/") ? String(c.file.dropLast()) : c.file), "\(e)")
+                #expect(!e.reason.isEmpty)
+            case let .failure(e):
+                Issue.record("\(c.file): failed with \(type(of: e)), not a CheckpointError: \(e)")
             }
         default:  // accept-or-reject, byteswap-or-reject: never crash; if accepted, values decode
             if case let .success(checkpoint) = result {

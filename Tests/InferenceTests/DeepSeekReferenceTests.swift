@@ -17,7 +17,7 @@ import WeightFormat
         let model = try DeepSeekModel(path: out, threads: 2)
         let refs = try #require(try Fixtures.json("refs/deepseek_v3.json")["prompts"]?.arrayValue)
         #expect(refs.count == 3)
-        TransformersReference.expectMatches(model, prompts: refs, label: type.rawValue)
+        try TransformersReference.expectMatches(model, prompts: refs, label: type.rawValue, tolerance: 1.3e-5)
     }
 }
 
@@ -40,16 +40,16 @@ import WeightFormat
         let cases = try #require(try Fixtures.json("refs/deepseek_v3.json")["mtp"]?["cases"]?.arrayValue)
         #expect(!cases.isEmpty)
         for c in cases {
-            let tokens = (c["mtp_input_token_ids"]?.arrayValue ?? []).compactMap(\.intValue)
-            let features = (c["base_features_postnorm"]?.arrayValue ?? []).map { ($0.arrayValue ?? []).compactMap(\.doubleValue).map(Float.init) }
-            let top5 = (c["mtp_top5_ids"]?.arrayValue ?? []).map { ($0.arrayValue ?? []).compactMap(\.intValue) }
-            let top5Logits = (c["mtp_top5_logits"]?.arrayValue ?? []).map { ($0.arrayValue ?? []).compactMap(\.doubleValue).map(Float.init) }
+            let tokens = try c.ints("mtp_input_token_ids")
+            let features = try c.floatRows("base_features_postnorm")
+            let top5 = try c.intRows("mtp_top5_ids")
+            let top5Logits = try c.floatRows("mtp_top5_logits")
             #expect(tokens.count == 8 && features.count == 8)
             let out = mtp.forward(features: features, tokens: tokens, cache: mtp.makeCache()).logits
             for t in tokens.indices {
                 let ids = Array(out[t].indices.sorted { out[t][$0] > out[t][$1] }.prefix(5))
                 #expect(ids == top5[t], "position \(t)")
-                let worst = zip(ids.map { out[t][$0] }, top5Logits[t]).map { abs($0 - $1) }.max() ?? .infinity
+                let worst = try maxAbsDifference(ids.map { out[t][$0] }, top5Logits[t])
                 #expect(worst <= 1e-3, "position \(t): max |Δlogit| \(worst)")
             }
         }
@@ -61,7 +61,7 @@ import WeightFormat
         let prompts = try #require(try Fixtures.json("refs/deepseek_v3.json")["prompts"]?.arrayValue)
         for settings in [TreeSettings(topK: 1, depth: 3, totalTokens: 5), TreeSettings(topK: 3, depth: 2, totalTokens: 8)] {
             for p in prompts.prefix(2) {
-                let ids = (p["input_ids"]?.arrayValue ?? []).compactMap(\.intValue)
+                let ids = try p.ints("input_ids")
                 let plain = base.greedy(prompt: ids, maxTokens: 16).tokens
                 let spec = SpeculativeDecoder(base: base, head: mtp, settings: settings).generate(prompt: ids, maxNewTokens: 16)
                 #expect(spec.tokens == plain, "\(settings)")

@@ -13,7 +13,7 @@ enum DemoPair {
         let base = try LlamaModel(path: dir + "/base.hkw", threads: 2)
         let head = try DraftHead(path: dir + "/head.hkw", base: base)
         let prompt = try #require(try Fixtures.json("demo-pair/refs.json")["prompts"]?.arrayValue?.first)
-        return (base, head, (prompt["ids"]?.arrayValue ?? []).compactMap(\.intValue))
+        return (base, head, try prompt.ints("ids"))
     }
 }
 
@@ -30,16 +30,16 @@ enum DemoPair {
                                          ("hass_60_5_10", TreeSettings.published, 1)] {
             var steps = 0, tokens = 0
             for (p, r) in zip(prompts, results).prefix(count) {
-                let ids = (p["ids"]?.arrayValue ?? []).compactMap(\.intValue)
+                let ids = try p.ints("ids")
                 let ref = try #require(r[label])
-                let expectedTokens = (ref["output_ids"]?.arrayValue ?? []).compactMap(\.intValue)
-                let expectedAccept = (ref["accept_lengths"]?.arrayValue ?? []).compactMap(\.intValue)
+                let expectedTokens = try ref.ints("output_ids")
+                let expectedAccept = try ref.ints("accept_lengths")
                 let got = SpeculativeDecoder(base: base, head: head, settings: settings).generate(prompt: ids, maxNewTokens: expectedTokens.count)
                 steps += got.acceptLengths.count
                 tokens += got.acceptLengths.reduce(0, +) + got.acceptLengths.count
                 #expect(got.tokens == expectedTokens, "\(label) \(p["id"]?.stringValue ?? "")")
                 #expect(got.acceptLengths == expectedAccept, "\(label) \(p["id"]?.stringValue ?? "")")
-                let firstTree = (ref["first_tree"]?["tokens"]?.arrayValue ?? []).compactMap(\.intValue)
+                let firstTree = try #require(ref["first_tree"]).ints("tokens")
                 #expect(got.firstTree?.tokens == firstTree)
             }
             if count == prompts.count {

@@ -7,7 +7,6 @@ import TestSupport
 /// HASS draft heads against HASS's own `cnets.py` (`refs/draft_<family>.json`): the base's
 /// post-norm features, the head's predicted features and its top-5 tokens through the base head.
 @Suite struct DraftHeadTests {
-    static func floats(_ v: JSONValue?) -> [Float] { (v?.arrayValue ?? []).compactMap { $0.doubleValue.map(Float.init) } }
 
     @Test(arguments: [("draft_llama2", "llama2"), ("draft_llama3", "llama3"), ("draft_qwen2", "qwen2")])
     func matchesHASS(_ draft: String, _ baseName: String) throws {
@@ -20,23 +19,24 @@ import TestSupport
         let cases = try #require(refs["cases"]?.arrayValue)
         #expect(!cases.isEmpty)
         for c in cases {
-            let baseIDs = (c["base_input_ids"]?.arrayValue ?? []).compactMap(\.intValue)
-            let draftIDs = (c["draft_input_token_ids"]?.arrayValue ?? []).compactMap(\.intValue)
-            let features = (c["base_features_postnorm"]?.arrayValue ?? []).map(Self.floats)
-            let expected = (c["draft_features"]?.arrayValue ?? []).map(Self.floats)
-            let top5 = (c["draft_top5_ids"]?.arrayValue ?? []).map { ($0.arrayValue ?? []).compactMap(\.intValue) }
+            let baseIDs = try c.ints("base_input_ids")
+            let draftIDs = try c.ints("draft_input_token_ids")
+            let features = try c.floatRows("base_features_postnorm")
+            let expected = try c.floatRows("draft_features")
+            let top5 = try c.intRows("draft_top5_ids")
+            try #require(features.count >= baseIDs.count && expected.count >= draftIDs.count && top5.count >= draftIDs.count)
             // The base's post-norm features, position by position.
             let cache = base.makeCache()
             for (i, t) in baseIDs.enumerated() {
                 let hidden = base.step(token: t, cache: cache).hidden
-                let worst = zip(hidden, features[i]).map { abs($0 - $1) }.max() ?? 0
+                let worst = try maxAbsDifference(hidden, features[i])
                 #expect(worst <= 1e-3, "\(draft) base feature \(i): \(worst)")
             }
             // The head over the reference features.
             let headCache = head.makeCache()
             for (i, t) in draftIDs.enumerated() {
                 let (out, logits) = head.step(feature: features[i], token: t, cache: headCache)
-                let worst = zip(out, expected[i]).map { abs($0 - $1) }.max() ?? 0
+                let worst = try maxAbsDifference(out, expected[i])
                 let scale = expected[i].map { abs($0) }.max() ?? 1
                 #expect(worst <= 1e-3 * max(1, scale), "\(draft) draft feature \(i): \(worst)")
                 let ours = logits.indices.sorted { logits[$0] > logits[$1] }.prefix(5)

@@ -48,7 +48,7 @@ import TestSupport
             let w = try AtomicFileWriter(path: bad)
             try w.write(bytes)
             try w.commit()
-            #expect(throws: (any Error).self, "variant \(i)") { _ = try HKWArchive.unpack(path: bad, out: dir + "/out\(i).hkw") }
+            #expect(throws: HKWError.self, "variant \(i)") { _ = try HKWArchive.unpack(path: bad, out: dir + "/out\(i).hkw") }
             #expect(FileSystem.kind(of: dir + "/out\(i).hkw") == .missing)
         }
         #expect(try FileSystem.contents(of: dir).allSatisfy { !$0.hasPrefix(".") })

@@ -14,10 +14,11 @@ import WeightFormat
     }
 
     /// Writes a small file: two tensors (one streamed in chunks, one empty) and a verbatim file.
-    static func writeSample(to path: String) throws {
-        let w = try HKWWriter(path: path, metadata: .object([("architecture", .string("llama")), ("role", .string("base"))]), entries: [
+    /// `role`, `tokenizer` and `qByte` vary the sample: metadata, a verbatim file, a weight byte.
+    static func writeSample(to path: String, role: String = "base", tokenizer: String = "{\"k\": true}", qByte: UInt8 = 7) throws {
+        let w = try HKWWriter(path: path, metadata: .object([("architecture", .string("llama")), ("role", .string(role))]), entries: [
             .tensor("a", type: .f32, shape: [3, 5]),
-            .file("tokenizer.json", length: 11),
+            .file("tokenizer.json", length: tokenizer.utf8.count),
             .tensor("empty", type: .bf16, shape: [0, 4]),
             .tensor("q", type: .q8_0, shape: [2, 32]),
         ])
@@ -25,10 +26,10 @@ import WeightFormat
         try w.append(Array(a[0..<20]))
         try w.append(Array(a[20...]))
         try w.finishEntry()
-        try w.append(Array("{\"k\": true}".utf8))
+        try w.append(Array(tokenizer.utf8))
         try w.finishEntry()
         try w.finishEntry()
-        try w.append([UInt8](repeating: 7, count: 68))
+        try w.append([UInt8](repeating: qByte, count: 68))
         try w.finishEntry()
         try w.commit()
     }
@@ -53,13 +54,19 @@ import WeightFormat
         #expect(try FileSystem.contents(of: dir) == ["model.hkw"])
     }
 
+    /// Same weights with other metadata and another tokenizer: the same content hash; one weight
+    /// byte changed: another.
     @Test func contentHashDependsOnWeightsOnly() throws {
         let dir = Fixtures.temporaryDirectory()
         try Self.writeSample(to: dir + "/one.hkw")
-        try Self.writeSample(to: dir + "/two.hkw")
+        try Self.writeSample(to: dir + "/two.hkw", role: "draft", tokenizer: "{\"other\": [1, 2, 3]}")
+        try Self.writeSample(to: dir + "/three.hkw", qByte: 8)
         let one = try HKWFile(path: dir + "/one.hkw")
         let two = try HKWFile(path: dir + "/two.hkw")
+        let three = try HKWFile(path: dir + "/three.hkw")
+        #expect(try FileSystem.readFile(dir + "/one.hkw") != FileSystem.readFile(dir + "/two.hkw"))
         #expect(one.contentHash == two.contentHash)
+        #expect(one.contentHash != three.contentHash)
         #expect(one.contentHash.count == 64)
     }
 

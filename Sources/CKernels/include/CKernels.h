@@ -18,7 +18,11 @@ enum {
     CK_CPU_AVX512F = 1u << 3,
     CK_CPU_AVX512BW = 1u << 4,
 };
+/// The features the kernels dispatch on: those detected, or none when the environment has
+/// HASSKIT_KERNELS=reference (read once), so that every kernel takes its portable path.
 unsigned ck_cpu_features(void);
+/// The features the running CPU has, whatever HASSKIT_KERNELS says (for reports).
+unsigned ck_cpu_features_detected(void);
 
 /// IEEE binary16 -> binary32, exact.
 void ck_f16_to_f32(const uint16_t *src, float *dst, size_t n);
