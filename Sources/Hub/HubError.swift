@@ -55,7 +55,7 @@ public struct HubError: Error, Sendable, CustomStringConvertible, ErrorWithCause
         }
     }
 
-    /// Bytes in binary units with the exact count (`25.0 MiB (26214400 bytes)`).
+    /// Bytes in binary units (`25.0 MiB`).
     static func size(_ n: UInt64) -> String {
         let units = ["bytes", "KiB", "MiB", "GiB", "TiB"]
         var v = Double(n)
@@ -64,7 +64,7 @@ public struct HubError: Error, Sendable, CustomStringConvertible, ErrorWithCause
             v /= 1024
             i += 1
         }
-        return i == 0 ? "\(n) bytes" : String(format: "%.1f", v) + " \(units[i]) (\(n) bytes)"
+        return i == 0 ? "\(n) bytes" : String(format: "%.1f", v) + " \(units[i])"
     }
 
     public var description: String {

@@ -385,6 +385,15 @@ import TestSupport
         #expect(throws: HubError.self) { _ = try s.ops.pull(.repo("org/model"), options: PullOptions(), progress: Self.quiet()) }
     }
 
+    /// "needs 25 MB, 31 MB available" read as a contradiction: the message names the margin.
+    @Test func theFreeSpaceMessageNamesTheMargin() {
+        let e = HubError(.notEnoughSpace(needed: 25 << 20, margin: Downloader.spaceMargin, available: 31 << 20, folder: "/cache/blobs"),
+                         location: "/cache/blobs")
+        #expect(e.description.contains("25.0 MiB") && e.description.contains("margin of 64.0 MiB") && e.description.contains("89.0 MiB in all"),
+                "\(e.description)")
+        #expect(e.description.contains("31.0 MiB") && e.description.contains("available"))
+    }
+
     @Test func missingReposAreNotFound() throws {
         let s = try Self.setup()
         do {
