@@ -41,7 +41,7 @@ let package = Package(
         .target(
             name: "WeightFormat",
             dependencies: [
-                "Platform", "StrictJSON", "Quantization", "Checkpoints", "CZstd",
+                "Platform", "StrictJSON", "Quantization", "CZstd",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
 
@@ -54,17 +54,22 @@ let package = Package(
 
         .target(name: "Tokenizers", dependencies: ["StrictJSON"]),
         // Hand-off to SGLang/vLLM: draft layouts, bias folding, launch plans.
-        .target(name: "Export", dependencies: ["Checkpoints", "Platform", "Registry", "StrictJSON"]),
+        .target(name: "Export", dependencies: ["Checkpoints", "Platform", "StrictJSON"]),
         // The hub imitation on loopback: the download tests' server with faults, and what
         // `hasskit demo` serves the bundled pair from so that it goes through the real `pull`.
         .target(name: "LoopbackHub", dependencies: ["StrictJSON", .product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "Inference", dependencies: ["WeightFormat", "Quantization", "Platform", "StrictJSON", "CKernels", "COpenBLAS", "Registry"]),
+        .target(name: "Inference", dependencies: ["WeightFormat", "Quantization", "Platform", "StrictJSON", "CKernels", "COpenBLAS"]),
+        // Checks over models: does a head fit its base (compat), does speculation reproduce plain
+        // decoding (the smoke test), what bounds the engine (bench).
+        .target(name: "Checks", dependencies: ["Inference", "WeightFormat", "Tokenizers", "Platform", "StrictJSON", "CKernels"]),
+        // The main job, once, below the CLI: a pair's store, pulled, converted, checked.
+        .target(name: "Pairs", dependencies: ["Registry", "CacheLayout", "Hub", "Conversion", "WeightFormat", "Inference", "Checks", "Tokenizers", "Export", "Platform", "StrictJSON"]),
 
         // MARK: Command line (commands live in a library so tests can run them in-process)
         .target(
             name: "HasskitCLI",
             dependencies: [
-                "Platform", "Checkpoints", "WeightFormat", "Quantization", "CKernels", "Conversion", "Registry", "CacheLayout", "Hub", "Inference", "Tokenizers", "LoopbackHub", "Export",
+                "Platform", "Checkpoints", "WeightFormat", "Quantization", "CKernels", "Conversion", "Registry", "CacheLayout", "Hub", "Inference", "Checks", "Pairs", "Tokenizers", "LoopbackHub", "Export",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "hasskit", dependencies: ["HasskitCLI"]),
@@ -86,7 +91,7 @@ let package = Package(
             ]),
         .testTarget(
             name: "WeightFormatTests",
-            dependencies: ["WeightFormat", "Checkpoints", "Quantization", "TestSupport", "Platform"]),
+            dependencies: ["WeightFormat", "Checkpoints", "Conversion", "Quantization", "TestSupport", "Platform"]),
         .testTarget(name: "RegistryTests", dependencies: ["Registry", "StrictJSON", "TestSupport", "Platform"]),
         .testTarget(name: "HubTests", dependencies: ["Hub", "CacheLayout", "LoopbackHub", "Registry", "StrictJSON", "TestSupport", "Platform"]),
         .testTarget(
@@ -96,10 +101,13 @@ let package = Package(
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "StrictJSON", "TestSupport", "Platform"]),
         .testTarget(
             name: "InferenceTests",
-            dependencies: ["Inference", "Conversion", "WeightFormat", "StrictJSON", "TestSupport", "Platform"]),
+            dependencies: ["Inference", "Checks", "Conversion", "WeightFormat", "StrictJSON", "TestSupport", "Platform"]),
+        .testTarget(
+            name: "PairsTests",
+            dependencies: ["Pairs", "Checks", "Conversion", "Hub", "Inference", "LoopbackHub", "Platform", "Registry", "TestSupport"]),
         .testTarget(
             name: "HasskitCLITests",
-            dependencies: ["HasskitCLI", "LoopbackHub", "TestSupport", "StrictJSON", "WeightFormat", "Checkpoints", "Platform"]),
+            dependencies: ["HasskitCLI", "LoopbackHub", "TestSupport", "StrictJSON", "WeightFormat", "Checkpoints", "Conversion", "Platform"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,7 +1,11 @@
-// Matrix-vector products over stored (possibly quantized) rows: the decode step of the engine.
-// The reference path decodes each row into a scratch buffer and dots it with x (correct for every
-// type). Q8_0 and Q4_0 rows also have fused AVX2/FMA kernels that never writes the decoded row: it reads
-// the blocks once and accumulate in registers. Tests compare the two paths.
+// Products of stored (possibly quantized) rows with activations: the engine's matrix work.
+//   - f32 activations: ck_matvec_rows (one input) and ck_matmul_rows_fused (a small batch of Q8_0).
+//     The reference decodes each row into a scratch buffer and dots it with x (every type); Q8_0 and
+//     Q4_0 also have fused AVX2/FMA kernels that read the blocks once.
+//   - 8-bit activations (llama.cpp's scheme, the default): ck_quantize_q8act, then
+//     ck_matmul_rows_q8act for Q8_0, Q4_0, Q4_K and Q6_K rows (the row-interleaved types are in
+//     interleaved.c), each next to a readable reference that it equals bit for bit.
+// Dispatch follows ck_cpu_features() (no extensions under HASSKIT_KERNELS=reference).
 #include "kernels_internal.h"
 #include <math.h>
 #include <string.h>

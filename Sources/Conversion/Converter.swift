@@ -104,7 +104,7 @@ public struct Converter {
         let hyper = try CanonicalConfig.make(config: checkpoint.config, family: family, tensorNames: Set(names), path: source)
 
         var plan = try makePlan(checkpoint, family: family, type: options.type, interleave: options.interleave, source: source)
-        var architecture = family.rawValue
+        var architecture = family.architecture
         var role = family == .eagleHead ? "draft" : "base"
         var hyperMembers = hyper.objectMembers ?? []
         if let layers = options.layers {
@@ -113,7 +113,7 @@ public struct Converter {
             let nextn = checkpoint.config?["num_nextn_predict_layers"]?.intValue ?? 0
             if family == .deepseekV3, nextn > 0, Set(layers) == Set(total..<(total + nextn)) {
                 // DeepSeek stores its multi-token-prediction module as the extra layer(s).
-                architecture = "deepseek_mtp"
+                architecture = .deepseekMTP
                 role = "draft"
             }
             hyperMembers.append(("layers", .array(layers.sorted().map { .int($0) })))
@@ -158,7 +158,7 @@ public struct Converter {
         let hashes = SourceHasher(files: options.hashSources ? zip(checkpoint.files, known).filter { $0.1 == nil }.map(\.0) : [])
         let provenance = try makeProvenance(checkpoint, options: options, digests: nil)
         var metadata: [(String, JSONValue)] = [
-            ("architecture", .string(architecture)),
+            ("architecture", .string(architecture.rawValue)),
             ("role", .string(role)),
             ("config", .object(hyperMembers)),
             ("provenance", provenance),

@@ -1,3 +1,4 @@
+import WeightFormat
 import Checkpoints
 import StrictJSON
 
@@ -11,6 +12,16 @@ public enum ModelFamily: String, Sendable {
     case deepseekV3 = "deepseek_v3"
     /// An EAGLE-1-style HASS draft head: `fc` + one decoder layer, no `model.` prefix.
     case eagleHead = "eagle_head"
+
+    /// What a converted file of this family says it holds.
+    public var architecture: HKWArchitecture {
+        switch self {
+        case .llama: return .llama
+        case .qwen2: return .qwen2
+        case .deepseekV3: return .deepseekV3
+        case .eagleHead: return .eagleHead
+        }
+    }
 
     /// Recognises the family. Heads are told apart by their tensors (`fc.weight` and `layers.0.*`
     /// without a `model.` prefix), because their configs claim `LlamaForCausalLM`.

@@ -1,7 +1,6 @@
 import Checkpoints
 import Foundation
 import Platform
-import Registry
 import StrictJSON
 
 /// The serving engines hasskit prepares pairs for.
@@ -9,8 +8,23 @@ public enum Engine: String, Sendable, CaseIterable {
     case sglang, vllm
 }
 
-/// Draft-tree settings in HASS's convention (depth = draft levels − 1), as the manifests give them.
-public typealias ExportTree = Manifest.Tree
+/// Draft-tree settings in HASS's convention (depth = draft levels − 1), which the launch plan
+/// turns into each engine's flags.
+public struct ExportTree: Sendable, Equatable {
+    public var topK: Int
+    public var depth: Int
+    /// Tree nodes including the root.
+    public var totalTokens: Int
+
+    public init(topK: Int, depth: Int, totalTokens: Int) {
+        self.topK = topK
+        self.depth = depth
+        self.totalTokens = totalTokens
+    }
+
+    /// HASS's published GPU tree (top-k 10, depth 5, 60 nodes).
+    public static let published = ExportTree(topK: 10, depth: 5, totalTokens: 60)
+}
 
 /// What `hasskit export` will write for one engine (computed without writing anything, so
 /// `--dry-run` prints exactly this): the draft folder's config and tensors, the rules applied,

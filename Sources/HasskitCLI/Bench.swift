@@ -4,6 +4,7 @@ import Foundation
 import Inference
 import Platform
 import StrictJSON
+import Conversion
 import WeightFormat
 
 /// `hasskit bench …`: measurements run by hand, each against a baseline taken in the same run.

@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import Hub
 import Inference
+import Checks
+import Pairs
 import Platform
 import Registry
 import StrictJSON
@@ -69,27 +71,13 @@ struct Check: ParsableCommand {
 
     /// The two files and the tree: from the options, or from a converted pair in the store.
     func resolve() throws -> (base: String, draft: String, tree: TreeSettings) {
-        var tree = TreeSettings.published
-        var files = (base ?? "", draft ?? "")
-        if let pair {
-            guard let manifest = try loadRegistry().manifest(named: pair) else {
-                throw ValidationError("no pair named \(pair) (see hasskit list)")
-            }
-            tree = manifest.cpuTree
-            let folder = PairOperations(client: HubClient(environment: HubEnvironment.fromProcess())).store.folder(manifest.id)
-            let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
-            let types = names.filter { $0.hasPrefix("draft-") && $0.hasSuffix(".hkw") }.map { String($0.dropFirst(6).dropLast(4)) }
-                .filter { names.contains("base-\($0).hkw") }.sorted()
-            guard !types.isEmpty else {
-                throw ValidationError("\(manifest.id) is not converted yet: run hasskit pull \(manifest.id) and hasskit convert \(manifest.id)")
-            }
-            let chosen = type ?? (types.count == 1 ? types[0] : "")
-            guard types.contains(chosen) else {
-                throw ValidationError("\(manifest.id) is converted as \(types.joined(separator: ", ")); choose one with --type")
-            }
-            files = (folder + "/base-\(chosen).hkw", folder + "/draft-\(chosen).hkw")
+        guard let pair else { return (base ?? "", draft ?? "", self.tree.apply(to: .published)) }
+        guard let manifest = try loadRegistry().manifest(named: pair) else {
+            throw ValidationError("no pair named \(pair) (see hasskit list)")
         }
-        return (files.0, files.1, self.tree.apply(to: tree))
+        let workspace = PairWorkspace(manifest: manifest, client: HubClient(environment: HubEnvironment.fromProcess()))
+        let files = try workspace.convertedFiles(type: type)
+        return (files.base, files.draft, self.tree.apply(to: workspace.cpuTree))
     }
 
     func run() throws {
@@ -97,25 +85,9 @@ struct Check: ParsableCommand {
         let (base, draft, settings) = try resolve()
         let sampling = Sampling(temperature: temperature, seed: seed)
         // The pair first: a head made for another base is the likeliest mistake.
-        let model: any CausalModel, head: any FeatureDraft
-        model = try Models.openBase(path: base, threads: max(1, threads))
-        head = try Models.openDraft(path: draft, base: model)
-        let extras: ModelExtras
-        extras = try ModelExtras(path: base)
-        guard let tokenizer = extras.tokenizer else {
-            throw ValidationError("\(base) carries no tokenizer.json (convert the base from a folder that has one)")
-        }
-        let texts = try PromptSet.texts(file: prompts)
-        var template: ChatTemplate?
-        if chat {
-            template = extras.chatTemplate
-            guard template != nil else { throw ValidationError("\(base) carries no chat_template hasskit recognises") }
-        }
-        let ids = texts.map { text in
-            template.map { tokenizer.encode($0.render([.init(role: "user", content: text)])) } ?? tokenizer.encode(text, addSpecialTokens: true)
-        }
-        let check = SpeculationCheck.run(base: model, head: head, settings: settings, prompts: ids, maxNewTokens: maxTokens,
-                                         stopTokens: extras.stopTokens, sampling: sampling) { i, r in
+        let opened = try OpenedPair(base: base, draft: draft, threads: threads)
+        let ids = try opened.encode(try PromptSet.texts(file: prompts), chat: chat)
+        let check = opened.check(prompts: ids, settings: settings, maxTokens: maxTokens, sampling: sampling) { i, r in
             guard !json else { return }
             let mark = !sampling.isGreedy ? "sampled" : r.firstDifference.map { "DIFFERS at token \($0)" } ?? "identical"
             let tau = Double(r.acceptLengths.reduce(0, +) + r.acceptLengths.count) / Double(max(1, r.acceptLengths.count))
@@ -182,25 +154,3 @@ struct TreeOptions: ParsableArguments {
     }
 }
 
-/// The prompts `check` and `compat` run: a bundled set, or one prompt per line of a file.
-enum PromptSet {
-    /// A few chat, code and math prompts, short enough for a smoke test on the CPU.
-    static let bundled = [
-        "What are three tips for staying focused while working from home?",
-        "Write a short, friendly reply declining a meeting invitation.",
-        "def fibonacci(n):\n    \"\"\"Return the n-th Fibonacci number.\"\"\"\n",
-        "def read_lines(path):\n    with open(path) as f:\n",
-        "import json\n\ndef load_config(path):\n",
-        "Question: A train travels 120 km in 1.5 hours. What is its average speed?\nAnswer:",
-        "Question: What is 17 * 23?\nAnswer: Let's compute step by step.",
-    ]
-
-    static func texts(file: String?) throws -> [String] {
-        guard let file else { return bundled }
-        let data: [UInt8]
-        data = try FileSystem.readFile(file)
-        let texts = String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init).filter { !$0.allSatisfy(\.isWhitespace) }
-        guard !texts.isEmpty else { throw ValidationError("\(file) has no prompts (one per line)") }
-        return texts
-    }
-}

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import Checks
+import Pairs
 import Inference
 import StrictJSON
 import WeightFormat
@@ -39,15 +41,12 @@ struct Compat: ParsableCommand {
     var json = false
 
     func run() throws {
-        var report = PairCompatibility(base: try HKWFile(path: base), draft: try HKWFile(path: draft))
+        var report = try PairWorkspace.structuralCompat(base: base, draft: draft)
         if report.compatible {
-            let model = try Models.openBase(path: base, threads: max(1, threads))
-            let head = try Models.openDraft(path: draft, base: model)
-            let extras = try ModelExtras(path: base)
-            let texts = try PromptSet.texts(file: prompts)
-            if let tokenizer = extras.tokenizer {
-                let ids = texts.map { tokenizer.encode($0, addSpecialTokens: true) }
-                report.top1Agreement = PairCompatibility.top1Agreement(base: model, head: head, prompts: ids, continuation: max(1, continuation))
+            let opened = try OpenedPair(base: base, draft: draft, threads: threads)
+            if opened.extras.tokenizer != nil {
+                let ids = try opened.encode(try PromptSet.texts(file: prompts), chat: false)
+                report.top1Agreement = opened.top1Agreement(prompts: ids, continuation: continuation)
             } else if !json {
                 Console.log("note: \(base) carries no tokenizer.json, so the agreement check was skipped")
             }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Conversion
 import Foundation
 import Hub
+import Pairs
 import Platform
 import Registry
 import StrictJSON
@@ -80,29 +81,18 @@ struct Convert: ParsableCommand {
 }
 
 extension Convert {
-    /// Converts both members of a pulled pair into the store: the base first, then the draft
-    /// against it (so a HASS head can share the base's embedding).
+    /// Converts both members of a pulled pair into the store (`PairWorkspace.convert`).
     func convertPair(_ pair: Manifest, type: ConversionType) throws {
-        let ops = PairOperations(client: HubClient(environment: HubEnvironment.fromProcess()))
-        let snapshots: [String: String]
-        snapshots = try ops.snapshots(pair.id)
-        guard let base = snapshots["base"], let draft = snapshots["draft"] else {
-            throw HubError(.notFound("the lock of \(pair.id) has no base and draft"), location: ops.store.lockPath(pair.id))
-        }
-        let folder = out ?? ops.store.folder(pair.id)
-        try FileSystem.createDirectory(folder)
-        let baseOut = folder + "/base-\(type.rawValue).hkw"
-        let draftOut = folder + "/draft-\(type.rawValue).hkw"
-        var reports: [Converter.Report] = []
+        let workspace = PairWorkspace(manifest: pair, client: HubClient(environment: HubEnvironment.fromProcess()), folder: out)
         var options = Converter.Options(type: type, force: force, arguments: CommandLine.arguments)
         options.interleave = !plainRows
-        reports.append(try Converter.convert(source: base, out: baseOut, options: options, log: { if verbose { Console.log($0) } }))
-        options.draftOf = pair.draftKind == "eagle1-head" ? baseOut : nil
-        reports.append(try Converter.convert(source: draft, out: draftOut, options: options, log: { if verbose { Console.log($0) } }))
+        let result = try workspace.convert(type: type, options: options, log: { if verbose { Console.log($0) } })
         if json {
-            Console.out(JSONValue.object([("pair", .string(pair.id)), ("base", reports[0].json), ("draft", reports[1].json)]).serialized())
+            Console.out(JSONValue.object([("pair", .string(pair.id)), ("base", result.base.json), ("draft", result.draft.json)]).serialized())
         } else {
-            for r in reports { Console.out("\(r.out): \(r.tensors) tensors, \(r.family.rawValue), \(r.type.rawValue), \(formatBytes(r.bytesOut))") }
+            for r in [result.base, result.draft] {
+                Console.out("\(r.out): \(r.tensors) tensors, \(r.family.rawValue), \(r.type.rawValue), \(formatBytes(r.bytesOut))")
+            }
         }
     }
 

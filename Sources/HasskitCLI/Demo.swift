@@ -2,6 +2,8 @@ import ArgumentParser
 import Conversion
 import Foundation
 import Hub
+import Pairs
+import Checks
 import Inference
 import LoopbackHub
 import Platform
@@ -68,55 +70,44 @@ struct Demo: ParsableCommand {
             throw ValidationError("the registry has no `demo` entry (manifests/demo.json)")
         }
         let home = workdir ?? HubEnvironment.fromProcess().hasskitHome + "/demo"
-        let tree = manifest.gpuTree
+        let tree = TreeSettings(manifest.gpuTree)
         func step(_ n: Int, _ name: String, _ text: String) {
             if !json { Console.out("[\(n)/5] \(name.padding(9)) \(text)") }
         }
-        step(1, "registry", "\(manifest.id): \(manifest.base.repo) + \(manifest.draft.repo) (\(manifest.draftKind)), from \(source.folder)")
+        step(1, "registry", "\(manifest.id): \(manifest.base.repo) + \(manifest.draft.repo) (\(manifest.draftKind.rawValue)), from \(source.folder)")
 
-        // 2. Pull through the real client from a loopback hub serving the bundled files.
-        let hub: LoopbackHub
-        let summary: PullSummary
-        hub = try LoopbackHub()
+        // 2. Pull through the real client from a loopback hub serving the bundled files: the
+        // demo is the pair workflow pointed at that hub, with its own cache and store.
+        let hub = try LoopbackHub()
+        defer { hub.stop() }
         hub.addRepo(manifest.base.repo, files: try source.files("base"))
         hub.addRepo(manifest.draft.repo, files: try source.files("draft"))
         let environment = HubEnvironment(endpoint: hub.endpoint, token: nil, cacheDirectory: home + "/hub", offline: false, hasskitHome: home)
-        let ops = PairOperations(client: HubClient(environment: environment))
-        summary = try ops.pull(.pair(manifest), options: PullOptions(), progress: DownloadProgress(style: .quiet) { _ in })
-        defer { hub.stop() }
+        let workspace = PairWorkspace(manifest: manifest, client: HubClient(environment: environment), folder: home)
+        let summary = try workspace.pull(progress: DownloadProgress(style: .quiet) { _ in })
         let bytes = summary.files.reduce(UInt64(0)) { $0 + $1.bytes }
         step(2, "pull", "\(summary.files.count) files, \(formatBytes(bytes)) from \(hub.endpoint) (\(formatBytes(summary.bytesDownloaded)) fetched, SHA-256 checked) in \(String(format: "%.2f", summary.seconds)) s")
 
         // 3. Convert both members; the head against the converted base.
-        let snapshots = Dictionary(uniqueKeysWithValues: summary.lock.members.map { ($0.role, HFCache(root: home + "/hub").layout.snapshot($0.repo, $0.commit).path) })
-        let baseOut = home + "/base-\(conversion.rawValue).hkw", draftOut = home + "/draft-\(conversion.rawValue).hkw"
-        var reports: [Converter.Report] = []
-        var options = Converter.Options(type: conversion, force: true, arguments: CommandLine.arguments)
-        reports.append(try Converter.convert(source: snapshots["base"] ?? "", out: baseOut, options: options, log: { _ in }))
-        options.draftOf = baseOut
-        reports.append(try Converter.convert(source: snapshots["draft"] ?? "", out: draftOut, options: options, log: { _ in }))
+        let converted = try workspace.convert(type: conversion, options: Converter.Options(type: conversion, force: true, arguments: CommandLine.arguments))
+        let reports = [converted.base, converted.draft]
+        let (baseOut, draftOut) = (converted.files.base, converted.files.draft)
         step(3, "convert", "base \(formatBytes(reports[0].bytesIn)) → \(formatBytes(reports[0].bytesOut)), head \(formatBytes(reports[1].bytesIn)) → \(formatBytes(reports[1].bytesOut)) as \(conversion.rawValue) in \(String(format: "%.2f", reports[0].seconds + reports[1].seconds)) s")
 
         // 4. Does the head fit the base, and how often does it predict it?
-        let model: LlamaModel, head: DraftHead, extras: ModelExtras
-        var compat: PairCompatibility
-        compat = PairCompatibility(base: try HKWFile(path: baseOut), draft: try HKWFile(path: draftOut))
+        var compat = try PairWorkspace.structuralCompat(base: baseOut, draft: draftOut)
         guard compat.compatible else {
             if json { Console.out(JSONValue.object([("pair", .string(manifest.id)), ("compat", compat.json)]).serialized()) }
             for c in compat.checks where !c.ok { Console.log("FAIL \(c.name): expected \(c.expected), found \(c.found)") }
             throw ExitCode(HasskitExit.incompatible)
         }
-        model = try LlamaModel(path: baseOut, threads: max(1, threads))
-        head = try DraftHead(path: draftOut, base: model)
-        extras = try ModelExtras(path: baseOut)
-        guard let tokenizer = extras.tokenizer else { throw ValidationError("\(baseOut) carries no tokenizer") }
-        let prompts = source.prompts.prefix(promptCount ?? source.prompts.count).map { tokenizer.encode($0, addSpecialTokens: true) }
-        compat.top1Agreement = PairCompatibility.top1Agreement(base: model, head: head, prompts: prompts, continuation: min(32, maxTokens))
+        let pair = try OpenedPair(base: baseOut, draft: draftOut, threads: threads)
+        let prompts = try pair.encode(Array(source.prompts.prefix(promptCount ?? source.prompts.count)), chat: false)
+        compat.top1Agreement = pair.top1Agreement(prompts: prompts, continuation: min(32, maxTokens))
         step(4, "compat", "\(compat.checks.count)/\(compat.checks.count) structural checks pass; the head's top-1 token equals the base's \(String(format: "%.1f", (compat.top1Agreement ?? 0) * 100)) % of the time")
 
         // 5. Speculative decoding against plain greedy decoding.
-        let check = SpeculationCheck.run(base: model, head: head, settings: tree, prompts: prompts, maxNewTokens: maxTokens,
-                                         stopTokens: extras.stopTokens, sampling: .greedy) { _, _ in }
+        let check = pair.check(prompts: prompts, settings: tree, maxTokens: maxTokens)
         let referenceTau = manifest.published["temperature_0"]?["tau"]?.doubleValue
         let same = check.results.filter { $0.firstDifference == nil }.count
         step(5, "check", "\(prompts.count) prompts × \(maxTokens) tokens, tree \(tree.totalTokens)/\(tree.depth)/\(tree.topK): speculative output \(check.identical ? "identical to" : "DIFFERS from") plain greedy (\(same)/\(prompts.count))")

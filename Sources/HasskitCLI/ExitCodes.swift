@@ -1,11 +1,13 @@
 import ArgumentParser
 import CacheLayout
+import Checks
 import Checkpoints
 import Conversion
 import Export
 import Foundation
 import Hub
 import Inference
+import Pairs
 import Platform
 import Registry
 import StrictJSON
@@ -58,6 +60,15 @@ public enum HasskitExit {
             }
         case is ManifestError, is LayoutError, is TokenizerError, is JSONError:
             return badInput
+        case let e as CheckError:
+            // A prompt file without prompts is bad input; a model that cannot take text prompts
+            // (no tokenizer, no chat format) is a command line that cannot be acted on.
+            return e.code == .noPrompts ? badInput : usage
+        case let e as PairError:
+            switch e.code {
+            case .incompleteLock, .familyMismatch: return badInput
+            case .notConverted, .ambiguousType, .typeNotConverted: return usage
+            }
         case let e as InferenceError:
             return e.kind == .incompatible ? incompatible : badInput
         case let e as SystemError:

@@ -2,6 +2,7 @@ import ArgumentParser
 import Export
 import Foundation
 import Hub
+import Pairs
 import Platform
 import Registry
 import StrictJSON
@@ -74,13 +75,11 @@ struct ExportCommand: ParsableCommand {
         var provenance: [(String, JSONValue)] = []
         if let pair {
             guard let manifest = try loadRegistry().manifest(named: pair) else { throw ValidationError("no pair named \(pair) (see hasskit list)") }
-            let snapshots: [String: String]
-            snapshots = try PairOperations(client: HubClient(environment: HubEnvironment.fromProcess())).snapshots(manifest.id)
-            guard let b = snapshots["base"], let d = snapshots["draft"] else { throw ValidationError("\(manifest.id) has no pulled base and draft (hasskit pull \(manifest.id))") }
-            folders = (b, d)
-            defaultTree = manifest.gpuTree
-            kind = manifest.draftKind
-            if manifest.draftKind == "deepseek-mtp" { defaults = (2, 8) }
+            let workspace = PairWorkspace(manifest: manifest, client: HubClient(environment: HubEnvironment.fromProcess()))
+            folders = try workspace.snapshots()
+            defaultTree = ExportTree(manifest.gpuTree)
+            kind = manifest.draftKind.rawValue
+            if manifest.draftKind == .deepseekMTP { defaults = (2, 8) }
             provenance = [("pair", .string(manifest.id)), ("base_repo", .string(manifest.base.repo)), ("draft_repo", .string(manifest.draft.repo))]
         }
         let tree = ExportTree(topK: self.tree.topK ?? defaultTree.topK, depth: self.tree.depth ?? defaultTree.depth,

@@ -54,9 +54,9 @@ struct List: ParsableCommand {
         for m in registry.manifests {
             let pulled = (try? ops.store.lock(m.id)) != nil
             rows.append(.object([("id", .string(m.id)), ("aliases", .array(m.aliases.map { .string($0) })), ("title", .string(m.title)),
-                                 ("base", .string(m.base.repo)), ("draft", .string(m.draft.repo)), ("draft_kind", .string(m.draftKind)),
+                                 ("base", .string(m.base.repo)), ("draft", .string(m.draft.repo)), ("draft_kind", .string(m.draftKind.rawValue)),
                                  ("gated", .bool(m.base.gated || m.draft.gated)), ("pulled", .bool(pulled))]))
-            lines.append("\(m.id.padding(30))\(m.base.repo.padding(43))\(m.draftKind.padding(14))\((m.base.gated ? "yes" : "no").padding(7))\(pulled ? "yes" : "no")")
+            lines.append("\(m.id.padding(30))\(m.base.repo.padding(43))\(m.draftKind.rawValue.padding(14))\((m.base.gated ? "yes" : "no").padding(7))\(pulled ? "yes" : "no")")
         }
         Console.out(json ? JSONValue.array(rows).serialized() : lines.joined(separator: "\n"))
     }
@@ -85,7 +85,7 @@ struct Show: ParsableCommand {
         var local: [JSONValue] = []
         for member in lock?.members ?? [] {
             let present = member.files.filter { FileSystem.kind(of: ops.cache.layout.snapshotFile(member.repo, member.commit, $0.file).path) == .file }
-            local.append(.object([("role", .string(member.role)), ("repo", .string(member.repo.description)), ("commit", .string(member.commit.hex)),
+            local.append(.object([("role", .string(member.role.rawValue)), ("repo", .string(member.repo.description)), ("commit", .string(member.commit.hex)),
                                   ("files", .int(member.files.count)), ("present", .int(present.count)),
                                   ("bytes", .int(member.files.reduce(UInt64(0)) { $0 + $1.size })),
                                   ("snapshot", .string(ops.cache.layout.snapshot(member.repo, member.commit).path))]))
@@ -96,11 +96,11 @@ struct Show: ParsableCommand {
         }
         var lines = ["\(m.id) — \(m.title)"]
         if !m.aliases.isEmpty { lines.append("  aliases      \(m.aliases.joined(separator: ", "))") }
-        lines.append("  family       \(m.family), chat template \(m.chatTemplate)")
+        lines.append("  family       \(m.family.rawValue), chat template \(m.chatTemplate)")
         for (role, member) in [("base", m.base), ("draft", m.draft)] {
             lines.append("  \(role.padding(12)) \(member.repo)@\(member.revision)  licence \(member.licence)\(member.gated ? ", gated: accept the licence on the hub and set HF_TOKEN" : "")")
         }
-        lines.append("  draft kind   \(m.draftKind)")
+        lines.append("  draft kind   \(m.draftKind.rawValue)")
         lines.append("  tree (GPU)   top-k \(m.gpuTree.topK), depth \(m.gpuTree.depth), \(m.gpuTree.totalTokens) tokens")
         lines.append("  tree (CPU)   top-k \(m.cpuTree.topK), depth \(m.cpuTree.depth), \(m.cpuTree.totalTokens) tokens")
         lines.append("  published    \(m.published.serialized())")
@@ -194,7 +194,7 @@ struct Pull: ParsableCommand {
             let counts = Dictionary(grouping: summary.files, by: \.status).mapValues(\.count)
             Console.out("\(summary.id): \(summary.files.count) files (\(counts[.downloaded] ?? 0) downloaded, \(counts[.resumed] ?? 0) resumed, \(counts[.cached] ?? 0) already present), \(formatBytes(summary.bytesDownloaded)) fetched in \(String(format: "%.1f", summary.seconds)) s")
             for m in summary.lock.members {
-                Console.out("  \(m.role.padding(6)) \(m.repo)@\(m.commit.hex.prefix(12))")
+                Console.out("  \(m.role.rawValue.padding(6)) \(m.repo)@\(m.commit.hex.prefix(12))")
             }
         }
     }

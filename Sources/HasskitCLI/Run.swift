@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Checks
 import Inference
 import StrictJSON
 import Tokenizers
@@ -208,32 +209,3 @@ struct TextStream {
 
 extension ChatTemplate: ExpressibleByArgument {}
 
-/// What `run` reads from the files a converted model carries besides its tensors.
-struct ModelExtras {
-    var tokenizer: BPETokenizer?
-    var chatTemplate: ChatTemplate?
-    var stopTokens: Set<Int> = []
-
-    init(path: String) throws {
-        let file = try HKWFile(path: path)
-        do {
-            if let bytes = try file.verifiedFile(named: "tokenizer.json") {
-                tokenizer = try BPETokenizer(data: bytes)
-            } else if let bytes = try file.verifiedFile(named: "tokenizer.model") {
-                tokenizer = try BPETokenizer(sentencePieceModel: bytes)
-            }
-        } catch var e as TokenizerError {
-            e.file = "\(path) (its tokenizer)"
-            throw e
-        }
-        if let bytes = try file.verifiedFile(named: "tokenizer_config.json"),
-           let template = try? JSONParser().parse(bytes)["chat_template"]?.stringValue {
-            chatTemplate = ChatTemplate(detecting: template)
-        }
-        for name in ["config.json", "generation_config.json"] {
-            guard let bytes = try file.verifiedFile(named: name), let json = try? JSONParser().parse(bytes) else { continue }
-            let ids = json["eos_token_id"].map { $0.arrayValue ?? [$0] } ?? []
-            stopTokens.formUnion(ids.compactMap { $0.int64Value.map(Int.init) })
-        }
-    }
-}

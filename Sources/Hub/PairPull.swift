@@ -52,7 +52,7 @@ public struct PairOperations: Sendable {
     }
 
     struct Member {
-        var role: String
+        var role: PairLock.Role
         var repo: RepoID
         var revision: Revision
         var include: [String]
@@ -64,10 +64,10 @@ public struct PairOperations: Sendable {
         let override = try override.map { try Revision($0) }
         switch target {
         case let .pair(m):
-            return [Member(role: "base", repo: try RepoID(m.base.repo), revision: try override ?? Revision(m.base.revision), include: m.base.include),
-                    Member(role: "draft", repo: try RepoID(m.draft.repo), revision: try override ?? Revision(m.draft.revision), include: m.draft.include)]
+            return [Member(role: .base, repo: try RepoID(m.base.repo), revision: try override ?? Revision(m.base.revision), include: m.base.include),
+                    Member(role: .draft, repo: try RepoID(m.draft.repo), revision: try override ?? Revision(m.draft.revision), include: m.draft.include)]
         case let .repo(r):
-            return [Member(role: "repo", repo: try RepoID(r), revision: try override ?? Revision("main"), include: ["*"])]
+            return [Member(role: .repo, repo: try RepoID(r), revision: try override ?? Revision("main"), include: ["*"])]
         }
     }
 
@@ -146,7 +146,7 @@ public struct PairOperations: Sendable {
             lockMembers.append(PairLock.Member(role: m.role, repo: m.repo, revision: m.revision, commit: p.commit, files: p.files,
                                                blobStamps: stamps(p)))
             if let dir = options.localDir {
-                let target = m.role == "repo" ? dir : dir + "/" + m.role
+                let target = m.role == .repo ? dir : dir + "/" + m.role.rawValue
                 try place(p.files, repo: m.repo, commit: p.commit, into: target)
             }
         }
@@ -184,10 +184,10 @@ public struct PairOperations: Sendable {
         return out
     }
 
-    /// The snapshot folders of a pulled pair, by role (`base`, `draft`, or `repo`).
-    public func snapshots(_ id: String) throws -> [String: String] {
+    /// The snapshot folders of a pulled pair, by role.
+    public func snapshots(_ id: String) throws -> [PairLock.Role: String] {
         guard let lock = try store.lock(id) else { throw HubError(.notFound("\(id) has not been pulled (run hasskit pull \(id))"), location: store.lockPath(id)) }
-        var out: [String: String] = [:]
+        var out: [PairLock.Role: String] = [:]
         for m in lock.members { out[m.role] = cache.layout.snapshot(m.repo, m.commit).path }
         return out
     }

@@ -7,8 +7,13 @@ import StrictJSON
 /// What a pull pinned: per member, the commit and every file with its size and hash. Later pulls
 /// and `verify` hold the files to it. Stored as `$HASSKIT_HOME/pairs/<id>/lock.json`.
 public struct PairLock: Sendable, Equatable {
+    /// What a locked repository is to the pull: a pair's base or draft, or a lone repository.
+    public enum Role: String, Sendable, CaseIterable {
+        case base, draft, repo
+    }
+
     public struct Member: Sendable, Equatable {
-        public var role: String
+        public var role: Role
         public var repo: RepoID
         public var revision: Revision
         public var commit: CommitID
@@ -31,7 +36,7 @@ public struct PairLock: Sendable, Equatable {
             ("pair", .string(id)),
             ("members", .array(members.map { m in
                 .object([
-                    ("role", .string(m.role)), ("repo", .string(m.repo.description)), ("revision", .string(m.revision.name)),
+                    ("role", .string(m.role.rawValue)), ("repo", .string(m.repo.description)), ("revision", .string(m.revision.name)),
                     ("commit", .string(m.commit.hex)),
                     ("files", .array(m.files.map { f in
                         .object([("path", .string(f.path)), ("size", .int(f.size)), ("sha256", f.sha256.map { .string($0) } ?? .null),
@@ -54,7 +59,7 @@ public struct PairLock: Sendable, Equatable {
         guard let id = json["pair"]?.stringValue, let members = json["members"]?.arrayValue else { throw bad("missing pair or members") }
         self.id = id
         self.members = try members.map { m in
-            guard let role = m["role"]?.stringValue, let repo = m["repo"]?.stringValue, let revision = m["revision"]?.stringValue,
+            guard let role = m["role"]?.stringValue.flatMap(Role.init(rawValue:)), let repo = m["repo"]?.stringValue, let revision = m["revision"]?.stringValue,
                   let commit = m["commit"]?.stringValue, let files = m["files"]?.arrayValue else {
                 throw bad("incomplete member")
             }

@@ -24,14 +24,15 @@ public protocol FeatureDraft: AnyObject {
     func logits(of feature: [Float]) -> [Float]
 }
 
-extension CausalModel {
-    /// The first index of the largest value (the tie rule every decoder here uses).
-    static func argmax(_ v: [Float]) -> Int {
-        var best = 0
-        for i in v.indices where v[i] > v[best] { best = i }
-        return best
-    }
+/// The first index of the largest value: the greedy choice, with the tie rule every decoder here
+/// uses (and transformers' `argmax`).
+public func argmax(_ v: [Float]) -> Int {
+    var best = 0
+    for i in v.indices where v[i] > v[best] { best = i }
+    return best
+}
 
+extension CausalModel {
     /// Greedy continuation of `prompt` (stopping only at `stopTokens`), with the logits after
     /// the prompt and the top-2 margin at every generated position (the reference tests use both).
     public func greedy(prompt: [Int], maxTokens: Int, stopTokens: Set<Int> = []) -> (tokens: [Int], lastLogits: [Float], margins: [Float]) {
@@ -41,7 +42,7 @@ extension CausalModel {
         var out: [Int] = []
         var margins: [Float] = []
         for _ in 0..<maxTokens {
-            let best = Self.argmax(logits)
+            let best = argmax(logits)
             var second = -Float.infinity
             for i in logits.indices where i != best { second = max(second, logits[i]) }
             out.append(best)
@@ -61,7 +62,7 @@ extension CausalModel {
         var logits = forward(tokens: prompt, cache: cache, positions: nil, visible: nil).logits.last ?? []
         var out: [Int] = []
         while out.count < maxTokens {
-            let token = sampling.isGreedy ? Self.argmax(logits) : rng.pick(sampling.distribution(logits))
+            let token = sampling.isGreedy ? argmax(logits) : rng.pick(sampling.distribution(logits))
             out.append(token)
             onToken(token)
             if out.count == maxTokens || stopTokens.contains(token) { break }
@@ -75,8 +76,7 @@ extension CausalModel {
 /// DeepSeek-V3 bases with their MTP layer.
 public enum Models {
     public static func openBase(path: String, threads: Int) throws -> any CausalModel {
-        let architecture = try HKWFile(path: path).metadata["architecture"]?.stringValue
-        if architecture == "deepseek_v3" { return try DeepSeekModel(path: path, threads: threads) }
+        if try HKWFile(path: path).architecture == .deepseekV3 { return try DeepSeekModel(path: path, threads: threads) }
         return try LlamaModel(path: path, threads: threads)
     }
 

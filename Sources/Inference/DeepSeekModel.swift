@@ -1,3 +1,6 @@
+// Port of transformers src/transformers/models/deepseek_v3/modeling_deepseek_v3.py
+// (DeepseekV3ForCausalLM: MLA, sigmoid-routed MoE, YaRN); compared in DeepSeekReferenceTests.
+
 import Foundation
 import StrictJSON
 import WeightFormat
@@ -136,7 +139,7 @@ public final class DeepSeekModel: CausalModel {
         file = f
         self.path = path
         self.threads = threads
-        guard f.metadata["architecture"]?.stringValue == "deepseek_v3" || f.metadata["config"]?["family"]?.stringValue == "deepseek_v3" else {
+        guard f.architecture == .deepseekV3 || f.metadata["config"]?["family"]?.stringValue == HKWArchitecture.deepseekV3.rawValue else {
             throw InferenceError("not a DeepSeek-V3 model (architecture \(f.metadata["architecture"]?.stringValue ?? "none"))", path: path)
         }
         guard let c = f.metadata["config"] else { throw InferenceError("no config in the header", path: path) }

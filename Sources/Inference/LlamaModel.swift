@@ -1,3 +1,6 @@
+// Port of transformers src/transformers/models/llama/modeling_llama.py (LlamaForCausalLM, eager
+// attention) and models/qwen2/modeling_qwen2.py (Qwen2ForCausalLM); compared in InferenceTests.
+
 import Foundation
 import WeightFormat
 
@@ -12,18 +15,10 @@ public final class LlamaModel: CausalModel {
     /// Worker threads for matrix-vector products.
     public var threads: Int
 
-    struct Layer {
-        var attnNorm: [Float]
-        var q, k, v, o: WeightMatrix
-        var qBias, kBias, vBias: [Float]?
-        var ffnNorm: [Float]
-        var gate, up, down: WeightMatrix
-    }
-
     let embedding: WeightMatrix
     let output: WeightMatrix
     let outputNorm: [Float]
-    let layers: [Layer]
+    let layers: [DecoderBlock]
     let math: DecoderMath
     private let file: HKWFile
 
@@ -33,50 +28,27 @@ public final class LlamaModel: CausalModel {
         file = f
         self.path = path
         self.threads = threads
-        guard let arch = f.metadata["architecture"]?.stringValue, ["llama", "qwen2"].contains(arch) else {
+        guard f.architecture?.isLlamaLike == true else {
             throw InferenceError("architecture \(f.metadata["architecture"]?.stringValue ?? "(none)") is not a LLaMA/Qwen2 base model", path: path)
         }
         guard let c = f.metadata["config"] else { throw InferenceError("no config in the header", path: path) }
         config = try ModelConfig(json: c, path: path)
-        let weight = f.matrix, optionalVector = f.optionalVector
+        let weight = f.matrix
         embedding = try weight("token_embd.weight")
         output = f.tensor(named: "output.weight") != nil ? try weight("output.weight") : embedding
         outputNorm = try weight("output_norm.weight").vector()
-        layers = try (0..<config.layers).map { i in
-            let p = "blk.\(i)."
-            return Layer(attnNorm: try weight(p + "attn_norm.weight").vector(),
-                         q: try weight(p + "attn_q.weight"), k: try weight(p + "attn_k.weight"),
-                         v: try weight(p + "attn_v.weight"), o: try weight(p + "attn_output.weight"),
-                         qBias: try optionalVector(p + "attn_q.bias"), kBias: try optionalVector(p + "attn_k.bias"),
-                         vBias: try optionalVector(p + "attn_v.bias"),
-                         ffnNorm: try weight(p + "ffn_norm.weight").vector(),
-                         gate: try weight(p + "ffn_gate.weight"), up: try weight(p + "ffn_up.weight"), down: try weight(p + "ffn_down.weight"))
-        }
+        layers = try (0..<config.layers).map { try f.decoderBlock($0) }
         math = DecoderMath(config: config)
         guard embedding.cols == config.hidden, output.rows == config.vocab || output.rows >= config.vocab else {
             throw InferenceError("embedding/output shapes do not match the config", path: path)
         }
         let check = ShapeCheck(path: path)
-        let h = config.hidden, qw = config.heads * config.headDim, kvw = config.kvHeads * config.headDim
+        let h = config.hidden
         // Padded vocabularies (more rows than vocab_size) are fine; fewer rows are not.
         try check.matrix("token_embd.weight", embedding, rows: max(embedding.rows, config.vocab), cols: h)
         try check.matrix("output.weight", output, rows: max(output.rows, config.vocab), cols: h)
         try check.vector("output_norm.weight", outputNorm, count: h)
-        for (i, l) in layers.enumerated() {
-            let p = "blk.\(i)."
-            try check.vector(p + "attn_norm.weight", l.attnNorm, count: h)
-            try check.vector(p + "ffn_norm.weight", l.ffnNorm, count: h)
-            try check.matrix(p + "attn_q.weight", l.q, rows: qw, cols: h)
-            try check.matrix(p + "attn_k.weight", l.k, rows: kvw, cols: h)
-            try check.matrix(p + "attn_v.weight", l.v, rows: kvw, cols: h)
-            try check.matrix(p + "attn_output.weight", l.o, rows: h, cols: qw)
-            try check.vector(p + "attn_q.bias", l.qBias, count: qw)
-            try check.vector(p + "attn_k.bias", l.kBias, count: kvw)
-            try check.vector(p + "attn_v.bias", l.vBias, count: kvw)
-            try check.matrix(p + "ffn_gate.weight", l.gate, rows: config.intermediate, cols: h)
-            try check.matrix(p + "ffn_up.weight", l.up, rows: config.intermediate, cols: h)
-            try check.matrix(p + "ffn_down.weight", l.down, rows: h, cols: config.intermediate)
-        }
+        for (i, l) in layers.enumerated() { try l.checkShapes(prefix: "blk.\(i).", config: config, check: check) }
     }
 
     public var vocabularySize: Int { config.vocab }
@@ -96,22 +68,8 @@ public final class LlamaModel: CausalModel {
         let position = position ?? slot
         var x = embedding.row(token)
         for (l, layer) in layers.enumerated() {
-            let h = math.rmsNorm(x, layer.attnNorm)
-            var q = layer.q.apply(h, threads: threads)
-            var k = layer.k.apply(h, threads: threads)
-            var v = layer.v.apply(h, threads: threads)
-            if let b = layer.qBias { for i in q.indices { q[i] += b[i] } }
-            if let b = layer.kBias { for i in k.indices { k[i] += b[i] } }
-            if let b = layer.vBias { for i in v.indices { v[i] += b[i] } }
-            math.rope(&q, heads: c.heads, position: position)
-            math.rope(&k, heads: c.kvHeads, position: position)
-            cache.keys[l] += k
-            cache.values[l] += v
-            let attended = math.attention(q, keys: cache.keys[l], values: cache.values[l], positions: slot + 1, visible: visible, threads: threads)
-            let o = layer.o.apply(attended, threads: threads)
-            for i in x.indices { x[i] += o[i] }
-            let d = DecoderMath.mlp(math.rmsNorm(x, layer.ffnNorm), gate: layer.gate, up: layer.up, down: layer.down, threads: threads)
-            for i in x.indices { x[i] += d[i] }
+            layer(&x, n: 1, positions: [position], visible: [visible ?? Array(0...slot)], cache: cache, layer: l, math: math,
+                  threads: threads, products: .single)
         }
         cache.count += 1
         let hidden = math.rmsNorm(x, outputNorm)
@@ -138,33 +96,8 @@ public final class LlamaModel: CausalModel {
             precondition(t >= 0 && t < embedding.rows, "token \(t) outside the vocabulary")
             x += embedding.row(t)
         }
-        let qWidth = c.heads * c.headDim, kvWidth = c.kvHeads * c.headDim
         for (l, layer) in layers.enumerated() {
-            let hN = math.rmsNormRows(x, layer.attnNorm, n: n)
-            var q = layer.q.applyBatch(hN, n: n, threads: threads), k = layer.k.applyBatch(hN, n: n, threads: threads), v = layer.v.applyBatch(hN, n: n, threads: threads)
-            for i in 0..<n {
-                if let b = layer.qBias { for j in 0..<qWidth { q[i * qWidth + j] += b[j] } }
-                if let b = layer.kBias { for j in 0..<kvWidth { k[i * kvWidth + j] += b[j] } }
-                if let b = layer.vBias { for j in 0..<kvWidth { v[i * kvWidth + j] += b[j] } }
-                var qi = Array(q[(i * qWidth)..<((i + 1) * qWidth)])
-                var ki = Array(k[(i * kvWidth)..<((i + 1) * kvWidth)])
-                math.rope(&qi, heads: c.heads, position: pos[i])
-                math.rope(&ki, heads: c.kvHeads, position: pos[i])
-                q.replaceSubrange((i * qWidth)..<((i + 1) * qWidth), with: qi)
-                k.replaceSubrange((i * kvWidth)..<((i + 1) * kvWidth), with: ki)
-            }
-            cache.keys[l] += k
-            cache.values[l] += v
-            let attended = math.attention(batch: q, n: n, keys: cache.keys[l], values: cache.values[l], visible: vis, threads: threads)
-            let o = layer.o.applyBatch(attended, n: n, threads: threads)
-            for i in x.indices { x[i] += o[i] }
-            let h2 = math.rmsNormRows(x, layer.ffnNorm, n: n)
-            let g = layer.gate.applyBatch(h2, n: n, threads: threads)
-            let u = layer.up.applyBatch(h2, n: n, threads: threads)
-            var act = [Float](repeating: 0, count: g.count)
-            for i in g.indices { act[i] = g[i] / (1 + exp(-g[i])) * u[i] }
-            let d = layer.down.applyBatch(act, n: n, threads: threads)
-            for i in x.indices { x[i] += d[i] }
+            layer(&x, n: n, positions: pos, visible: vis, cache: cache, layer: l, math: math, threads: threads, products: .batch)
         }
         cache.count += n
         let hidden = math.rmsNormRows(x, outputNorm, n: n)

@@ -1,3 +1,6 @@
+// Port of transformers' DeepSeek-V3 MTP module (shared_head, eh_proj, enorm/hnorm) as SGLang
+// chains NextN steps; compared in MTPDraftTests.
+
 import Foundation
 import WeightFormat
 

@@ -1,10 +1,26 @@
 import Foundation
-import Registry
 
 /// EAGLE-2 dynamic-tree settings (HASS's names): `topK` children per node, `depth` + 1 draft
-/// levels, `totalTokens` tree nodes including the root. The same type as a manifest's trees, so a
-/// pair's CPU or GPU tree is used as it is.
-public typealias TreeSettings = Manifest.Tree
+/// levels, `totalTokens` tree nodes including the root. The engine owns this type; a manifest's
+/// trees map onto it where a pair meets the engine (the `Pairs` module).
+public struct TreeSettings: Sendable, Equatable, CustomStringConvertible {
+    public var topK: Int
+    /// Draft levels − 1, as HASS and EAGLE count it.
+    public var depth: Int
+    /// Tree nodes including the root.
+    public var totalTokens: Int
+
+    public init(topK: Int, depth: Int, totalTokens: Int) {
+        self.topK = topK
+        self.depth = depth
+        self.totalTokens = totalTokens
+    }
+
+    /// HASS's published GPU tree (top-k 10, depth 5 = 6 levels, 60 nodes).
+    public static let published = TreeSettings(topK: 10, depth: 5, totalTokens: 60)
+
+    public var description: String { "\(totalTokens)/\(depth)/\(topK)" }
+}
 
 /// A draft tree: node 0 is the root; parents precede children.
 public struct DraftTree: Sendable, Equatable {
@@ -58,12 +74,6 @@ public final class SpeculativeDecoder {
         self.settings = settings
     }
 
-    static func argmax(_ v: [Float]) -> Int {
-        var best = 0
-        for i in v.indices where v[i] > v[best] { best = i }
-        return best
-    }
-
     static func logSoftmax(_ v: [Float]) -> [Float] {
         let m = v.max() ?? 0
         var s: Float = 0
@@ -111,7 +121,7 @@ public final class SpeculativeDecoder {
         let prefill = base.forward(tokens: prompt, cache: cache, positions: nil, visible: nil)
         let hidden = prefill.hidden
         var rng = SeededGenerator(seed: sampling.seed)
-        func choose(_ logits: [Float]) -> Int { sampling.isGreedy ? Self.argmax(logits) : rng.pick(sampling.distribution(logits)) }
+        func choose(_ logits: [Float]) -> Int { sampling.isGreedy ? argmax(logits) : rng.pick(sampling.distribution(logits)) }
         var root = choose(prefill.logits.last ?? [])
         let draftCache = head.makeCache()
         // Pairs (feature f_t, token x_{t+1}) not yet in the draft's stable cache.
@@ -131,7 +141,7 @@ public final class SpeculativeDecoder {
             let kept: [Int], next: Int
             if sampling.isGreedy {
                 kept = Self.acceptGreedy(tree: tree, logits: nodeLogits)
-                next = Self.argmax(nodeLogits[kept.last ?? 0])
+                next = argmax(nodeLogits[kept.last ?? 0])
             } else {
                 (kept, next) = Self.acceptSampled(tree: tree, target: { sampling.distribution(nodeLogits[$0]) }, rng: &rng)
             }

@@ -1,6 +1,21 @@
 import CacheLayout
 import StrictJSON
 
+/// What kind of draft a pair's draft repository holds.
+public enum DraftKind: String, Sendable, CaseIterable {
+    /// A HASS (EAGLE-1 layout) draft head: `fc` plus one decoder layer over the base's features.
+    case eagle1Head = "eagle1-head"
+    /// HASS's retrained DeepSeek multi-token-prediction layer.
+    case deepseekMTP = "deepseek-mtp"
+}
+
+/// The model family of a pair's base, as manifests name it (the chat format and tokenizer differ
+/// between LLaMA-2 and LLaMA-3; the converted architecture is the same).
+public enum Family: String, Sendable, CaseIterable {
+    case llama2, llama3, qwen2
+    case deepseekV3 = "deepseek_v3"
+}
+
 /// One published base + draft pair (`manifests/<id>.json`; schema in `docs/MANIFESTS.md`).
 public struct Manifest: Sendable, Equatable {
     /// One side of a pair: a hub repository and which of its files to fetch.
@@ -33,13 +48,11 @@ public struct Manifest: Sendable, Equatable {
     public var id: String
     public var aliases: [String]
     public var title: String
-    /// `llama2`, `llama3`, `qwen2` or `deepseek_v3`.
-    public var family: String
+    public var family: Family
     public var chatTemplate: String
     public var base: Member
     public var draft: Member
-    /// `eagle1-head` (HASS heads) or `deepseek-mtp` (HASS's retrained MTP layer).
-    public var draftKind: String
+    public var draftKind: DraftKind
     public var gpuTree: Tree
     public var cpuTree: Tree
     /// The published figures, for reference (the raw JSON object, with its source).
@@ -48,8 +61,6 @@ public struct Manifest: Sendable, Equatable {
     /// serves from the repository's own files (the bundled demo pair).
     public var localOnly: Bool
 
-    public static let families: Set<String> = ["llama2", "llama3", "qwen2", "deepseek_v3"]
-    public static let draftKinds: Set<String> = ["eagle1-head", "deepseek-mtp"]
 }
 
 /// Why a manifest was refused, naming the file and the field.
@@ -93,8 +104,11 @@ extension Manifest {
             throw fail("aliases[\(i)]", "must be lower-case letters, digits and dashes")
         }
         title = try string(json["title"], "title")
-        family = try string(json["family"], "family")
-        guard Manifest.families.contains(family) else { throw fail("family", "must be one of \(Manifest.families.sorted().joined(separator: ", "))") }
+        let familyName = try string(json["family"], "family")
+        guard let family = Family(rawValue: familyName) else {
+            throw fail("family", "must be one of \(Family.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        self.family = family
         chatTemplate = try string(json["chat_template"], "chat_template")
         func member(_ key: String) throws(ManifestError) -> Member {
             guard let m = json[key], m.objectMembers != nil else { throw fail(key, "must be an object") }
@@ -109,8 +123,11 @@ extension Manifest {
         }
         base = try member("base")
         draft = try member("draft")
-        draftKind = try string(json["draft"]?["kind"], "draft.kind")
-        guard Manifest.draftKinds.contains(draftKind) else { throw fail("draft.kind", "must be one of \(Manifest.draftKinds.sorted().joined(separator: ", "))") }
+        let kind = try string(json["draft"]?["kind"], "draft.kind")
+        guard let draftKind = DraftKind(rawValue: kind) else {
+            throw fail("draft.kind", "must be one of \(DraftKind.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        self.draftKind = draftKind
         func tree(_ key: String) throws(ManifestError) -> Tree {
             let t = json["tree"]?[key]
             return Tree(topK: try positive(t?["top_k"], "tree.\(key).top_k"), depth: try positive(t?["depth"], "tree.\(key).depth"),
@@ -146,8 +163,8 @@ extension Manifest {
         }
         return .object([
             ("schema", .int(1)), ("id", .string(id)), ("aliases", .array(aliases.map { .string($0) })), ("title", .string(title)),
-            ("family", .string(family)), ("chat_template", .string(chatTemplate)), ("base", member(base)),
-            ("draft", member(draft, extra: [("kind", .string(draftKind))])),
+            ("family", .string(family.rawValue)), ("chat_template", .string(chatTemplate)), ("base", member(base)),
+            ("draft", member(draft, extra: [("kind", .string(draftKind.rawValue))])),
             ("tree", .object([("gpu", tree(gpuTree)), ("cpu", tree(cpuTree))])), ("published", published),
         ] + (localOnly ? [("local_only", .bool(true))] : []))
     }

@@ -114,6 +114,7 @@ import TestSupport
 }
 
 import Checkpoints
+import Conversion
 import WeightFormat
 
 extension InspectCommandTests {

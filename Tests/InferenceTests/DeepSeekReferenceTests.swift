@@ -1,4 +1,5 @@
 import Conversion
+import Checks
 import Inference
 import StrictJSON
 import Testing

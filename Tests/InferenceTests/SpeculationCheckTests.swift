@@ -1,3 +1,4 @@
+import Checks
 import Inference
 import Testing
 

@@ -12,7 +12,7 @@ import TestSupport
                                                 "deepseek-r1", "deepseek-r1-distill-qwen-32b", "demo"])
         #expect(r.manifest(named: "llama3-8b")?.id == "llama3-instruct-8b")
         #expect(r.manifest(named: "LLAMA3-8B")?.draft.repo == "HArmonizedSS/HASS-LLaMA3-Instruct-8B")
-        #expect(r.manifest(named: "deepseek-r1")?.draftKind == "deepseek-mtp")
+        #expect(r.manifest(named: "deepseek-r1")?.draftKind == .deepseekMTP)
         #expect(r.manifest(named: "nope") == nil)
         for m in r.manifests where !m.localOnly {
             #expect(m.cpuTree == Manifest.Tree(topK: 1, depth: 2, totalTokens: 4))

@@ -1,4 +1,5 @@
 import Checkpoints
+import Conversion
 import Platform
 import Testing
 import TestSupport

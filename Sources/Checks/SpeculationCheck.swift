@@ -1,3 +1,4 @@
+import Inference
 import Foundation
 
 /// `hasskit check`'s measurement: every prompt decoded twice, plainly and through the draft tree,

@@ -1,4 +1,5 @@
 import Checkpoints
+import WeightFormat
 import Quantization
 import StrictJSON
 

@@ -1,3 +1,4 @@
+import Inference
 import StrictJSON
 import WeightFormat
 
@@ -28,12 +29,12 @@ public struct PairCompatibility: Sendable {
             checks.append(Check(name: name, ok: ok ?? (expected == found), expected: expected, found: found, note: note))
         }
         let baseArch = base.metadata["architecture"]?.stringValue ?? "none"
-        if baseArch == "deepseek_v3" {
+        if base.architecture == .deepseekV3 {
             addMTPChecks(base: base, draft: draft)
             return
         }
-        add("base architecture", "llama or qwen2", baseArch, ok: ["llama", "qwen2"].contains(baseArch))
-        add("draft architecture", "eagle_head", draft.metadata["architecture"]?.stringValue ?? "none")
+        add("base architecture", "llama or qwen2", baseArch, ok: base.architecture?.isLlamaLike == true)
+        add("draft architecture", HKWArchitecture.eagleHead.rawValue, draft.metadata["architecture"]?.stringValue ?? "none")
         let h = bc?["hidden_size"]?.intValue ?? 0
         add("hidden size", int(bc, "hidden_size"), int(dc, "hidden_size"))
         add("vocabulary", int(bc, "vocab_size"), int(dc, "vocab_size"))
@@ -90,7 +91,8 @@ public struct PairCompatibility: Sendable {
         func value(_ c: JSONValue?, _ key: String) -> String { c?[key].map(Self.text) ?? "none" }
         add("base architecture", "deepseek_v3", "deepseek_v3")
         let arch = draft.metadata["architecture"]?.stringValue ?? "none"
-        add("draft architecture", "deepseek_mtp (convert --layers mtp) or a NextN export", arch, ok: ["deepseek_mtp", "deepseek_v3"].contains(arch))
+        add("draft architecture", "deepseek_mtp (convert --layers mtp) or a NextN export", arch,
+            ok: draft.architecture == .deepseekMTP || draft.architecture == .deepseekV3)
         for key in ["hidden_size", "vocab_size", "num_heads", "q_lora_rank", "kv_lora_rank", "qk_nope_head_dim", "qk_rope_head_dim",
                     "v_head_dim", "n_routed_experts", "num_experts_per_tok", "moe_intermediate_size", "rope_theta", "rope_scaling"] {
             add(key.replacingOccurrences(of: "_", with: " "), value(bc, key), value(dc, key))
@@ -120,7 +122,7 @@ public struct PairCompatibility: Sendable {
             // drafted[i] predicts the token after sequence[i + 1]; the base's choice is argmax(logits[i + 1]).
             for i in max(0, prompt.count - 2)..<(sequence.count - 1) {
                 total += 1
-                if SpeculativeDecoder.argmax(drafted[i]) == SpeculativeDecoder.argmax(pass.logits[i + 1]) { agree += 1 }
+                if argmax(drafted[i]) == argmax(pass.logits[i + 1]) { agree += 1 }
             }
         }
         return total == 0 ? 0 : Double(agree) / Double(total)

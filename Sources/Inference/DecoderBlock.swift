@@ -1,0 +1,98 @@
+import Foundation
+import WeightFormat
+
+/// One LLaMA decoder layer over a batch of `n` positions (n = 1 is a decode step), the one copy of
+/// attention + MLP that base models and HASS heads share, as mlx-swift-lm's transformer block is:
+///
+///     h = x + o(attention(rope(q(norm₁(x))), rope(k(norm₁(x))), v(norm₁(x))))
+///     x' = h + down(silu(gate(norm₂(h))) ⊙ up(norm₂(h)))
+///
+/// A HASS head's layer is the same block without the input norm (`attnNorm == nil`: its input is
+/// `fc`'s output). transformers' `LlamaDecoderLayer`; HASS's `cnets.py` `LlamaDecoderLayer` with
+/// `index == 0`.
+struct DecoderBlock {
+    /// `input_layernorm`; nil in a HASS head.
+    let attnNorm: [Float]?
+    let q, k, v, o: WeightMatrix
+    let qBias, kBias, vBias: [Float]?
+    /// `post_attention_layernorm`.
+    let ffnNorm: [Float]
+    let gate, up, down: WeightMatrix
+
+    /// How the products are computed. `.single` is the decode step's matrix-vector path; `.batch`
+    /// reads each weight once for all n inputs (prefill, tree verification, draft levels). Each
+    /// caller keeps the path it always had, so every result keeps its bits.
+    enum Products {
+        case single
+        case batch
+    }
+
+    /// Runs the layer on `x` (n × hidden, in place). The n new keys and values go to the end of
+    /// cache layer `layer`; position i uses RoPE position `positions[i]` and attends to the cache
+    /// slots `visible[i]` (itself included). The caller advances `cache.count`.
+    func callAsFunction(_ x: inout [Float], n: Int, positions: [Int], visible: [[Int]], cache: KVCache, layer: Int,
+                        math: DecoderMath, threads: Int, products: Products) {
+        let c = math.config
+        precondition(products == .batch || n == 1, "the single-input path takes one position")
+        func product(_ w: WeightMatrix, _ input: [Float]) -> [Float] {
+            products == .single ? w.apply(input, threads: threads) : w.applyBatch(input, n: n, threads: threads)
+        }
+        let h = attnNorm.map { math.rmsNormRows(x, $0, n: n) } ?? x
+        var qs = product(q, h), ks = product(k, h), vs = product(v, h)
+        let qWidth = c.heads * c.headDim, kvWidth = c.kvHeads * c.headDim
+        for i in 0..<n {
+            if let b = qBias { for j in 0..<qWidth { qs[i * qWidth + j] += b[j] } }
+            if let b = kBias { for j in 0..<kvWidth { ks[i * kvWidth + j] += b[j] } }
+            if let b = vBias { for j in 0..<kvWidth { vs[i * kvWidth + j] += b[j] } }
+            var qi = Array(qs[(i * qWidth)..<((i + 1) * qWidth)])
+            var ki = Array(ks[(i * kvWidth)..<((i + 1) * kvWidth)])
+            math.rope(&qi, heads: c.heads, position: positions[i])
+            math.rope(&ki, heads: c.kvHeads, position: positions[i])
+            qs.replaceSubrange((i * qWidth)..<((i + 1) * qWidth), with: qi)
+            ks.replaceSubrange((i * kvWidth)..<((i + 1) * kvWidth), with: ki)
+        }
+        cache.keys[layer] += ks
+        cache.values[layer] += vs
+        let attended = math.attention(batch: qs, n: n, keys: cache.keys[layer], values: cache.values[layer], visible: visible, threads: threads)
+        let a = product(o, attended)
+        for i in x.indices { x[i] += a[i] }
+        let normed = math.rmsNormRows(x, ffnNorm, n: n)
+        let g = product(gate, normed), u = product(up, normed)
+        var act = [Float](repeating: 0, count: g.count)
+        for i in g.indices { act[i] = g[i] / (1 + exp(-g[i])) * u[i] }
+        let d = product(down, act)
+        for i in x.indices { x[i] += d[i] }
+    }
+
+    /// Checks every weight's shape against the config, naming the tensor (`blk.N.`-prefixed).
+    func checkShapes(prefix p: String, config: ModelConfig, check: ShapeCheck) throws {
+        let h = config.hidden, qw = config.heads * config.headDim, kvw = config.kvHeads * config.headDim
+        try check.vector(p + "attn_norm.weight", attnNorm, count: h)
+        try check.vector(p + "ffn_norm.weight", ffnNorm, count: h)
+        try check.matrix(p + "attn_q.weight", q, rows: qw, cols: h)
+        try check.matrix(p + "attn_k.weight", k, rows: kvw, cols: h)
+        try check.matrix(p + "attn_v.weight", v, rows: kvw, cols: h)
+        try check.matrix(p + "attn_output.weight", o, rows: h, cols: qw)
+        try check.vector(p + "attn_q.bias", qBias, count: qw)
+        try check.vector(p + "attn_k.bias", kBias, count: kvw)
+        try check.vector(p + "attn_v.bias", vBias, count: kvw)
+        try check.matrix(p + "ffn_gate.weight", gate, rows: config.intermediate, cols: h)
+        try check.matrix(p + "ffn_up.weight", up, rows: config.intermediate, cols: h)
+        try check.matrix(p + "ffn_down.weight", down, rows: h, cols: config.intermediate)
+    }
+}
+
+extension HKWFile {
+    /// Decoder layer `index` of a converted file (`blk.<index>.*`); `inputNorm: false` for a HASS
+    /// head, whose layer has none.
+    func decoderBlock(_ index: Int, inputNorm: Bool = true) throws -> DecoderBlock {
+        let p = "blk.\(index)."
+        return DecoderBlock(attnNorm: inputNorm ? try matrix(p + "attn_norm.weight").vector() : nil,
+                            q: try matrix(p + "attn_q.weight"), k: try matrix(p + "attn_k.weight"),
+                            v: try matrix(p + "attn_v.weight"), o: try matrix(p + "attn_output.weight"),
+                            qBias: try optionalVector(p + "attn_q.bias"), kBias: try optionalVector(p + "attn_k.bias"),
+                            vBias: try optionalVector(p + "attn_v.bias"),
+                            ffnNorm: try matrix(p + "ffn_norm.weight").vector(),
+                            gate: try matrix(p + "ffn_gate.weight"), up: try matrix(p + "ffn_up.weight"), down: try matrix(p + "ffn_down.weight"))
+    }
+}
