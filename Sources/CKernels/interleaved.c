@@ -113,9 +113,9 @@ void ck_dequantize_rows(int type, const void *w, size_t cols, size_t row_begin, 
 /// Row r of a Q8_0_R8 or Q4_0_R8 matrix times one input: per block the exact integer Σq·x (for
 /// Q4_0, Σ(q − 8)·x), then one fused multiply-add by (d·dx), blocks in order.
 static float dot_r8_32_reference(int type, const unsigned char *w, size_t blocks, size_t r, const q8act_block *x) {
-    const size_t bpb = type == CK_TYPE_Q8_0_R8 ? 34 : 18;
+    const size_t bpb = ck_block_bytes(type);
     float acc = 0;
-    unsigned char blk[34];
+    unsigned char blk[sizeof(ck_block_q8_0)];
     for (size_t b = 0; b < blocks; b++) {
         gather_block(type, w, blocks, bpb, r, b, blk);
         int32_t s = 0;
@@ -135,9 +135,9 @@ static float dot_r8_32_reference(int type, const unsigned char *w, size_t blocks
 /// d and dmin scale the two once per super-block; the difference at the end.
 static float dot_q4_k_r8_reference(const unsigned char *w, size_t superblocks, size_t r, const q8act_block *x) {
     float acc = 0, corr = 0;
-    unsigned char blk[144];
+    unsigned char blk[sizeof(ck_block_q4_k)];
     for (size_t sb = 0; sb < superblocks; sb++) {
-        gather_block(CK_TYPE_Q4_K_R8, w, superblocks, 144, r, sb, blk);
+        gather_block(CK_TYPE_Q4_K_R8, w, superblocks, sizeof(ck_block_q4_k), r, sb, blk);
         const float d = half_value(blk), dmin = half_value(blk + 2);
         float scaled = 0, mins = 0;
         for (int j = 0; j < 8; j++) {
@@ -309,7 +309,7 @@ static inline void q4_k_r8_superblock(const unsigned char *gb, const q8act_block
 __attribute__((target("avx2,fma,f16c"), always_inline))
 static inline void matmul_r8_32_avx2(int type, const unsigned char *w, size_t blocks, size_t g0, size_t g1, const q8act_block *x,
                                      size_t n, float *y, size_t ldy) {
-    const size_t bb = type == CK_TYPE_Q8_0_R8 ? 272 : 144, gbytes = blocks * bb;
+    const size_t bb = 8 * ck_block_bytes(type), gbytes = blocks * bb;  // eight rows' blocks
     size_t first = g0;
     if (n == 1) {
         const size_t quarter = (g1 - g0) / 4;

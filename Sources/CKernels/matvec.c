@@ -17,18 +17,31 @@ static int reference_only = 0;
 
 void ck_matvec_use_reference(int on) { __atomic_store_n(&reference_only, on, __ATOMIC_RELAXED); }
 
-size_t ck_row_bytes(int type, size_t cols) {
+size_t ck_block_bytes(int type) {
     switch (type) {
-    case CK_TYPE_F32: return cols * 4;
+    case CK_TYPE_F32: return 4;
     case CK_TYPE_F16:
-    case CK_TYPE_BF16: return cols * 2;
+    case CK_TYPE_BF16: return 2;
     case CK_TYPE_Q8_0:
-    case CK_TYPE_Q8_0_R8: return cols / 32 * 34;
+    case CK_TYPE_Q8_0_R8: return sizeof(ck_block_q8_0);
     case CK_TYPE_Q4_0:
-    case CK_TYPE_Q4_0_R8: return cols / 32 * 18;
+    case CK_TYPE_Q4_0_R8: return sizeof(ck_block_q4_0);
     case CK_TYPE_Q4_K:
-    case CK_TYPE_Q4_K_R8: return cols / 256 * 144;
-    case CK_TYPE_Q6_K: return cols / 256 * 210;
+    case CK_TYPE_Q4_K_R8: return sizeof(ck_block_q4_k);
+    case CK_TYPE_Q6_K: return sizeof(ck_block_q6_k);
+    default: return 0;
+    }
+}
+
+size_t ck_row_bytes(int type, size_t cols) {
+    switch (ck_base_type(type)) {
+    case CK_TYPE_F32:
+    case CK_TYPE_F16:
+    case CK_TYPE_BF16: return cols * ck_block_bytes(type);
+    case CK_TYPE_Q8_0:
+    case CK_TYPE_Q4_0: return cols / 32 * ck_block_bytes(type);
+    case CK_TYPE_Q4_K:
+    case CK_TYPE_Q6_K: return cols / 256 * ck_block_bytes(type);
     default: return 0;
     }
 }
@@ -65,7 +78,7 @@ __attribute__((target("avx2,fma,f16c")))
 static float dot_q8_0_avx2(const unsigned char *row, const float *x, size_t cols) {
     __m256 acc = _mm256_setzero_ps();
     for (size_t b = 0; b < cols / 32; b++) {
-        const unsigned char *block = row + b * 34;
+        const unsigned char *block = row + b * sizeof(ck_block_q8_0);
         uint16_t half;
         memcpy(&half, block, 2);
         const float d = _cvtsh_ss(half);
@@ -88,7 +101,7 @@ static float dot_q4_0_avx2(const unsigned char *row, const float *x, size_t cols
     const __m128i mask = _mm_set1_epi8(0x0F), eight = _mm_set1_epi8(8);
     __m256 acc = _mm256_setzero_ps();
     for (size_t b = 0; b < cols / 32; b++) {
-        const unsigned char *block = row + b * 18;
+        const unsigned char *block = row + b * sizeof(ck_block_q4_0);
         uint16_t half;
         memcpy(&half, block, 2);
         const float d = _cvtsh_ss(half);
@@ -123,7 +136,7 @@ static void matmul_q8_0_avx2(const unsigned char *w, size_t stride, size_t cols,
             const size_t m = n - i0 < 4 ? n - i0 : 4;
             __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
             for (size_t b = 0; b < cols / 32; b++) {
-                const unsigned char *block = row + b * 34;
+                const unsigned char *block = row + b * sizeof(ck_block_q8_0);
                 uint16_t half;
                 memcpy(&half, block, 2);
                 const __m256 d = _mm256_set1_ps(_cvtsh_ss(half));
@@ -297,11 +310,11 @@ void ck_quantize_q8act(const float *x, size_t cols, void *dst) {
 /// Block b of a Q8_0/Q4_0 row as 32 signed values and its scale.
 static void unpack_block(int type, const unsigned char *row, size_t b, int8_t w[32], float *d) {
     if (type == CK_TYPE_Q8_0) {
-        const unsigned char *block = row + b * 34;
+        const unsigned char *block = row + b * sizeof(ck_block_q8_0);
         *d = half_value(block);
         memcpy(w, block + 2, 32);
     } else {
-        const unsigned char *block = row + b * 18;
+        const unsigned char *block = row + b * sizeof(ck_block_q4_0);
         *d = half_value(block);
         for (int i = 0; i < 16; i++) {
             w[i] = (int8_t)((block[2 + i] & 0x0F) - 8);
@@ -336,7 +349,7 @@ static float dot_q8act_reference(int type, const unsigned char *row, const q8act
 static float dot_q4k_q8act_reference(const unsigned char *row, const q8act_block *x, size_t superblocks) {
     float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0}, corr = 0;
     for (size_t sb = 0; sb < superblocks; sb++) {
-        const unsigned char *blk = row + sb * 144;
+        const unsigned char *blk = row + sb * sizeof(ck_block_q4_k);
         const float d = half_value(blk), dmin = half_value(blk + 2);
         const uint8_t *packed = blk + 4, *qs = blk + 16;
         for (int j = 0; j < 8; j++) {
@@ -364,7 +377,7 @@ static inline int l_scale(int lane, int g) { return 2 * g + lane / 4; }
 static float dot_q6k_q8act_reference(const unsigned char *row, const q8act_block *x, size_t superblocks) {
     float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
     for (size_t sb = 0; sb < superblocks; sb++) {
-        const unsigned char *blk = row + sb * 210;
+        const unsigned char *blk = row + sb * sizeof(ck_block_q6_k);
         const float d = half_value(blk + 208);
         for (int k = 0; k < 2; k++) {
             const uint8_t *ql = blk + 64 * k, *qh = blk + 128 + 32 * k;
@@ -417,11 +430,11 @@ static inline wblock load_wblock(int type, const unsigned char *row, size_t b) {
     wblock out;
     uint16_t half;
     if (type == CK_TYPE_Q8_0) {
-        const unsigned char *block = row + b * 34;
+        const unsigned char *block = row + b * sizeof(ck_block_q8_0);
         memcpy(&half, block, 2);
         out.values = _mm256_loadu_si256((const __m256i *)(block + 2));
     } else {
-        const unsigned char *block = row + b * 18;
+        const unsigned char *block = row + b * sizeof(ck_block_q4_0);
         memcpy(&half, block, 2);
         const __m128i raw = _mm_loadu_si128((const __m128i *)(block + 2)), mask = _mm_set1_epi8(0x0F);
         out.values = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(raw, 4), mask), _mm_and_si128(raw, mask));
@@ -548,7 +561,7 @@ static void matmul_q4k_q8act_avx2(const unsigned char *w, size_t stride, size_t 
             __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
             float corr[4] = {0, 0, 0, 0};
             for (size_t sb = 0; sb < superblocks; sb++) {
-                for (int k = 0; k < 4; k++) q4k_superblock(w + (r + k * quarter) * stride + sb * 144, x + sb * 8, &acc[k], &corr[k]);
+                for (int k = 0; k < 4; k++) q4k_superblock(w + (r + k * quarter) * stride + sb * sizeof(ck_block_q4_k), x + sb * 8, &acc[k], &corr[k]);
             }
             for (int k = 0; k < 4; k++) y[r + k * quarter] = hsum256(acc[k]) - corr[k];
         }
@@ -558,7 +571,7 @@ static void matmul_q4k_q8act_avx2(const unsigned char *w, size_t stride, size_t 
         for (size_t i = 0; i < n; i++) {
             __m256 acc = _mm256_setzero_ps();
             float corr = 0;
-            for (size_t sb = 0; sb < superblocks; sb++) q4k_superblock(w + r * stride + sb * 144, x + i * (cols / 32) + sb * 8, &acc, &corr);
+            for (size_t sb = 0; sb < superblocks; sb++) q4k_superblock(w + r * stride + sb * sizeof(ck_block_q4_k), x + i * (cols / 32) + sb * 8, &acc, &corr);
             y[i * ldy + r] = hsum256(acc) - corr;
         }
     }
@@ -572,7 +585,7 @@ static float dot_q6k_q8act_avx2(const unsigned char *row, const q8act_block *x, 
     const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(3);
     __m256 acc = _mm256_setzero_ps();
     for (size_t sb = 0; sb < superblocks; sb++) {
-        const unsigned char *blk = row + sb * 210;
+        const unsigned char *blk = row + sb * sizeof(ck_block_q6_k);
         uint16_t hd;
         memcpy(&hd, blk + 208, 2);
         const float d = _cvtsh_ss(hd);

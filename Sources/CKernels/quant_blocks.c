@@ -40,13 +40,13 @@ static inline void q8_0_block(const float *x, unsigned char *out) {
 
 void ck_quantize_q8_0_generic(const float *src, void *dst, size_t n) {
     unsigned char *out = (unsigned char *)dst;
-    for (size_t b = 0; b < n / QK; b++) q8_0_block(src + b * QK, out + b * 34);
+    for (size_t b = 0; b < n / QK; b++) q8_0_block(src + b * QK, out + b * sizeof(ck_block_q8_0));
 }
 
 void ck_dequantize_q8_0(const void *src, float *dst, size_t n) {
     const unsigned char *in = (const unsigned char *)src;
     for (size_t b = 0; b < n / QK; b++) {
-        const unsigned char *blk = in + b * 34;
+        const unsigned char *blk = in + b * sizeof(ck_block_q8_0);
         const float d = get_f16(blk);
         for (int j = 0; j < QK; j++) dst[b * QK + j] = (float)(int8_t)blk[2 + j] * d;
     }
@@ -74,13 +74,13 @@ static inline void q4_0_block(const float *x, unsigned char *out) {
 
 void ck_quantize_q4_0_generic(const float *src, void *dst, size_t n) {
     unsigned char *out = (unsigned char *)dst;
-    for (size_t b = 0; b < n / QK; b++) q4_0_block(src + b * QK, out + b * 18);
+    for (size_t b = 0; b < n / QK; b++) q4_0_block(src + b * QK, out + b * sizeof(ck_block_q4_0));
 }
 
 void ck_dequantize_q4_0(const void *src, float *dst, size_t n) {
     const unsigned char *in = (const unsigned char *)src;
     for (size_t b = 0; b < n / QK; b++) {
-        const unsigned char *blk = in + b * 18;
+        const unsigned char *blk = in + b * sizeof(ck_block_q4_0);
         const float d = get_f16(blk);
         for (int j = 0; j < QK / 2; j++) {
             dst[b * QK + j] = (float)((int)(blk[2 + j] & 0x0F) - 8) * d;
@@ -100,7 +100,7 @@ static void quantize_q8_0_avx2(const float *src, void *dst, size_t n) {
     const __m256 one = _mm256_set1_ps(1.0f);
     for (size_t b = 0; b < n / QK; b++) {
         const float *x = src + b * QK;
-        unsigned char *blk = out + b * 34;
+        unsigned char *blk = out + b * sizeof(ck_block_q8_0);
         __m256 v[4];
         __m256 m = _mm256_setzero_ps();
         for (int k = 0; k < 4; k++) {
@@ -139,7 +139,7 @@ static void quantize_q4_0_avx2(const float *src, void *dst, size_t n) {
     const __m256i fifteen = _mm256_set1_epi32(15);
     for (size_t b = 0; b < n / QK; b++) {
         const float *x = src + b * QK;
-        unsigned char *blk = out + b * 18;
+        unsigned char *blk = out + b * sizeof(ck_block_q4_0);
         __m256 m = _mm256_setzero_ps();
         for (int k = 0; k < 4; k++) m = _mm256_max_ps(m, _mm256_andnot_ps(signbit, _mm256_loadu_ps(x + 8 * k)));
         __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));

@@ -95,7 +95,7 @@ void ck_quantize_q4_k(const float *src, void *dst, size_t n) {
     float w[32], scales[8], mins[8];
     for (size_t b = 0; b < n / QKK; b++) {
         const float *x = src + b * QKK;
-        unsigned char *blk = out + b * 144;  // d, dmin, scales[12], qs[128]
+        unsigned char *blk = out + b * sizeof(ck_block_q4_k);  // d, dmin, scales[12], qs[128]
         float max_scale = 0, max_min = 0;
         for (int j = 0; j < 8; ++j) {
             float sum_x2 = 0;
@@ -147,7 +147,7 @@ void ck_quantize_q4_k(const float *src, void *dst, size_t n) {
 void ck_dequantize_q4_k(const void *src, float *dst, size_t n) {
     const unsigned char *in = (const unsigned char *)src;
     for (size_t b = 0; b < n / QKK; b++) {
-        const unsigned char *blk = in + b * 144;
+        const unsigned char *blk = in + b * sizeof(ck_block_q4_k);
         const float d = half_value(blk), dmin = half_value(blk + 2);
         const uint8_t *packed = blk + 4, *qs = blk + 16;
         float *y = dst + b * QKK;
@@ -216,7 +216,7 @@ void ck_quantize_q6_k(const float *src, void *dst, size_t n) {
     float scales[16];
     for (size_t b = 0; b < n / QKK; b++) {
         const float *x = src + b * QKK;
-        unsigned char *blk = out + b * 210;  // ql[128], qh[64], scales[16], d
+        unsigned char *blk = out + b * sizeof(ck_block_q6_k);  // ql[128], qh[64], scales[16], d
         float max_scale = 0, max_abs_scale = 0;
         for (int j = 0; j < 16; ++j) {
             scales[j] = fit_scale_symmetric(16, 32, x + 16 * j, L + 16 * j);
@@ -227,7 +227,7 @@ void ck_quantize_q6_k(const float *src, void *dst, size_t n) {
             }
         }
         if (max_abs_scale < 1e-15f) {
-            memset(blk, 0, 210);
+            memset(blk, 0, sizeof(ck_block_q6_k));
             continue;
         }
         int8_t *sc = (int8_t *)(blk + 192);
@@ -262,7 +262,7 @@ void ck_quantize_q6_k(const float *src, void *dst, size_t n) {
 void ck_dequantize_q6_k(const void *src, float *dst, size_t n) {
     const unsigned char *in = (const unsigned char *)src;
     for (size_t b = 0; b < n / QKK; b++) {
-        const unsigned char *blk = in + b * 210;
+        const unsigned char *blk = in + b * sizeof(ck_block_q6_k);
         const float d = half_value(blk + 208);
         const uint8_t *ql = blk, *qh = blk + 128;
         const int8_t *sc = (const int8_t *)(blk + 192);

@@ -1,4 +1,4 @@
-import CKernels
+internal import CKernels
 
 /// DeepSeek-V3/R1 block-scaled FP8 weights: an `F8_E4M3` weight `[M, N]` with an F32 sibling
 /// `<name>_scale_inv` of shape `[ceil(M/128), ceil(N/128)]`; each value is

@@ -1,4 +1,4 @@
-import CKernels
+internal import CKernels
 import CacheLayout
 import Checkpoints
 import Crypto

@@ -1,5 +1,5 @@
 internal import COpenBLAS
-import CKernels
+internal import CKernels
 import Foundation
 
 /// What `hasskit bench MODEL.hkw` measures: the engine's prefill and decode speed, and the two

@@ -1,5 +1,5 @@
 internal import COpenBLAS
-import CKernels
+internal import CKernels
 import Foundation
 import Platform
 

@@ -1,4 +1,4 @@
-import CKernels
+internal import CKernels
 
 /// Encodes f32 values into a storage type and decodes them back, through the C kernels
 /// (runtime-dispatched fast paths; `BlockQuantReference` is the readable oracle they are tested
@@ -115,7 +115,7 @@ public enum Quantizer {
 
 extension QuantType {
     /// The C kernels' number for this type (CK_TYPE_…), for the types they run.
-    public var kernelType: Int32? {
+    package var kernelType: Int32? {
         switch self {
         case .f32: return Int32(CK_TYPE_F32)
         case .f16: return Int32(CK_TYPE_F16)

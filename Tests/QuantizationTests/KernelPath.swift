@@ -1,5 +1,6 @@
 import Foundation
 import CKernels
+import Quantization
 import Testing
 
 /// Whether this process runs the AVX2 kernels. Where it does not (a CPU without AVX2, FMA and
@@ -23,5 +24,16 @@ enum KernelPath {
         let forced = ProcessInfo.processInfo.environment["HASSKIT_KERNELS"] == "reference"
         print("kernels: \(KernelPath.name) (CPU has AVX2/FMA/F16C: \(detected), HASSKIT_KERNELS=reference: \(forced))")
         #expect(KernelPath.fast == (detected && !forced))
+    }
+}
+
+/// The block layouts are defined once, as C structs with static size checks (CKernels.h); Swift's
+/// table of storage types must agree with them.
+@Suite struct BlockLayoutTests {
+    @Test(arguments: QuantType.allCases.filter { $0.kernelType != nil })
+    func swiftBlockSizesEqualTheCStructs(_ type: QuantType) throws {
+        let kernel = try #require(type.kernelType)
+        #expect(type.bytesPerBlock == ck_block_bytes(kernel), "\(type.rawValue)")
+        #expect(ck_row_bytes(kernel, 512) == type.bytesPerBlock * 512 / type.blockSize, "\(type.rawValue)")
     }
 }

@@ -10,6 +10,37 @@
 extern "C" {
 #endif
 
+/// The quantized blocks, byte for byte ggml's (ggml-common.h). Defined once, here: the kernels
+/// index rows with sizeof, and Swift's QuantType.bytesPerBlock is tested against ck_block_bytes.
+/// Scales are IEEE binary16 stored as their bits.
+typedef struct {
+    uint16_t d;
+    int8_t qs[32];
+} ck_block_q8_0;
+typedef struct {
+    uint16_t d;
+    uint8_t qs[16];  // 32 nibbles, value − 8
+} ck_block_q4_0;
+typedef struct {
+    uint16_t d, dmin;
+    uint8_t scales[12];  // 8 six-bit scales and 8 six-bit minimums, packed
+    uint8_t qs[128];     // 256 nibbles
+} ck_block_q4_k;
+typedef struct {
+    uint8_t ql[128];    // low 4 bits of 256 six-bit values
+    uint8_t qh[64];     // their high 2 bits
+    int8_t scales[16];  // one per 16 values
+    uint16_t d;
+} ck_block_q6_k;
+_Static_assert(sizeof(ck_block_q8_0) == 34, "Q8_0 block is 34 bytes");
+_Static_assert(sizeof(ck_block_q4_0) == 18, "Q4_0 block is 18 bytes");
+_Static_assert(sizeof(ck_block_q4_k) == 144, "Q4_K super-block is 144 bytes");
+_Static_assert(sizeof(ck_block_q6_k) == 210, "Q6_K super-block is 210 bytes");
+
+/// Bytes of one block (a super-block for the K-quants; the base type's block for the
+/// row-interleaved types; one element for element types); 0 for an unknown type.
+size_t ck_block_bytes(int type);
+
 /// Bit flags describing what the running CPU supports (for reports and tests).
 enum {
     CK_CPU_AVX2 = 1u << 0,
