@@ -57,11 +57,11 @@ let package = Package(
         .target(name: "Export", dependencies: ["Checkpoints", "Platform", "StrictJSON"]),
         // The hub imitation on loopback: the download tests' server with faults, and what
         // `hasskit demo` serves the bundled pair from so that it goes through the real `pull`.
-        .target(name: "LoopbackHub", dependencies: ["StrictJSON", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "LoopbackHub", dependencies: ["StrictJSON", "Platform", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Inference", dependencies: ["WeightFormat", "Quantization", "Platform", "StrictJSON", "CKernels", "COpenBLAS"]),
         // Checks over models: does a head fit its base (compat), does speculation reproduce plain
         // decoding (the smoke test), what bounds the engine (bench).
-        .target(name: "Checks", dependencies: ["Inference", "WeightFormat", "Tokenizers", "Platform", "StrictJSON", "CKernels"]),
+        .target(name: "Checks", dependencies: ["Inference", "WeightFormat", "Tokenizers", "Platform", "StrictJSON"]),
         // The main job, once, below the CLI: a pair's store, pulled, converted, checked.
         .target(name: "Pairs", dependencies: ["Registry", "CacheLayout", "Hub", "Conversion", "WeightFormat", "Inference", "Checks", "Tokenizers", "Export", "Platform", "StrictJSON"]),
 
@@ -69,7 +69,7 @@ let package = Package(
         .target(
             name: "HasskitCLI",
             dependencies: [
-                "Platform", "Checkpoints", "WeightFormat", "Quantization", "CKernels", "Conversion", "Registry", "CacheLayout", "Hub", "Inference", "Checks", "Pairs", "Tokenizers", "LoopbackHub", "Export",
+                "Platform", "Checkpoints", "WeightFormat", "Quantization", "Conversion", "Registry", "CacheLayout", "Hub", "Inference", "Checks", "Pairs", "Tokenizers", "LoopbackHub", "Export",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "hasskit", dependencies: ["HasskitCLI"]),

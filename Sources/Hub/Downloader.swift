@@ -236,16 +236,7 @@ public final class Downloader: @unchecked Sendable {
 
     func digestOfFile(_ path: String, git: Bool, size: UInt64) throws -> String {
         var h = InlineHasher(git: git, size: size)
-        let view = try ByteStorage(mapping: path).view
-        var offset = 0
-        while offset < view.count {
-            let n = min(16 << 20, view.count - offset)
-            if let part = view.slice(start: offset, length: n) {
-                part.withUnsafeBytes { h.update($0) }
-                part.releasePages()
-            }
-            offset += n
-        }
+        try ByteStorage(mapping: path).view.forEachChunk(16 << 20) { h.update($0) }
         return h.finish()
     }
 }
@@ -267,7 +258,7 @@ struct InlineHasher {
 
     func finish() -> String {
         let digest: [UInt8] = git ? Array(sha1.finalize()) : Array(sha256.finalize())
-        return digest.map { b in (b < 16 ? "0" : "") + String(b, radix: 16) }.joined()
+        return Hex.encode(digest)
     }
 }
 

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Platform
 import StrictJSON
 
 /// An imitation of the Hugging Face hub on loopback, for download tests and `hasskit demo`: the API (repository
@@ -84,7 +85,7 @@ public final class LoopbackHub: @unchecked Sendable {
         cdn.stop()
     }
 
-    public static func hex(_ bytes: some Sequence<UInt8>) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
+    public static func hex(_ bytes: some Sequence<UInt8>) -> String { Hex.encode(bytes) }
 
     /// Adds a repository; files larger than `lfsThreshold` are LFS files (redirected to the CDN).
     @discardableResult

@@ -228,7 +228,7 @@ final class Unpacker {
             throw bad("the packed stream ends before the whole file (\(writer.bytesWritten) of \(originalSize) bytes)")
         }
         guard Array(hasher.finalize()) == digest else {
-            throw HKWError(.checksumMismatch(name: "(whole file)", expected: digest.map { String(format2: $0) }.joined(), found: "a different file"), path: path)
+            throw HKWError(.checksumMismatch(name: "(whole file)", expected: Hex.encode(digest), found: "a different file"), path: path)
         }
     }
 }

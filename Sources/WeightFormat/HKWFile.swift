@@ -156,9 +156,16 @@ public struct HKWFile: Sendable {
         return e.data.array
     }
 
+    /// SHA-256 of an entry's bytes, read in chunks whose pages are released after.
+    static func sha256(_ data: ByteView) -> String {
+        var h = SHA256()
+        data.forEachChunk(64 << 20) { h.update(bufferPointer: $0) }
+        return Hex.encode(h.finalize())
+    }
+
     /// Re-hashes one entry. - Throws: `HKWError.checksumMismatch`.
     public func verify(_ e: Entry) throws(HKWError) {
-        let found = e.data.withUnsafeBytes { raw in SHA256.hash(data: raw) }.map { String(format2: $0) }.joined()
+        let found = Self.sha256(e.data)
         guard found == e.sha256 else {
             throw HKWError(.checksumMismatch(name: e.name, expected: e.sha256, found: found), path: path)
         }
@@ -172,7 +179,7 @@ public struct HKWFile: Sendable {
             let line = "\(t.name):\(t.type?.rawValue ?? ""):\(t.shape.map(String.init).joined(separator: ",")):\(t.sha256)\n"
             h.update(data: Array(line.utf8))
         }
-        return h.finalize().map { String(format2: $0) }.joined()
+        return Hex.encode(h.finalize())
     }
 
     /// Re-hashes every entry and compares with the header.
@@ -186,17 +193,10 @@ public struct HKWFile: Sendable {
     public func damagedEntries() -> [(entry: Entry, found: String)] {
         var out: [(Entry, String)] = []
         for e in tensors + files {
-            let found = e.data.withUnsafeBytes { raw in SHA256.hash(data: raw) }.map { String(format2: $0) }.joined()
-            e.data.releasePages()
+            let found = Self.sha256(e.data)
             if found != e.sha256 { out.append((e, found)) }
         }
         return out
     }
 }
 
-extension String {
-    init(format2 byte: UInt8) {
-        let h = String(byte, radix: 16)
-        self = h.count == 1 ? "0" + h : h
-    }
-}

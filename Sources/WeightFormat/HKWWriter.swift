@@ -264,7 +264,7 @@ final class WriterSink: @unchecked Sendable {
     /// Waits for the queued chunks and returns the entry's SHA-256 (hex), starting a new one.
     func finishHash() throws(HKWError) -> String {
         let digest: String = queue.sync {
-            let d = hasher.finalize().map { String(format2: $0) }.joined()
+            let d = Hex.encode(hasher.finalize())
             hasher = SHA256()
             return d
         }

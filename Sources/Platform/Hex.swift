@@ -1,0 +1,31 @@
+/// Lower-case hexadecimal, the one encoder for digests, object ids and commit names.
+public enum Hex {
+    private static let digits = Array("0123456789abcdef".utf8)
+
+    public static func encode(_ bytes: some Sequence<UInt8>) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.underestimatedCount * 2)
+        for b in bytes {
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
+
+extension ByteView {
+    /// Hands the bytes to `body` `chunk` bytes at a time, releasing each chunk's pages from the
+    /// resident set after (a multi-gigabyte file is hashed without staying in memory). The one
+    /// chunked read behind every file digest: downloads, conversion sources, `.hkw` entries.
+    public func forEachChunk(_ chunk: Int, releasing: Bool = true, _ body: (UnsafeRawBufferPointer) -> Void) {
+        var offset = 0
+        while offset < count {
+            let n = Swift.min(chunk, count - offset)
+            if let part = slice(start: offset, length: n) {
+                part.withUnsafeBytes(body)
+                if releasing { part.releasePages() }
+            }
+            offset += n
+        }
+    }
+}
