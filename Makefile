@@ -3,7 +3,7 @@
 SWIFT ?= swift
 HASSKIT = .build/release/hasskit
 
-.PHONY: deps build demo test bench clean
+.PHONY: deps build demo test lint format bench clean
 
 deps:
 	@bash Scripts/install-deps.sh
@@ -17,9 +17,17 @@ build: deps
 demo: build
 	$(HASSKIT) demo
 
+# The house format (.swift-format: 4 spaces, 120 columns), checked by `make test` and so by CI;
+# `make format` rewrites the files in place.
+lint:
+	$(SWIFT) format lint --strict -r --configuration .swift-format Sources Tests
+
+format:
+	$(SWIFT) format format -i -r --configuration .swift-format Sources Tests
+
 # All tests, then the engine and kernel tests once more on the portable reference kernels
 # (HASSKIT_KERNELS=reference), so both paths are tested on every machine.
-test: deps
+test: deps lint
 	$(SWIFT) test
 	HASSKIT_KERNELS=reference $(SWIFT) test --skip-build --filter 'InferenceTests|QuantizationTests|CSmokeTests|ConversionTests'
 

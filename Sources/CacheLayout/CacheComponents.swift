@@ -42,7 +42,11 @@ public struct LayoutError: Error, Sendable, Equatable, CustomStringConvertible {
     static func printable(_ s: String) -> String {
         var out = ""
         for u in s.unicodeScalars.prefix(200) {
-            if u.value < 0x20 || u.value == 0x7F { out += "\\u{\(String(u.value, radix: 16))}" } else { out.unicodeScalars.append(u) }
+            if u.value < 0x20 || u.value == 0x7F {
+                out += "\\u{\(String(u.value, radix: 16))}"
+            } else {
+                out.unicodeScalars.append(u)
+            }
         }
         return out
     }
@@ -64,14 +68,22 @@ public struct RepoID: Sendable, Hashable, CustomStringConvertible {
         let parts = s.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 2 else { throw LayoutError(.repo, value: s, reason: "must be org/name") }
         for p in parts {
-            guard !p.isEmpty, p.utf8.count <= 96 else { throw LayoutError(.repo, value: s, reason: "each part must have 1 to 96 characters") }
+            guard !p.isEmpty, p.utf8.count <= 96 else {
+                throw LayoutError(.repo, value: s, reason: "each part must have 1 to 96 characters")
+            }
             guard p != ".", p != "..", !p.hasPrefix("-"), !p.hasPrefix(".") else {
                 throw LayoutError(.repo, value: s, reason: "a part may not be . or .. or start with - or .")
             }
             guard !p.contains("--"), !p.contains(".."), !p.hasSuffix("-"), !p.hasSuffix(".") else {
-                throw LayoutError(.repo, value: s, reason: "a part may not contain -- or .., nor end with - or . (as the hub rules)")
+                throw LayoutError(
+                    .repo, value: s, reason: "a part may not contain -- or .., nor end with - or . (as the hub rules)")
             }
-            guard p.utf8.allSatisfy({ (0x61...0x7A).contains($0) || (0x41...0x5A).contains($0) || (0x30...0x39).contains($0) || [0x2D, 0x5F, 0x2E].contains($0) }) else {
+            guard
+                p.utf8.allSatisfy({
+                    (0x61...0x7A).contains($0) || (0x41...0x5A).contains($0) || (0x30...0x39).contains($0)
+                        || [0x2D, 0x5F, 0x2E].contains($0)
+                })
+            else {
                 throw LayoutError(.repo, value: s, reason: "only letters, digits, -, _ and . are allowed")
             }
         }
@@ -92,7 +104,9 @@ public struct CommitID: Sendable, Hashable, CustomStringConvertible {
     public let hex: String
 
     public init(_ s: String) throws(LayoutError) {
-        guard Hex.isLowerHex(s, count: 40) else { throw LayoutError(.commit, value: s, reason: "must be 40 lower-case hex digits") }
+        guard Hex.isLowerHex(s, count: 40) else {
+            throw LayoutError(.commit, value: s, reason: "must be 40 lower-case hex digits")
+        }
         hex = s
     }
 
@@ -159,7 +173,11 @@ public struct RepoFilePath: Sendable, Hashable, CustomStringConvertible {
         guard !p.isEmpty, p.utf8.count <= 1024 else { throw no("must have 1 to 1024 bytes") }
         guard !p.hasPrefix("/") else { throw no("must be relative") }
         guard !p.contains("\\"), !p.contains(":"), !p.utf8.contains(0) else { throw no("may not contain \\, : or NUL") }
-        guard p.split(separator: "/", omittingEmptySubsequences: false).allSatisfy({ !$0.isEmpty && $0 != "." && $0 != ".." }) else {
+        guard
+            p.split(separator: "/", omittingEmptySubsequences: false).allSatisfy({
+                !$0.isEmpty && $0 != "." && $0 != ".."
+            })
+        else {
             throw no("may not have an empty, . or .. component")
         }
         path = p

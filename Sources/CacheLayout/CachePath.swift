@@ -43,14 +43,20 @@ public struct CacheLayout: Sendable {
     public func blobsFolder(_ repo: RepoID) -> CachePath { CachePath(root + "/" + repo.folderName + "/blobs") }
     public func blob(_ repo: RepoID, _ blob: BlobID) -> CachePath { CachePath(blobsFolder(repo).path + "/" + blob.hex) }
     public func refsFolder(_ repo: RepoID) -> CachePath { CachePath(root + "/" + repo.folderName + "/refs") }
-    public func ref(_ repo: RepoID, _ revision: Revision) -> CachePath { CachePath(refsFolder(repo).path + "/" + revision.name) }
+    public func ref(_ repo: RepoID, _ revision: Revision) -> CachePath {
+        CachePath(refsFolder(repo).path + "/" + revision.name)
+    }
     public func snapshotsFolder(_ repo: RepoID) -> CachePath { CachePath(root + "/" + repo.folderName + "/snapshots") }
-    public func snapshot(_ repo: RepoID, _ commit: CommitID) -> CachePath { CachePath(snapshotsFolder(repo).path + "/" + commit.hex) }
+    public func snapshot(_ repo: RepoID, _ commit: CommitID) -> CachePath {
+        CachePath(snapshotsFolder(repo).path + "/" + commit.hex)
+    }
     public func snapshotFile(_ repo: RepoID, _ commit: CommitID, _ file: RepoFilePath) -> CachePath {
         CachePath(snapshot(repo, commit).path + "/" + file.path)
     }
     public func locksFolder(_ repo: RepoID) -> CachePath { CachePath(root + "/.locks/" + repo.folderName) }
-    public func lock(_ repo: RepoID, _ blob: BlobID) -> CachePath { CachePath(locksFolder(repo).path + "/" + blob.hex + ".lock") }
+    public func lock(_ repo: RepoID, _ blob: BlobID) -> CachePath {
+        CachePath(locksFolder(repo).path + "/" + blob.hex + ".lock")
+    }
 
     /// The relative link target from a snapshot file to its blob (`../../blobs/<etag>` plus one
     /// `../` per folder above the file), as huggingface_hub writes it.
@@ -68,14 +74,17 @@ public struct SnapshotLocation: Sendable, Equatable {
     /// nil when `path` is not inside a snapshot folder of a hub cache.
     public init?(path: String) {
         let parts = path.split(separator: "/").map(String.init)
-        guard let i = parts.lastIndex(where: { $0.hasPrefix("models--") }), i + 2 < parts.count, parts[i + 1] == "snapshots" else {
+        guard let i = parts.lastIndex(where: { $0.hasPrefix("models--") }), i + 2 < parts.count,
+            parts[i + 1] == "snapshots"
+        else {
             return nil
         }
         // A repository id never contains "--" (RepoID refuses it), so the first "--" is the slash.
         let name = String(parts[i].dropFirst("models--".count))
         guard let dash = name.firstRange(of: "--"),
-              let repo = try? RepoID(name[..<dash.lowerBound] + "/" + name[dash.upperBound...]),
-              let commit = try? CommitID(parts[i + 2]) else {
+            let repo = try? RepoID(name[..<dash.lowerBound] + "/" + name[dash.upperBound...]),
+            let commit = try? CommitID(parts[i + 2])
+        else {
             return nil
         }
         self.repo = repo
@@ -86,7 +95,9 @@ public struct SnapshotLocation: Sendable, Equatable {
     /// (`…/blobs/<64 hex>`); `target` is the link's text.
     public static func blobDigest(linkTarget target: String) -> String? {
         let parts = target.split(separator: "/")
-        guard parts.count >= 2, parts[parts.count - 2] == "blobs", let name = parts.last, Hex.isLowerHex(String(name), count: 64) else {
+        guard parts.count >= 2, parts[parts.count - 2] == "blobs", let name = parts.last,
+            Hex.isLowerHex(String(name), count: 64)
+        else {
             return nil
         }
         return String(name)

@@ -65,14 +65,17 @@ public struct Checkpoint: Sendable {
         let view = storage.view
         if view.hasBytes([0x50, 0x4B, 0x03, 0x04]) || view.hasBytes([0x80, 0x02, 0x8A, 0x0A]) {
             let t = try TorchCheckpoint(view: view, path: path)
-            return Checkpoint(path: path, format: t.variant == .zip ? .pytorchZip : .pytorchLegacy, tensors: t.tensors,
-                              metadata: [:], files: [path], config: nil)
+            return Checkpoint(
+                path: path, format: t.variant == .zip ? .pytorchZip : .pytorchLegacy, tensors: t.tensors,
+                metadata: [:], files: [path], config: nil)
         }
         if path.hasSuffix(".bin") || path.hasSuffix(".pt") || path.hasSuffix(".pth") {
-            throw CheckpointError(.unrecognizedFormat("neither a PyTorch zip archive nor a legacy torch.save stream"), path: path)
+            throw CheckpointError(
+                .unrecognizedFormat("neither a PyTorch zip archive nor a legacy torch.save stream"), path: path)
         }
         let s = try SafetensorsFile(view: view, path: path)
-        return Checkpoint(path: path, format: .safetensors, tensors: s.tensors, metadata: s.metadata, files: [path], config: nil)
+        return Checkpoint(
+            path: path, format: .safetensors, tensors: s.tensors, metadata: s.metadata, files: [path], config: nil)
     }
 
     static func openFolder(_ path: String) throws(CheckpointError) -> Checkpoint {
@@ -104,7 +107,9 @@ public struct Checkpoint: Sendable {
         if single == nil {
             let weights = names.filter { $0.hasSuffix(".safetensors") || $0.hasSuffix(".bin") }
             guard weights.count == 1 else {
-                let why = weights.isEmpty ? "no weight files (*.safetensors, *.bin) in the folder"
+                let why =
+                    weights.isEmpty
+                    ? "no weight files (*.safetensors, *.bin) in the folder"
                     : "several weight files and no index: \(weights.joined(separator: ", "))"
                 throw CheckpointError(.unrecognizedFormat(why), path: path)
             }
@@ -112,10 +117,13 @@ public struct Checkpoint: Sendable {
         }
         guard let single else { throw CheckpointError(.unrecognizedFormat("no weights"), path: path) }
         let c = try openFile(FileSystem.join(path, single))
-        return Checkpoint(path: path, format: c.format, tensors: c.tensors, metadata: c.metadata, files: c.files, config: config)
+        return Checkpoint(
+            path: path, format: c.format, tensors: c.tensors, metadata: c.metadata, files: c.files, config: config)
     }
 
-    static func openSharded(index indexPath: String, folder: String, config: JSONValue?) throws(CheckpointError) -> Checkpoint {
+    static func openSharded(
+        index indexPath: String, folder: String, config: JSONValue?
+    ) throws(CheckpointError) -> Checkpoint {
         let isSafetensors = indexPath.hasSuffix(".safetensors.index.json")
         let index = try ShardIndex(path: indexPath, expectedExtension: isSafetensors ? ".safetensors" : ".bin")
         var tensors: [Tensor] = []
@@ -124,18 +132,28 @@ public struct Checkpoint: Sendable {
         var format = Format.safetensors
         for shard in index.shards {
             let shardPath = FileSystem.join(folder, shard)
-            guard FileSystem.kind(of: shardPath) == .file else { throw CheckpointError(.missingShard(shard), path: indexPath) }
+            guard FileSystem.kind(of: shardPath) == .file else {
+                throw CheckpointError(.missingShard(shard), path: indexPath)
+            }
             let c = try openFile(shardPath)
             guard (c.format == .safetensors) == isSafetensors else {
-                throw CheckpointError(.invalidIndex("shard \(quoted(shard)) is not in the index's format"), path: indexPath)
+                throw CheckpointError(
+                    .invalidIndex("shard \(quoted(shard)) is not in the index's format"), path: indexPath)
             }
             format = c.format
             for t in c.tensors {
                 guard let listed = index.weightMap[t.name] else {
-                    throw CheckpointError(.shardMismatch(tensor: t.name, detail: "is in shard \(quoted(shard)) but not in the weight_map"), path: indexPath)
+                    throw CheckpointError(
+                        .shardMismatch(
+                            tensor: t.name, detail: "is in shard \(quoted(shard)) but not in the weight_map"),
+                        path: indexPath)
                 }
                 guard listed == shard else {
-                    throw CheckpointError(.shardMismatch(tensor: t.name, detail: "is in shard \(quoted(shard)) but the weight_map names \(quoted(listed))"), path: indexPath)
+                    throw CheckpointError(
+                        .shardMismatch(
+                            tensor: t.name,
+                            detail: "is in shard \(quoted(shard)) but the weight_map names \(quoted(listed))"),
+                        path: indexPath)
                 }
             }
             for (k, v) in c.metadata { metadata[k] = v }
@@ -145,9 +163,14 @@ public struct Checkpoint: Sendable {
         tensors.sort { $0.name < $1.name }
         let present = Set(tensors.map(\.name))
         for (name, shard) in index.weightMap where !present.contains(name) {
-            throw CheckpointError(.shardMismatch(tensor: name, detail: "is listed in the weight_map for \(quoted(shard)) but that shard does not hold it"), path: indexPath)
+            throw CheckpointError(
+                .shardMismatch(
+                    tensor: name,
+                    detail: "is listed in the weight_map for \(quoted(shard)) but that shard does not hold it"),
+                path: indexPath)
         }
         if let total = index.metadata["total_size"], case let .number(n) = total { metadata["total_size"] = n }
-        return Checkpoint(path: folder, format: format, tensors: tensors, metadata: metadata, files: files, config: config)
+        return Checkpoint(
+            path: folder, format: format, tensors: tensors, metadata: metadata, files: files, config: config)
     }
 }

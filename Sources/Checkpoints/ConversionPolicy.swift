@@ -12,14 +12,21 @@ public enum ConversionPolicy {
     public static func check(_ checkpoint: Checkpoint) throws {
         for t in checkpoint.tensors {
             if t.name.isEmpty { throw CheckpointError(.badTensorName("empty tensor name"), path: t.file) }
-            if t.name.utf8.contains(0) { throw CheckpointError(.badTensorName("tensor name \(quoted(t.name)) contains NUL"), path: t.file) }
+            if t.name.utf8.contains(0) {
+                throw CheckpointError(.badTensorName("tensor name \(quoted(t.name)) contains NUL"), path: t.file)
+            }
             if t.name.utf8.count > maxNameBytes {
-                throw CheckpointError(.badTensorName("tensor name of \(t.name.utf8.count) bytes (limit \(maxNameBytes)): \(quoted(t.name))"), path: t.file)
+                throw CheckpointError(
+                    .badTensorName(
+                        "tensor name of \(t.name.utf8.count) bytes (limit \(maxNameBytes)): \(quoted(t.name))"),
+                    path: t.file)
             }
         }
         for t in checkpoint.tensors where t.dtype == .f8e4m3 {
             guard let scale = checkpoint.tensor(named: FP8BlockScale.scaleName(for: t.name)) else {
-                throw CheckpointError(.fp8(tensor: t.name, detail: "no \(FP8BlockScale.scaleName(for: t.name)) block-scale tensor"), path: t.file)
+                throw CheckpointError(
+                    .fp8(tensor: t.name, detail: "no \(FP8BlockScale.scaleName(for: t.name)) block-scale tensor"),
+                    path: t.file)
             }
             try FP8BlockScale.validate(weight: t, scale: scale)
         }

@@ -24,14 +24,18 @@ public enum FP8BlockScale {
     /// Checks types, shapes and that the weight holds no NaN code, without decoding it.
     /// - Throws: `CheckpointError`.
     public static func validate(weight: Tensor, scale: Tensor, block: Int = defaultBlock) throws {
-        func fail(_ m: String) -> CheckpointError { CheckpointError(.fp8(tensor: weight.name, detail: m), path: weight.file) }
+        func fail(_ m: String) -> CheckpointError {
+            CheckpointError(.fp8(tensor: weight.name, detail: m), path: weight.file)
+        }
         guard weight.dtype == .f8e4m3 else { throw fail("weight is \(weight.dtype.rawValue), expected F8_E4M3") }
         guard scale.dtype == .f32 else { throw fail("scale \(scale.name) is \(scale.dtype.rawValue), expected F32") }
         guard weight.shape.count == 2 else { throw fail("weight has shape \(weight.shape), expected 2 dimensions") }
         let (m, n) = (weight.shape[0], weight.shape[1])
         let expected = [(m + block - 1) / block, (n + block - 1) / block]
         guard scale.shape == expected else {
-            throw fail("scale \(scale.name) has shape \(scale.shape), expected \(expected) for a \(weight.shape) weight in \(block)×\(block) blocks")
+            throw fail(
+                "scale \(scale.name) has shape \(scale.shape), expected \(expected) for a \(weight.shape) weight in \(block)×\(block) blocks"
+            )
         }
         // One byte per element: scanning is cheap next to conversion. In place, and the mapped
         // pages released after, so planning a 163-shard checkpoint does not make it all resident.
@@ -41,7 +45,9 @@ public enum FP8BlockScale {
         }
         data.releasePages()
         if let bad {
-            throw fail("element \(bad.index) (row \(bad.index / max(n, 1)), column \(bad.index % max(n, 1))) is NaN (0x\(String(bad.code, radix: 16)))")
+            throw fail(
+                "element \(bad.index) (row \(bad.index / max(n, 1)), column \(bad.index % max(n, 1))) is NaN (0x\(String(bad.code, radix: 16)))"
+            )
         }
     }
 }

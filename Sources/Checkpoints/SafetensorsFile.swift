@@ -81,7 +81,9 @@ public struct SafetensorsFile: Sendable {
                 }
                 continue
             }
-            guard let info = value.objectMembers else { throw fail(.invalidHeader("entry \(quoted(name)) is not an object")) }
+            guard let info = value.objectMembers else {
+                throw fail(.invalidHeader("entry \(quoted(name)) is not an object"))
+            }
             var dtypeText: String?
             var shapeJSON: [JSONValue]?
             var offsetsJSON: [JSONValue]?
@@ -99,12 +101,18 @@ public struct SafetensorsFile: Sendable {
             var shape: [Int] = []
             for d in shapeJSON {
                 guard let u = d.uint64Value, let i = Int(exactly: u) else {
-                    throw fail(.invalidShape(tensor: name, detail: "dimension \(d.serialized()) is not a non-negative integer"))
+                    throw fail(
+                        .invalidShape(tensor: name, detail: "dimension \(d.serialized()) is not a non-negative integer")
+                    )
                 }
                 shape.append(i)
             }
             guard let offsetsJSON, offsetsJSON.count == 2 else {
-                throw fail(.invalidOffsets(tensor: name, detail: "expected [BEGIN, END], found \(offsetsJSON.map { "\($0.count) elements" } ?? "no array")"))
+                throw fail(
+                    .invalidOffsets(
+                        tensor: name,
+                        detail:
+                            "expected [BEGIN, END], found \(offsetsJSON.map { "\($0.count) elements" } ?? "no array")"))
             }
             guard let begin = offsetsJSON[0].uint64Value, let end = offsetsJSON[1].uint64Value else {
                 throw fail(.invalidOffsets(tensor: name, detail: "offsets are not non-negative integers"))
@@ -119,9 +127,12 @@ public struct SafetensorsFile: Sendable {
         tensors.reserveCapacity(entries.count)
         for e in entries {
             guard e.begin == cursor, e.end >= e.begin else {
-                let detail = e.end < e.begin ? "END \(e.end) < BEGIN \(e.begin)"
-                    : e.begin < cursor ? "[\(e.begin), \(e.end)) overlaps the previous tensor, which ends at \(cursor)"
-                    : "[\(e.begin), \(e.end)) leaves a gap after byte \(cursor)"
+                let detail =
+                    e.end < e.begin
+                    ? "END \(e.end) < BEGIN \(e.begin)"
+                    : e.begin < cursor
+                        ? "[\(e.begin), \(e.end)) overlaps the previous tensor, which ends at \(cursor)"
+                        : "[\(e.begin), \(e.end)) leaves a gap after byte \(cursor)"
                 throw fail(.invalidOffsets(tensor: e.name, detail: detail))
             }
             guard let count = elementCount(of: e.shape) else { throw fail(.sizeOverflow(tensor: e.name)) }
@@ -131,13 +142,16 @@ public struct SafetensorsFile: Sendable {
             guard e.end - e.begin == bits / 8 else {
                 throw fail(.sizeMismatch(tensor: e.name, expected: bits / 8, found: e.end - e.begin))
             }
-            guard e.end <= UInt64(data.count), let slice = data.slice(start: Int(e.begin), length: Int(e.end - e.begin)) else {
+            guard e.end <= UInt64(data.count), let slice = data.slice(start: Int(e.begin), length: Int(e.end - e.begin))
+            else {
                 throw fail(.incompleteBuffer(covered: e.end, dataSize: UInt64(data.count)))
             }
             tensors.append(Tensor(name: e.name, dtype: e.dtype, shape: e.shape, file: path, layout: .contiguous(slice)))
             cursor = e.end
         }
-        guard cursor == UInt64(data.count) else { throw fail(.incompleteBuffer(covered: cursor, dataSize: UInt64(data.count))) }
+        guard cursor == UInt64(data.count) else {
+            throw fail(.incompleteBuffer(covered: cursor, dataSize: UInt64(data.count)))
+        }
         self.tensors = tensors.sorted { $0.name < $1.name }
         self.metadata = metadata
     }

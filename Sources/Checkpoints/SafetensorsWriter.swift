@@ -22,7 +22,9 @@ public enum SafetensorsWriter {
             self.bytes = bytes
         }
 
-        public var byteCount: Int { Int(dtype.byteCount(elements: UInt64(Checkpoints.elementCount(of: shape) ?? 0)) ?? 0) }
+        public var byteCount: Int {
+            Int(dtype.byteCount(elements: UInt64(Checkpoints.elementCount(of: shape) ?? 0)) ?? 0)
+        }
     }
 
     /// The header for `entries` (also what `--dry-run` reports sizes from).
@@ -31,10 +33,14 @@ public enum SafetensorsWriter {
         if !metadata.isEmpty { members.append(("__metadata__", .object(metadata.map { ($0.0, .string($0.1)) }))) }
         var offset = 0
         for e in entries {
-            members.append((e.name, .object([
-                ("dtype", .string(e.dtype.rawValue)), ("shape", .array(e.shape.map { .int($0) })),
-                ("data_offsets", .array([.int(offset), .int(offset + e.byteCount)])),
-            ])))
+            members.append(
+                (
+                    e.name,
+                    .object([
+                        ("dtype", .string(e.dtype.rawValue)), ("shape", .array(e.shape.map { .int($0) })),
+                        ("data_offsets", .array([.int(offset), .int(offset + e.byteCount)])),
+                    ])
+                ))
             offset += e.byteCount
         }
         var header = Array(JSONValue.object(members).serialized().utf8)
@@ -54,7 +60,10 @@ public enum SafetensorsWriter {
     public static func write(_ entries: [Entry], to path: String, metadata: [(String, String)] = []) throws -> Int {
         let names = entries.map(\.name)
         if Set(names).count != names.count {
-            throw CheckpointError(.badTensorName("two tensors are both named \(names.first { n in names.filter { $0 == n }.count > 1 } ?? "")"), path: path)
+            throw CheckpointError(
+                .badTensorName(
+                    "two tensors are both named \(names.first { n in names.filter { $0 == n }.count > 1 } ?? "")"),
+                path: path)
         }
         let writer = try AtomicFileWriter(path: path)
         let header = header(entries, metadata: metadata)
@@ -64,7 +73,9 @@ public enum SafetensorsWriter {
         for e in entries {
             let bytes = try e.bytes()
             guard bytes.count == e.byteCount else {
-                throw CheckpointError(.sizeMismatch(tensor: e.name, expected: UInt64(e.byteCount), found: UInt64(bytes.count)), path: path)
+                throw CheckpointError(
+                    .sizeMismatch(tensor: e.name, expected: UInt64(e.byteCount), found: UInt64(bytes.count)), path: path
+                )
             }
             try writer.write(bytes)
         }

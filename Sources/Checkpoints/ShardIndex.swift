@@ -42,7 +42,9 @@ public struct ShardIndex: Sendable {
             }
             guard ShardIndex.isSafeShardName(shard) else { throw CheckpointError(.unsafeShardPath(shard), path: path) }
             guard shard.hasSuffix(expectedExtension) else {
-                throw CheckpointError(.invalidIndex("shard \(quoted(shard)) does not have the index's extension \(expectedExtension)"), path: path)
+                throw CheckpointError(
+                    .invalidIndex("shard \(quoted(shard)) does not have the index's extension \(expectedExtension)"),
+                    path: path)
             }
             weightMap[name] = shard
             if seen.insert(shard).inserted { shards.append(shard) }
@@ -63,7 +65,8 @@ public struct ShardIndex: Sendable {
     /// empty, `.` or `..` component, no leading `/`, no backslash, no drive letter or colon.
     public static func isSafeShardName(_ name: String) -> Bool {
         guard !name.isEmpty, !name.contains("\0"), !name.contains("\\"), !name.contains(":"),
-              !name.hasPrefix("/") else { return false }
+            !name.hasPrefix("/")
+        else { return false }
         let components = name.split(separator: "/", omittingEmptySubsequences: false)
         return components.allSatisfy { !$0.isEmpty && $0 != "." && $0 != ".." }
     }

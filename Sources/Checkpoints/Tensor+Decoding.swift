@@ -27,7 +27,8 @@ public enum ElementDecoding {
                 switch dtype {
                 case .f32:
                     for i in 0..<n {
-                        out[i] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
+                        out[i] = Float(
+                            bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
                     }
                 case .f16, .bf16:
                     let convert = dtype == .f16 ? ck_f16_to_f32 : ck_bf16_to_f32
@@ -36,7 +37,9 @@ public enum ElementDecoding {
                         convert(base.assumingMemoryBound(to: UInt16.self), out.baseAddress, n)
                     } else {
                         // safetensors allows an unpadded header, leaving data at an odd address.
-                        let words = (0..<n).map { UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self)) }
+                        let words = (0..<n).map {
+                            UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self))
+                        }
                         words.withUnsafeBufferPointer { convert($0.baseAddress, out.baseAddress, n) }
                     }
                 case .f8e4m3:
@@ -46,16 +49,37 @@ public enum ElementDecoding {
                     for i in 0..<n { out[i] = Float(Float16(bitPattern: UInt16(raw[i]) << 8)) }
                 case .f64:
                     for i in 0..<n {
-                        out[i] = Float(Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))))
+                        out[i] = Float(
+                            Double(
+                                bitPattern: UInt64(
+                                    littleEndian: raw.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))))
                     }
                 case .bool, .u8: for i in 0..<n { out[i] = Float(raw[i]) }
                 case .i8: for i in 0..<n { out[i] = Float(Int8(bitPattern: raw[i])) }
-                case .i16: for i in 0..<n { out[i] = Float(Int16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: Int16.self))) }
-                case .u16: for i in 0..<n { out[i] = Float(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
-                case .i32: for i in 0..<n { out[i] = Float(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self))) }
-                case .u32: for i in 0..<n { out[i] = Float(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))) }
-                case .i64: for i in 0..<n { out[i] = Float(Int64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self))) }
-                case .u64: for i in 0..<n { out[i] = Float(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))) }
+                case .i16:
+                    for i in 0..<n {
+                        out[i] = Float(Int16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: Int16.self)))
+                    }
+                case .u16:
+                    for i in 0..<n {
+                        out[i] = Float(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
+                    }
+                case .i32:
+                    for i in 0..<n {
+                        out[i] = Float(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self)))
+                    }
+                case .u32:
+                    for i in 0..<n {
+                        out[i] = Float(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
+                    }
+                case .i64:
+                    for i in 0..<n {
+                        out[i] = Float(Int64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self)))
+                    }
+                case .u64:
+                    for i in 0..<n {
+                        out[i] = Float(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)))
+                    }
                 default:
                     preconditionFailure("decode called for \(dtype)")
                 }

@@ -56,14 +56,17 @@ public struct Tensor: Sendable {
         case let .contiguous(view):
             return view
         case let .strided(storage, offset, strides, swap):
-            return Tensor.materialize(storage: storage, elementSize: dtype.byteWidth ?? 1, shape: shape,
-                                      offset: offset, strides: strides, swapBytes: swap, label: file)
+            return Tensor.materialize(
+                storage: storage, elementSize: dtype.byteWidth ?? 1, shape: shape,
+                offset: offset, strides: strides, swapBytes: swap, label: file)
         }
     }
 
     /// Gathers a strided view into dense bytes (bounds were validated when the tensor was built).
-    static func materialize(storage: ByteView, elementSize: Int, shape: [Int], offset: Int, strides: [Int],
-                            swapBytes: Bool, label: String) -> ByteView {
+    static func materialize(
+        storage: ByteView, elementSize: Int, shape: [Int], offset: Int, strides: [Int],
+        swapBytes: Bool, label: String
+    ) -> ByteView {
         let count = Int(Checkpoints.elementCount(of: shape) ?? 0)
         let total = count * elementSize
         let out = ByteStorage.build(count: total, label: label) { dst in

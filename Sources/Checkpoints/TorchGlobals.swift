@@ -41,7 +41,8 @@ enum TorchGlobals {
             if let d = storageTypes[name] { return .storageType(d, untyped: false) }
             if let d = dtypes[name] { return .dtype(d) }
             if name.hasPrefix("Q") && name.hasSuffix("Storage") {
-                throw CheckpointError(.forbiddenGlobal("\(full) (quantized storages are not weights hasskit can convert)"), path: path)
+                throw CheckpointError(
+                    .forbiddenGlobal("\(full) (quantized storages are not weights hasskit can convert)"), path: path)
             }
             throw CheckpointError(.forbiddenGlobal(full), path: path)
         default:
@@ -50,7 +51,9 @@ enum TorchGlobals {
     }
 
     /// What `REDUCE` of an allowed symbol builds.
-    static func reduce(_ symbol: Symbol, _ args: [PickleValue], path: String, offset: Int) throws(CheckpointError) -> PickleValue {
+    static func reduce(
+        _ symbol: Symbol, _ args: [PickleValue], path: String, offset: Int
+    ) throws(CheckpointError) -> PickleValue {
         func fail(_ m: String) -> CheckpointError { CheckpointError(.pickle(offset: offset, detail: m), path: path) }
         switch symbol {
         case .orderedDict:
@@ -61,34 +64,46 @@ enum TorchGlobals {
             guard args.count >= (v3 ? 7 : 6), args.count <= (v3 ? 8 : 7) else {
                 throw fail("_rebuild_tensor called with \(args.count) arguments")
             }
-            guard case let .storage(storage) = args[0] else { throw fail("_rebuild_tensor: first argument is not a storage") }
+            guard case let .storage(storage) = args[0] else {
+                throw fail("_rebuild_tensor: first argument is not a storage")
+            }
             guard case let .int(offset) = args[1], let off = Int(exactly: offset) else {
                 throw fail("_rebuild_tensor: storage offset is not an integer")
             }
             let size = try ints(args[2], what: "size", fail)
             let stride = try ints(args[3], what: "stride", fail)
-            guard size.count == stride.count else { throw fail("_rebuild_tensor: size and stride have different ranks") }
+            guard size.count == stride.count else {
+                throw fail("_rebuild_tensor: size and stride have different ranks")
+            }
             var dtype = storage.dtype
             if v3 {
-                guard case let .global(.dtype(d)) = args[6] else { throw fail("_rebuild_tensor_v3: dtype argument is not a torch dtype") }
+                guard case let .global(.dtype(d)) = args[6] else {
+                    throw fail("_rebuild_tensor_v3: dtype argument is not a torch dtype")
+                }
                 dtype = d
             } else if storage.untyped {
                 throw fail("_rebuild_tensor_v2 on an UntypedStorage")
             }
             return .tensor(TensorRef(storage: storage, dtype: dtype, offset: off, size: size, stride: stride))
         case .rebuildParameter, .rebuildParameterWithState:
-            guard args.count >= 3, case let .tensor(t) = args[0] else { throw fail("_rebuild_parameter without a tensor") }
+            guard args.count >= 3, case let .tensor(t) = args[0] else {
+                throw fail("_rebuild_parameter without a tensor")
+            }
             return .tensor(t)
         case .storageType, .dtype:
             throw CheckpointError(.forbiddenGlobal("calling a storage or dtype object"), path: path)
         }
     }
 
-    private static func ints(_ v: PickleValue, what: String, _ fail: (String) -> CheckpointError) throws(CheckpointError) -> [Int] {
+    private static func ints(
+        _ v: PickleValue, what: String, _ fail: (String) -> CheckpointError
+    ) throws(CheckpointError) -> [Int] {
         guard case let .tuple(items) = v else { throw fail("_rebuild_tensor: \(what) is not a tuple") }
         var out: [Int] = []
         for item in items {
-            guard case let .int(x) = item, let i = Int(exactly: x) else { throw fail("_rebuild_tensor: \(what) holds a non-integer") }
+            guard case let .int(x) = item, let i = Int(exactly: x) else {
+                throw fail("_rebuild_tensor: \(what) holds a non-integer")
+            }
             out.append(i)
         }
         return out

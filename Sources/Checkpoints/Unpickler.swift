@@ -24,7 +24,10 @@ struct Unpickler {
     /// Called for BINPERSID with the persistent-id tuple; returns the value to push.
     var persistentLoad: (PickleValue, Int) throws(CheckpointError) -> PickleValue
 
-    init(data: ByteView, path: String, persistentLoad: @escaping (PickleValue, Int) throws(CheckpointError) -> PickleValue) {
+    init(
+        data: ByteView, path: String,
+        persistentLoad: @escaping (PickleValue, Int) throws(CheckpointError) -> PickleValue
+    ) {
         self.data = data
         self.path = path
         self.persistentLoad = persistentLoad
@@ -90,13 +93,15 @@ struct Unpickler {
                 throw CheckpointError(.limitExceeded("more than \(limits.maxObjects) pickle objects"), path: path)
             }
             guard v.depth <= limits.maxNesting else {
-                throw CheckpointError(.limitExceeded("nesting deeper than \(limits.maxNesting) at byte \(op)"), path: path)
+                throw CheckpointError(
+                    .limitExceeded("nesting deeper than \(limits.maxNesting) at byte \(op)"), path: path)
             }
             stack.append(v)
         }
         func string(_ n: UInt64, _ op: Int) throws(CheckpointError) -> String {
             guard n <= UInt64(limits.maxStringBytes) else {
-                throw CheckpointError(.limitExceeded("string of \(n) bytes at byte \(op) (limit \(limits.maxStringBytes))"), path: path)
+                throw CheckpointError(
+                    .limitExceeded("string of \(n) bytes at byte \(op) (limit \(limits.maxStringBytes))"), path: path)
             }
             let v = try take(Int(n))
             guard let s = String(validating: v.array, as: UTF8.self) else { throw fail("string is not UTF-8", at: op) }
@@ -135,7 +140,8 @@ struct Unpickler {
                 return (result, pos)
             case 0x28:  // MARK
                 guard marks.count < limits.maxMarks else {
-                    throw CheckpointError(.limitExceeded("MARK nesting deeper than \(limits.maxMarks) at byte \(op)"), path: path)
+                    throw CheckpointError(
+                        .limitExceeded("MARK nesting deeper than \(limits.maxMarks) at byte \(op)"), path: path)
                 }
                 marks.append(stack.count)
             case 0x4E: try push(.none, op)  // NONE
@@ -147,7 +153,9 @@ struct Unpickler {
             case 0x8A:  // LONG1: little-endian two's complement
                 let n = Int(try byte())
                 guard n <= limits.maxLongBytes else {
-                    throw CheckpointError(.limitExceeded("LONG1 integer of \(n) bytes at byte \(op) (limit \(limits.maxLongBytes))"), path: path)
+                    throw CheckpointError(
+                        .limitExceeded("LONG1 integer of \(n) bytes at byte \(op) (limit \(limits.maxLongBytes))"),
+                        path: path)
                 }
                 let bytes = try take(n).array
                 var v: UInt64 = 0
@@ -185,40 +193,59 @@ struct Unpickler {
             case 0x7D: try push(.dict(DictBox()), op)  // EMPTY_DICT
             case 0x61:  // APPEND
                 let v = try pop(op)
-                guard case let .list(box) = try top(op) else { throw fail("APPEND to a value that is not a list", at: op) }
-                try box.append([try insertable(v, op)], limit: limits.maxNesting, error: fail("list modified after it was nested, or nested too deep", at: op))
+                guard case let .list(box) = try top(op) else {
+                    throw fail("APPEND to a value that is not a list", at: op)
+                }
+                try box.append(
+                    [try insertable(v, op)], limit: limits.maxNesting,
+                    error: fail("list modified after it was nested, or nested too deep", at: op))
             case 0x65:  // APPENDS
                 let items = try popMark(op)
-                guard case let .list(box) = try top(op) else { throw fail("APPENDS to a value that is not a list", at: op) }
+                guard case let .list(box) = try top(op) else {
+                    throw fail("APPENDS to a value that is not a list", at: op)
+                }
                 for v in items { _ = try insertable(v, op) }
-                try box.append(items, limit: limits.maxNesting, error: fail("list modified after it was nested, or nested too deep", at: op))
+                try box.append(
+                    items, limit: limits.maxNesting,
+                    error: fail("list modified after it was nested, or nested too deep", at: op))
             case 0x73:  // SETITEM
                 let value = try pop(op)
                 let key = try pop(op)
-                guard case let .dict(box) = try top(op) else { throw fail("SETITEM on a value that is not a dict", at: op) }
-                try box.set([(try insertable(key, op), try insertable(value, op))], limit: limits.maxNesting,
-                            error: fail("dict modified after it was nested, or nested too deep", at: op))
+                guard case let .dict(box) = try top(op) else {
+                    throw fail("SETITEM on a value that is not a dict", at: op)
+                }
+                try box.set(
+                    [(try insertable(key, op), try insertable(value, op))], limit: limits.maxNesting,
+                    error: fail("dict modified after it was nested, or nested too deep", at: op))
             case 0x75:  // SETITEMS
                 let items = try popMark(op)
                 guard items.count % 2 == 0 else { throw fail("SETITEMS with an odd number of items", at: op) }
-                guard case let .dict(box) = try top(op) else { throw fail("SETITEMS on a value that is not a dict", at: op) }
+                guard case let .dict(box) = try top(op) else {
+                    throw fail("SETITEMS on a value that is not a dict", at: op)
+                }
                 var pairs: [(PickleValue, PickleValue)] = []
                 var k = 0
                 while k < items.count {
                     pairs.append((try insertable(items[k], op), try insertable(items[k + 1], op)))
                     k += 2
                 }
-                try box.set(pairs, limit: limits.maxNesting, error: fail("dict modified after it was nested, or nested too deep", at: op))
+                try box.set(
+                    pairs, limit: limits.maxNesting,
+                    error: fail("dict modified after it was nested, or nested too deep", at: op))
             case 0x71: try memoPut(UInt64(try byte()), op)  // BINPUT
             case 0x72: try memoPut(UInt64(try u32()), op)  // LONG_BINPUT
             case 0x94: try memoPut(UInt64(memo.count), op)  // MEMOIZE
             case 0x68: try push(try memoGet(UInt64(try byte()), op), op)  // BINGET
             case 0x6A: try push(try memoGet(UInt64(try u32()), op), op)  // LONG_BINGET
             case 0x63:  // GLOBAL "module\nname\n"
-                guard let nl1 = data.firstIndex(of: 0x0A, from: pos), nl1 - pos <= 256 else { throw fail("unterminated GLOBAL", at: op) }
+                guard let nl1 = data.firstIndex(of: 0x0A, from: pos), nl1 - pos <= 256 else {
+                    throw fail("unterminated GLOBAL", at: op)
+                }
                 let module = String(decoding: try take(nl1 - pos).array, as: UTF8.self)
                 pos += 1
-                guard let nl2 = data.firstIndex(of: 0x0A, from: pos), nl2 - pos <= 256 else { throw fail("unterminated GLOBAL", at: op) }
+                guard let nl2 = data.firstIndex(of: 0x0A, from: pos), nl2 - pos <= 256 else {
+                    throw fail("unterminated GLOBAL", at: op)
+                }
                 let name = String(decoding: try take(nl2 - pos).array, as: UTF8.self)
                 pos += 1
                 try push(.global(try TorchGlobals.resolve(module: module, name: name, path: path)), op)
@@ -232,14 +259,17 @@ struct Unpickler {
             case 0x52:  // REDUCE
                 let args = try pop(op)
                 let callable = try pop(op)
-                guard case let .global(symbol) = callable else { throw fail("REDUCE on a value that is not an allowed global", at: op) }
+                guard case let .global(symbol) = callable else {
+                    throw fail("REDUCE on a value that is not an allowed global", at: op)
+                }
                 guard case let .tuple(arguments) = args else { throw fail("REDUCE arguments are not a tuple", at: op) }
                 try push(try TorchGlobals.reduce(symbol, arguments, path: path, offset: op), op)
             case 0x62:  // BUILD
                 let state = try pop(op)
                 let target = try top(op)
                 guard case .dict = target else {
-                    throw CheckpointError(.notAStateDict("BUILD at byte \(op) targets a value that is not a dict"), path: path)
+                    throw CheckpointError(
+                        .notAStateDict("BUILD at byte \(op) targets a value that is not a dict"), path: path)
                 }
                 switch state {
                 case .dict, .none: break  // attributes such as `_metadata`: not part of the tensors
@@ -260,7 +290,8 @@ struct Unpickler {
             0x69: "INST", 0x6F: "OBJ", 0x81: "NEWOBJ", 0x92: "NEWOBJ_EX", 0x82: "EXT1", 0x83: "EXT2", 0x84: "EXT4",
             0x50: "PERSID", 0x30: "POP", 0x31: "POP_MARK", 0x32: "DUP", 0x49: "INT", 0x4C: "LONG", 0x46: "FLOAT",
             0x53: "STRING", 0x56: "UNICODE", 0x8B: "LONG4", 0x8E: "BINBYTES8", 0x8F: "EMPTY_SET", 0x90: "ADDITEMS",
-            0x91: "FROZENSET", 0x96: "BYTEARRAY8", 0x97: "NEXT_BUFFER", 0x98: "READONLY_BUFFER", 0x67: "GET", 0x70: "PUT",
+            0x91: "FROZENSET", 0x96: "BYTEARRAY8", 0x97: "NEXT_BUFFER", 0x98: "READONLY_BUFFER", 0x67: "GET",
+            0x70: "PUT",
             0x64: "DICT", 0x6C: "LIST",
         ]
         return names[code] ?? String(format: "0x%02X", code)
@@ -313,7 +344,8 @@ final class ListBox {
     var depth = 1
     var contained = false
 
-    func append(_ values: [PickleValue], limit: Int, error: @autoclosure () -> CheckpointError) throws(CheckpointError) {
+    func append(_ values: [PickleValue], limit: Int, error: @autoclosure () -> CheckpointError) throws(CheckpointError)
+    {
         guard !contained else { throw error() }
         for v in values { depth = max(depth, 1 + v.depth) }
         guard depth <= limit else { throw error() }
@@ -326,7 +358,9 @@ final class DictBox {
     var depth = 1
     var contained = false
 
-    func set(_ pairs: [(PickleValue, PickleValue)], limit: Int, error: @autoclosure () -> CheckpointError) throws(CheckpointError) {
+    func set(
+        _ pairs: [(PickleValue, PickleValue)], limit: Int, error: @autoclosure () -> CheckpointError
+    ) throws(CheckpointError) {
         guard !contained else { throw error() }
         for (k, v) in pairs { depth = max(depth, 1 + k.depth, 1 + v.depth) }
         guard depth <= limit else { throw error() }

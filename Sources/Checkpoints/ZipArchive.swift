@@ -41,8 +41,9 @@ struct ZipArchive {
         }
         guard eocd >= 0 else { throw fail("no end-of-central-directory record (truncated or not a zip)") }
         guard let disk = view.u16(at: eocd + 4), let cdDisk = view.u16(at: eocd + 6),
-              let entries16 = view.u16(at: eocd + 10), let cdSize32 = view.u32(at: eocd + 12),
-              let cdOffset32 = view.u32(at: eocd + 16) else { throw fail("truncated end record") }
+            let entries16 = view.u16(at: eocd + 10), let cdSize32 = view.u32(at: eocd + 12),
+            let cdOffset32 = view.u32(at: eocd + 16)
+        else { throw fail("truncated end record") }
         guard disk == 0, cdDisk == 0 else { throw fail("multi-disk archives are not supported") }
         var entryCount = UInt64(entries16)
         var cdSize = UInt64(cdSize32)
@@ -54,8 +55,9 @@ struct ZipArchive {
                 throw fail("ZIP64 values without a ZIP64 locator")
             }
             guard z64 < UInt64(locator), view.u32(at: Int(z64)) == 0x0606_4B50,
-                  let n = view.u64(at: Int(z64) + 32), let size = view.u64(at: Int(z64) + 40),
-                  let offset = view.u64(at: Int(z64) + 48) else { throw fail("invalid ZIP64 end record") }
+                let n = view.u64(at: Int(z64) + 32), let size = view.u64(at: Int(z64) + 40),
+                let offset = view.u64(at: Int(z64) + 48)
+            else { throw fail("invalid ZIP64 end record") }
             entryCount = n
             cdSize = size
             cdOffset = offset
@@ -65,18 +67,23 @@ struct ZipArchive {
         guard !o, cdEnd <= cdLimit else {
             throw fail("central directory [\(cdOffset), \(cdOffset &+ cdSize)) runs past its end record at \(cdLimit)")
         }
-        guard entryCount <= cdSize / 46 else { throw fail("\(entryCount) entries cannot fit a \(cdSize)-byte central directory") }
+        guard entryCount <= cdSize / 46 else {
+            throw fail("\(entryCount) entries cannot fit a \(cdSize)-byte central directory")
+        }
 
         var members: [Member] = []
         var names = Set<String>()
         var ranges: [(Range<Int>, String)] = []
         var p = Int(cdOffset)
         for _ in 0..<entryCount {
-            guard view.u32(at: p) == 0x0201_4B50 else { throw fail("bad central directory entry signature at byte \(p)") }
+            guard view.u32(at: p) == 0x0201_4B50 else {
+                throw fail("bad central directory entry signature at byte \(p)")
+            }
             guard let flags = view.u16(at: p + 8), let method = view.u16(at: p + 10),
-                  let comp32 = view.u32(at: p + 20), let uncomp32 = view.u32(at: p + 24),
-                  let nameLen = view.u16(at: p + 28), let extraLen = view.u16(at: p + 30),
-                  let commentLen = view.u16(at: p + 32), let lho32 = view.u32(at: p + 42) else {
+                let comp32 = view.u32(at: p + 20), let uncomp32 = view.u32(at: p + 24),
+                let nameLen = view.u16(at: p + 28), let extraLen = view.u16(at: p + 30),
+                let commentLen = view.u16(at: p + 32), let lho32 = view.u32(at: p + 42)
+            else {
                 throw fail("truncated central directory entry at byte \(p)")
             }
             let entryEnd = p + 46 + Int(nameLen) + Int(extraLen) + Int(commentLen)
@@ -84,7 +91,9 @@ struct ZipArchive {
                 throw fail("central directory entry at byte \(p) runs past the directory")
             }
             guard flags & 0x0001 == 0 else { throw fail("encrypted member") }
-            guard let name = String(validating: nameBytes, as: UTF8.self) else { throw fail("member name is not UTF-8") }
+            guard let name = String(validating: nameBytes, as: UTF8.self) else {
+                throw fail("member name is not UTF-8")
+            }
             var comp = UInt64(comp32)
             var uncomp = UInt64(uncomp32)
             var lho = UInt64(lho32)
@@ -113,18 +122,25 @@ struct ZipArchive {
 
             // Local header: the data starts after its own name and extra field.
             guard lho < cdOffset, view.u32(at: Int(lho)) == 0x0403_4B50,
-                  let localNameLen = view.u16(at: Int(lho) + 26), let localExtraLen = view.u16(at: Int(lho) + 28),
-                  let localName = view.bytes(start: Int(lho) + 30, length: Int(localNameLen)) else {
+                let localNameLen = view.u16(at: Int(lho) + 26), let localExtraLen = view.u16(at: Int(lho) + 28),
+                let localName = view.bytes(start: Int(lho) + 30, length: Int(localNameLen))
+            else {
                 throw fail("member \(quoted(name)) has no valid local header at byte \(lho)")
             }
-            guard localName == nameBytes else { throw fail("local header name of \(quoted(name)) disagrees with the central directory") }
+            guard localName == nameBytes else {
+                throw fail("local header name of \(quoted(name)) disagrees with the central directory")
+            }
             let dataStart = UInt64(lho) + 30 + UInt64(localNameLen) + UInt64(localExtraLen)
             let (dataEnd, o2) = dataStart.addingReportingOverflow(comp)
             guard !o2, dataEnd <= cdOffset, let data = view.slice(start: Int(dataStart), length: Int(comp)) else {
-                throw fail("member \(quoted(name)) claims \(comp) bytes at \(dataStart), past the central directory at \(cdOffset)")
+                throw fail(
+                    "member \(quoted(name)) claims \(comp) bytes at \(dataStart), past the central directory at \(cdOffset)"
+                )
             }
             if method == 0 {
-                guard comp == uncomp else { throw fail("stored member \(quoted(name)) has sizes \(comp) and \(uncomp)") }
+                guard comp == uncomp else {
+                    throw fail("stored member \(quoted(name)) has sizes \(comp) and \(uncomp)")
+                }
             }
             ranges.append((Int(lho)..<Int(dataEnd), name))
             members.append(Member(name: name, data: data, method: method))

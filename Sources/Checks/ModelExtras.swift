@@ -23,11 +23,14 @@ public struct ModelExtras {
             throw e
         }
         if let bytes = try file.verifiedFile(named: "tokenizer_config.json"),
-           let template = try? JSONParser().parse(bytes)["chat_template"]?.stringValue {
+            let template = try? JSONParser().parse(bytes)["chat_template"]?.stringValue
+        {
             chatTemplate = ChatTemplate(detecting: template)
         }
         for name in ["config.json", "generation_config.json"] {
-            guard let bytes = try file.verifiedFile(named: name), let json = try? JSONParser().parse(bytes) else { continue }
+            guard let bytes = try file.verifiedFile(named: name), let json = try? JSONParser().parse(bytes) else {
+                continue
+            }
             let ids = json["eos_token_id"].map { $0.arrayValue ?? [$0] } ?? []
             stopTokens.formUnion(ids.compactMap { $0.int64Value.map(Int.init) })
         }

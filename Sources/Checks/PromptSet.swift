@@ -17,7 +17,9 @@ public enum PromptSet {
         guard let file else { return bundled }
         let data: [UInt8]
         data = try FileSystem.readFile(file)
-        let texts = String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init).filter { !$0.allSatisfy(\.isWhitespace) }
+        let texts = String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init).filter {
+            !$0.allSatisfy(\.isWhitespace)
+        }
         guard !texts.isEmpty else { throw CheckError(.noPrompts, path: file) }
         return texts
     }

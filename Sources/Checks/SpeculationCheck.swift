@@ -12,7 +12,9 @@ public struct SpeculationCheck: Sendable {
         public var plainSeconds: Double
         public var speculativeSeconds: Double
 
-        public init(plain: [Int], speculative: [Int], acceptLengths: [Int], plainSeconds: Double, speculativeSeconds: Double) {
+        public init(
+            plain: [Int], speculative: [Int], acceptLengths: [Int], plainSeconds: Double, speculativeSeconds: Double
+        ) {
             self.plain = plain
             self.speculative = speculative
             self.acceptLengths = acceptLengths
@@ -22,7 +24,8 @@ public struct SpeculationCheck: Sendable {
         /// Index of the first differing token, nil when the outputs are identical.
         public var firstDifference: Int? {
             if plain == speculative { return nil }
-            return zip(plain, speculative).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(plain.count, speculative.count)
+            return zip(plain, speculative).enumerated().first { $0.element.0 != $0.element.1 }?.offset
+                ?? min(plain.count, speculative.count)
         }
     }
 
@@ -71,19 +74,24 @@ public struct SpeculationCheck: Sendable {
 
     /// Decodes each prompt plainly, then speculatively (same stop rule and token budget).
     /// `progress` is called after each prompt with its index and result.
-    public static func run(base: any CausalModel, head: any FeatureDraft, settings: TreeSettings, prompts: [[Int]],
-                           maxNewTokens: Int, stopTokens: Set<Int> = [], sampling: Sampling = .greedy,
-                           progress: (Int, PromptResult) -> Void = { _, _ in }) -> SpeculationCheck {
+    public static func run(
+        base: any CausalModel, head: any FeatureDraft, settings: TreeSettings, prompts: [[Int]],
+        maxNewTokens: Int, stopTokens: Set<Int> = [], sampling: Sampling = .greedy,
+        progress: (Int, PromptResult) -> Void = { _, _ in }
+    ) -> SpeculationCheck {
         var check = SpeculationCheck(settings: settings)
         let decoder = SpeculativeDecoder(base: base, head: head, settings: settings)
         for (i, prompt) in prompts.enumerated() {
             let t0 = Date()
-            let plain = base.generate(prompt: prompt, maxTokens: maxNewTokens, stopTokens: stopTokens, sampling: sampling)
+            let plain = base.generate(
+                prompt: prompt, maxTokens: maxNewTokens, stopTokens: stopTokens, sampling: sampling)
             let t1 = Date()
-            let spec = decoder.generate(prompt: prompt, maxNewTokens: maxNewTokens, stopTokens: stopTokens, sampling: sampling)
+            let spec = decoder.generate(
+                prompt: prompt, maxNewTokens: maxNewTokens, stopTokens: stopTokens, sampling: sampling)
             let t2 = Date()
-            let r = PromptResult(plain: plain, speculative: spec.tokens, acceptLengths: spec.acceptLengths,
-                                 plainSeconds: t1.timeIntervalSince(t0), speculativeSeconds: t2.timeIntervalSince(t1))
+            let r = PromptResult(
+                plain: plain, speculative: spec.tokens, acceptLengths: spec.acceptLengths,
+                plainSeconds: t1.timeIntervalSince(t0), speculativeSeconds: t2.timeIntervalSince(t1))
             check.results.append(r)
             progress(i, r)
         }

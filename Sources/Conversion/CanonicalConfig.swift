@@ -8,20 +8,26 @@ import StrictJSON
 /// For HASS heads, `fc_bias` and `qkv_bias` are decided from the tensor names, not the config
 /// (hass-spec §1.3: published configs and weights disagree).
 enum CanonicalConfig {
-    static func make(config: JSONValue?, family: ModelFamily, tensorNames: Set<String>, path: String) throws -> JSONValue {
+    static func make(
+        config: JSONValue?, family: ModelFamily, tensorNames: Set<String>, path: String
+    ) throws -> JSONValue {
         guard let config, config.objectMembers != nil else {
-            throw ConversionError(.config("missing; hasskit needs the model's config.json beside its weights"), path: path)
+            throw ConversionError(
+                .config("missing; hasskit needs the model's config.json beside its weights"), path: path)
         }
         func int(_ key: String) -> Int? { config[key]?.intValue }
         func require(_ key: String) throws -> Int {
-            guard let v = int(key), v > 0 else { throw ConversionError(.config("\(key) is missing or not a positive integer"), path: path) }
+            guard let v = int(key), v > 0 else {
+                throw ConversionError(.config("\(key) is missing or not a positive integer"), path: path)
+            }
             return v
         }
         let hidden = try require("hidden_size")
         let heads = try require("num_attention_heads")
         let kvHeads = int("num_key_value_heads") ?? heads
         guard kvHeads > 0, heads % kvHeads == 0 else {
-            throw ConversionError(.config("num_attention_heads \(heads) is not a multiple of num_key_value_heads \(kvHeads)"), path: path)
+            throw ConversionError(
+                .config("num_attention_heads \(heads) is not a multiple of num_key_value_heads \(kvHeads)"), path: path)
         }
         let headDim = int("head_dim") ?? hidden / heads
         var ropeTheta = config["rope_theta"]?.doubleValue
@@ -59,17 +65,25 @@ enum CanonicalConfig {
             members.append(("qkv_bias", .bool(tensorNames.contains("layers.0.self_attn.q_proj.bias"))))
             members.append(("input_layernorm", .bool(false)))
             if let b = config["bias"]?.boolValue, b != tensorNames.contains("fc.bias") {
-                members.append(("note", .string("config.json says bias=\(b) but the weights \(b ? "lack" : "have") fc.bias; the weights win")))
+                members.append(
+                    (
+                        "note",
+                        .string(
+                            "config.json says bias=\(b) but the weights \(b ? "lack" : "have") fc.bias; the weights win"
+                        )
+                    ))
             }
         case .qwen2:
             members.append(("qkv_bias", .bool(true)))
         case .llama:
             members.append(("qkv_bias", .bool(tensorNames.contains("model.layers.0.self_attn.q_proj.bias"))))
         case .deepseekV3:
-            for key in ["q_lora_rank", "kv_lora_rank", "qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim", "n_routed_experts",
-                        "n_shared_experts", "num_experts_per_tok", "moe_intermediate_size", "first_k_dense_replace", "n_group",
-                        "topk_group", "norm_topk_prob", "routed_scaling_factor", "scoring_func", "topk_method",
-                        "num_nextn_predict_layers", "moe_layer_freq"] {
+            for key in [
+                "q_lora_rank", "kv_lora_rank", "qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim", "n_routed_experts",
+                "n_shared_experts", "num_experts_per_tok", "moe_intermediate_size", "first_k_dense_replace", "n_group",
+                "topk_group", "norm_topk_prob", "routed_scaling_factor", "scoring_func", "topk_method",
+                "num_nextn_predict_layers", "moe_layer_freq",
+            ] {
                 if let v = config[key] { members.append((key, v)) }
             }
         }

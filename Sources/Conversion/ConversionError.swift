@@ -31,12 +31,17 @@ public struct ConversionError: Error, Sendable, CustomStringConvertible {
         let reason: String
         switch code {
         case let .unknownFamily(m): reason = "cannot tell which model family this is: \(m)"
-        case let .unexpectedTensor(t, f): reason = "tensor \"\(t)\" is not part of a \(f) checkpoint (refusing to guess, as a strict loader would)"
+        case let .unexpectedTensor(t, f):
+            reason = "tensor \"\(t)\" is not part of a \(f) checkpoint (refusing to guess, as a strict loader would)"
         case let .missingTensor(t): reason = "required tensor \"\(t)\" is missing"
         case let .missingLayer(l, available): reason = "there is no layer \(l) (the checkpoint has layers \(available))"
-        case let .unsupportedType(t): reason = "unsupported output type \"\(t)\" (supported: \(ConversionType.allCases.map(\.rawValue).joined(separator: ", ")))"
-        case let .unsupportedElementType(t, d): reason = "tensor \"\(t)\" has element type \(d), which hasskit does not convert"
-        case let .nonFiniteValue(t, i): reason = "tensor \"\(t)\" holds a NaN or infinity at element \(i) (a corrupt weight)"
+        case let .unsupportedType(t):
+            reason =
+                "unsupported output type \"\(t)\" (supported: \(ConversionType.allCases.map(\.rawValue).joined(separator: ", ")))"
+        case let .unsupportedElementType(t, d):
+            reason = "tensor \"\(t)\" has element type \(d), which hasskit does not convert"
+        case let .nonFiniteValue(t, i):
+            reason = "tensor \"\(t)\" holds a NaN or infinity at element \(i) (a corrupt weight)"
         case let .overflow(t, type): reason = "tensor \"\(t)\" has values outside the range of \(type); use bf16 or f32"
         case .outputExists: reason = "already exists; pass --force to replace it"
         case let .notEnoughSpace(n, a): reason = "needs about \(n) bytes of free space, \(a) available"

@@ -88,10 +88,14 @@ public struct Converter {
     }
 
     /// Auxiliary files stored verbatim when present beside the weights.
-    static let auxiliaryFiles = ["config.json", "generation_config.json", "tokenizer.json", "tokenizer.model",
-                                 "tokenizer_config.json", "special_tokens_map.json"]
+    static let auxiliaryFiles = [
+        "config.json", "generation_config.json", "tokenizer.json", "tokenizer.model",
+        "tokenizer_config.json", "special_tokens_map.json",
+    ]
 
-    public static func convert(source: String, out: String, options: Options, log: (String) -> Void = { _ in }) throws -> Report {
+    public static func convert(
+        source: String, out: String, options: Options, log: (String) -> Void = { _ in }
+    ) throws -> Report {
         let started = DispatchClock.now()
         if FileSystem.kind(of: out) != .missing && !options.force {
             throw ConversionError(.outputExists, path: out)
@@ -101,9 +105,11 @@ public struct Converter {
         try ConversionPolicy.check(checkpoint)
         let names = checkpoint.tensors.map(\.name)
         let family = try ModelFamily.detect(config: checkpoint.config, tensorNames: names, path: source)
-        let hyper = try CanonicalConfig.make(config: checkpoint.config, family: family, tensorNames: Set(names), path: source)
+        let hyper = try CanonicalConfig.make(
+            config: checkpoint.config, family: family, tensorNames: Set(names), path: source)
 
-        var plan = try makePlan(checkpoint, family: family, type: options.type, interleave: options.interleave, source: source)
+        var plan = try makePlan(
+            checkpoint, family: family, type: options.type, interleave: options.interleave, source: source)
         var architecture = family.architecture
         var role = family == .eagleHead ? "draft" : "base"
         var hyperMembers = hyper.objectMembers ?? []
@@ -122,12 +128,15 @@ public struct Converter {
         var baseHash: String?
         if let basePath = options.draftOf {
             guard family == .eagleHead else {
-                throw ConversionError(.draftBase("--draft-of applies to HASS draft heads; this is a \(family.rawValue) checkpoint"), path: source)
+                throw ConversionError(
+                    .draftBase("--draft-of applies to HASS draft heads; this is a \(family.rawValue) checkpoint"),
+                    path: source)
             }
             let base = try HKWFile(path: basePath)
             baseHash = base.contentHash
             if let i = plan.firstIndex(where: { $0.canonical == "token_embd.weight" }),
-               try embeddingMatches(plan[i].source, base: base, basePath: basePath) {
+                try embeddingMatches(plan[i].source, base: base, basePath: basePath)
+            {
                 plan.remove(at: i)
                 shared.append("token_embd.weight")
                 log("token_embd.weight equals the base's embedding: not stored (the engine reads the base's)")
@@ -154,8 +163,11 @@ public struct Converter {
         // gets placeholders of the same length first and the digests at commit.
         // Files in the hub cache are links to blobs named by their SHA-256, verified when they were
         // downloaded: those need no second pass.
-        let known = checkpoint.files.map { FileSystem.symlinkTarget($0).flatMap(SnapshotLocation.blobDigest(linkTarget:)) }
-        let hashes = SourceHasher(files: options.hashSources ? zip(checkpoint.files, known).filter { $0.1 == nil }.map(\.0) : [])
+        let known = checkpoint.files.map {
+            FileSystem.symlinkTarget($0).flatMap(SnapshotLocation.blobDigest(linkTarget:))
+        }
+        let hashes = SourceHasher(
+            files: options.hashSources ? zip(checkpoint.files, known).filter { $0.1 == nil }.map(\.0) : [])
         let provenance = try makeProvenance(checkpoint, options: options, digests: nil)
         var metadata: [(String, JSONValue)] = [
             ("architecture", .string(architecture.rawValue)),
@@ -168,9 +180,11 @@ public struct Converter {
             metadata.append(("shared_with_base", .array(shared.map { .string($0) })))
         }
         if files.contains(where: { $0.0 == "tokenizer.json" }) {
-            metadata.append(("tokenizer", .object([("file", .string("tokenizer.json")), ("kind", .string("tokenizer.json"))])))
+            metadata.append(
+                ("tokenizer", .object([("file", .string("tokenizer.json")), ("kind", .string("tokenizer.json"))])))
         } else if files.contains(where: { $0.0 == "tokenizer.model" }) {
-            metadata.append(("tokenizer", .object([("file", .string("tokenizer.model")), ("kind", .string("sentencepiece"))])))
+            metadata.append(
+                ("tokenizer", .object([("file", .string("tokenizer.model")), ("kind", .string("sentencepiece"))])))
         }
         // Room for the per-tensor quality table written at commit.
         let reserve = plan.reduce(4096) { $0 + $1.canonical.utf8.count * 2 + 160 }
@@ -195,7 +209,9 @@ public struct Converter {
                 } else {
                     var bytes: [UInt8] = []
                     bytes.reserveCapacity(pendingScales.count * 4)
-                    for s in pendingScales { withUnsafeBytes(of: s.bitPattern.littleEndian) { bytes.append(contentsOf: $0) } }
+                    for s in pendingScales {
+                        withUnsafeBytes(of: s.bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
+                    }
                     try writer.append(bytes)
                 }
             case .encode:
@@ -205,7 +221,9 @@ public struct Converter {
             }
             try writer.finishEntry()
             maxRMSE = max(maxRMSE, rmse)
-            var q: [(String, JSONValue)] = [("source", .string(p.source.name)), ("source_dtype", .string(p.source.dtype.rawValue))]
+            var q: [(String, JSONValue)] = [
+                ("source", .string(p.source.name)), ("source_dtype", .string(p.source.dtype.rawValue)),
+            ]
             if p.mode == .encode || p.mode == .fp8Quantize { q.append(("rel_rmse", .double(rmse))) }
             if p.fallback { q.append(("fallback", .bool(true))) }
             quality.append((p.canonical, .object(q)))
@@ -222,9 +240,10 @@ public struct Converter {
         }
         try writer.commit(metadata: .object(metadata))
         let bytesOut = (try? FileSystem.size(of: out)) ?? 0
-        return Report(out: out, type: options.type, family: family, tensors: plan.count, bytesIn: bytesIn, bytesOut: bytesOut,
-                      seconds: DispatchClock.now() - started, peakRSS: FileSystem.peakResidentMemory(), maxRelRMSE: maxRMSE,
-                      shared: shared)
+        return Report(
+            out: out, type: options.type, family: family, tensors: plan.count, bytesIn: bytesIn, bytesOut: bytesOut,
+            seconds: DispatchClock.now() - started, peakRSS: FileSystem.peakResidentMemory(), maxRelRMSE: maxRMSE,
+            shared: shared)
     }
 
     // MARK: Planning
@@ -233,7 +252,9 @@ public struct Converter {
     /// stored row-interleaved (Q8_0_R8, Q4_0_R8, Q4_K_R8: the same blocks, laid out for the
     /// engine's kernels);
     /// the token embedding stays row after row, as the engine looks rows up in it.
-    static func makePlan(_ checkpoint: Checkpoint, family: ModelFamily, type: ConversionType, interleave: Bool = true, source: String) throws -> [Planned] {
+    static func makePlan(
+        _ checkpoint: Checkpoint, family: ModelFamily, type: ConversionType, interleave: Bool = true, source: String
+    ) throws -> [Planned] {
         let hasFP8 = checkpoint.tensors.contains { $0.dtype == .f8e4m3 }
         let layers = checkpoint.config?["num_hidden_layers"]?.intValue ?? 1
         var plan: [Planned] = []
@@ -244,7 +265,9 @@ public struct Converter {
             }
             if canonical.isEmpty { continue }
             guard seen.insert(canonical).inserted else {
-                throw ConversionError(.unexpectedTensor("\(t.name) (a second tensor for \(canonical))", family: family.rawValue), path: t.file)
+                throw ConversionError(
+                    .unexpectedTensor("\(t.name) (a second tensor for \(canonical))", family: family.rawValue),
+                    path: t.file)
             }
             guard [.f32, .f16, .bf16, .f8e4m3, .f64].contains(t.dtype) else {
                 throw ConversionError(.unsupportedElementType(tensor: t.name, dtype: t.dtype.rawValue), path: t.file)
@@ -252,7 +275,10 @@ public struct Converter {
             if t.name.hasSuffix("_scale_inv") {
                 // Consumed by its weight (dequantized), or kept next to it for fp8 output.
                 if type == .fp8 {
-                    plan.append(Planned(canonical: canonical, source: t, scale: t, type: .f32, shape: t.shape, mode: .fp8Scales, fallback: false))
+                    plan.append(
+                        Planned(
+                            canonical: canonical, source: t, scale: t, type: .f32, shape: t.shape, mode: .fp8Scales,
+                            fallback: false))
                 }
                 continue
             }
@@ -260,7 +286,9 @@ public struct Converter {
             let rows = t.shape.count >= 2
             let columns = t.shape.last ?? 1
             func entry(_ q: QuantType, _ mode: Mode, fallback: Bool = false) -> Planned {
-                Planned(canonical: canonical, source: t, scale: scale, type: q, shape: t.shape, mode: mode, fallback: fallback)
+                Planned(
+                    canonical: canonical, source: t, scale: scale, type: q, shape: t.shape, mode: mode,
+                    fallback: fallback)
             }
             if !rows {
                 plan.append(entry(.f32, t.dtype == .f32 ? .copy : .encode))
@@ -276,7 +304,9 @@ public struct Converter {
                 let q = [wanted, .q8_0].first { columns % $0.blockSize == 0 }
                 if var q {
                     let fallback = q != wanted
-                    if let fast = q.interleaved, interleave, canonical != "token_embd.weight", fast.shapeProblem(t.shape) == nil {
+                    if let fast = q.interleaved, interleave, canonical != "token_embd.weight",
+                        fast.shapeProblem(t.shape) == nil
+                    {
                         q = fast
                     }
                     plan.append(entry(q, .encode, fallback: fallback))
@@ -291,8 +321,10 @@ public struct Converter {
                 } else if !hasFP8 && t.shape.count == 2 && isProjection(canonical) {
                     plan.append(entry(.f8e4m3, .fp8Quantize))
                     let scaleShape = t.shape.map { ($0 + FP8BlockScale.defaultBlock - 1) / FP8BlockScale.defaultBlock }
-                    plan.append(Planned(canonical: canonical + "_scale_inv", source: t, scale: nil, type: .f32, shape: scaleShape,
-                                        mode: .fp8Scales, fallback: false))
+                    plan.append(
+                        Planned(
+                            canonical: canonical + "_scale_inv", source: t, scale: nil, type: .f32, shape: scaleShape,
+                            mode: .fp8Scales, fallback: false))
                 } else if let same = HKWCopy.storageType(for: t.dtype) {
                     plan.append(entry(same, .copy))
                 } else {
@@ -313,7 +345,8 @@ public struct Converter {
         let found = Set(kept.compactMap { layer($0.canonical) })
         if let missing = layers.subtracting(found).sorted().first {
             let available = Set(plan.compactMap { layer($0.canonical) }).sorted()
-            throw ConversionError(.missingLayer(missing, available: "\(available.first ?? 0)–\(available.last ?? 0)"), path: source)
+            throw ConversionError(
+                .missingLayer(missing, available: "\(available.first ?? 0)–\(available.last ?? 0)"), path: source)
         }
         return kept
     }
@@ -366,7 +399,9 @@ public struct Converter {
     static func encode(_ p: Planned, into writer: HKWWriter, outPath: String) throws -> Double {
         let rows = try RowSource(tensor: p.source, scale: p.scale)
         let band = rows.bandRows()
-        precondition(band % p.type.interleavedRows == 0 || band >= rows.rows, "bands of \(band) rows cut \(p.type.rawValue) groups")
+        precondition(
+            band % p.type.interleavedRows == 0 || band >= rows.rows,
+            "bands of \(band) rows cut \(p.type.rawValue) groups")
         let workers = max(1, min(8, ProcessInfo.processInfo.activeProcessorCount))
         var sse = 0.0
         var ssx = 0.0
@@ -389,10 +424,16 @@ public struct Converter {
             for j in 0..<starts.count {
                 let r = slots.get(j)
                 if let bad = r.nonFinite {
-                    throw ConversionError(.nonFiniteValue(tensor: p.source.name, index: starts[j] * rows.columns + bad), path: p.source.file)
+                    throw ConversionError(
+                        .nonFiniteValue(tensor: p.source.name, index: starts[j] * rows.columns + bad),
+                        path: p.source.file)
                 }
-                if r.overflow { throw ConversionError(.overflow(tensor: p.source.name, type: p.type.rawValue), path: p.source.file) }
-                guard let bytes = r.bytes else { throw ConversionError(.unsupportedType(p.type.rawValue), path: outPath) }
+                if r.overflow {
+                    throw ConversionError(.overflow(tensor: p.source.name, type: p.type.rawValue), path: p.source.file)
+                }
+                guard let bytes = r.bytes else {
+                    throw ConversionError(.unsupportedType(p.type.rawValue), path: outPath)
+                }
                 sse += r.sse
                 ssx += r.ssx
                 try writer.append(bytes)
@@ -438,7 +479,9 @@ public struct Converter {
             encoded = values.withUnsafeBufferPointer { Quantizer.encode($0, rows: count, as: type, into: out) }
         }
         let bytes = storage.view
-        guard encoded, let back = bytes.withUnsafeBytes({ Quantizer.decode($0, as: type, rows: count, cols: rows.columns) }) else {
+        guard encoded,
+            let back = bytes.withUnsafeBytes({ Quantizer.decode($0, as: type, rows: count, cols: rows.columns) })
+        else {
             return BandResult()
         }
         if back.withUnsafeBufferPointer({ ck_first_nonfinite($0.baseAddress, $0.count) }) < back.count {
@@ -463,11 +506,14 @@ public struct Converter {
             let count = min(block, rows.rows - start)
             let values = rows.band(start: start, count: count)
             if let bad = values.firstIndex(where: { !$0.isFinite }) {
-                throw ConversionError(.nonFiniteValue(tensor: p.source.name, index: start * rows.columns + bad), path: p.source.file)
+                throw ConversionError(
+                    .nonFiniteValue(tensor: p.source.name, index: start * rows.columns + bad), path: p.source.file)
             }
             var bandScales = [Float](repeating: 0, count: scaleColumns)
             for r in 0..<count {
-                for c in 0..<rows.columns { bandScales[c / block] = max(bandScales[c / block], abs(values[r * rows.columns + c])) }
+                for c in 0..<rows.columns {
+                    bandScales[c / block] = max(bandScales[c / block], abs(values[r * rows.columns + c]))
+                }
             }
             bandScales = bandScales.map { $0 > 0 ? $0 / 448 : 1 }
             var codes = [UInt8](repeating: 0, count: values.count)
@@ -497,7 +543,10 @@ public struct Converter {
     static func embeddingMatches(_ head: Tensor, base: HKWFile, basePath: String) throws -> Bool {
         guard let be = base.tensor(named: "token_embd.weight"), let type = be.type else { return false }
         guard be.shape == head.shape else {
-            throw ConversionError(.draftBase("the head's embedding is \(head.shape) but the base's is \(be.shape): this head was not made for this base"), path: basePath)
+            throw ConversionError(
+                .draftBase(
+                    "the head's embedding is \(head.shape) but the base's is \(be.shape): this head was not made for this base"
+                ), path: basePath)
         }
         let recorded = base.metadata["quality"]?["token_embd.weight"]?["rel_rmse"]?.doubleValue ?? 0
         let tolerance = max(1e-6, 2 * recorded)
@@ -512,7 +561,9 @@ public struct Converter {
             let offset = start * source.columns / type.blockSize * type.bytesPerBlock
             let length = mine.count / type.blockSize * type.bytesPerBlock
             guard let slice = be.data.slice(start: offset, length: length),
-                  let theirs = slice.withUnsafeBytes({ Quantizer.decode($0, as: type, rows: count, cols: source.columns) }) else { return false }
+                let theirs = slice.withUnsafeBytes({ Quantizer.decode($0, as: type, rows: count, cols: source.columns) }
+                )
+            else { return false }
             for (a, b) in zip(mine, theirs) {
                 sse += Double(a - b) * Double(a - b)
                 ssx += Double(a) * Double(a)
@@ -528,7 +579,9 @@ public struct Converter {
     static func makeProvenance(_ checkpoint: Checkpoint, options: Options, digests: [String]?) throws -> JSONValue {
         var files: [JSONValue] = []
         for (i, f) in checkpoint.files.enumerated() {
-            var members: [(String, JSONValue)] = [("name", .string(FileSystem.split(f).name)), ("bytes", .int(try FileSystem.size(of: f)))]
+            var members: [(String, JSONValue)] = [
+                ("name", .string(FileSystem.split(f).name)), ("bytes", .int(try FileSystem.size(of: f))),
+            ]
             if options.hashSources {
                 members.append(("sha256", .string(digests?[i] ?? String(repeating: "0", count: 64))))
             }
@@ -539,11 +592,12 @@ public struct Converter {
             members.append(("repo", .string(snapshot.repo.description)))
             members.append(("commit", .string(snapshot.commit.hex)))
         }
-        return .object(members + [
-            ("files", .array(files)),
-            ("converter", .string("hasskit \(HasskitBuild.version)")),
-            ("arguments", .array(options.arguments.map { .string($0) })),
-            ("type", .string(options.type.rawValue)),
-        ])
+        return .object(
+            members + [
+                ("files", .array(files)),
+                ("converter", .string("hasskit \(HasskitBuild.version)")),
+                ("arguments", .array(options.arguments.map { .string($0) })),
+                ("type", .string(options.type.rawValue)),
+            ])
     }
 }

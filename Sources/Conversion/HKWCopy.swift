@@ -25,7 +25,9 @@ public enum HKWCopy {
         var entries: [HKWWriter.Entry] = []
         for t in checkpoint.tensors {
             guard let type = storageType(for: t.dtype) else {
-                throw HKWError(.invalidEntry(name: t.name, detail: "element type \(t.dtype.rawValue) has no .hkw storage type"), path: path)
+                throw HKWError(
+                    .invalidEntry(name: t.name, detail: "element type \(t.dtype.rawValue) has no .hkw storage type"),
+                    path: path)
             }
             entries.append(.tensor(t.name, type: type, shape: t.shape))
         }

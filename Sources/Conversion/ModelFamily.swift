@@ -37,9 +37,14 @@ public enum ModelFamily: String, Sendable {
         case ("DeepseekV3ForCausalLM", _), (_, "deepseek_v3"): return .deepseekV3
         default:
             if config == nil {
-                throw ConversionError(.unknownFamily("no config.json beside the weights, and the tensors are not a HASS head"), path: path)
+                throw ConversionError(
+                    .unknownFamily("no config.json beside the weights, and the tensors are not a HASS head"), path: path
+                )
             }
-            throw ConversionError(.unknownFamily("architectures \(architecture.isEmpty ? "(none)" : architecture), model_type \(modelType.isEmpty ? "(none)" : modelType)"), path: path)
+            throw ConversionError(
+                .unknownFamily(
+                    "architectures \(architecture.isEmpty ? "(none)" : architecture), model_type \(modelType.isEmpty ? "(none)" : modelType)"
+                ), path: path)
         }
     }
 }

@@ -90,7 +90,9 @@ public enum NameMap {
         if let t = table[rest] { return t }
         // Routed experts: mlp.experts.<e>.<gate|up|down>_proj.weight → ffn_<kind>_exps.<e>.weight
         let parts = rest.split(separator: ".")
-        if parts.count == 5, parts[0] == "mlp", parts[1] == "experts", let e = Int(parts[2]), e >= 0, parts[4] == "weight" {
+        if parts.count == 5, parts[0] == "mlp", parts[1] == "experts", let e = Int(parts[2]), e >= 0,
+            parts[4] == "weight"
+        {
             switch parts[3] {
             case "gate_proj": return "ffn_gate_exps.\(e).weight"
             case "up_proj": return "ffn_up_exps.\(e).weight"

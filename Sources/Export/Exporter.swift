@@ -67,8 +67,10 @@ public enum Exporter {
         /// Absolute path of the export folder (the commands point at its draft).
         public var out: String
 
-        public init(base: String, draft: String, engine: Engine, baseReference: String? = nil, draftKind: String? = nil,
-                    tree: ExportTree = .published, nodes: Int = 1, gpusPerNode: Int = 1, out: String) {
+        public init(
+            base: String, draft: String, engine: Engine, baseReference: String? = nil, draftKind: String? = nil,
+            tree: ExportTree = .published, nodes: Int = 1, gpusPerNode: Int = 1, out: String
+        ) {
             self.base = base
             self.draft = draft
             self.engine = engine
@@ -99,16 +101,22 @@ public enum Exporter {
     /// - Throws: `ExportError` when `out` holds files and `force` is false, or when the written
     ///   draft does not re-read as planned.
     @discardableResult
-    public static func write(_ plan: ExportPlan, request: Request, force: Bool, provenance: JSONValue) throws -> [String: Int] {
+    public static func write(
+        _ plan: ExportPlan, request: Request, force: Bool, provenance: JSONValue
+    ) throws -> [String: Int] {
         let out = request.out
         let existing = (try? FileManager.default.contentsOfDirectory(atPath: out)) ?? []
         if !existing.isEmpty && !force {
-            throw ExportError("already holds files (\(existing.sorted().prefix(3).joined(separator: ", "))…); choose another --out or pass --force", location: out, kind: .outputExists)
+            throw ExportError(
+                "already holds files (\(existing.sorted().prefix(3).joined(separator: ", "))…); choose another --out or pass --force",
+                location: out, kind: .outputExists)
         }
         let draftDir = out + "/draft"
         do {
             try FileSystem.createDirectory(draftDir)
-        } catch { throw ExportError("cannot create the folder: \(error.localizedDescription)", location: draftDir, kind: .io) }
+        } catch {
+            throw ExportError("cannot create the folder: \(error.localizedDescription)", location: draftDir, kind: .io)
+        }
         var written: [String: Int] = [:]
         func text(_ relative: String, _ content: String, executable: Bool = false) throws {
             let w = try AtomicFileWriter(path: out + "/" + relative)
@@ -117,26 +125,34 @@ public enum Exporter {
             if executable { chmod(out + "/" + relative, 0o755) }
             written[relative] = content.utf8.count
         }
-        written["draft/model.safetensors"] = try SafetensorsWriter.write(plan.tensors, to: draftDir + "/model.safetensors")
+        written["draft/model.safetensors"] = try SafetensorsWriter.write(
+            plan.tensors, to: draftDir + "/model.safetensors")
         try text("draft/config.json", plan.config.serialized(pretty: true) + "\n")
         if plan.writesIndex {
             let map = JSONValue.object(plan.tensors.map { ($0.name, .string("model.safetensors")) })
-            let index = JSONValue.object([("metadata", .object([("total_size", .int(plan.tensors.reduce(0) { $0 + $1.byteCount }))])), ("weight_map", map)])
+            let index = JSONValue.object([
+                ("metadata", .object([("total_size", .int(plan.tensors.reduce(0) { $0 + $1.byteCount }))])),
+                ("weight_map", map),
+            ])
             try text("draft/model.safetensors.index.json", index.serialized(pretty: true) + "\n")
         }
         try text("launch.sh", plan.launch.script, executable: true)
         try text("README.md", plan.launch.readme(plan: plan))
         let problems = try validate(folder: draftDir, plan: plan)
         guard problems.isEmpty else {
-            throw ExportError("the written draft does not match the plan: " + problems.joined(separator: "; "), location: draftDir)
+            throw ExportError(
+                "the written draft does not match the plan: " + problems.joined(separator: "; "), location: draftDir)
         }
-        try text("EXPORT.json", JSONValue.object([
-            ("engine", .string(plan.engine.rawValue)), ("kind", .string(plan.kind)), ("source", provenance),
-            ("rules", .array(plan.notes.map { .string($0) })), ("warnings", .array(plan.warnings.map { .string($0) })),
-            ("fold_check_max_relative_difference", plan.foldCheck.map { .double($0) } ?? .null),
-            ("files", .object(written.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) })),
-            ("commands", .array(plan.launch.commands.map { .string($0) })),
-        ]).serialized(pretty: true) + "\n")
+        try text(
+            "EXPORT.json",
+            JSONValue.object([
+                ("engine", .string(plan.engine.rawValue)), ("kind", .string(plan.kind)), ("source", provenance),
+                ("rules", .array(plan.notes.map { .string($0) })),
+                ("warnings", .array(plan.warnings.map { .string($0) })),
+                ("fold_check_max_relative_difference", plan.foldCheck.map { .double($0) } ?? .null),
+                ("files", .object(written.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) })),
+                ("commands", .array(plan.launch.commands.map { .string($0) })),
+            ]).serialized(pretty: true) + "\n")
         return written
     }
 
@@ -152,21 +168,28 @@ public enum Exporter {
         for t in plan.tensors {
             guard let f = found[t.name] else { problems.append("missing tensor \(t.name)"); continue }
             if f.dtype != t.dtype || f.shape != t.shape {
-                problems.append("\(t.name): expected \(t.dtype.rawValue) \(t.shape), found \(f.dtype.rawValue) \(f.shape)")
+                problems.append(
+                    "\(t.name): expected \(t.dtype.rawValue) \(t.shape), found \(f.dtype.rawValue) \(f.shape)")
             }
         }
         let config = checkpoint.config ?? .null
-        for key in ["architectures", "model_type", "vocab_size", "num_hidden_layers", "max_position_embeddings"] where config[key] != plan.config[key] {
-            problems.append("config \(key): expected \(plan.config[key]?.serialized() ?? "absent"), found \(config[key]?.serialized() ?? "absent")")
+        for key in ["architectures", "model_type", "vocab_size", "num_hidden_layers", "max_position_embeddings"]
+        where config[key] != plan.config[key] {
+            problems.append(
+                "config \(key): expected \(plan.config[key]?.serialized() ?? "absent"), found \(config[key]?.serialized() ?? "absent")"
+            )
         }
-        if config["bias"] != nil { problems.append("config has a top-level \"bias\" key (vLLM reads it as attention bias)") }
+        if config["bias"] != nil {
+            problems.append("config has a top-level \"bias\" key (vLLM reads it as attention bias)")
+        }
         return problems
     }
 
     static func readConfig(_ folder: String) throws -> JSONValue {
         let path = folder + "/config.json"
         guard FileSystem.kind(of: path) == .file else {
-            throw ExportError("no config.json: give the model's folder (config.json beside the weights)", location: folder)
+            throw ExportError(
+                "no config.json: give the model's folder (config.json beside the weights)", location: folder)
         }
         do {
             return try JSONParser(maxDepth: 64).parse(try FileSystem.readFile(path))
@@ -203,6 +226,8 @@ public enum Exporter {
 
     /// A tensor's values as f32.
     static func floats(_ t: Tensor, location: String) throws -> [Float] {
-        do { return try t.floats() } catch { throw ExportError("cannot read tensor \(t.name): \(error)", location: location) }
+        do { return try t.floats() } catch {
+            throw ExportError("cannot read tensor \(t.name): \(error)", location: location)
+        }
     }
 }

@@ -15,7 +15,10 @@ public struct HeadLayerReference {
     public var ropeTheta: Double
     public var rmsEps: Float
 
-    public init(tensors: [String: [Float]], hidden: Int, heads: Int, kvHeads: Int, intermediate: Int, ropeTheta: Double, rmsEps: Float) {
+    public init(
+        tensors: [String: [Float]], hidden: Int, heads: Int, kvHeads: Int, intermediate: Int, ropeTheta: Double,
+        rmsEps: Float
+    ) {
         self.tensors = tensors
         self.hidden = hidden
         self.heads = heads
@@ -34,7 +37,9 @@ public struct HeadLayerReference {
             for c in 0..<cols { s += w[r * cols + c] * x[c] }
             y[r] = s
         }
-        if let b = tensors[name.replacingOccurrences(of: ".weight", with: ".bias")] { for i in y.indices { y[i] += b[i] } }
+        if let b = tensors[name.replacingOccurrences(of: ".weight", with: ".bias")] {
+            for i in y.indices { y[i] += b[i] }
+        }
         return y
     }
 

@@ -27,9 +27,13 @@ public struct LaunchPlan: Sendable {
                 var c = "python3 -m sglang.launch_server --model-path \(base)"
                 if kind == "deepseek-mtp" { c += " --trust-remote-code" }
                 c += " --tp \(tensorParallel)"
-                if nodes > 1 { c += " --nnodes \(nodes) --node-rank \(rank) --dist-init-addr ${HEAD_ADDR:?set HEAD_ADDR to node 0's address}:5000" }
+                if nodes > 1 {
+                    c +=
+                        " --nnodes \(nodes) --node-rank \(rank) --dist-init-addr ${HEAD_ADDR:?set HEAD_ADDR to node 0's address}:5000"
+                }
                 c += " --speculative-algorithm EAGLE --speculative-draft-model-path \(draft)"
-                c += " --speculative-num-steps \(sglangSteps) --speculative-eagle-topk \(sglangTopK) --speculative-num-draft-tokens \(sglangDraftTokens)"
+                c +=
+                    " --speculative-num-steps \(sglangSteps) --speculative-eagle-topk \(sglangTopK) --speculative-num-draft-tokens \(sglangDraftTokens)"
                 c += kind == "deepseek-mtp" ? " --max-running-requests 1 --cuda-graph-max-bs 1" : " --dtype \(dtype)"
                 return c
             }
@@ -43,24 +47,38 @@ public struct LaunchPlan: Sendable {
             serve += " --speculative-config \(spec)"
             guard nodes > 1 else { return [serve] }
             return ["ray start --head --port 6379 && " + serve]
-                + (1..<nodes).map { _ in "ray start --block --address=${HEAD_ADDR:?set HEAD_ADDR to node 0's address}:6379" }
+                + (1..<nodes).map { _ in
+                    "ray start --block --address=${HEAD_ADDR:?set HEAD_ADDR to node 0's address}:6379"
+                }
         }
     }
 
     public var warnings: [String] {
         var w: [String] = []
         if kind == "deepseek-mtp" {
-            w.append("the draft path is explicit on purpose: without it the engine silently runs DeepSeek's own MTP layer, the baseline, not HASS")
-            if engine == .sglang { w.append("HASS did not publish its SGLang steps/top-k/draft tokens for R1; 3/1/4 is SGLang's DeepSeek default (tune with bench_speculative.py)") }
+            w.append(
+                "the draft path is explicit on purpose: without it the engine silently runs DeepSeek's own MTP layer, the baseline, not HASS"
+            )
+            if engine == .sglang {
+                w.append(
+                    "HASS did not publish its SGLang steps/top-k/draft tokens for R1; 3/1/4 is SGLang's DeepSeek default (tune with bench_speculative.py)"
+                )
+            }
         }
-        if engine == .vllm && nodes > 1 { w.append("keep --pipeline-parallel-size unset: vLLM does not combine pipeline parallelism with speculative decoding") }
+        if engine == .vllm && nodes > 1 {
+            w.append(
+                "keep --pipeline-parallel-size unset: vLLM does not combine pipeline parallelism with speculative decoding"
+            )
+        }
         return w
     }
 
     /// `launch.sh`: `NODE_RANK=r HEAD_ADDR=ip ./launch.sh` on every node.
     public var script: String {
-        var s = "#!/usr/bin/env bash\n# Written by hasskit export: serve the pair with \(engine.rawValue) on \(nodes) node(s) × \(gpusPerNode) GPU(s).\n"
-        s += "# Run on every node: NODE_RANK=<0…\(nodes - 1)> HEAD_ADDR=<node 0's address> ./launch.sh\nset -euo pipefail\n"
+        var s =
+            "#!/usr/bin/env bash\n# Written by hasskit export: serve the pair with \(engine.rawValue) on \(nodes) node(s) × \(gpusPerNode) GPU(s).\n"
+        s +=
+            "# Run on every node: NODE_RANK=<0…\(nodes - 1)> HEAD_ADDR=<node 0's address> ./launch.sh\nset -euo pipefail\n"
         if nodes == 1 { return s + "exec " + commands[0] + "\n" }
         s += "case \"${NODE_RANK:?set NODE_RANK}\" in\n"
         for (rank, c) in commands.enumerated() { s += "  \(rank)) exec \(c) ;;\n" }
@@ -71,9 +89,13 @@ public struct LaunchPlan: Sendable {
         var s = "# \(engine == .sglang ? "SGLang" : "vLLM") hand-off, written by `hasskit export`\n\n"
         s += "Draft: `\(draft)` (\(kind)). Base: `\(base)` (not copied).\n\n"
         s += "Cluster: \(nodes) node(s) × \(gpusPerNode) GPU(s), tensor parallel \(tensorParallel). "
-        s += engine == .sglang ? "Tree: \(sglangSteps) steps, top-k \(sglangTopK), \(sglangDraftTokens) draft tokens (HASS depth \(tree.depth), top-k \(tree.topK), \(tree.totalTokens) tokens).\n\n"
-                               : "Chain of \(vllmTokens) drafted tokens (vLLM has no dynamic tree).\n\n"
-        s += "## Commands\n\n" + commands.enumerated().map { "Node \($0.offset):\n\n```\n\($0.element)\n```\n" }.joined(separator: "\n")
+        s +=
+            engine == .sglang
+            ? "Tree: \(sglangSteps) steps, top-k \(sglangTopK), \(sglangDraftTokens) draft tokens (HASS depth \(tree.depth), top-k \(tree.topK), \(tree.totalTokens) tokens).\n\n"
+            : "Chain of \(vllmTokens) drafted tokens (vLLM has no dynamic tree).\n\n"
+        s +=
+            "## Commands\n\n"
+            + commands.enumerated().map { "Node \($0.offset):\n\n```\n\($0.element)\n```\n" }.joined(separator: "\n")
         s += "\nOr on every node: `NODE_RANK=<r> HEAD_ADDR=<node 0's address> ./launch.sh`.\n\n## What was changed\n\n"
         s += plan.notes.map { "- \($0)\n" }.joined()
         if !plan.warnings.isEmpty { s += "\n## Warnings\n\n" + plan.warnings.map { "- \($0)\n" }.joined() }

@@ -20,7 +20,8 @@ struct Bench: ParsableCommand {
 struct BenchModel: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "model",
-        abstract: "Prefill and decode tokens/s of a converted model, each against the bound this machine sets, measured in the same run.",
+        abstract:
+            "Prefill and decode tokens/s of a converted model, each against the bound this machine sets, measured in the same run.",
         discussion: """
             Like llama-bench: `pp N` times one prefill pass over N tokens, `tg N` times N greedy decoding \
             steps; each test runs --repetitions times per thread count and reports mean ± standard \
@@ -40,7 +41,8 @@ struct BenchModel: ParsableCommand {
     @Option(name: [.short, .customLong("prompt-tokens")], help: "Prefill test size(s), comma-separated (0 skips).")
     var promptTokens = "128"
 
-    @Option(name: [.customShort("n"), .customLong("gen-tokens")], help: "Decode test size(s), comma-separated (0 skips).")
+    @Option(
+        name: [.customShort("n"), .customLong("gen-tokens")], help: "Decode test size(s), comma-separated (0 skips).")
     var genTokens = "64"
 
     @Option(name: [.short, .customLong("threads")], help: "Thread counts, comma-separated (default: 1 and all cores).")
@@ -54,7 +56,9 @@ struct BenchModel: ParsableCommand {
 
     static func list(_ text: String, _ name: String) throws -> [Int] {
         let values = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard !values.isEmpty, values.allSatisfy({ ($0 ?? -1) >= 0 }) else { throw ValidationError("\(name) takes numbers separated by commas") }
+        guard !values.isEmpty, values.allSatisfy({ ($0 ?? -1) >= 0 }) else {
+            throw ValidationError("\(name) takes numbers separated by commas")
+        }
         return values.compactMap { $0 }
     }
 
@@ -73,8 +77,10 @@ struct BenchModel: ParsableCommand {
         let type = EngineBench.mainType(m)
         let name = URL(fileURLWithPath: model).lastPathComponent
         var rows: [JSONValue] = []
-        var lines = ["model                      weights/token  params   type   threads  test       t/s             bound t/s        of bound",
-                     String(repeating: "-", count: 116)]
+        var lines = [
+            "model                      weights/token  params   type   threads  test       t/s             bound t/s        of bound",
+            String(repeating: "-", count: 116),
+        ]
         for t in threadCounts {
             m.threads = t
             let bandwidth = EngineBench.weightReadBandwidth(m, threads: t)
@@ -83,7 +89,8 @@ struct BenchModel: ParsableCommand {
                 _ = measure()
                 let samples = (0..<max(1, repetitions)).map { _ in measure() }
                 let mean = samples.reduce(0, +) / Double(samples.count)
-                let sd = (samples.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(max(1, samples.count - 1))).squareRoot()
+                let sd = (samples.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(max(1, samples.count - 1)))
+                    .squareRoot()
                 let boundKind: String, bound: Double, rate: Double
                 if test == "pp" {
                     rate = EngineBench.sgemmFLOPS(m: n, n: m.config.intermediate, k: m.config.hidden, threads: t)
@@ -94,17 +101,25 @@ struct BenchModel: ParsableCommand {
                     bound = bandwidth / Double(bytesPerToken)
                     boundKind = "memory"
                 }
-                rows.append(.object([
-                    ("model", .string(model)), ("type", .string(type)), ("parameters", .int(params)),
-                    ("weight_bytes_per_token", .int(bytesPerToken)), ("threads", .int(t)), ("test", .string("\(test)\(n)")),
-                    ("tokens_per_second", .double(Check.rounded(mean, 2))), ("stddev", .double(Check.rounded(sd, 2))),
-                    ("samples", .array(samples.map { .double(Check.rounded($0, 2)) })),
-                    ("bound", .string(boundKind)), ("bound_tokens_per_second", .double(Check.rounded(bound, 2))),
-                    (boundKind == "memory" ? "read_bytes_per_second" : "sgemm_flops", .double(rate.rounded())),
-                    ("fraction_of_bound", .double(Check.rounded(mean / bound, 3))),
-                ]))
-                let boundText = boundKind == "memory" ? String(format: "%.1f (%.1f GB/s)", bound, rate / 1e9) : String(format: "%.1f (%.0f GFLOP/s)", bound, rate / 1e9)
-                lines.append("\(name.padding(26)) \(formatBytes(UInt64(bytesPerToken)).padding(14)) \((params >= 1_000_000_000 ? String(format: "%.2f B", Double(params) / 1e9) : String(format: "%.1f M", Double(params) / 1e6)).padding(8)) \(type.padding(6)) \(String(t).padding(8)) \("\(test)\(n)".padding(10)) \(String(format: "%.2f ± %.2f", mean, sd).padding(15)) \(boundText.padding(24)) \(String(format: "%.2f", mean / bound))")
+                rows.append(
+                    .object([
+                        ("model", .string(model)), ("type", .string(type)), ("parameters", .int(params)),
+                        ("weight_bytes_per_token", .int(bytesPerToken)), ("threads", .int(t)),
+                        ("test", .string("\(test)\(n)")),
+                        ("tokens_per_second", .double(Check.rounded(mean, 2))),
+                        ("stddev", .double(Check.rounded(sd, 2))),
+                        ("samples", .array(samples.map { .double(Check.rounded($0, 2)) })),
+                        ("bound", .string(boundKind)), ("bound_tokens_per_second", .double(Check.rounded(bound, 2))),
+                        (boundKind == "memory" ? "read_bytes_per_second" : "sgemm_flops", .double(rate.rounded())),
+                        ("fraction_of_bound", .double(Check.rounded(mean / bound, 3))),
+                    ]))
+                let boundText =
+                    boundKind == "memory"
+                    ? String(format: "%.1f (%.1f GB/s)", bound, rate / 1e9)
+                    : String(format: "%.1f (%.0f GFLOP/s)", bound, rate / 1e9)
+                lines.append(
+                    "\(name.padding(26)) \(formatBytes(UInt64(bytesPerToken)).padding(14)) \((params >= 1_000_000_000 ? String(format: "%.2f B", Double(params) / 1e9) : String(format: "%.1f M", Double(params) / 1e6)).padding(8)) \(type.padding(6)) \(String(t).padding(8)) \("\(test)\(n)".padding(10)) \(String(format: "%.2f ± %.2f", mean, sd).padding(15)) \(boundText.padding(24)) \(String(format: "%.2f", mean / bound))"
+                )
             }
         }
         Console.out(json ? JSONValue.array(rows).serialized() : lines.joined(separator: "\n"))
@@ -133,9 +148,11 @@ struct BenchRead: ParsableCommand {
     @Option(help: "Timed pairs of runs.")
     var `repeat` = 5
 
-    @Option(name: .customLong("via-hkw"), help: ArgumentHelp(
-        "First copy the checkpoint unchanged to FOLDER/bench.hkw, then measure reading that file.",
-        valueName: "FOLDER"))
+    @Option(
+        name: .customLong("via-hkw"),
+        help: ArgumentHelp(
+            "First copy the checkpoint unchanged to FOLDER/bench.hkw, then measure reading that file.",
+            valueName: "FOLDER"))
     var hkwFolder: String?
 
     @Flag(help: "Print one JSON document on stdout.")
@@ -212,7 +229,10 @@ struct BenchRead: ParsableCommand {
             ("reader_mb_per_second", .double((Double(bytes) / median(readerTimes) / 1e6).rounded())),
             ("throughput_ratio_median", .double((median(ratios) * 1000).rounded() / 1000)),
             ("reader_first_pass_seconds", .double(firstPass)),
-            ("first_pass_ratio_vs_cat_median", .double(((Double(bytes) / firstPass) / (Double(fileBytes) / median(catTimes)) * 1000).rounded() / 1000)),
+            (
+                "first_pass_ratio_vs_cat_median",
+                .double(((Double(bytes) / firstPass) / (Double(fileBytes) / median(catTimes)) * 1000).rounded() / 1000)
+            ),
             ("rss_before_open", .int(rssBefore)),
             ("rss_after_open", .int(rssAfterOpen)),
             ("rss_after_reading_all", .int(rssAfterTouch)),

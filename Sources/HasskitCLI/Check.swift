@@ -13,7 +13,8 @@ import Tokenizers
 /// decoded plainly and through the draft tree; the outputs must be identical token for token.
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Prove a base + draft pair decodes losslessly: speculative output vs plain greedy, with τ and speed-up.",
+        abstract:
+            "Prove a base + draft pair decodes losslessly: speculative output vs plain greedy, with τ and speed-up.",
         discussion: """
             Runs a bundled prompt set (chat, code and math; or --prompts FILE, one prompt per line) at \
             temperature 0, plain and speculative, and compares the outputs token for token. τ is HASS's \
@@ -38,7 +39,9 @@ struct Check: ParsableCommand {
     @Option(help: "For a pair converted to several types: which one (e.g. q8_0).")
     var type: String?
 
-    @Option(help: "Sampling temperature; above 0 the outputs are not compared (they are samples), only τ and speed reported.")
+    @Option(
+        help:
+            "Sampling temperature; above 0 the outputs are not compared (they are samples), only τ and speed reported.")
     var temperature = 0.0
 
     @Option(help: "Seed for sampling.")
@@ -63,10 +66,13 @@ struct Check: ParsableCommand {
 
     func validate() throws {
         guard maxTokens > 0 else { throw ValidationError("--max-tokens must be positive") }
-        guard (pair == nil) == (base != nil && draft != nil), base == nil || draft != nil, draft == nil || base != nil else {
+        guard (pair == nil) == (base != nil && draft != nil), base == nil || draft != nil, draft == nil || base != nil
+        else {
             throw ValidationError("give a pair, or both --base and --draft")
         }
-        guard temperature >= 0, temperature.isFinite else { throw ValidationError("--temperature must be 0 or positive") }
+        guard temperature >= 0, temperature.isFinite else {
+            throw ValidationError("--temperature must be 0 or positive")
+        }
     }
 
     /// The two files and the tree: from the options, or from a converted pair in the store.
@@ -89,9 +95,12 @@ struct Check: ParsableCommand {
         let ids = try opened.encode(try PromptSet.texts(file: prompts), chat: chat)
         let check = opened.check(prompts: ids, settings: settings, maxTokens: maxTokens, sampling: sampling) { i, r in
             guard !json else { return }
-            let mark = !sampling.isGreedy ? "sampled" : r.firstDifference.map { "DIFFERS at token \($0)" } ?? "identical"
-            let tau = Double(r.acceptLengths.reduce(0, +) + r.acceptLengths.count) / Double(max(1, r.acceptLengths.count))
-            Console.log("prompt \(i + 1)/\(ids.count): \(r.plain.count) tokens, τ \(String(format: "%.2f", tau)), \(mark)")
+            let mark =
+                !sampling.isGreedy ? "sampled" : r.firstDifference.map { "DIFFERS at token \($0)" } ?? "identical"
+            let tau =
+                Double(r.acceptLengths.reduce(0, +) + r.acceptLengths.count) / Double(max(1, r.acceptLengths.count))
+            Console.log(
+                "prompt \(i + 1)/\(ids.count): \(r.plain.count) tokens, τ \(String(format: "%.2f", tau)), \(mark)")
         }
         if json {
             Console.out(check.json(sampling: sampling, maxTokens: maxTokens).serialized())
@@ -102,10 +111,18 @@ struct Check: ParsableCommand {
             } else {
                 Console.out("sampled      T = \(temperature), seed \(seed): outputs are samples, not compared")
             }
-            Console.out("τ            \(String(format: "%.2f", check.tau)) tokens per base pass (tree \(settings.totalTokens)/\(settings.depth)/\(settings.topK))")
-            Console.out("accept rate  " + check.acceptRateByDepth.enumerated().map { "d\($0 + 1) " + ($1.map { String(format: "%.2f", $0) } ?? "–") }.joined(separator: "  "))
+            Console.out(
+                "τ            \(String(format: "%.2f", check.tau)) tokens per base pass (tree \(settings.totalTokens)/\(settings.depth)/\(settings.topK))"
+            )
+            Console.out(
+                "accept rate  "
+                    + check.acceptRateByDepth.enumerated().map {
+                        "d\($0 + 1) " + ($1.map { String(format: "%.2f", $0) } ?? "–")
+                    }.joined(separator: "  "))
             Console.out("plain        \(String(format: "%.1f", check.plainTokensPerSecond)) tok/s")
-            Console.out("speculative  \(String(format: "%.1f", check.speculativeTokensPerSecond)) tok/s (\(String(format: "%.2f", check.speedup))×)")
+            Console.out(
+                "speculative  \(String(format: "%.1f", check.speculativeTokensPerSecond)) tok/s (\(String(format: "%.2f", check.speedup))×)"
+            )
         }
         if sampling.isGreedy && !check.identical { throw ExitCode(1) }
     }
@@ -122,11 +139,20 @@ extension SpeculationCheck {
         .object([
             ("identical", sampling.isGreedy ? .bool(identical) : .null), ("prompts", .int(results.count)),
             ("acceptance_length", .double(Check.rounded(tau, 3))),
-            ("accept_rate_by_depth", .array(acceptRateByDepth.map { $0.map { .double(Check.rounded($0, 3)) } ?? .null })),
+            (
+                "accept_rate_by_depth",
+                .array(acceptRateByDepth.map { $0.map { .double(Check.rounded($0, 3)) } ?? .null })
+            ),
             ("vanilla_tokens_per_second", .double(Check.rounded(plainTokensPerSecond, 1))),
             ("speculative_tokens_per_second", .double(Check.rounded(speculativeTokensPerSecond, 1))),
             ("speedup", .double(Check.rounded(speedup, 3))),
-            ("tree", .object([("top_k", .int(settings.topK)), ("depth", .int(settings.depth)), ("total_tokens", .int(settings.totalTokens))])),
+            (
+                "tree",
+                .object([
+                    ("top_k", .int(settings.topK)), ("depth", .int(settings.depth)),
+                    ("total_tokens", .int(settings.totalTokens)),
+                ])
+            ),
             ("max_tokens", .int(maxTokens)), ("temperature", .double(sampling.temperature)),
         ])
     }
@@ -153,4 +179,3 @@ struct TreeOptions: ParsableArguments {
         TreeSettings(topK: topK ?? tree.topK, depth: depth ?? tree.depth, totalTokens: totalTokens ?? tree.totalTokens)
     }
 }
-

@@ -9,7 +9,8 @@ import WeightFormat
 /// `hasskit compat BASE.hkw DRAFT.hkw`: before anything runs, does the head fit the base?
 struct Compat: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Check that a converted HASS head fits a converted base, then how often it predicts the base's next token.",
+        abstract:
+            "Check that a converted HASS head fits a converted base, then how often it predicts the base's next token.",
         discussion: """
             Structural checks read both headers: architectures, hidden size, vocabulary, fc shape and \
             bias, the head's attention shapes, RoPE, special tokens, tokenizer, and the base the head \
@@ -57,7 +58,8 @@ struct Compat: ParsableCommand {
             let width = report.checks.map(\.name.count).max() ?? 0
             for c in report.checks {
                 let name = c.name.padding(toLength: width, withPad: " ", startingAt: 0)
-                let line = c.ok ? "ok    \(name)  \(c.found)" : "FAIL  \(name)  expected \(c.expected), found \(c.found)"
+                let line =
+                    c.ok ? "ok    \(name)  \(c.found)" : "FAIL  \(name)  expected \(c.expected), found \(c.found)"
                 Console.out(line + (c.note.map { "  (\($0))" } ?? ""))
             }
             if let a = report.top1Agreement {
@@ -74,12 +76,18 @@ extension PairCompatibility {
     var json: JSONValue {
         .object([
             ("compatible", .bool(compatible)),
-            ("checks", .array(checks.map { c in
-                var members: [(String, JSONValue)] = [("name", .string(c.name)), ("ok", .bool(c.ok)),
-                                                      ("expected", .string(c.expected)), ("found", .string(c.found))]
-                if let note = c.note { members.append(("note", .string(note))) }
-                return .object(members)
-            })),
+            (
+                "checks",
+                .array(
+                    checks.map { c in
+                        var members: [(String, JSONValue)] = [
+                            ("name", .string(c.name)), ("ok", .bool(c.ok)),
+                            ("expected", .string(c.expected)), ("found", .string(c.found)),
+                        ]
+                        if let note = c.note { members.append(("note", .string(note))) }
+                        return .object(members)
+                    })
+            ),
             ("top1_agreement", top1Agreement.map { .double(($0 * 1000).rounded() / 1000) } ?? .null),
         ])
     }

@@ -20,22 +20,38 @@ struct Convert: ParsableCommand {
             """
     )
 
-    @Argument(help: "A checkpoint folder (config.json + weights), a weights file, or a pulled pair (both members are converted into the store).")
+    @Argument(
+        help:
+            "A checkpoint folder (config.json + weights), a weights file, or a pulled pair (both members are converted into the store)."
+    )
     var source: String
 
-    @Option(name: .shortAndLong, help: "The .hkw file to write (for a pair: the folder, default the pair's folder in the store).")
+    @Option(
+        name: .shortAndLong,
+        help: "The .hkw file to write (for a pair: the folder, default the pair's folder in the store).")
     var out: String?
 
     @Option(help: "Output type: \(ConversionType.allCases.map(\.rawValue).joined(separator: ", ")).")
     var type: String = "q8_0"
 
-    @Option(name: .customLong("draft-of"), help: ArgumentHelp("For a HASS head: the converted base it belongs to; the head's copy of the base embedding is then dropped when equal.", valueName: "BASE.hkw"))
+    @Option(
+        name: .customLong("draft-of"),
+        help: ArgumentHelp(
+            "For a HASS head: the converted base it belongs to; the head's copy of the base embedding is then dropped when equal.",
+            valueName: "BASE.hkw"))
     var draftOf: String?
 
-    @Option(help: ArgumentHelp("Keep only these decoder layers, e.g. `61` or `0,1`; `mtp` selects DeepSeek's multi-token-prediction layer(s), giving a draft.", valueName: "LIST"))
+    @Option(
+        help: ArgumentHelp(
+            "Keep only these decoder layers, e.g. `61` or `0,1`; `mtp` selects DeepSeek's multi-token-prediction layer(s), giving a draft.",
+            valueName: "LIST"))
     var layers: String?
 
-    @Flag(name: .customLong("plain-rows"), help: "Store Q8_0/Q4_0/Q4_K matrices row after row (ggml's layout) instead of eight rows interleaved (Q8_0_R8/Q4_0_R8/Q4_K_R8, the engine's fast layout).")
+    @Flag(
+        name: .customLong("plain-rows"),
+        help:
+            "Store Q8_0/Q4_0/Q4_K matrices row after row (ggml's layout) instead of eight rows interleaved (Q8_0_R8/Q4_0_R8/Q4_K_R8, the engine's fast layout)."
+    )
     var plainRows = false
 
     @Flag(help: "Replace OUT if it exists.")
@@ -53,7 +69,9 @@ struct Convert: ParsableCommand {
 
     func run() throws {
         guard let t = ConversionType(rawValue: type.lowercased()) else {
-            throw ValidationError("unknown --type \(type); choose one of \(ConversionType.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw ValidationError(
+                "unknown --type \(type); choose one of \(ConversionType.allCases.map(\.rawValue).joined(separator: ", "))"
+            )
         }
         if FileSystem.kind(of: source) == .missing, let pair = (try loadRegistry()).manifest(named: source) {
             try convertPair(pair, type: t)
@@ -67,11 +85,13 @@ struct Convert: ParsableCommand {
             options.layers = try parseLayers(layers)
         }
         let report: Converter.Report
-        report = try Converter.convert(source: source, out: out, options: options, log: { if verbose { Console.log($0) } })
+        report = try Converter.convert(
+            source: source, out: out, options: options, log: { if verbose { Console.log($0) } })
         if json {
             Console.out(report.json.serialized())
         } else {
-            Console.out("""
+            Console.out(
+                """
                 \(report.out): \(report.tensors) tensors, \(report.family.rawValue), \(report.type.rawValue)
                   \(formatBytes(report.bytesIn)) in, \(formatBytes(report.bytesOut)) out in \(String(format1: report.seconds)) s, peak memory \(formatBytes(report.peakRSS))
                   largest relative RMS error \(report.maxRelRMSE)\(report.shared.isEmpty ? "" : "\n  shared with the base: " + report.shared.joined(separator: ", "))
@@ -83,15 +103,20 @@ struct Convert: ParsableCommand {
 extension Convert {
     /// Converts both members of a pulled pair into the store (`PairWorkspace.convert`).
     func convertPair(_ pair: Manifest, type: ConversionType) throws {
-        let workspace = PairWorkspace(manifest: pair, client: HubClient(environment: HubEnvironment.fromProcess()), folder: out)
+        let workspace = PairWorkspace(
+            manifest: pair, client: HubClient(environment: HubEnvironment.fromProcess()), folder: out)
         var options = Converter.Options(type: type, force: force, arguments: CommandLine.arguments)
         options.interleave = !plainRows
         let result = try workspace.convert(type: type, options: options, log: { if verbose { Console.log($0) } })
         if json {
-            Console.out(JSONValue.object([("pair", .string(pair.id)), ("base", result.base.json), ("draft", result.draft.json)]).serialized())
+            Console.out(
+                JSONValue.object([("pair", .string(pair.id)), ("base", result.base.json), ("draft", result.draft.json)])
+                    .serialized())
         } else {
             for r in [result.base, result.draft] {
-                Console.out("\(r.out): \(r.tensors) tensors, \(r.family.rawValue), \(r.type.rawValue), \(formatBytes(r.bytesOut))")
+                Console.out(
+                    "\(r.out): \(r.tensors) tensors, \(r.family.rawValue), \(r.type.rawValue), \(formatBytes(r.bytesOut))"
+                )
             }
         }
     }
@@ -101,8 +126,11 @@ extension Convert {
         if text == "mtp" {
             let configPath = FileSystem.join(source, "config.json")
             guard let bytes = try? FileSystem.readFile(configPath), let config = try? JSONParser().parse(bytes),
-                  let total = config["num_hidden_layers"]?.intValue, let nextn = config["num_nextn_predict_layers"]?.intValue, nextn > 0 else {
-                throw ValidationError("--layers mtp needs a config.json with num_hidden_layers and num_nextn_predict_layers > 0")
+                let total = config["num_hidden_layers"]?.intValue,
+                let nextn = config["num_nextn_predict_layers"]?.intValue, nextn > 0
+            else {
+                throw ValidationError(
+                    "--layers mtp needs a config.json with num_hidden_layers and num_nextn_predict_layers > 0")
             }
             return Array(total..<(total + nextn))
         }

@@ -136,7 +136,9 @@ extension CocoaError {
 
 /// Options every command takes.
 struct Diagnostics: ParsableArguments {
-    @Flag(name: .customLong("verbose"), help: "On failure, also print the error's kind, its code and the chain of causes.")
+    @Flag(
+        name: .customLong("verbose"), help: "On failure, also print the error's kind, its code and the chain of causes."
+    )
     var verbose = false
 }
 
@@ -163,7 +165,9 @@ extension Hasskit {
                 for line in HasskitExit.details(for: error) { Console.log(line) }
             }
             if code == HasskitExit.software {
-                Console.log("hasskit: this is a bug in hasskit (exit 70); please report it with the command line and the message above")
+                Console.log(
+                    "hasskit: this is a bug in hasskit (exit 70); please report it with the command line and the message above"
+                )
             }
             Foundation.exit(code)
         }

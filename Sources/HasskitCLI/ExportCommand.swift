@@ -11,7 +11,8 @@ import StrictJSON
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Prepare a pair for SGLang or vLLM: the draft in the layout the engine loads, and launch commands per node.",
+        abstract:
+            "Prepare a pair for SGLang or vLLM: the draft in the layout the engine loads, and launch commands per node.",
         discussion: """
             Writes OUT/draft (config.json and model.safetensors in the base's dtype, corrected for the \
             engine: SGLang's Eagle architecture names and a zero fc.bias where the head has none; for \
@@ -59,11 +60,15 @@ struct ExportCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard Engine(rawValue: engine.lowercased()) != nil else { throw ValidationError("--engine must be sglang or vllm") }
+        guard Engine(rawValue: engine.lowercased()) != nil else {
+            throw ValidationError("--engine must be sglang or vllm")
+        }
         guard (pair == nil) == (base != nil && draft != nil), (base == nil) == (draft == nil) else {
             throw ValidationError("give a pair, or both --base and --draft")
         }
-        guard (nodes ?? 1) > 0, (gpusPerNode ?? 1) > 0 else { throw ValidationError("--nodes and --gpus-per-node must be positive") }
+        guard (nodes ?? 1) > 0, (gpusPerNode ?? 1) > 0 else {
+            throw ValidationError("--nodes and --gpus-per-node must be positive")
+        }
     }
 
     func run() throws {
@@ -74,20 +79,28 @@ struct ExportCommand: ParsableCommand {
         var kind: String?
         var provenance: [(String, JSONValue)] = []
         if let pair {
-            guard let manifest = try loadRegistry().manifest(named: pair) else { throw ValidationError("no pair named \(pair) (see hasskit list)") }
-            let workspace = PairWorkspace(manifest: manifest, client: HubClient(environment: HubEnvironment.fromProcess()))
+            guard let manifest = try loadRegistry().manifest(named: pair) else {
+                throw ValidationError("no pair named \(pair) (see hasskit list)")
+            }
+            let workspace = PairWorkspace(
+                manifest: manifest, client: HubClient(environment: HubEnvironment.fromProcess()))
             folders = try workspace.snapshots()
             defaultTree = ExportTree(manifest.gpuTree)
             kind = manifest.draftKind.rawValue
             if manifest.draftKind == .deepseekMTP { defaults = (2, 8) }
-            provenance = [("pair", .string(manifest.id)), ("base_repo", .string(manifest.base.repo)), ("draft_repo", .string(manifest.draft.repo))]
+            provenance = [
+                ("pair", .string(manifest.id)), ("base_repo", .string(manifest.base.repo)),
+                ("draft_repo", .string(manifest.draft.repo)),
+            ]
         }
-        let tree = ExportTree(topK: self.tree.topK ?? defaultTree.topK, depth: self.tree.depth ?? defaultTree.depth,
-                              totalTokens: self.tree.totalTokens ?? defaultTree.totalTokens)
+        let tree = ExportTree(
+            topK: self.tree.topK ?? defaultTree.topK, depth: self.tree.depth ?? defaultTree.depth,
+            totalTokens: self.tree.totalTokens ?? defaultTree.totalTokens)
         let absolute = { (p: String) in p.hasPrefix("/") ? p : FileManager.default.currentDirectoryPath + "/" + p }
-        let request = Exporter.Request(base: folders.base, draft: folders.draft, engine: engine, baseReference: absolute(folders.base),
-                                       draftKind: kind, tree: tree, nodes: nodes ?? defaults.nodes, gpusPerNode: gpusPerNode ?? defaults.gpus,
-                                       out: absolute(out))
+        let request = Exporter.Request(
+            base: folders.base, draft: folders.draft, engine: engine, baseReference: absolute(folders.base),
+            draftKind: kind, tree: tree, nodes: nodes ?? defaults.nodes, gpusPerNode: gpusPerNode ?? defaults.gpus,
+            out: absolute(out))
         provenance += [("base", .string(request.baseReference)), ("draft", .string(absolute(folders.draft)))]
         let plan: ExportPlan
         plan = try Exporter.plan(request)
@@ -96,18 +109,32 @@ struct ExportCommand: ParsableCommand {
             written = try Exporter.write(plan, request: request, force: force, provenance: .object(provenance))
         }
         if json {
-            Console.out(JSONValue.object([
-                ("engine", .string(engine.rawValue)), ("kind", .string(plan.kind)), ("out", .string(request.out)), ("dry_run", .bool(dryRun)),
-                ("draft_bytes", .int(plan.safetensorsBytes)),
-                ("tensors", .array(plan.tensors.map { .object([("name", .string($0.name)), ("dtype", .string($0.dtype.rawValue)), ("shape", .array($0.shape.map { .int($0) }))]) })),
-                ("config", plan.config), ("rules", .array(plan.notes.map { .string($0) })), ("warnings", .array(plan.warnings.map { .string($0) })),
-                ("fold_check_max_relative_difference", plan.foldCheck.map { .double($0) } ?? .null),
-                ("commands", .array(plan.launch.commands.map { .string($0) })),
-                ("files", .object(written.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) })),
-            ]).serialized())
+            Console.out(
+                JSONValue.object([
+                    ("engine", .string(engine.rawValue)), ("kind", .string(plan.kind)), ("out", .string(request.out)),
+                    ("dry_run", .bool(dryRun)),
+                    ("draft_bytes", .int(plan.safetensorsBytes)),
+                    (
+                        "tensors",
+                        .array(
+                            plan.tensors.map {
+                                .object([
+                                    ("name", .string($0.name)), ("dtype", .string($0.dtype.rawValue)),
+                                    ("shape", .array($0.shape.map { .int($0) })),
+                                ])
+                            })
+                    ),
+                    ("config", plan.config), ("rules", .array(plan.notes.map { .string($0) })),
+                    ("warnings", .array(plan.warnings.map { .string($0) })),
+                    ("fold_check_max_relative_difference", plan.foldCheck.map { .double($0) } ?? .null),
+                    ("commands", .array(plan.launch.commands.map { .string($0) })),
+                    ("files", .object(written.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) })),
+                ]).serialized())
             return
         }
-        var lines = ["\(dryRun ? "would write" : "wrote") \(request.out) for \(engine.rawValue) (\(plan.kind), \(plan.tensors.count) tensors, draft \(formatBytes(UInt64(plan.safetensorsBytes))))"]
+        var lines = [
+            "\(dryRun ? "would write" : "wrote") \(request.out) for \(engine.rawValue) (\(plan.kind), \(plan.tensors.count) tensors, draft \(formatBytes(UInt64(plan.safetensorsBytes))))"
+        ]
         lines += plan.notes.map { "  rule     \($0)" }
         lines += plan.warnings.map { "  warning  \($0)" }
         for (rank, c) in plan.launch.commands.enumerated() { lines.append("  node \(rank)   \(c)") }

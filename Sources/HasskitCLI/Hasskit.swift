@@ -7,7 +7,10 @@ public struct Hasskit: ParsableCommand {
         commandName: "hasskit",
         abstract: "Download, convert, validate and run HASS speculative-decoding pairs.",
         version: HasskitBuild.version,
-        subcommands: [List.self, Show.self, Pull.self, Verify.self, Remove.self, Inspect.self, Convert.self, Pack.self, Unpack.self, Run.self, Compat.self, Check.self, Demo.self, ExportCommand.self, Bench.self]
+        subcommands: [
+            List.self, Show.self, Pull.self, Verify.self, Remove.self, Inspect.self, Convert.self, Pack.self,
+            Unpack.self, Run.self, Compat.self, Check.self, Demo.self, ExportCommand.self, Bench.self,
+        ]
     )
 
     public init() {}

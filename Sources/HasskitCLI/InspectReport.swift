@@ -31,8 +31,10 @@ struct InspectReport {
             let f = try HKWFile(path: path)
             let quality = f.metadata["quality"]
             let rows = f.tensors.map { t in
-                Row(name: t.name, dtype: t.type?.rawValue ?? "?", shape: t.shape, bytes: t.length,
-                    elements: Checkpoints.elementCount(of: t.shape) ?? 0, relRMSE: quality?[t.name]?["rel_rmse"]?.doubleValue)
+                Row(
+                    name: t.name, dtype: t.type?.rawValue ?? "?", shape: t.shape, bytes: t.length,
+                    elements: Checkpoints.elementCount(of: t.shape) ?? 0,
+                    relRMSE: quality?[t.name]?["rel_rmse"]?.doubleValue)
             }.sorted { $0.name < $1.name }
             var meta = f.metadata.objectMembers ?? []
             meta.append(("content_hash", .string(f.contentHash)))
@@ -41,7 +43,9 @@ struct InspectReport {
         }
         let c = try Checkpoint.open(path)
         let rows = c.tensors.map { t in
-            Row(name: t.name, dtype: t.dtype.rawValue, shape: t.shape, bytes: UInt64(t.byteCount), elements: UInt64(t.elementCount))
+            Row(
+                name: t.name, dtype: t.dtype.rawValue, shape: t.shape, bytes: UInt64(t.byteCount),
+                elements: UInt64(t.elementCount))
         }
         let meta = JSONValue.object(c.metadata.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })
         return InspectReport(path: path, format: c.format.rawValue, rows: rows, metadata: meta, files: c.files)
@@ -56,11 +60,18 @@ struct InspectReport {
         .object([
             ("format", .string(format)),
             ("path", .string(path)),
-            ("tensors", .array(rows.map { r in
-                var m: [(String, JSONValue)] = [("name", .string(r.name)), ("dtype", .string(r.dtype)), ("shape", .array(r.shape.map { .int($0) }))]
-                if let e = r.relRMSE { m.append(("rel_rmse", .double(e))) }
-                return .object(m)
-            })),
+            (
+                "tensors",
+                .array(
+                    rows.map { r in
+                        var m: [(String, JSONValue)] = [
+                            ("name", .string(r.name)), ("dtype", .string(r.dtype)),
+                            ("shape", .array(r.shape.map { .int($0) })),
+                        ]
+                        if let e = r.relRMSE { m.append(("rel_rmse", .double(e))) }
+                        return .object(m)
+                    })
+            ),
             ("parameters", .int(parameters)),
             ("bytes", .int(bytes)),
             ("metadata", metadata),
@@ -88,10 +99,14 @@ struct InspectReport {
         let shapes = rows.map { "[" + $0.shape.map(String.init).joined(separator: ", ") + "]" }
         let shapeWidth = max(5, shapes.map(\.count).max() ?? 0)
         let showError = rows.contains { $0.relRMSE != nil }
-        lines.append("  \("NAME".padding(nameWidth))  \("DTYPE".padding(dtypeWidth))  \("SHAPE".padding(shapeWidth))  \("BYTES".padding(10))\(showError ? "  REL.RMSE" : "")")
+        lines.append(
+            "  \("NAME".padding(nameWidth))  \("DTYPE".padding(dtypeWidth))  \("SHAPE".padding(shapeWidth))  \("BYTES".padding(10))\(showError ? "  REL.RMSE" : "")"
+        )
         for (r, s) in zip(rows, shapes) {
             let error = r.relRMSE.map { String(format: "%.2e", $0) } ?? ""
-            lines.append("  \(r.name.padding(nameWidth))  \(r.dtype.padding(dtypeWidth))  \(s.padding(shapeWidth))  \(String(r.bytes).padding(10))\(showError ? "  " + error : "")")
+            lines.append(
+                "  \(r.name.padding(nameWidth))  \(r.dtype.padding(dtypeWidth))  \(s.padding(shapeWidth))  \(String(r.bytes).padding(10))\(showError ? "  " + error : "")"
+            )
         }
         return lines.joined(separator: "\n")
     }
@@ -111,7 +126,7 @@ func formatBytes(_ n: UInt64) -> String {
         v /= 1024
         u += 1
     }
-    return u == 0 ? "\(n) B" : String(Int((v * 10).rounded())) .inserting(".", atFromEnd: 1) + " " + units[u]
+    return u == 0 ? "\(n) B" : String(Int((v * 10).rounded())).inserting(".", atFromEnd: 1) + " " + units[u]
 }
 
 func formatCount(_ n: UInt64) -> String {

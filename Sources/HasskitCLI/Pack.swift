@@ -6,7 +6,8 @@ import WeightFormat
 /// `hasskit pack FILE.hkw`: one zstd stream, with 16/32-bit tensors split into byte planes.
 struct Pack: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Compress a .hkw file with zstd (byte planes for f32/f16/bf16 tensors); unpack restores it bit for bit."
+        abstract:
+            "Compress a .hkw file with zstd (byte planes for f32/f16/bf16 tensors); unpack restores it bit for bit."
     )
 
     @OptionGroup var diagnostics: Diagnostics
@@ -35,7 +36,8 @@ struct Pack: ParsableCommand {
 
     func run() throws {
         let report: HKWArchive.Report
-        report = try HKWArchive.pack(path: path, out: out ?? path + ".zst", level: level, threads: threads, force: force)
+        report = try HKWArchive.pack(
+            path: path, out: out ?? path + ".zst", level: level, threads: threads, force: force)
         printArchiveReport(report, json: json, verb: "packed")
     }
 }
@@ -43,7 +45,8 @@ struct Pack: ParsableCommand {
 /// `hasskit unpack FILE.hkw.zst`.
 struct Unpack: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Restore a .hkw file from `hasskit pack` output, checking its SHA-256 and structure before it appears."
+        abstract:
+            "Restore a .hkw file from `hasskit pack` output, checking its SHA-256 and structure before it appears."
     )
 
     @OptionGroup var diagnostics: Diagnostics
@@ -70,12 +73,15 @@ struct Unpack: ParsableCommand {
 
 func printArchiveReport(_ r: HKWArchive.Report, json: Bool, verb: String) {
     if json {
-        Console.out(JSONValue.object([
-            ("input", .string(r.input)), ("output", .string(r.output)), ("bytes_in", .int(r.bytesIn)),
-            ("bytes_out", .int(r.bytesOut)), ("ratio", .double((r.ratio * 1000).rounded() / 1000)),
-            ("seconds", .double((r.seconds * 1000).rounded() / 1000)), ("threads", .int(r.threads)),
-        ]).serialized())
+        Console.out(
+            JSONValue.object([
+                ("input", .string(r.input)), ("output", .string(r.output)), ("bytes_in", .int(r.bytesIn)),
+                ("bytes_out", .int(r.bytesOut)), ("ratio", .double((r.ratio * 1000).rounded() / 1000)),
+                ("seconds", .double((r.seconds * 1000).rounded() / 1000)), ("threads", .int(r.threads)),
+            ]).serialized())
     } else {
-        Console.out("\(r.output): \(verb) \(formatBytes(r.bytesIn)) → \(formatBytes(r.bytesOut)), ratio \(String(format: "%.3f", r.ratio)) in \(String(format: "%.2f", r.seconds)) s")
+        Console.out(
+            "\(r.output): \(verb) \(formatBytes(r.bytesIn)) → \(formatBytes(r.bytesOut)), ratio \(String(format: "%.3f", r.ratio)) in \(String(format: "%.2f", r.seconds)) s"
+        )
     }
 }

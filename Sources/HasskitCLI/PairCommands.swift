@@ -23,7 +23,10 @@ struct HubOptions: ParsableArguments {
     @Option(help: "Files fetched at once.")
     var parallelFiles = 4
 
-    @Flag(help: "Do not fsync each finished file before it is renamed into place (faster on fast disks; a power loss right after may leave a short file, which verify reports).")
+    @Flag(
+        help:
+            "Do not fsync each finished file before it is renamed into place (faster on fast disks; a power loss right after may leave a short file, which verify reports)."
+    )
     var noFsync = false
 
     func client() -> HubClient {
@@ -31,15 +34,20 @@ struct HubOptions: ParsableArguments {
         config.parallelRanges = max(1, parallelRanges)
         config.parallelFiles = max(1, parallelFiles)
         config.syncBlobs = !noFsync
-        if let base = ProcessInfo.processInfo.environment["HASSKIT_RETRY_BASE_SECONDS"].flatMap(Double.init) { config.retryBaseDelay = base }
-        if let stall = ProcessInfo.processInfo.environment["HASSKIT_STALL_SECONDS"].flatMap(Int.init) { config.stallSeconds = stall }
+        if let base = ProcessInfo.processInfo.environment["HASSKIT_RETRY_BASE_SECONDS"].flatMap(Double.init) {
+            config.retryBaseDelay = base
+        }
+        if let stall = ProcessInfo.processInfo.environment["HASSKIT_STALL_SECONDS"].flatMap(Int.init) {
+            config.stallSeconds = stall
+        }
         return HubClient(environment: HubEnvironment.fromProcess(), configuration: config)
     }
 }
 
 /// `hasskit list`.
 struct List: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List the known base + HASS draft pairs and whether they are pulled.")
+    static let configuration = CommandConfiguration(
+        abstract: "List the known base + HASS draft pairs and whether they are pulled.")
 
     @OptionGroup var diagnostics: Diagnostics
 
@@ -50,13 +58,22 @@ struct List: ParsableCommand {
         let registry = try loadRegistry()
         let ops = PairOperations(client: HubClient(environment: HubEnvironment.fromProcess()))
         var rows: [JSONValue] = []
-        var lines = ["PAIR                          BASE                                       DRAFT KIND    GATED  PULLED"]
+        var lines = [
+            "PAIR                          BASE                                       DRAFT KIND    GATED  PULLED"
+        ]
         for m in registry.manifests {
             let pulled = (try? ops.store.lock(m.id)) != nil
-            rows.append(.object([("id", .string(m.id)), ("aliases", .array(m.aliases.map { .string($0) })), ("title", .string(m.title)),
-                                 ("base", .string(m.base.repo)), ("draft", .string(m.draft.repo)), ("draft_kind", .string(m.draftKind.rawValue)),
-                                 ("gated", .bool(m.base.gated || m.draft.gated)), ("pulled", .bool(pulled))]))
-            lines.append("\(m.id.padding(30))\(m.base.repo.padding(43))\(m.draftKind.rawValue.padding(14))\((m.base.gated ? "yes" : "no").padding(7))\(pulled ? "yes" : "no")")
+            rows.append(
+                .object([
+                    ("id", .string(m.id)), ("aliases", .array(m.aliases.map { .string($0) })),
+                    ("title", .string(m.title)),
+                    ("base", .string(m.base.repo)), ("draft", .string(m.draft.repo)),
+                    ("draft_kind", .string(m.draftKind.rawValue)),
+                    ("gated", .bool(m.base.gated || m.draft.gated)), ("pulled", .bool(pulled)),
+                ]))
+            lines.append(
+                "\(m.id.padding(30))\(m.base.repo.padding(43))\(m.draftKind.rawValue.padding(14))\((m.base.gated ? "yes" : "no").padding(7))\(pulled ? "yes" : "no")"
+            )
         }
         Console.out(json ? JSONValue.array(rows).serialized() : lines.joined(separator: "\n"))
     }
@@ -64,7 +81,8 @@ struct List: ParsableCommand {
 
 /// `hasskit show PAIR`.
 struct Show: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show a pair: its manifest, licence, tree settings and what is on disk.")
+    static let configuration = CommandConfiguration(
+        abstract: "Show a pair: its manifest, licence, tree settings and what is on disk.")
 
     @OptionGroup var diagnostics: Diagnostics
 
@@ -78,17 +96,26 @@ struct Show: ParsableCommand {
         let registry = try loadRegistry()
         guard let m = registry.manifest(named: pair) else {
             let hint = registry.suggestions(for: pair)
-            throw HubError(.notFound("no pair named \(pair)\(hint.isEmpty ? "" : "; did you mean \(hint.joined(separator: ", "))?")"), location: "registry")
+            throw HubError(
+                .notFound(
+                    "no pair named \(pair)\(hint.isEmpty ? "" : "; did you mean \(hint.joined(separator: ", "))?")"),
+                location: "registry")
         }
         let ops = PairOperations(client: HubClient(environment: HubEnvironment.fromProcess()))
         let lock = try? ops.store.lock(m.id)
         var local: [JSONValue] = []
         for member in lock?.members ?? [] {
-            let present = member.files.filter { FileSystem.kind(of: ops.cache.layout.snapshotFile(member.repo, member.commit, $0.file).path) == .file }
-            local.append(.object([("role", .string(member.role.rawValue)), ("repo", .string(member.repo.description)), ("commit", .string(member.commit.hex)),
-                                  ("files", .int(member.files.count)), ("present", .int(present.count)),
-                                  ("bytes", .int(member.files.reduce(UInt64(0)) { $0 + $1.size })),
-                                  ("snapshot", .string(ops.cache.layout.snapshot(member.repo, member.commit).path))]))
+            let present = member.files.filter {
+                FileSystem.kind(of: ops.cache.layout.snapshotFile(member.repo, member.commit, $0.file).path) == .file
+            }
+            local.append(
+                .object([
+                    ("role", .string(member.role.rawValue)), ("repo", .string(member.repo.description)),
+                    ("commit", .string(member.commit.hex)),
+                    ("files", .int(member.files.count)), ("present", .int(present.count)),
+                    ("bytes", .int(member.files.reduce(UInt64(0)) { $0 + $1.size })),
+                    ("snapshot", .string(ops.cache.layout.snapshot(member.repo, member.commit).path)),
+                ]))
         }
         if json {
             Console.out(JSONValue.object([("manifest", m.json), ("local", .array(local))]).serialized())
@@ -98,17 +125,23 @@ struct Show: ParsableCommand {
         if !m.aliases.isEmpty { lines.append("  aliases      \(m.aliases.joined(separator: ", "))") }
         lines.append("  family       \(m.family.rawValue), chat template \(m.chatTemplate)")
         for (role, member) in [("base", m.base), ("draft", m.draft)] {
-            lines.append("  \(role.padding(12)) \(member.repo)@\(member.revision)  licence \(member.licence)\(member.gated ? ", gated: accept the licence on the hub and set HF_TOKEN" : "")")
+            lines.append(
+                "  \(role.padding(12)) \(member.repo)@\(member.revision)  licence \(member.licence)\(member.gated ? ", gated: accept the licence on the hub and set HF_TOKEN" : "")"
+            )
         }
         lines.append("  draft kind   \(m.draftKind.rawValue)")
-        lines.append("  tree (GPU)   top-k \(m.gpuTree.topK), depth \(m.gpuTree.depth), \(m.gpuTree.totalTokens) tokens")
-        lines.append("  tree (CPU)   top-k \(m.cpuTree.topK), depth \(m.cpuTree.depth), \(m.cpuTree.totalTokens) tokens")
+        lines.append(
+            "  tree (GPU)   top-k \(m.gpuTree.topK), depth \(m.gpuTree.depth), \(m.gpuTree.totalTokens) tokens")
+        lines.append(
+            "  tree (CPU)   top-k \(m.cpuTree.topK), depth \(m.cpuTree.depth), \(m.cpuTree.totalTokens) tokens")
         lines.append("  published    \(m.published.serialized())")
         if local.isEmpty {
             lines.append("  on disk      not pulled (hasskit pull \(m.id))")
         } else {
             for l in local {
-                lines.append("  on disk      \(l["role"]?.stringValue ?? ""): \(l["present"]?.intValue ?? 0)/\(l["files"]?.intValue ?? 0) files, \(formatBytes(l["bytes"]?.uint64Value ?? 0)) at \(String(l["commit"]?.stringValue?.prefix(12) ?? ""))")
+                lines.append(
+                    "  on disk      \(l["role"]?.stringValue ?? ""): \(l["present"]?.intValue ?? 0)/\(l["files"]?.intValue ?? 0) files, \(formatBytes(l["bytes"]?.uint64Value ?? 0)) at \(String(l["commit"]?.stringValue?.prefix(12) ?? ""))"
+                )
             }
         }
         Console.out(lines.joined(separator: "\n"))
@@ -162,14 +195,20 @@ struct Pull: ParsableCommand {
         if let m = registry.manifest(named: target) {
             let env = HubEnvironment.fromProcess()
             if m.localOnly && env.endpoint == HubEnvironment.defaultEndpoint {
-                throw HubError(.notFound("\(m.id) is hasskit's bundled demo pair and is not on the hub; `hasskit demo` serves it on loopback and runs it end to end"), location: "registry")
+                throw HubError(
+                    .notFound(
+                        "\(m.id) is hasskit's bundled demo pair and is not on the hub; `hasskit demo` serves it on loopback and runs it end to end"
+                    ), location: "registry")
             }
             pullTarget = .pair(m)
         } else if Manifest.isValidRepo(target) {
             pullTarget = .repo(target)
         } else {
             let hint = registry.suggestions(for: target)
-            throw HubError(.notFound("no pair named \(target)\(hint.isEmpty ? "" : "; did you mean \(hint.joined(separator: ", "))?") (a repository is written org/name)"), location: "registry")
+            throw HubError(
+                .notFound(
+                    "no pair named \(target)\(hint.isEmpty ? "" : "; did you mean \(hint.joined(separator: ", "))?") (a repository is written org/name)"
+                ), location: "registry")
         }
         var options = PullOptions()
         options.revision = revision
@@ -181,18 +220,28 @@ struct Pull: ParsableCommand {
         let summary: PullSummary
         summary = try PairOperations(client: hub.client()).pull(pullTarget, options: options, progress: progress)
         if json {
-            Console.out(JSONValue.object([
-                ("pair", .string(summary.id)),
-                ("files", .array(summary.files.map { f in
-                    .object([("repo", .string(f.repo)), ("path", .string(f.path)), ("bytes", .int(f.bytes)),
-                             ("sha256", f.sha256.map { .string($0) } ?? .null), ("status", .string(f.status.rawValue))])
-                })),
-                ("bytes_downloaded", .int(summary.bytesDownloaded)),
-                ("seconds", .double((summary.seconds * 1000).rounded() / 1000)),
-            ]).serialized())
+            Console.out(
+                JSONValue.object([
+                    ("pair", .string(summary.id)),
+                    (
+                        "files",
+                        .array(
+                            summary.files.map { f in
+                                .object([
+                                    ("repo", .string(f.repo)), ("path", .string(f.path)), ("bytes", .int(f.bytes)),
+                                    ("sha256", f.sha256.map { .string($0) } ?? .null),
+                                    ("status", .string(f.status.rawValue)),
+                                ])
+                            })
+                    ),
+                    ("bytes_downloaded", .int(summary.bytesDownloaded)),
+                    ("seconds", .double((summary.seconds * 1000).rounded() / 1000)),
+                ]).serialized())
         } else if !hub.quiet {
             let counts = Dictionary(grouping: summary.files, by: \.status).mapValues(\.count)
-            Console.out("\(summary.id): \(summary.files.count) files (\(counts[.downloaded] ?? 0) downloaded, \(counts[.resumed] ?? 0) resumed, \(counts[.cached] ?? 0) already present), \(formatBytes(summary.bytesDownloaded)) fetched in \(String(format: "%.1f", summary.seconds)) s")
+            Console.out(
+                "\(summary.id): \(summary.files.count) files (\(counts[.downloaded] ?? 0) downloaded, \(counts[.resumed] ?? 0) resumed, \(counts[.cached] ?? 0) already present), \(formatBytes(summary.bytesDownloaded)) fetched in \(String(format: "%.1f", summary.seconds)) s"
+            )
             for m in summary.lock.members {
                 Console.out("  \(m.role.rawValue.padding(6)) \(m.repo)@\(m.commit.hex.prefix(12))")
             }
@@ -233,16 +282,32 @@ struct Verify: ParsableCommand {
         var results = try ops.verify(id)
         if repair && results.contains(where: { !$0.ok }) {
             let style: DownloadProgress.Style = hub.quiet || json ? .quiet : (isatty(2) != 0 ? .terminal : .lines)
-            results = try ops.repair(results, progress: DownloadProgress(style: style) { text in FileHandle.standardError.write(Data(text.utf8)) })
+            results = try ops.repair(
+                results,
+                progress: DownloadProgress(style: style) { text in FileHandle.standardError.write(Data(text.utf8)) })
         }
         let bad = results.filter { !$0.ok }
         if json {
-            Console.out(JSONValue.object([
-                ("pair", .string(id)), ("ok", .bool(bad.isEmpty)),
-                ("files", .array(results.map { .object([("repo", .string($0.repo)), ("path", .string($0.path)), ("ok", .bool($0.ok)), ("detail", .string($0.detail))]) })),
-            ]).serialized())
+            Console.out(
+                JSONValue.object([
+                    ("pair", .string(id)), ("ok", .bool(bad.isEmpty)),
+                    (
+                        "files",
+                        .array(
+                            results.map {
+                                .object([
+                                    ("repo", .string($0.repo)), ("path", .string($0.path)), ("ok", .bool($0.ok)),
+                                    ("detail", .string($0.detail)),
+                                ])
+                            })
+                    ),
+                ]).serialized())
         } else {
-            for r in results { Console.out("\(r.ok ? (r.detail == "repaired" ? "fixed" : "ok  ") : "BAD ") \(r.repo)/\(r.path)\(r.ok ? "" : ": " + r.detail)") }
+            for r in results {
+                Console.out(
+                    "\(r.ok ? (r.detail == "repaired" ? "fixed" : "ok  ") : "BAD ") \(r.repo)/\(r.path)\(r.ok ? "" : ": " + r.detail)"
+                )
+            }
         }
         if !bad.isEmpty { throw ExitCode(HasskitExit.integrity) }
     }
@@ -254,18 +319,33 @@ struct Verify: ParsableCommand {
         let damaged = file.damagedEntries()
         let entries = file.tensors.count + file.files.count
         if json {
-            Console.out(JSONValue.object([
-                ("file", .string(target)), ("ok", .bool(damaged.isEmpty)), ("entries", .int(entries)),
-                ("content_hash", .string(file.contentHash)),
-                ("damaged", .array(damaged.map { .object([("name", .string($0.entry.name)), ("expected", .string($0.entry.sha256)), ("found", .string($0.found))]) })),
-            ]).serialized())
+            Console.out(
+                JSONValue.object([
+                    ("file", .string(target)), ("ok", .bool(damaged.isEmpty)), ("entries", .int(entries)),
+                    ("content_hash", .string(file.contentHash)),
+                    (
+                        "damaged",
+                        .array(
+                            damaged.map {
+                                .object([
+                                    ("name", .string($0.entry.name)), ("expected", .string($0.entry.sha256)),
+                                    ("found", .string($0.found)),
+                                ])
+                            })
+                    ),
+                ]).serialized())
         } else if damaged.isEmpty {
             Console.out("ok   \(target): \(entries) entries match their SHA-256; content hash \(file.contentHash)")
         } else {
-            for d in damaged { Console.out("BAD  \(target): entry \"\(d.entry.name)\": sha256 \(d.found), header records \(d.entry.sha256)") }
+            for d in damaged {
+                Console.out(
+                    "BAD  \(target): entry \"\(d.entry.name)\": sha256 \(d.found), header records \(d.entry.sha256)")
+            }
         }
         if !damaged.isEmpty {
-            if repair { Console.log("hasskit: a converted file is repaired by converting it again (hasskit convert … --force)") }
+            if repair {
+                Console.log("hasskit: a converted file is repaired by converting it again (hasskit convert … --force)")
+            }
             throw ExitCode(HasskitExit.integrity)
         }
     }
@@ -273,7 +353,8 @@ struct Verify: ParsableCommand {
 
 /// `hasskit rm PAIR`.
 struct Remove: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove a pulled pair's snapshots and the blobs nothing else uses.")
+    static let configuration = CommandConfiguration(
+        commandName: "rm", abstract: "Remove a pulled pair's snapshots and the blobs nothing else uses.")
 
     @OptionGroup var diagnostics: Diagnostics
 
@@ -287,7 +368,9 @@ struct Remove: ParsableCommand {
         let id = (try loadRegistry()).manifest(named: target)?.id ?? target
         let freed: UInt64
         freed = try PairOperations(client: HubClient(environment: HubEnvironment.fromProcess())).remove(id)
-        Console.out(json ? JSONValue.object([("pair", .string(id)), ("bytes_freed", .int(freed))]).serialized()
-                         : "\(id): removed, \(formatBytes(freed)) freed")
+        Console.out(
+            json
+                ? JSONValue.object([("pair", .string(id)), ("bytes_freed", .int(freed))]).serialized()
+                : "\(id): removed, \(formatBytes(freed)) freed")
     }
 }

@@ -10,7 +10,8 @@ import WeightFormat
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Generate with a converted LLaMA/Qwen2 model on the CPU (greedy, or sampled with --temperature).",
-        discussion: "Generation stops at the model's end-of-sequence tokens (config.json and generation_config.json) unless --ignore-eos."
+        discussion:
+            "Generation stops at the model's end-of-sequence tokens (config.json and generation_config.json) unless --ignore-eos."
     )
 
     @OptionGroup var diagnostics: Diagnostics
@@ -22,7 +23,11 @@ struct Run: ParsableCommand {
     var promptIds: String?
 
     // `.unconditional`: the prompt is any text, "-12.5e-3 and 6.022e23" or "--help" included.
-    @Option(parsing: .unconditional, help: "Prompt text, encoded with the tokenizer stored in the model (BOS added as the model's post-processor says).")
+    @Option(
+        parsing: .unconditional,
+        help:
+            "Prompt text, encoded with the tokenizer stored in the model (BOS added as the model's post-processor says)."
+    )
     var prompt: String?
 
     @Option(help: "Tokens to generate.")
@@ -46,7 +51,9 @@ struct Run: ParsableCommand {
     @Option(help: "Sampling temperature; 0 is greedy. Speculative sampling keeps the base's distribution exactly.")
     var temperature = 0.0
 
-    @Option(help: "Nucleus sampling: sample among the most likely tokens holding this much probability (with --temperature).")
+    @Option(
+        help:
+            "Nucleus sampling: sample among the most likely tokens holding this much probability (with --temperature).")
     var topP = 1.0
 
     @Option(help: "Seed for sampling (the same seed repeats a run).")
@@ -65,10 +72,16 @@ struct Run: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard (promptIds == nil) != (prompt == nil) else { throw ValidationError("give exactly one of --prompt and --prompt-ids") }
-        guard temperature >= 0, temperature.isFinite else { throw ValidationError("--temperature must be 0 or positive") }
+        guard (promptIds == nil) != (prompt == nil) else {
+            throw ValidationError("give exactly one of --prompt and --prompt-ids")
+        }
+        guard temperature >= 0, temperature.isFinite else {
+            throw ValidationError("--temperature must be 0 or positive")
+        }
         guard topP > 0, topP <= 1 else { throw ValidationError("--top-p must be in (0, 1]") }
-        guard prompt != nil || (!chat && template == nil) else { throw ValidationError("--chat and --template format text, so they need --prompt") }
+        guard prompt != nil || (!chat && template == nil) else {
+            throw ValidationError("--chat and --template format text, so they need --prompt")
+        }
     }
 
     func run() throws {
@@ -79,14 +92,18 @@ struct Run: ParsableCommand {
         let prompt: [Int]
         if var text = self.prompt {
             guard let t = extras.tokenizer else {
-                throw ValidationError("\(model) carries no tokenizer.json (convert the model from a folder that has one), so use --prompt-ids")
+                throw ValidationError(
+                    "\(model) carries no tokenizer.json (convert the model from a folder that has one), so use --prompt-ids"
+                )
             }
             tokenizer = t
             var template = self.template
             if chat && template == nil {
                 template = extras.chatTemplate
                 guard template != nil else {
-                    throw ValidationError("\(model) carries no chat_template hasskit recognises; name one with --template (\(ChatTemplate.allCases.map(\.rawValue).joined(separator: ", ")))")
+                    throw ValidationError(
+                        "\(model) carries no chat_template hasskit recognises; name one with --template (\(ChatTemplate.allCases.map(\.rawValue).joined(separator: ", ")))"
+                    )
                 }
             }
             if let template {
@@ -127,33 +144,48 @@ struct Run: ParsableCommand {
         let decode = Date().timeIntervalSince(t1)
         if !json { stream.finish() }
         if json {
-            Console.out(JSONValue.object([
-                ("prompt_ids", .array(prompt.map { .int($0) })), ("output_ids", .array(output.map { .int($0) })),
-                ("text", tokenizer.map { .string($0.decode(output)) } ?? .null),
-                ("prefill_tokens_per_second", .double((Double(prompt.count) / max(prefill, 1e-9) * 10).rounded() / 10)),
-                ("decode_tokens_per_second", .double((Double(output.count) / max(decode, 1e-9) * 10).rounded() / 10)),
-            ]).serialized())
+            Console.out(
+                JSONValue.object([
+                    ("prompt_ids", .array(prompt.map { .int($0) })), ("output_ids", .array(output.map { .int($0) })),
+                    ("text", tokenizer.map { .string($0.decode(output)) } ?? .null),
+                    (
+                        "prefill_tokens_per_second",
+                        .double((Double(prompt.count) / max(prefill, 1e-9) * 10).rounded() / 10)
+                    ),
+                    (
+                        "decode_tokens_per_second",
+                        .double((Double(output.count) / max(decode, 1e-9) * 10).rounded() / 10)
+                    ),
+                ]).serialized())
         }
     }
 }
 
 extension Run {
-    func runSpeculative(_ m: any CausalModel, prompt: [Int], draftPath: String, tokenizer: BPETokenizer?, stops: Set<Int>) throws {
-        guard topK > 0, depth > 0, totalTokens > 1 else { throw ValidationError("--top-k, --depth and --total-tokens must be positive") }
+    func runSpeculative(
+        _ m: any CausalModel, prompt: [Int], draftPath: String, tokenizer: BPETokenizer?, stops: Set<Int>
+    ) throws {
+        guard topK > 0, depth > 0, totalTokens > 1 else {
+            throw ValidationError("--top-k, --depth and --total-tokens must be positive")
+        }
         let head: any FeatureDraft
         head = try Models.openDraft(path: draftPath, base: m)
-        let decoder = SpeculativeDecoder(base: m, head: head, settings: TreeSettings(topK: topK, depth: depth, totalTokens: totalTokens))
+        let decoder = SpeculativeDecoder(
+            base: m, head: head, settings: TreeSettings(topK: topK, depth: depth, totalTokens: totalTokens))
         let t0 = Date()
-        let r = decoder.generate(prompt: prompt, maxNewTokens: maxTokens, stopTokens: stops,
-                                   sampling: Sampling(temperature: temperature, topP: topP, seed: seed))
+        let r = decoder.generate(
+            prompt: prompt, maxNewTokens: maxTokens, stopTokens: stops,
+            sampling: Sampling(temperature: temperature, topP: topP, seed: seed))
         let seconds = Date().timeIntervalSince(t0)
         if json {
-            Console.out(JSONValue.object([
-                ("prompt_ids", .array(prompt.map { .int($0) })), ("output_ids", .array(r.tokens.map { .int($0) })),
-                ("text", tokenizer.map { .string($0.decode(r.tokens)) } ?? .null),
-                ("tokens_per_second", .double((Double(r.tokens.count) / max(seconds, 1e-9) * 10).rounded() / 10)),
-                ("acceptance_length", .double((r.tau * 1000).rounded() / 1000)), ("base_forward_passes", .int(r.basePasses)),
-            ]).serialized())
+            Console.out(
+                JSONValue.object([
+                    ("prompt_ids", .array(prompt.map { .int($0) })), ("output_ids", .array(r.tokens.map { .int($0) })),
+                    ("text", tokenizer.map { .string($0.decode(r.tokens)) } ?? .null),
+                    ("tokens_per_second", .double((Double(r.tokens.count) / max(seconds, 1e-9) * 10).rounded() / 10)),
+                    ("acceptance_length", .double((r.tau * 1000).rounded() / 1000)),
+                    ("base_forward_passes", .int(r.basePasses)),
+                ]).serialized())
         } else {
             var stream = TextStream(tokenizer: tokenizer)
             for t in r.tokens where !stops.contains(t) { stream.emit(t) }
@@ -208,4 +240,3 @@ struct TextStream {
 }
 
 extension ChatTemplate: ExpressibleByArgument {}
-

@@ -42,11 +42,15 @@ enum CurlTransfer {
     /// - Throws: `HubError.network` for transport failures (including a stall or an abort).
     /// `accept` sees the status and headers once, before the first body byte; returning false
     /// aborts the transfer.
-    static func perform(_ request: HTTPRequest, body: @escaping (UnsafeRawBufferPointer) -> Bool,
-                        onStatus: @escaping (Int) -> Void = { _ in },
-                        accept: @escaping (Int, [String: String]) -> Bool = { _, _ in true }) throws(HubError) -> HTTPResponse {
+    static func perform(
+        _ request: HTTPRequest, body: @escaping (UnsafeRawBufferPointer) -> Bool,
+        onStatus: @escaping (Int) -> Void = { _ in },
+        accept: @escaping (Int, [String: String]) -> Bool = { _, _ in true }
+    ) throws(HubError) -> HTTPResponse {
         _ = globalInit
-        guard let handle = curl_easy_init() else { throw HubError(.network("curl_easy_init failed"), location: request.url) }
+        guard let handle = curl_easy_init() else {
+            throw HubError(.network("curl_easy_init failed"), location: request.url)
+        }
         defer { curl_easy_cleanup(handle) }
         let box = TransferBox(body: body, onStatus: onStatus, accept: accept)
         let unmanaged = Unmanaged.passRetained(box)
@@ -106,15 +110,19 @@ private final class TransferBox {
     var checked = false
     var aborted = false
 
-    init(body: @escaping (UnsafeRawBufferPointer) -> Bool, onStatus: @escaping (Int) -> Void,
-         accept: @escaping (Int, [String: String]) -> Bool) {
+    init(
+        body: @escaping (UnsafeRawBufferPointer) -> Bool, onStatus: @escaping (Int) -> Void,
+        accept: @escaping (Int, [String: String]) -> Bool
+    ) {
         self.body = body
         self.onStatus = onStatus
         self.accept = accept
     }
 }
 
-private func curlWrite(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ context: UnsafeMutableRawPointer?) -> Int {
+private func curlWrite(
+    _ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ context: UnsafeMutableRawPointer?
+) -> Int {
     guard let context else { return 0 }
     let box = Unmanaged<TransferBox>.fromOpaque(context).takeUnretainedValue()
     let n = size * count
@@ -130,7 +138,9 @@ private func curlWrite(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ coun
     return ok ? n : 0
 }
 
-private func curlHeader(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ context: UnsafeMutableRawPointer?) -> Int {
+private func curlHeader(
+    _ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ context: UnsafeMutableRawPointer?
+) -> Int {
     guard let context, let data else { return 0 }
     let box = Unmanaged<TransferBox>.fromOpaque(context).takeUnretainedValue()
     let n = size * count

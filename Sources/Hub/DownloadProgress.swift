@@ -74,8 +74,9 @@ public final class DownloadProgress: @unchecked Sendable {
         let pct = total > 0 ? Double(done) / Double(total) * 100 : 100
         let eta = rate > 0 && total > done ? Double(total - done) / rate : 0
         let active = files.filter { $0.value.done < $0.value.size }.count
-        return String(format: "%5.1f%%  %@ / %@  %@/s  ETA %@  (%d file%@ in progress)", pct, Self.bytes(done), Self.bytes(total),
-                      Self.bytes(UInt64(rate)), Self.duration(eta), active, active == 1 ? "" : "s")
+        return String(
+            format: "%5.1f%%  %@ / %@  %@/s  ETA %@  (%d file%@ in progress)", pct, Self.bytes(done), Self.bytes(total),
+            Self.bytes(UInt64(rate)), Self.duration(eta), active, active == 1 ? "" : "s")
     }
 
     private func emit(_ line: String) {
@@ -99,6 +100,7 @@ public final class DownloadProgress: @unchecked Sendable {
 
     static func duration(_ s: Double) -> String {
         let t = Int(s.rounded())
-        return t >= 3600 ? String(format: "%dh%02dm", t / 3600, t % 3600 / 60) : String(format: "%d:%02d", t / 60, t % 60)
+        return t >= 3600
+            ? String(format: "%dh%02dm", t / 3600, t % 3600 / 60) : String(format: "%d:%02d", t / 60, t % 60)
     }
 }

@@ -45,7 +45,9 @@ public final class Downloader: @unchecked Sendable {
         let missing = files.filter { !blobIsComplete(repo, $0) }
         // A file begun by an earlier run has its space reserved already and its access proven;
         // asking again would fetch a byte twice.
-        if let probe = missing.first(where: { $0.size > 0 && FileSystem.kind(of: partialPath(repo, $0).path) == .missing }) {
+        if let probe = missing.first(where: {
+            $0.size > 0 && FileSystem.kind(of: partialPath(repo, $0).path) == .missing
+        }) {
             try client.checkAccess(repo: repo, commit: commit, file: probe)
         }
         cache.tagCacheFolder()
@@ -57,8 +59,13 @@ public final class Downloader: @unchecked Sendable {
         for f in missing {
             needed += f.size - min(f.size, Journal(path: journalPath(repo, f).path).doneBytes(limit: f.size))
         }
-        if needed > 0, let available = try? FileSystem.availableSpace(at: blobs.path), available < needed + Downloader.spaceMargin {
-            throw HubError(.notEnoughSpace(needed: needed, margin: Downloader.spaceMargin, available: available, folder: blobs.path), location: blobs.path)
+        if needed > 0, let available = try? FileSystem.availableSpace(at: blobs.path),
+            available < needed + Downloader.spaceMargin
+        {
+            throw HubError(
+                .notEnoughSpace(
+                    needed: needed, margin: Downloader.spaceMargin, available: available, folder: blobs.path),
+                location: blobs.path)
         }
         let results = ResultSlots<FetchedFile>(count: files.count)
         runConcurrently(files.count, width: client.configuration.parallelFiles) { i in
@@ -74,8 +81,12 @@ public final class Downloader: @unchecked Sendable {
         return FileSystem.kind(of: path) == .file && (try? FileSystem.size(of: path)) == f.size
     }
 
-    func partialPath(_ repo: RepoID, _ f: RemoteFile) -> CachePath { cache.layout.blob(repo, f.blob).appending(suffix: ".hasskit.incomplete") }
-    func journalPath(_ repo: RepoID, _ f: RemoteFile) -> CachePath { cache.layout.blob(repo, f.blob).appending(suffix: ".hasskit.journal") }
+    func partialPath(_ repo: RepoID, _ f: RemoteFile) -> CachePath {
+        cache.layout.blob(repo, f.blob).appending(suffix: ".hasskit.incomplete")
+    }
+    func journalPath(_ repo: RepoID, _ f: RemoteFile) -> CachePath {
+        cache.layout.blob(repo, f.blob).appending(suffix: ".hasskit.journal")
+    }
 
     func fetchOne(repo: RepoID, commit: CommitID, file f: RemoteFile) throws -> FetchedFile {
         let blob = cache.layout.blob(repo, f.blob).path
@@ -102,15 +113,18 @@ public final class Downloader: @unchecked Sendable {
                 try FileSystem.commitRename(partialPath, to: blob, syncFolder: sync)
                 try? FileManager.default.removeItem(atPath: journalPath)
                 try cache.linkSnapshot(repo, commit: commit, file: f.file, blob: f.blob)
-                return FetchedFile(repo: repo.description, path: f.path, bytes: f.size, sha256: f.sha256, status: resumed ? .resumed : .downloaded)
+                return FetchedFile(
+                    repo: repo.description, path: f.path, bytes: f.size, sha256: f.sha256,
+                    status: resumed ? .resumed : .downloaded)
             }
             // Wrong bytes: never keep them; fetch the whole file once more.
             try? FileManager.default.removeItem(atPath: partialPath)
             try? FileManager.default.removeItem(atPath: journalPath)
             progress.reset(f.path)
             if attempt == 1 {
-                throw HubError(.integrity(file: "\(repo)/\(f.path)", expected: expected, found: digest),
-                               location: client.resolveURL(repo: repo, commit: commit, path: f.path))
+                throw HubError(
+                    .integrity(file: "\(repo)/\(f.path)", expected: expected, found: digest),
+                    location: client.resolveURL(repo: repo, commit: commit, path: f.path))
             }
         }
         throw HubError(.io("unreachable"), location: blob)
@@ -141,14 +155,20 @@ public final class Downloader: @unchecked Sendable {
         let hasher = HasherBox(InlineHasher(git: f.sha256 == nil, size: f.size))
         let failures = ResultSlots<Void>(count: parts.count)
         runConcurrently(parts.count, width: client.configuration.parallelRanges) { i in
-            failures.set(i, Result {
-                try self.fetchRange(url: url, repo: repo.description, name: f.path, range: parts[i], into: partial, journal: journal,
-                                    hasher: inline ? { hasher.update($0) } : nil, expect: f, commit: commit.hex)
-            })
+            failures.set(
+                i,
+                Result {
+                    try self.fetchRange(
+                        url: url, repo: repo.description, name: f.path, range: parts[i], into: partial,
+                        journal: journal,
+                        hasher: inline ? { hasher.update($0) } : nil, expect: f, commit: commit.hex)
+                })
         }
         var rangesIgnored = false
         for i in 0..<parts.count {
-            do { try failures.get(i).get() } catch let e as HubError where e.code == .rangeIgnored { rangesIgnored = true }
+            do { try failures.get(i).get() } catch let e as HubError where e.code == .rangeIgnored {
+                rangesIgnored = true
+            }
         }
         if rangesIgnored {
             // The server does not do ranges: start over with one stream from byte 0.
@@ -156,8 +176,9 @@ public final class Downloader: @unchecked Sendable {
             try partial.truncate(0)
             progress.reset(f.path)
             let whole = HasherBox(InlineHasher(git: f.sha256 == nil, size: f.size))
-            try fetchRange(url: url, repo: repo.description, name: f.path, range: 0..<f.size, into: partial, journal: journal,
-                           hasher: { whole.update($0) }, expect: f, commit: commit.hex)
+            try fetchRange(
+                url: url, repo: repo.description, name: f.path, range: 0..<f.size, into: partial, journal: journal,
+                hasher: { whole.update($0) }, expect: f, commit: commit.hex)
             return (whole.finish(), resumed)
         }
         if inline && f.size > 0 { return (hasher.finish(), resumed) }
@@ -169,7 +190,8 @@ public final class Downloader: @unchecked Sendable {
         let config = client.configuration
         guard size >= config.minimumSplitSize, config.parallelRanges > 1 else { return missing }
         let total = missing.reduce(UInt64(0)) { $0 + ($1.upperBound - $1.lowerBound) }
-        let piece = max(config.minimumRangeSize, (total + UInt64(config.parallelRanges) - 1) / UInt64(config.parallelRanges))
+        let piece = max(
+            config.minimumRangeSize, (total + UInt64(config.parallelRanges) - 1) / UInt64(config.parallelRanges))
         var out: [Range<UInt64>] = []
         for r in missing {
             var s = r.lowerBound
@@ -183,16 +205,21 @@ public final class Downloader: @unchecked Sendable {
     }
 
     /// Fetches one byte range, retrying with backoff and resuming from what already arrived.
-    func fetchRange(url: String, repo: String, name: String, range: Range<UInt64>, into file: RandomAccessFile,
-                    journal: Journal, hasher: ((UnsafeRawBufferPointer) -> Void)?, expect: RemoteFile? = nil, commit: String? = nil) throws {
+    func fetchRange(
+        url: String, repo: String, name: String, range: Range<UInt64>, into file: RandomAccessFile,
+        journal: Journal, hasher: ((UnsafeRawBufferPointer) -> Void)?, expect: RemoteFile? = nil, commit: String? = nil
+    ) throws {
         guard !range.isEmpty else { return }
         var position = range.lowerBound
         var recorded = range.lowerBound
         var progressedSinceFailure = false
-        try client.withRetries(url, progressed: {
-            defer { progressedSinceFailure = false }
-            return progressedSinceFailure
-        }) {
+        try client.withRetries(
+            url,
+            progressed: {
+                defer { progressedSinceFailure = false }
+                return progressedSinceFailure
+            }
+        ) {
             guard position < range.upperBound else { return }
             var writeError: Error?
             // Whatever happens to the connection, the journal records what reached the file.
@@ -201,7 +228,9 @@ public final class Downloader: @unchecked Sendable {
                 recorded = position
             }
             do {
-                _ = try client.request(url, repo: repo, range: position...(range.upperBound - 1), expect: expect, commit: commit) { chunk in
+                _ = try client.request(
+                    url, repo: repo, range: position...(range.upperBound - 1), expect: expect, commit: commit
+                ) { chunk in
                     // Never write past the range, whatever the server sends.
                     let n = min(UInt64(chunk.count), range.upperBound - position)
                     guard n > 0 else { return false }
@@ -217,7 +246,9 @@ public final class Downloader: @unchecked Sendable {
                     self.progress.add(name, bytes: n)
                     if position - recorded >= 8 << 20 {
                         journal.record(recorded..<position)
-                        if self.client.configuration.syncBlobs { file.startWriteback(offset: recorded, length: position - recorded) }
+                        if self.client.configuration.syncBlobs {
+                            file.startWriteback(offset: recorded, length: position - recorded)
+                        }
                         recorded = position
                     }
                     return Int(n) == chunk.count || position < range.upperBound
@@ -226,10 +257,16 @@ public final class Downloader: @unchecked Sendable {
                 // We stopped a server that sent more than the range: the range itself is complete.
                 _ = e
             }
-            if let writeError { throw HubError(.io("writing the download failed: \(writeError)"), location: file.path, cause: writeError) }
+            if let writeError {
+                throw HubError(
+                    .io("writing the download failed: \(writeError)"), location: file.path, cause: writeError)
+            }
             if position < range.upperBound {
                 // The body ended early (a dropped connection): retry from where it stopped.
-                throw HubError(.network("connection closed after \(position - range.lowerBound) of \(range.upperBound - range.lowerBound) bytes"), location: url)
+                throw HubError(
+                    .network(
+                        "connection closed after \(position - range.lowerBound) of \(range.upperBound - range.lowerBound) bytes"
+                    ), location: url)
             }
         }
     }
@@ -314,7 +351,9 @@ final class Journal: @unchecked Sendable {
         var out: [Range<UInt64>] = []
         for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
             let parts = line.split(separator: " ")
-            guard parts.count == 2, let s = UInt64(parts[0]), let e = UInt64(parts[1]), s < e, e <= limit else { continue }
+            guard parts.count == 2, let s = UInt64(parts[0]), let e = UInt64(parts[1]), s < e, e <= limit else {
+                continue
+            }
             out.append(s..<e)
         }
         return Journal.merge(out)

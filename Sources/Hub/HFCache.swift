@@ -51,7 +51,8 @@ public struct HFCache: Sendable {
         let tag = layout.cacheDirTag.path
         guard FileSystem.kind(of: tag) == .missing else { return }
         try? createFolder(layout.rootPath)
-        let text = "Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache directory tag created by hasskit.\n"
+        let text =
+            "Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache directory tag created by hasskit.\n"
         FileManager.default.createFile(atPath: tag, contents: Data(text.utf8))
     }
 }

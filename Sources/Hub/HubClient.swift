@@ -74,12 +74,16 @@ public struct HubClient: Sendable {
     }
 
     static func encodePath(_ s: String) -> String {
-        s.split(separator: "/", omittingEmptySubsequences: false).map { encodeComponent(String($0)) }.joined(separator: "/")
+        s.split(separator: "/", omittingEmptySubsequences: false).map { encodeComponent(String($0)) }.joined(
+            separator: "/")
     }
 
     /// Resolves `revision` to a commit (`GET /api/models/{repo}/revision/{rev}`).
     public func resolveCommit(repo: RepoID, revision: Revision) throws -> CommitID {
-        if environment.offline { throw HubError(.offline("cannot resolve \(repo)@\(revision) without the network"), location: repo.description) }
+        if environment.offline {
+            throw HubError(
+                .offline("cannot resolve \(repo)@\(revision) without the network"), location: repo.description)
+        }
         let url = "\(environment.endpoint)/api/models/\(repo)/revision/\(HubClient.encodeComponent(revision.name))"
         let json = try getJSON(url, repo: repo.description)
         // The commit names a snapshot folder: only 40 hex digits are taken from the hub.
@@ -100,20 +104,29 @@ public struct HubClient: Sendable {
         var pages = 0
         while let next = url {
             pages += 1
-            guard pages <= 10_000 else { throw HubError(.protocolViolation("more than 10000 pages in the tree listing"), location: next) }
+            guard pages <= 10_000 else {
+                throw HubError(.protocolViolation("more than 10000 pages in the tree listing"), location: next)
+            }
             var link: String?
             let json = try getJSON(next, repo: repo) { response in link = response.header("link") }
-            guard let entries = json.arrayValue else { throw HubError(.protocolViolation("tree listing is not an array"), location: next) }
+            guard let entries = json.arrayValue else {
+                throw HubError(.protocolViolation("tree listing is not an array"), location: next)
+            }
             for e in entries where e["type"]?.stringValue == "file" {
-                guard let path = e["path"]?.stringValue, let size = e["size"]?.uint64Value, let oid = e["oid"]?.stringValue else {
+                guard let path = e["path"]?.stringValue, let size = e["size"]?.uint64Value,
+                    let oid = e["oid"]?.stringValue
+                else {
                     throw HubError(.protocolViolation("tree entry without path, size or oid"), location: next)
                 }
                 guard RepoFilePath.isValid(path) else { throw HubError(.unsafePath(path), location: next) }
-                guard size < 1 << 50 else { throw HubError(.protocolViolation("\(path) claims \(size) bytes"), location: next) }
+                guard size < 1 << 50 else {
+                    throw HubError(.protocolViolation("\(path) claims \(size) bytes"), location: next)
+                }
                 var sha: String?
                 if let lfs = e["lfs"], lfs.objectMembers != nil {
                     guard let o = lfs["oid"]?.stringValue ?? lfs["sha256"]?.stringValue, o.utf8.count == 64,
-                          o.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else {
+                        o.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) })
+                    else {
                         throw HubError(.protocolViolation("\(path): LFS oid is not a SHA-256"), location: next)
                     }
                     sha = o
@@ -146,7 +159,9 @@ public struct HubClient: Sendable {
 
     /// `scheme://host:port` of a URL (default ports filled in), or nil.
     static func origin(_ url: String) -> String? {
-        guard let u = URL(string: url), let scheme = u.scheme?.lowercased(), let host = u.host?.lowercased() else { return nil }
+        guard let u = URL(string: url), let scheme = u.scheme?.lowercased(), let host = u.host?.lowercased() else {
+            return nil
+        }
         let port = u.port ?? (scheme == "https" ? 443 : scheme == "http" ? 80 : -1)
         return "\(scheme)://\(host):\(port)"
     }
@@ -154,7 +169,9 @@ public struct HubClient: Sendable {
     /// The `rel="next"` URL of a `Link` header.
     static func nextLink(_ header: String) -> String? {
         for part in header.split(separator: ",") where part.contains("rel=\"next\"") {
-            guard let open = part.firstIndex(of: "<"), let close = part.firstIndex(of: ">"), open < close else { continue }
+            guard let open = part.firstIndex(of: "<"), let close = part.firstIndex(of: ">"), open < close else {
+                continue
+            }
             return String(part[part.index(after: open)..<close])
         }
         return nil
@@ -204,9 +221,11 @@ public struct HubClient: Sendable {
 
     /// One GET (or ranged GET), following up to 10 redirects. The `Authorization` header goes only
     /// to the host of `environment.endpoint`. Non-2xx answers become `HubError`s.
-    func request(_ url: String, repo: String, range: ClosedRange<UInt64>? = nil, from: UInt64? = nil,
-                 expect: RemoteFile? = nil, commit: String? = nil,
-                 body: @escaping (UnsafeRawBufferPointer) -> Bool) throws -> HTTPResponse {
+    func request(
+        _ url: String, repo: String, range: ClosedRange<UInt64>? = nil, from: UInt64? = nil,
+        expect: RemoteFile? = nil, commit: String? = nil,
+        body: @escaping (UnsafeRawBufferPointer) -> Bool
+    ) throws -> HTTPResponse {
         var current = url
         let hubOrigin = HubClient.origin(environment.endpoint)
         for _ in 0..<10 {
@@ -227,34 +246,42 @@ public struct HubClient: Sendable {
             let response: HTTPResponse
             do {
                 response = try CurlTransfer.perform(r) { chunk in
-                // A 200 to a request for bytes N- (N > 0) is the whole file: writing it at N would corrupt.
-                if status == 200 && start > 0 {
-                    rangeIgnored = true
-                    return false
+                    // A 200 to a request for bytes N- (N > 0) is the whole file: writing it at N would corrupt.
+                    if status == 200 && start > 0 {
+                        rangeIgnored = true
+                        return false
+                    }
+                    if status == 0 || (200...299).contains(status) { return body(chunk) }
+                    if errorBody.count < 64 << 10 { errorBody.append(contentsOf: chunk.prefix(64 << 10)) }
+                    return true
+                } onStatus: {
+                    status = $0
+                } accept: { code, headers in
+                    // A 206 must start exactly where we asked.
+                    guard code == 206, range != nil || from != nil else { return true }
+                    guard let cr = headers["content-range"],
+                        let first = cr.split(separator: " ").last?.split(separator: "-").first,
+                        let got = UInt64(first), got == start
+                    else {
+                        badRange = headers["content-range"] ?? "(none)"
+                        return false
+                    }
+                    return true
                 }
-                if status == 0 || (200...299).contains(status) { return body(chunk) }
-                if errorBody.count < 64 << 10 { errorBody.append(contentsOf: chunk.prefix(64 << 10)) }
-                return true
-            } onStatus: { status = $0 } accept: { code, headers in
-                // A 206 must start exactly where we asked.
-                guard code == 206, range != nil || from != nil else { return true }
-                guard let cr = headers["content-range"], let first = cr.split(separator: " ").last?.split(separator: "-").first,
-                      let got = UInt64(first), got == start else {
-                    badRange = headers["content-range"] ?? "(none)"
-                    return false
-                }
-                return true
-            }
             } catch {
                 // Our own aborts are reported as what they were, not as network failures.
                 if let badRange {
-                    throw HubError(.protocolViolation("asked for bytes from \(start), got Content-Range \(badRange)"), location: current)
+                    throw HubError(
+                        .protocolViolation("asked for bytes from \(start), got Content-Range \(badRange)"),
+                        location: current)
                 }
                 if rangeIgnored { throw HubError(.rangeIgnored, location: current) }
                 throw error
             }
             if let badRange {
-                throw HubError(.protocolViolation("asked for bytes from \(start), got Content-Range \(badRange)"), location: current)
+                throw HubError(
+                    .protocolViolation("asked for bytes from \(start), got Content-Range \(badRange)"),
+                    location: current)
             }
             if rangeIgnored || (response.status == 200 && start > 0) {
                 throw HubError(.rangeIgnored, location: current)
@@ -263,15 +290,18 @@ public struct HubClient: Sendable {
                 try HubClient.checkFileHeaders(response, expect: expect, commit: commit, url: current)
             }
             if [301, 302, 303, 307, 308].contains(response.status) {
-                guard let location = response.header("location"), let next = URL(string: location, relativeTo: URL(string: current)) else {
+                guard let location = response.header("location"),
+                    let next = URL(string: location, relativeTo: URL(string: current))
+                else {
                     throw HubError(.protocolViolation("redirect without a Location"), location: current)
                 }
                 current = next.absoluteString
                 continue
             }
             guard (200...299).contains(response.status) else {
-                throw HubClient.error(for: response, body: errorBody, url: current, repo: repo,
-                                      sentToken: environment.token != nil && HubClient.origin(current) == hubOrigin)
+                throw HubClient.error(
+                    for: response, body: errorBody, url: current, repo: repo,
+                    sentToken: environment.token != nil && HubClient.origin(current) == hubOrigin)
             }
             return response
         }
@@ -297,26 +327,32 @@ public struct HubClient: Sendable {
             throw HubError(.sizeMismatch(file: f.path, expected: f.size, found: size), location: url)
         }
         if r.header("x-linked-etag") == nil, (200...299).contains(r.status), let etag = r.header("etag").map(unquote),
-           etag.utf8.count == 40 || etag.utf8.count == 64, etag != f.etag {
+            etag.utf8.count == 40 || etag.utf8.count == 64, etag != f.etag
+        {
             throw HubError(.protocolViolation("ETag \(etag) but the listing gives \(f.etag)"), location: url)
         }
     }
 
-    static func error(for response: HTTPResponse, body: [UInt8], url: String, repo: String, sentToken: Bool) -> HubError {
+    static func error(for response: HTTPResponse, body: [UInt8], url: String, repo: String, sentToken: Bool) -> HubError
+    {
         let code = response.header("x-error-code") ?? ""
         var message = response.header("x-error-message") ?? ""
         if message.isEmpty, let json = try? JSONParser().parse(body), let e = json["error"]?.stringValue { message = e }
         let lower = message.lowercased()
         switch (response.status, code) {
-        case (401, _) where lower.contains("invalid credentials") || lower.contains("invalid token") || lower.contains("invalid username or password"):
+        case (401, _)
+        where lower.contains("invalid credentials") || lower.contains("invalid token")
+            || lower.contains("invalid username or password"):
             return HubError(.invalidToken, location: url)
-        case (_, "GatedRepo"), (403, _) where lower.contains("gated") || lower.contains("restricted"):
+        case (_, "GatedRepo"),
+            (403, _) where lower.contains("gated") || lower.contains("restricted"):
             return HubError(.gated(repo: repo, tokenSent: sentToken), location: url)
         case (401, _): return HubError(.unauthorized(repo: repo, tokenSent: sentToken), location: url)
         case (403, _): return HubError(.forbidden(repo: repo, message: String(message.prefix(200))), location: url)
         case (_, "RepoNotFound"): return HubError(.notFound("repository \(repo)"), location: url)
         case (_, "RevisionNotFound"): return HubError(.notFound("revision of \(repo)"), location: url)
-        case (_, "EntryNotFound"), (404, _): return HubError(.notFound(message.isEmpty ? "no such file" : message), location: url)
+        case (_, "EntryNotFound"), (404, _):
+            return HubError(.notFound(message.isEmpty ? "no such file" : message), location: url)
         default:
             var e = HubError(.http(status: response.status, message: String(message.prefix(200))), location: url)
             if let retry = response.header("retry-after"), let seconds = Double(retry) { e.retryAfter = seconds }
@@ -343,4 +379,3 @@ public struct HubClient: Sendable {
         }
     }
 }
-

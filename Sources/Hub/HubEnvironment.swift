@@ -40,9 +40,13 @@ public struct HubEnvironment: Sendable {
                 token = t.isEmpty ? nil : t
             }
         }
-        if ["1", "on", "yes", "true"].contains(value("HF_HUB_DISABLE_IMPLICIT_TOKEN")?.lowercased() ?? "") { token = nil }
-        let offline = ["1", "on", "yes", "true"].contains((value("HF_HUB_OFFLINE") ?? value("TRANSFORMERS_OFFLINE") ?? "").lowercased())
-        return HubEnvironment(endpoint: endpoint, token: token, cacheDirectory: cache, offline: offline,
-                              hasskitHome: value("HASSKIT_HOME") ?? xdg + "/hasskit")
+        if ["1", "on", "yes", "true"].contains(value("HF_HUB_DISABLE_IMPLICIT_TOKEN")?.lowercased() ?? "") {
+            token = nil
+        }
+        let offline = ["1", "on", "yes", "true"].contains(
+            (value("HF_HUB_OFFLINE") ?? value("TRANSFORMERS_OFFLINE") ?? "").lowercased())
+        return HubEnvironment(
+            endpoint: endpoint, token: token, cacheDirectory: cache, offline: offline,
+            hasskitHome: value("HASSKIT_HOME") ?? xdg + "/hasskit")
     }
 }

@@ -82,19 +82,23 @@ public struct HubError: Error, Sendable, CustomStringConvertible, ErrorWithCause
         case let .forbidden(repo, message):
             return "\(repo): the hub refused access (403)\(message.isEmpty ? "" : ": " + message)"
         case .invalidToken:
-            return "\(location): HF_TOKEN is set but the hub rejected it as invalid (revoked, expired or mistyped): check it, or unset it for public repositories"
+            return
+                "\(location): HF_TOKEN is set but the hub rejected it as invalid (revoked, expired or mistyped): check it, or unset it for public repositories"
         case let .notFound(what): return "\(location): not found: \(what)"
-        case let .integrity(file, e, f): return "\(file): SHA-256 \(f) does not match the hub's \(e) (downloaded twice; the bytes are not kept)"
+        case let .integrity(file, e, f):
+            return "\(file): SHA-256 \(f) does not match the hub's \(e) (downloaded twice; the bytes are not kept)"
         case let .sizeMismatch(file, e, f): return "\(file): received \(f) bytes, the hub announced \(e)"
         case let .notEnoughSpace(n, m, a, folder):
-            return "\(folder): this download needs \(HubError.size(n)) plus a margin of \(HubError.size(m)) kept free (\(HubError.size(n + m)) in all); \(HubError.size(a)) available"
+            return
+                "\(folder): this download needs \(HubError.size(n)) plus a margin of \(HubError.size(m)) kept free (\(HubError.size(n + m)) in all); \(HubError.size(a)) available"
         case let .protocolViolation(m): return "\(location): unexpected answer: \(m)"
         case let .badLock(m): return "\(location): lock file refused: \(m) (remove it and pull again to re-pin)"
         case let .offline(m): return "offline (HF_HUB_OFFLINE is set): \(m)"
         case let .io(m): return "\(location): \(m)"
         case let .unsafePath(p): return "\(location): refusing the unsafe file path \"\(p)\""
         case let .notATree(a, b):
-            return a == b ? "\(location): the listing names \"\(a)\" twice; nothing was written"
+            return a == b
+                ? "\(location): the listing names \"\(a)\" twice; nothing was written"
                 : "\(location): the listing has a file \"\(a)\" and a file \"\(b)\" inside it as a folder, which no git tree can hold; nothing was written"
         case .rangeIgnored: return "\(location): the server ignored a byte-range request"
         }

@@ -64,10 +64,18 @@ public struct PairOperations: Sendable {
         let override = try override.map { try Revision($0) }
         switch target {
         case let .pair(m):
-            return [Member(role: .base, repo: try RepoID(m.base.repo), revision: try override ?? Revision(m.base.revision), include: m.base.include),
-                    Member(role: .draft, repo: try RepoID(m.draft.repo), revision: try override ?? Revision(m.draft.revision), include: m.draft.include)]
+            return [
+                Member(
+                    role: .base, repo: try RepoID(m.base.repo), revision: try override ?? Revision(m.base.revision),
+                    include: m.base.include),
+                Member(
+                    role: .draft, repo: try RepoID(m.draft.repo), revision: try override ?? Revision(m.draft.revision),
+                    include: m.draft.include),
+            ]
         case let .repo(r):
-            return [Member(role: .repo, repo: try RepoID(r), revision: try override ?? Revision("main"), include: ["*"])]
+            return [
+                Member(role: .repo, repo: try RepoID(r), revision: try override ?? Revision("main"), include: ["*"])
+            ]
         }
     }
 
@@ -90,7 +98,9 @@ public struct PairOperations: Sendable {
         if client.environment.offline {
             // Offline: succeed only when the locked files are all present.
             guard let previous, options.revision == nil else {
-                throw HubError(.offline("\(target.id) has not been pulled yet (no lock file), or --revision needs the network"), location: target.id)
+                throw HubError(
+                    .offline("\(target.id) has not been pulled yet (no lock file), or --revision needs the network"),
+                    location: target.id)
             }
             var files: [FetchedFile] = []
             for m in previous.members {
@@ -99,10 +109,14 @@ public struct PairOperations: Sendable {
                     guard FileSystem.kind(of: path) == .file, (try? FileSystem.size(of: path)) == f.size else {
                         throw HubError(.offline("\(m.repo)/\(f.path) is not in the cache"), location: path)
                     }
-                    files.append(FetchedFile(repo: m.repo.description, path: f.path, bytes: f.size, sha256: f.sha256, status: .cached))
+                    files.append(
+                        FetchedFile(
+                            repo: m.repo.description, path: f.path, bytes: f.size, sha256: f.sha256, status: .cached))
                 }
             }
-            return PullSummary(id: target.id, files: files, bytesDownloaded: 0, seconds: Date().timeIntervalSince(started), lock: previous)
+            return PullSummary(
+                id: target.id, files: files, bytesDownloaded: 0, seconds: Date().timeIntervalSince(started),
+                lock: previous)
         }
         // Every repository is resolved and listed before anything is written, so a listing that is
         // refused (unsafe names, not a tree) or a member that fails to resolve leaves no trace.
@@ -119,16 +133,21 @@ public struct PairOperations: Sendable {
             var files = try client.listFiles(repo: m.repo, commit: commit)
             let include = options.include.isEmpty ? m.include : m.include + options.include
             files = files.filter { f in
-                include.contains { PairOperations.matches(f.path, $0) } && !options.exclude.contains { PairOperations.matches(f.path, $0) }
+                include.contains { PairOperations.matches(f.path, $0) }
+                    && !options.exclude.contains { PairOperations.matches(f.path, $0) }
                     && !f.path.hasPrefix(".git") && !f.path.hasPrefix(".cache/huggingface")
             }
             guard !files.isEmpty else {
-                throw HubError(.notFound("no files of \(m.repo)@\(commit.hex.prefix(8)) match \(include.joined(separator: ", "))"), location: m.repo.description)
+                throw HubError(
+                    .notFound("no files of \(m.repo)@\(commit.hex.prefix(8)) match \(include.joined(separator: ", "))"),
+                    location: m.repo.description)
             }
             if let pinned, pinned.commit == commit {
                 for f in files {
                     if let locked = pinned.files.first(where: { $0.path == f.path }), locked != f {
-                        throw HubError(.integrity(file: "\(m.repo)/\(f.path)", expected: locked.etag, found: f.etag), location: store.lockPath(target.id))
+                        throw HubError(
+                            .integrity(file: "\(m.repo)/\(f.path)", expected: locked.etag, found: f.etag),
+                            location: store.lockPath(target.id))
                     }
                 }
             }
@@ -143,8 +162,10 @@ public struct PairOperations: Sendable {
             try dropChangedBlobs(p, stamps: pinned?.blobStamps ?? [:], downloader: downloader)
             fetched += try downloader.fetch(repo: m.repo, commit: p.commit, files: p.files)
             try cache.setRef(m.revision, commit: p.commit, repo: m.repo)
-            lockMembers.append(PairLock.Member(role: m.role, repo: m.repo, revision: m.revision, commit: p.commit, files: p.files,
-                                               blobStamps: stamps(p)))
+            lockMembers.append(
+                PairLock.Member(
+                    role: m.role, repo: m.repo, revision: m.revision, commit: p.commit, files: p.files,
+                    blobStamps: stamps(p)))
             if let dir = options.localDir {
                 let target = m.role == .repo ? dir : dir + "/" + m.role.rawValue
                 try place(p.files, repo: m.repo, commit: p.commit, into: target)
@@ -153,8 +174,9 @@ public struct PairOperations: Sendable {
         let lock = PairLock(id: target.id, members: lockMembers)
         try store.save(lock)
         progress.finish()
-        return PullSummary(id: target.id, files: fetched, bytesDownloaded: progress.bytesFetched,
-                           seconds: Date().timeIntervalSince(started), lock: lock)
+        return PullSummary(
+            id: target.id, files: fetched, bytesDownloaded: progress.bytesFetched,
+            seconds: Date().timeIntervalSince(started), lock: lock)
     }
 
     /// Blobs whose size or modification time differ from what the lock recorded are hashed again,
@@ -167,7 +189,8 @@ public struct PairOperations: Sendable {
             let size = (try? FileSystem.size(of: blob)) ?? 0
             let time = (try? FileSystem.modificationTime(of: blob)) ?? 0
             if size == stamp.size && time == stamp.mtimeNanoseconds { continue }
-            let intact = try size == f.size && downloader.digestOfFile(blob, git: f.sha256 == nil, size: f.size) == f.etag
+            let intact =
+                try size == f.size && downloader.digestOfFile(blob, git: f.sha256 == nil, size: f.size) == f.etag
             if !intact { try FileSystem.removeFile(blob) }
         }
     }
@@ -186,7 +209,10 @@ public struct PairOperations: Sendable {
 
     /// The snapshot folders of a pulled pair, by role.
     public func snapshots(_ id: String) throws -> [PairLock.Role: String] {
-        guard let lock = try store.lock(id) else { throw HubError(.notFound("\(id) has not been pulled (run hasskit pull \(id))"), location: store.lockPath(id)) }
+        guard let lock = try store.lock(id) else {
+            throw HubError(
+                .notFound("\(id) has not been pulled (run hasskit pull \(id))"), location: store.lockPath(id))
+        }
         var out: [PairLock.Role: String] = [:]
         for m in lock.members { out[m.role] = cache.layout.snapshot(m.repo, m.commit).path }
         return out
@@ -219,8 +245,11 @@ public struct PairOperations: Sendable {
 
     /// Re-hashes every locked file of a pair in the cache.
     public func verify(_ id: String) throws -> [VerifiedFile] {
-        guard let lock = try store.lock(id) else { throw HubError(.notFound("\(id) has not been pulled (no lock file)"), location: store.lockPath(id)) }
-        let downloader = Downloader(client: client, cache: cache, progress: DownloadProgress(style: .quiet, write: { _ in }))
+        guard let lock = try store.lock(id) else {
+            throw HubError(.notFound("\(id) has not been pulled (no lock file)"), location: store.lockPath(id))
+        }
+        let downloader = Downloader(
+            client: client, cache: cache, progress: DownloadProgress(style: .quiet, write: { _ in }))
         var out: [VerifiedFile] = []
         for m in lock.members {
             for f in m.files {
@@ -254,7 +283,9 @@ public struct PairOperations: Sendable {
         var out = results
         let damaged = results.enumerated().filter { !$0.element.ok }
         let downloader = Downloader(client: client, cache: cache, progress: progress)
-        for (key, group) in Dictionary(grouping: damaged, by: { "\($0.element.repoID) \($0.element.commit)" }).sorted(by: { $0.key < $1.key }) {
+        for (key, group) in Dictionary(grouping: damaged, by: { "\($0.element.repoID) \($0.element.commit)" }).sorted(
+            by: { $0.key < $1.key })
+        {
             _ = key
             let first = group[0].element
             for (_, r) in group {
@@ -272,7 +303,9 @@ public struct PairOperations: Sendable {
 
     /// Removes a pair's snapshots and the blobs no other snapshot uses; returns the bytes freed.
     public func remove(_ id: String) throws -> UInt64 {
-        guard let lock = try store.lock(id) else { throw HubError(.notFound("\(id) has not been pulled (no lock file)"), location: store.lockPath(id)) }
+        guard let lock = try store.lock(id) else {
+            throw HubError(.notFound("\(id) has not been pulled (no lock file)"), location: store.lockPath(id))
+        }
         var freed: UInt64 = 0
         for m in lock.members {
             let layout = cache.layout
@@ -281,7 +314,9 @@ public struct PairOperations: Sendable {
             var referenced = Set<String>()
             let snapshots = layout.snapshotsFolder(m.repo).path
             for sub in (try? FileManager.default.subpathsOfDirectory(atPath: snapshots)) ?? [] {
-                if let target = FileSystem.symlinkTarget(snapshots + "/" + sub), let name = target.split(separator: "/").last {
+                if let target = FileSystem.symlinkTarget(snapshots + "/" + sub),
+                    let name = target.split(separator: "/").last
+                {
                     referenced.insert(String(name))
                 }
             }
@@ -292,7 +327,9 @@ public struct PairOperations: Sendable {
             }
             let refs = (try? FileManager.default.subpathsOfDirectory(atPath: layout.refsFolder(m.repo).path)) ?? []
             for r in refs {
-                guard let revision = try? Revision(r), cache.commit(for: revision, repo: m.repo) == m.commit else { continue }
+                guard let revision = try? Revision(r), cache.commit(for: revision, repo: m.repo) == m.commit else {
+                    continue
+                }
                 try? FileManager.default.removeItem(atPath: layout.ref(m.repo, revision).path)
             }
         }

@@ -34,16 +34,32 @@ public struct PairLock: Sendable, Equatable {
     public var json: JSONValue {
         .object([
             ("pair", .string(id)),
-            ("members", .array(members.map { m in
-                .object([
-                    ("role", .string(m.role.rawValue)), ("repo", .string(m.repo.description)), ("revision", .string(m.revision.name)),
-                    ("commit", .string(m.commit.hex)),
-                    ("files", .array(m.files.map { f in
-                        .object([("path", .string(f.path)), ("size", .int(f.size)), ("sha256", f.sha256.map { .string($0) } ?? .null),
-                                 ("git_oid", .string(f.gitOID))] + (m.blobStamps[f.path].map { [("blob_mtime_ns", JSONValue.int($0.mtimeNanoseconds))] } ?? []))
-                    })),
-                ])
-            })),
+            (
+                "members",
+                .array(
+                    members.map { m in
+                        .object([
+                            ("role", .string(m.role.rawValue)), ("repo", .string(m.repo.description)),
+                            ("revision", .string(m.revision.name)),
+                            ("commit", .string(m.commit.hex)),
+                            (
+                                "files",
+                                .array(
+                                    m.files.map { f in
+                                        .object(
+                                            [
+                                                ("path", .string(f.path)), ("size", .int(f.size)),
+                                                ("sha256", f.sha256.map { .string($0) } ?? .null),
+                                                ("git_oid", .string(f.gitOID)),
+                                            ]
+                                                + (m.blobStamps[f.path].map {
+                                                    [("blob_mtime_ns", JSONValue.int($0.mtimeNanoseconds))]
+                                                } ?? []))
+                                    })
+                            ),
+                        ])
+                    })
+            ),
         ])
     }
 
@@ -56,24 +72,34 @@ public struct PairLock: Sendable, Equatable {
     /// file on disk that anyone could have edited, and its names become paths in the cache.
     init(json: JSONValue, path: String) throws {
         func bad(_ m: String) -> HubError { HubError(.badLock(m), location: path) }
-        guard let id = json["pair"]?.stringValue, let members = json["members"]?.arrayValue else { throw bad("missing pair or members") }
+        guard let id = json["pair"]?.stringValue, let members = json["members"]?.arrayValue else {
+            throw bad("missing pair or members")
+        }
         self.id = id
         self.members = try members.map { m in
-            guard let role = m["role"]?.stringValue.flatMap(Role.init(rawValue:)), let repo = m["repo"]?.stringValue, let revision = m["revision"]?.stringValue,
-                  let commit = m["commit"]?.stringValue, let files = m["files"]?.arrayValue else {
+            guard let role = m["role"]?.stringValue.flatMap(Role.init(rawValue:)), let repo = m["repo"]?.stringValue,
+                let revision = m["revision"]?.stringValue,
+                let commit = m["commit"]?.stringValue, let files = m["files"]?.arrayValue
+            else {
                 throw bad("incomplete member")
             }
             do {
                 var stamps: [String: BlobStamp] = [:]
                 let remote = try files.map { f in
-                    guard let path = f["path"]?.stringValue, let size = f["size"]?.uint64Value, let oid = f["git_oid"]?.stringValue else {
+                    guard let path = f["path"]?.stringValue, let size = f["size"]?.uint64Value,
+                        let oid = f["git_oid"]?.stringValue
+                    else {
                         throw bad("incomplete file entry")
                     }
-                    if let t = f["blob_mtime_ns"]?.int64Value { stamps[path] = BlobStamp(size: size, mtimeNanoseconds: t) }
+                    if let t = f["blob_mtime_ns"]?.int64Value {
+                        stamps[path] = BlobStamp(size: size, mtimeNanoseconds: t)
+                    }
                     return try RemoteFile(path: path, size: size, sha256: f["sha256"]?.stringValue, gitOID: oid)
                 }
-                return Member(role: role, repo: try RepoID(repo), revision: try Revision(revision), commit: try CommitID(commit), files: remote,
-                              blobStamps: stamps)
+                return Member(
+                    role: role, repo: try RepoID(repo), revision: try Revision(revision), commit: try CommitID(commit),
+                    files: remote,
+                    blobStamps: stamps)
             } catch let e as LayoutError {
                 throw bad(e.description)
             }

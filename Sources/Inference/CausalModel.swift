@@ -1,4 +1,5 @@
 import Foundation
+import Platform
 import WeightFormat
 
 /// A base model the engine decodes and the speculative decoder verifies with: LLaMA/Qwen2
@@ -12,14 +13,18 @@ public protocol CausalModel: AnyObject {
     func step(token: Int, cache: KVCache, position: Int?, visible: [Int]?) -> (hidden: [Float], logits: [Float])
     /// Runs several tokens into the next slots of `cache` (a prompt, or a draft tree with its
     /// RoPE positions and per-token visible slots).
-    func forward(tokens: [Int], cache: KVCache, positions: [Int]?, visible: [[Int]]?) -> (hidden: [[Float]], logits: [[Float]])
+    func forward(
+        tokens: [Int], cache: KVCache, positions: [Int]?, visible: [[Int]]?
+    ) -> (hidden: [[Float]], logits: [[Float]])
 }
 
 /// A draft for the tree decoder: pairs (feature fₜ, token xₜ₊₁) in, predicted features and
 /// logits out. HASS's EAGLE-1 heads (`DraftHead`) and DeepSeek's MTP layer (`MTPDraft`).
 public protocol FeatureDraft: AnyObject {
     func makeCache() -> KVCache
-    func forward(features: [[Float]], tokens: [Int], cache: KVCache, positions: [Int]?, visible: [[Int]]?) -> (features: [[Float]], logits: [[Float]])
+    func forward(
+        features: [[Float]], tokens: [Int], cache: KVCache, positions: [Int]?, visible: [[Int]]?
+    ) -> (features: [[Float]], logits: [[Float]])
     /// The logits of a feature the draft produced.
     func logits(of feature: [Float]) -> [Float]
 }
@@ -35,7 +40,9 @@ public func argmax(_ v: [Float]) -> Int {
 extension CausalModel {
     /// Greedy continuation of `prompt` (stopping only at `stopTokens`), with the logits after
     /// the prompt and the top-2 margin at every generated position (the reference tests use both).
-    public func greedy(prompt: [Int], maxTokens: Int, stopTokens: Set<Int> = []) -> (tokens: [Int], lastLogits: [Float], margins: [Float]) {
+    public func greedy(
+        prompt: [Int], maxTokens: Int, stopTokens: Set<Int> = []
+    ) -> (tokens: [Int], lastLogits: [Float], margins: [Float]) {
         let cache = makeCache()
         var logits = forward(tokens: prompt, cache: cache, positions: nil, visible: nil).logits.last ?? []
         let firstLogits = logits
@@ -55,8 +62,10 @@ extension CausalModel {
 
     /// Plain decoding with `sampling` (greedy at temperature 0), ending after a stop token (which
     /// is included). `onToken` sees each token as it is chosen (streaming output).
-    public func generate(prompt: [Int], maxTokens: Int, stopTokens: Set<Int> = [], sampling: Sampling,
-                         onToken: (Int) -> Void = { _ in }) -> [Int] {
+    public func generate(
+        prompt: [Int], maxTokens: Int, stopTokens: Set<Int> = [], sampling: Sampling,
+        onToken: (Int) -> Void = { _ in }
+    ) -> [Int] {
         var rng = SeededGenerator(seed: sampling.seed)
         let cache = makeCache()
         var logits = forward(tokens: prompt, cache: cache, positions: nil, visible: nil).logits.last ?? []
@@ -76,7 +85,9 @@ extension CausalModel {
 /// DeepSeek-V3 bases with their MTP layer.
 public enum Models {
     public static func openBase(path: String, threads: Int) throws -> any CausalModel {
-        if try HKWFile(path: path).architecture == .deepseekV3 { return try DeepSeekModel(path: path, threads: threads) }
+        if try HKWFile(path: path).architecture == .deepseekV3 {
+            return try DeepSeekModel(path: path, threads: threads)
+        }
         return try LlamaModel(path: path, threads: threads)
     }
 

@@ -30,8 +30,10 @@ struct DecoderBlock {
     /// Runs the layer on `x` (n × hidden, in place). The n new keys and values go to the end of
     /// cache layer `layer`; position i uses RoPE position `positions[i]` and attends to the cache
     /// slots `visible[i]` (itself included). The caller advances `cache.count`.
-    func callAsFunction(_ x: inout [Float], n: Int, positions: [Int], visible: [[Int]], cache: KVCache, layer: Int,
-                        math: DecoderMath, threads: Int, products: Products) {
+    func callAsFunction(
+        _ x: inout [Float], n: Int, positions: [Int], visible: [[Int]], cache: KVCache, layer: Int,
+        math: DecoderMath, threads: Int, products: Products
+    ) {
         let c = math.config
         precondition(products == .batch || n == 1, "the single-input path takes one position")
         func product(_ w: WeightMatrix, _ input: [Float]) -> [Float] {
@@ -53,7 +55,8 @@ struct DecoderBlock {
         }
         cache.keys[layer] += ks
         cache.values[layer] += vs
-        let attended = math.attention(batch: qs, n: n, keys: cache.keys[layer], values: cache.values[layer], visible: visible, threads: threads)
+        let attended = math.attention(
+            batch: qs, n: n, keys: cache.keys[layer], values: cache.values[layer], visible: visible, threads: threads)
         let a = product(o, attended)
         for i in x.indices { x[i] += a[i] }
         let normed = math.rmsNormRows(x, ffnNorm, n: n)
@@ -87,12 +90,14 @@ extension HKWFile {
     /// head, whose layer has none.
     func decoderBlock(_ index: Int, inputNorm: Bool = true) throws -> DecoderBlock {
         let p = "blk.\(index)."
-        return DecoderBlock(attnNorm: inputNorm ? try matrix(p + "attn_norm.weight").vector() : nil,
-                            q: try matrix(p + "attn_q.weight"), k: try matrix(p + "attn_k.weight"),
-                            v: try matrix(p + "attn_v.weight"), o: try matrix(p + "attn_output.weight"),
-                            qBias: try optionalVector(p + "attn_q.bias"), kBias: try optionalVector(p + "attn_k.bias"),
-                            vBias: try optionalVector(p + "attn_v.bias"),
-                            ffnNorm: try matrix(p + "ffn_norm.weight").vector(),
-                            gate: try matrix(p + "ffn_gate.weight"), up: try matrix(p + "ffn_up.weight"), down: try matrix(p + "ffn_down.weight"))
+        return DecoderBlock(
+            attnNorm: inputNorm ? try matrix(p + "attn_norm.weight").vector() : nil,
+            q: try matrix(p + "attn_q.weight"), k: try matrix(p + "attn_k.weight"),
+            v: try matrix(p + "attn_v.weight"), o: try matrix(p + "attn_output.weight"),
+            qBias: try optionalVector(p + "attn_q.bias"), kBias: try optionalVector(p + "attn_k.bias"),
+            vBias: try optionalVector(p + "attn_v.bias"),
+            ffnNorm: try matrix(p + "ffn_norm.weight").vector(),
+            gate: try matrix(p + "ffn_gate.weight"), up: try matrix(p + "ffn_up.weight"),
+            down: try matrix(p + "ffn_down.weight"))
     }
 }

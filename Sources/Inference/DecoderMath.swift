@@ -48,19 +48,24 @@ struct DecoderMath {
 
     /// Attention of one query over cached keys/values (GQA): the first `positions` slots
     /// (causal), or exactly the slots in `visible` (a tree mask).
-    func attention(_ q: [Float], keys: [Float], values: [Float], positions: Int, visible: [Int]? = nil, threads: Int = 1) -> [Float] {
+    func attention(
+        _ q: [Float], keys: [Float], values: [Float], positions: Int, visible: [Int]? = nil, threads: Int = 1
+    ) -> [Float] {
         precondition(visible?.allSatisfy { $0 < positions } ?? true)
-        return attention(batch: q, n: 1, keys: keys, values: values, visible: [visible ?? Array(0..<positions)], threads: threads)
+        return attention(
+            batch: q, n: 1, keys: keys, values: values, visible: [visible ?? Array(0..<positions)], threads: threads)
     }
 
     /// Attention of the n queries of `q` (n × heads·headDim), query i over the cache slots
     /// `visible[i]`. The work is spread over `threads`: by query (prefill and tree verification),
     /// and for fewer queries than threads over long contexts also by key/value heads. Every head's
     /// work is the same whatever the split, so the bits are too.
-    func attention(batch q: [Float], n: Int, keys: [Float], values: [Float], visible: [[Int]], threads: Int) -> [Float] {
+    func attention(batch q: [Float], n: Int, keys: [Float], values: [Float], visible: [[Int]], threads: Int) -> [Float]
+    {
         let c = config, d = c.headDim, qWidth = c.heads * d, kvWidth = c.kvHeads * d, group = c.heads / c.kvHeads
         precondition(q.count == n * qWidth && visible.count == n)
-        precondition(visible.allSatisfy { $0.allSatisfy { $0 >= 0 && ($0 + 1) * kvWidth <= min(keys.count, values.count) } })
+        precondition(
+            visible.allSatisfy { $0.allSatisfy { $0 >= 0 && ($0 + 1) * kvWidth <= min(keys.count, values.count) } })
         var out = [Float](repeating: 0, count: n * qWidth)
         let longest = visible.map(\.count).max() ?? 0
         let parts = n < threads && longest >= 64 ? max(1, min(threads, c.kvHeads)) : 1
@@ -69,7 +74,8 @@ struct DecoderMath {
             keys.withUnsafeBufferPointer { kb in
                 values.withUnsafeBufferPointer { vb in
                     out.withUnsafeMutableBufferPointer { ob in
-                        let qs = SendableRaw(qb.baseAddress!), ks = SendableRaw(kb.baseAddress!), vs = SendableRaw(vb.baseAddress!)
+                        let qs = SendableRaw(qb.baseAddress!), ks = SendableRaw(kb.baseAddress!),
+                            vs = SendableRaw(vb.baseAddress!)
                         let os = SendablePointer(ob.baseAddress!)
                         WorkerPool.shared(threads: threads).run(n * parts) { task in
                             let i = task / parts, p = task % parts
@@ -77,9 +83,12 @@ struct DecoderMath {
                             let first = i * qWidth + kv0 * group * d
                             var scores = [Float](repeating: 0, count: visible[i].count)
                             visible[i].withUnsafeBufferPointer { slots in
-                                ck_attention(qs.pointer.assumingMemoryBound(to: Float.self) + first, ks.pointer.assumingMemoryBound(to: Float.self) + kv0 * d,
-                                             vs.pointer.assumingMemoryBound(to: Float.self) + kv0 * d, kvWidth, kvWidth, slots.baseAddress, slots.count,
-                                             (kv1 - kv0) * group, kv1 - kv0, d, scale, os.pointer + first, &scores)
+                                ck_attention(
+                                    qs.pointer.assumingMemoryBound(to: Float.self) + first,
+                                    ks.pointer.assumingMemoryBound(to: Float.self) + kv0 * d,
+                                    vs.pointer.assumingMemoryBound(to: Float.self) + kv0 * d, kvWidth, kvWidth,
+                                    slots.baseAddress, slots.count,
+                                    (kv1 - kv0) * group, kv1 - kv0, d, scale, os.pointer + first, &scores)
                             }
                         }
                     }
@@ -90,7 +99,9 @@ struct DecoderMath {
     }
 
     /// The same, written plainly (the readable reference the kernel is tested against).
-    func attentionReference(_ q: [Float], keys: [Float], values: [Float], positions: Int, visible: [Int]? = nil) -> [Float] {
+    func attentionReference(
+        _ q: [Float], keys: [Float], values: [Float], positions: Int, visible: [Int]? = nil
+    ) -> [Float] {
         let c = config, d = c.headDim, group = c.heads / c.kvHeads, kvWidth = c.kvHeads * d
         let scale = 1 / Float(d).squareRoot()
         let slots = visible ?? Array(0..<positions)

@@ -29,7 +29,8 @@ public struct DeepSeekConfig: Sendable {
     public var rmsEps: Float
     public var ropeTheta: Double
     /// YaRN: factor, original context, beta_fast, beta_slow, mscale, mscale_all_dim.
-    public var yarn: (factor: Double, original: Double, betaFast: Double, betaSlow: Double, mscale: Double, mscaleAllDim: Double)?
+    public var yarn:
+        (factor: Double, original: Double, betaFast: Double, betaSlow: Double, mscale: Double, mscaleAllDim: Double)?
 
     public var qkHead: Int { qkNope + qkRope }
 
@@ -64,10 +65,14 @@ public struct DeepSeekConfig: Sendable {
         }
         if let s = c["rope_scaling"], !s.isNull {
             let type = s["rope_type"]?.stringValue ?? s["type"]?.stringValue ?? ""
-            guard type == "yarn" else { throw InferenceError("rope_scaling type \(type) is not supported for DeepSeek", path: path) }
-            yarn = (s["factor"]?.doubleValue ?? 1, s["original_max_position_embeddings"]?.doubleValue ?? 4096,
-                    s["beta_fast"]?.doubleValue ?? 32, s["beta_slow"]?.doubleValue ?? 1,
-                    s["mscale"]?.doubleValue ?? 1, s["mscale_all_dim"]?.doubleValue ?? 0)
+            guard type == "yarn" else {
+                throw InferenceError("rope_scaling type \(type) is not supported for DeepSeek", path: path)
+            }
+            yarn = (
+                s["factor"]?.doubleValue ?? 1, s["original_max_position_embeddings"]?.doubleValue ?? 4096,
+                s["beta_fast"]?.doubleValue ?? 32, s["beta_slow"]?.doubleValue ?? 1,
+                s["mscale"]?.doubleValue ?? 1, s["mscale_all_dim"]?.doubleValue ?? 0
+            )
         }
     }
 
@@ -77,7 +82,9 @@ public struct DeepSeekConfig: Sendable {
         let dim = Double(qkRope)
         let base = (0..<(qkRope / 2)).map { 1 / pow(ropeTheta, Double(2 * $0) / dim) }
         guard let y = yarn, y.factor > 1 else { return base.map { Float($0) } }
-        func correctionDim(_ rotations: Double) -> Double { dim * log(y.original / (rotations * 2 * .pi)) / (2 * log(ropeTheta)) }
+        func correctionDim(_ rotations: Double) -> Double {
+            dim * log(y.original / (rotations * 2 * .pi)) / (2 * log(ropeTheta))
+        }
         let low = max(floor(correctionDim(y.betaFast)), 0), high = min(ceil(correctionDim(y.betaSlow)), dim - 1)
         let span = high == low ? 0.001 : high - low
         return base.enumerated().map { i, f in
@@ -139,8 +146,13 @@ public final class DeepSeekModel: CausalModel {
         file = f
         self.path = path
         self.threads = threads
-        guard f.architecture == .deepseekV3 || f.metadata["config"]?["family"]?.stringValue == HKWArchitecture.deepseekV3.rawValue else {
-            throw InferenceError("not a DeepSeek-V3 model (architecture \(f.metadata["architecture"]?.stringValue ?? "none"))", path: path)
+        guard
+            f.architecture == .deepseekV3
+                || f.metadata["config"]?["family"]?.stringValue == HKWArchitecture.deepseekV3.rawValue
+        else {
+            throw InferenceError(
+                "not a DeepSeek-V3 model (architecture \(f.metadata["architecture"]?.stringValue ?? "none"))",
+                path: path)
         }
         guard let c = f.metadata["config"] else { throw InferenceError("no config in the header", path: path) }
         let cfg = try DeepSeekConfig(json: c, path: path)
@@ -156,21 +168,31 @@ public final class DeepSeekModel: CausalModel {
         let p = "blk.\(i)."
         let m = f.matrix
         func mlp(_ kind: String) throws -> (WeightMatrix, WeightMatrix, WeightMatrix) {
-            (try m(p + "ffn_gate\(kind).weight"), try m(p + "ffn_up\(kind).weight"), try m(p + "ffn_down\(kind).weight"))
+            (
+                try m(p + "ffn_gate\(kind).weight"), try m(p + "ffn_up\(kind).weight"),
+                try m(p + "ffn_down\(kind).weight")
+            )
         }
         let hasQA = f.tensor(named: p + "attn_q_a.weight") != nil
         let moe = f.tensor(named: p + "ffn_gate_inp.weight") != nil
         return Layer(
             attnNorm: try m(p + "attn_norm.weight").vector(),
-            qA: hasQA ? try m(p + "attn_q_a.weight") : nil, qANorm: hasQA ? try m(p + "attn_q_a_norm.weight").vector() : nil,
+            qA: hasQA ? try m(p + "attn_q_a.weight") : nil,
+            qANorm: hasQA ? try m(p + "attn_q_a_norm.weight").vector() : nil,
             qB: try m(p + (hasQA ? "attn_q_b.weight" : "attn_q.weight")),
-            kvA: try m(p + "attn_kv_a_mqa.weight"), kvANorm: try m(p + "attn_kv_a_norm.weight").vector(), kvB: try m(p + "attn_kv_b.weight"),
+            kvA: try m(p + "attn_kv_a_mqa.weight"), kvANorm: try m(p + "attn_kv_a_norm.weight").vector(),
+            kvB: try m(p + "attn_kv_b.weight"),
             o: try m(p + "attn_output.weight"), ffnNorm: try m(p + "ffn_norm.weight").vector(),
             dense: moe ? nil : try mlp(""),
-            router: moe ? try m(p + "ffn_gate_inp.weight") : nil, routerBias: moe ? try f.optionalVector(p + "exp_probs_b.bias") : nil,
-            experts: moe ? try (0..<c.experts).map { e in
-                (try m(p + "ffn_gate_exps.\(e).weight"), try m(p + "ffn_up_exps.\(e).weight"), try m(p + "ffn_down_exps.\(e).weight"))
-            } : [],
+            router: moe ? try m(p + "ffn_gate_inp.weight") : nil,
+            routerBias: moe ? try f.optionalVector(p + "exp_probs_b.bias") : nil,
+            experts: moe
+                ? try (0..<c.experts).map { e in
+                    (
+                        try m(p + "ffn_gate_exps.\(e).weight"), try m(p + "ffn_up_exps.\(e).weight"),
+                        try m(p + "ffn_down_exps.\(e).weight")
+                    )
+                } : [],
             shared: moe && c.sharedExperts > 0 ? try mlp("_shexp") : nil)
     }
 
@@ -213,10 +235,14 @@ public final class DeepSeekModel: CausalModel {
             let s = choice[(g * perGroup)..<((g + 1) * perGroup)].sorted(by: >)
             return s.prefix(2).reduce(0, +)
         }
-        let keptGroups = Set(groupScores.indices.sorted { groupScores[$0] > groupScores[$1] || (groupScores[$0] == groupScores[$1] && $0 < $1) }.prefix(c.topkGroups))
+        let keptGroups = Set(
+            groupScores.indices.sorted {
+                groupScores[$0] > groupScores[$1] || (groupScores[$0] == groupScores[$1] && $0 < $1)
+            }.prefix(c.topkGroups))
         // Experts of dropped groups score 0 (transformers masks with 0, not −∞).
         let masked = choice.indices.map { keptGroups.contains($0 / perGroup) ? choice[$0] : 0 }
-        let chosen = masked.indices.sorted { masked[$0] > masked[$1] || (masked[$0] == masked[$1] && $0 < $1) }.prefix(c.expertsPerToken)
+        let chosen = masked.indices.sorted { masked[$0] > masked[$1] || (masked[$0] == masked[$1] && $0 < $1) }.prefix(
+            c.expertsPerToken)
         var weights = chosen.map { scores[$0] }
         if c.normTopkProb {
             let sum = weights.reduce(0, +) + 1e-20
@@ -226,7 +252,9 @@ public final class DeepSeekModel: CausalModel {
     }
 
     /// One decoder layer for the token at `position`, whose keys and values go to the next slot.
-    func layerStep(_ x: inout [Float], _ layer: Layer, cacheLayer l: Int, cache: KVCache, position: Int, visible: [Int]?) {
+    func layerStep(
+        _ x: inout [Float], _ layer: Layer, cacheLayer l: Int, cache: KVCache, position: Int, visible: [Int]?
+    ) {
         let c = config, nh = c.heads, qk = c.qkHead
         let h = rmsNorm(x, layer.attnNorm)
         var q: [Float]
@@ -264,7 +292,9 @@ public final class DeepSeekModel: CausalModel {
             for j in scores.indices { scores[j] = exp(scores[j] - m); sum += scores[j] }
             for (j, p) in slots.enumerated() {
                 let w = scores[j] / sum
-                for i in 0..<c.vHead { attended[head * c.vHead + i] += w * cache.values[l][p * nh * c.vHead + head * c.vHead + i] }
+                for i in 0..<c.vHead {
+                    attended[head * c.vHead + i] += w * cache.values[l][p * nh * c.vHead + head * c.vHead + i]
+                }
             }
         }
         let o = layer.o.apply(attended, threads: threads)
@@ -285,7 +315,9 @@ public final class DeepSeekModel: CausalModel {
 
     /// Runs one token; returns the post-norm hidden state and the logits.
     @discardableResult
-    public func step(token: Int, cache: KVCache, position: Int? = nil, visible: [Int]? = nil) -> (hidden: [Float], logits: [Float]) {
+    public func step(
+        token: Int, cache: KVCache, position: Int? = nil, visible: [Int]? = nil
+    ) -> (hidden: [Float], logits: [Float]) {
         precondition(token >= 0 && token < embedding.rows, "token \(token) outside the vocabulary")
         let position = position ?? cache.count
         var x = embedding.row(token)
@@ -300,7 +332,9 @@ public final class DeepSeekModel: CausalModel {
     }
 
     /// Several tokens, one position at a time (this engine is for checking, not speed).
-    public func forward(tokens: [Int], cache: KVCache, positions: [Int]? = nil, visible: [[Int]]? = nil) -> (hidden: [[Float]], logits: [[Float]]) {
+    public func forward(
+        tokens: [Int], cache: KVCache, positions: [Int]? = nil, visible: [[Int]]? = nil
+    ) -> (hidden: [[Float]], logits: [[Float]]) {
         var hidden: [[Float]] = [], logits: [[Float]] = []
         for (i, t) in tokens.enumerated() {
             let r = step(token: t, cache: cache, position: positions?[i], visible: visible?[i])

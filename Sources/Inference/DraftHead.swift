@@ -23,7 +23,9 @@ public final class DraftHead: FeatureDraft {
     public init(path: String, base: LlamaModel) throws {
         let f = try HKWFile(path: path)
         guard f.architecture == .eagleHead else {
-            throw InferenceError("not an EAGLE/HASS draft head (architecture \(f.metadata["architecture"]?.stringValue ?? "none"))", path: path)
+            throw InferenceError(
+                "not an EAGLE/HASS draft head (architecture \(f.metadata["architecture"]?.stringValue ?? "none"))",
+                path: path)
         }
         guard let c = f.metadata["config"] else { throw InferenceError("no config in the header", path: path) }
         config = try ModelConfig(json: c, path: path)
@@ -35,10 +37,13 @@ public final class DraftHead: FeatureDraft {
         layer = try f.decoderBlock(0, inputNorm: false)
         math = DecoderMath(config: config)
         guard fc.cols == 2 * config.hidden, fc.rows == config.hidden, config.hidden == base.config.hidden else {
-            throw InferenceError("fc is \(fc.rows)×\(fc.cols); a head for hidden size \(base.config.hidden) needs \(base.config.hidden)×\(2 * base.config.hidden), so it was made for another base", path: path, kind: .incompatible)
+            throw InferenceError(
+                "fc is \(fc.rows)×\(fc.cols); a head for hidden size \(base.config.hidden) needs \(base.config.hidden)×\(2 * base.config.hidden), so it was made for another base",
+                path: path, kind: .incompatible)
         }
         // The head reads the base's vocabulary: its embedding rows are token ids of the base.
-        try ShapeCheck(path: path, kind: .incompatible).matrix("token_embd.weight", embedding, rows: base.config.vocab, cols: base.config.hidden)
+        try ShapeCheck(path: path, kind: .incompatible).matrix(
+            "token_embd.weight", embedding, rows: base.config.vocab, cols: base.config.hidden)
         let check = ShapeCheck(path: path)
         try check.vector("fc.bias", fcBias, count: config.hidden)
         try layer.checkShapes(prefix: "blk.0.", config: config, check: check)
@@ -48,14 +53,18 @@ public final class DraftHead: FeatureDraft {
 
     /// One draft position: the pair (`feature` f_t, `token` x_{t+1}) at the next position of
     /// `cache`; returns the predicted feature and its logits through the base's head.
-    public func step(feature: [Float], token: Int, cache: KVCache, position: Int? = nil, visible: [Int]? = nil) -> (feature: [Float], logits: [Float]) {
+    public func step(
+        feature: [Float], token: Int, cache: KVCache, position: Int? = nil, visible: [Int]? = nil
+    ) -> (feature: [Float], logits: [Float]) {
         let threads = base.threads
         let slot = cache.count
         let position = position ?? slot
         var out = fc.apply(embedding.row(token) + feature, threads: threads)
         if let b = fcBias { for i in out.indices { out[i] += b[i] } }
-        layer(&out, n: 1, positions: [position], visible: [visible ?? Array(0...slot)], cache: cache, layer: 0, math: math,
-              threads: threads, products: .single)
+        layer(
+            &out, n: 1, positions: [position], visible: [visible ?? Array(0...slot)], cache: cache, layer: 0,
+            math: math,
+            threads: threads, products: .single)
         cache.count += 1
         var logits = base.output.apply(out, threads: threads)
         if logits.count > base.config.vocab { logits.removeLast(logits.count - base.config.vocab) }
@@ -67,8 +76,10 @@ public final class DraftHead: FeatureDraft {
     /// - Parameters:
     ///   - positions: RoPE positions (default: their slots).
     ///   - visible: per pair, the cache slots it attends to, itself included (default: causal).
-    public func forward(features: [[Float]], tokens: [Int], cache: KVCache, positions: [Int]? = nil,
-                        visible: [[Int]]? = nil) -> (features: [[Float]], logits: [[Float]]) {
+    public func forward(
+        features: [[Float]], tokens: [Int], cache: KVCache, positions: [Int]? = nil,
+        visible: [[Int]]? = nil
+    ) -> (features: [[Float]], logits: [[Float]]) {
         let n = tokens.count, h = config.hidden
         guard n > 0 else { return ([], []) }
         let slot0 = cache.count
@@ -80,11 +91,16 @@ public final class DraftHead: FeatureDraft {
         var z = fc.applyBatch(input, n: n, threads: base.threads)
         if let b = fcBias { for i in 0..<n { for j in 0..<h { z[i * h + j] += b[j] } } }
         var out = z
-        layer(&out, n: n, positions: pos, visible: vis, cache: cache, layer: 0, math: math, threads: base.threads, products: .batch)
+        layer(
+            &out, n: n, positions: pos, visible: vis, cache: cache, layer: 0, math: math, threads: base.threads,
+            products: .batch)
         cache.count += n
         let logits = base.output.applyBatch(out, n: n, threads: base.threads)
         let rows = base.output.rows, vocab = min(rows, base.config.vocab)
-        return ((0..<n).map { Array(out[($0 * h)..<(($0 + 1) * h)]) }, (0..<n).map { Array(logits[($0 * rows)..<($0 * rows + vocab)]) })
+        return (
+            (0..<n).map { Array(out[($0 * h)..<(($0 + 1) * h)]) },
+            (0..<n).map { Array(logits[($0 * rows)..<($0 * rows + vocab)]) }
+        )
     }
 
     /// Logits of a predicted feature through the base's head (HASS heads have no final norm).

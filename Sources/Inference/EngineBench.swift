@@ -54,7 +54,9 @@ public enum EngineBench {
     /// quarters of its share, 32 bytes from each in turn, as the decode kernels read four rows at
     /// once; one core pulls noticeably more through several streams). Repeats passes until at
     /// least `minimumBytes` were read; the best of `rounds` timings.
-    public static func weightReadBandwidth(_ model: LlamaModel, threads: Int, minimumBytes: Int = 2 << 30, rounds: Int = 3) -> Double {
+    public static func weightReadBandwidth(
+        _ model: LlamaModel, threads: Int, minimumBytes: Int = 2 << 30, rounds: Int = 3
+    ) -> Double {
         let matrices = decodeMatrices(model)
         let total = matrices.reduce(0) { $0 + $1.data.count }
         guard total > 0 else { return 0 }
@@ -72,7 +74,8 @@ public enum EngineBench {
                             acc &+= m.data.withUnsafeBytes { raw in
                                 let base = raw.baseAddress! + begin
                                 let share = end - begin, part = share / streams
-                                return ck_touch_streams(base, part, streams, part) &+ ck_touch_bytes(base + streams * part, share - streams * part)
+                                return ck_touch_streams(base, part, streams, part)
+                                    &+ ck_touch_bytes(base + streams * part, share - streams * part)
                             }
                         }
                     }
@@ -102,8 +105,9 @@ public enum EngineBench {
                         let start = DispatchTime.now()
                         DispatchQueue.concurrentPerform(iterations: threads) { t in
                             let begin = n * t / threads, end = n * (t + 1) / threads
-                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(end - begin), Int32(k), 1,
-                                        pa.pointer, Int32(k), pb.pointer + begin * k, Int32(k), 0, pc.pointer + begin, Int32(n))
+                            cblas_sgemm(
+                                CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(end - begin), Int32(k), 1,
+                                pa.pointer, Int32(k), pb.pointer + begin * k, Int32(k), 0, pc.pointer + begin, Int32(n))
                         }
                         best = max(best, 2 * Double(m) * Double(n) * Double(k) / seconds(since: start))
                     }
@@ -122,12 +126,16 @@ public enum EngineBench {
     /// Parameters of the model's matrices (the embedding counted once when the head is tied to it).
     public static func parameters(_ model: LlamaModel) -> Int {
         let tied = model.output.name == model.embedding.name
-        return decodeMatrices(model).reduce(tied ? 0 : model.embedding.rows * model.embedding.cols) { $0 + $1.rows * $1.cols }
+        return decodeMatrices(model).reduce(tied ? 0 : model.embedding.rows * model.embedding.cols) {
+            $0 + $1.rows * $1.cols
+        }
     }
 
     /// The storage type holding most of the decode's weight bytes.
     public static func mainType(_ model: LlamaModel) -> String {
-        let bytes = Dictionary(grouping: decodeMatrices(model), by: \.type).mapValues { $0.reduce(0) { $0 + $1.data.count } }
+        let bytes = Dictionary(grouping: decodeMatrices(model), by: \.type).mapValues {
+            $0.reduce(0) { $0 + $1.data.count }
+        }
         return bytes.max { $0.value < $1.value }?.key.rawValue ?? "?"
     }
 

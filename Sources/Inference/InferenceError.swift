@@ -44,12 +44,15 @@ struct ShapeCheck {
 
     func matrix(_ name: String, _ m: WeightMatrix, rows: Int, cols: Int) throws {
         guard m.rows == rows, m.cols == cols else {
-            throw InferenceError("\(name) is \(m.rows)×\(m.cols), the config needs \(rows)×\(cols)", path: path, kind: kind)
+            throw InferenceError(
+                "\(name) is \(m.rows)×\(m.cols), the config needs \(rows)×\(cols)", path: path, kind: kind)
         }
     }
 
     func vector(_ name: String, _ v: [Float]?, count: Int) throws {
         guard let v else { return }
-        guard v.count == count else { throw InferenceError("\(name) has \(v.count) values, the config needs \(count)", path: path, kind: kind) }
+        guard v.count == count else {
+            throw InferenceError("\(name) has \(v.count) values, the config needs \(count)", path: path, kind: kind)
+        }
     }
 }

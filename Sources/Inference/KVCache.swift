@@ -22,7 +22,9 @@ public final class KVCache {
         for l in keys.indices {
             for (i, o) in offsets.enumerated() where o != i {
                 for j in 0..<width { keys[l][(start + i) * width + j] = keys[l][(start + o) * width + j] }
-                for j in 0..<valueWidth { values[l][(start + i) * valueWidth + j] = values[l][(start + o) * valueWidth + j] }
+                for j in 0..<valueWidth {
+                    values[l][(start + i) * valueWidth + j] = values[l][(start + o) * valueWidth + j]
+                }
             }
         }
         truncate(to: start + offsets.count)

@@ -29,7 +29,9 @@ public final class LlamaModel: CausalModel {
         self.path = path
         self.threads = threads
         guard f.architecture?.isLlamaLike == true else {
-            throw InferenceError("architecture \(f.metadata["architecture"]?.stringValue ?? "(none)") is not a LLaMA/Qwen2 base model", path: path)
+            throw InferenceError(
+                "architecture \(f.metadata["architecture"]?.stringValue ?? "(none)") is not a LLaMA/Qwen2 base model",
+                path: path)
         }
         guard let c = f.metadata["config"] else { throw InferenceError("no config in the header", path: path) }
         config = try ModelConfig(json: c, path: path)
@@ -61,15 +63,19 @@ public final class LlamaModel: CausalModel {
     ///   - position: the RoPE position (default: the slot), which differs inside a draft tree.
     ///   - visible: the cache slots the token attends to, this one included (default: all, causal).
     @discardableResult
-    public func step(token: Int, cache: KVCache, position: Int? = nil, visible: [Int]? = nil) -> (hidden: [Float], logits: [Float]) {
+    public func step(
+        token: Int, cache: KVCache, position: Int? = nil, visible: [Int]? = nil
+    ) -> (hidden: [Float], logits: [Float]) {
         precondition(token >= 0 && token < embedding.rows, "token \(token) outside the vocabulary")
         let c = config
         let slot = cache.count
         let position = position ?? slot
         var x = embedding.row(token)
         for (l, layer) in layers.enumerated() {
-            layer(&x, n: 1, positions: [position], visible: [visible ?? Array(0...slot)], cache: cache, layer: l, math: math,
-                  threads: threads, products: .single)
+            layer(
+                &x, n: 1, positions: [position], visible: [visible ?? Array(0...slot)], cache: cache, layer: l,
+                math: math,
+                threads: threads, products: .single)
         }
         cache.count += 1
         let hidden = math.rmsNorm(x, outputNorm)
@@ -84,7 +90,9 @@ public final class LlamaModel: CausalModel {
     /// - Parameters:
     ///   - positions: RoPE positions (default: their slots).
     ///   - visible: per token, the cache slots it attends to, itself included (default: causal).
-    public func forward(tokens: [Int], cache: KVCache, positions: [Int]? = nil, visible: [[Int]]? = nil) -> (hidden: [[Float]], logits: [[Float]]) {
+    public func forward(
+        tokens: [Int], cache: KVCache, positions: [Int]? = nil, visible: [[Int]]? = nil
+    ) -> (hidden: [[Float]], logits: [[Float]]) {
         let c = config, n = tokens.count, h = c.hidden
         guard n > 0 else { return ([], []) }
         let slot0 = cache.count
@@ -97,14 +105,18 @@ public final class LlamaModel: CausalModel {
             x += embedding.row(t)
         }
         for (l, layer) in layers.enumerated() {
-            layer(&x, n: n, positions: pos, visible: vis, cache: cache, layer: l, math: math, threads: threads, products: .batch)
+            layer(
+                &x, n: n, positions: pos, visible: vis, cache: cache, layer: l, math: math, threads: threads,
+                products: .batch)
         }
         cache.count += n
         let hidden = math.rmsNormRows(x, outputNorm, n: n)
         let logits = output.applyBatch(hidden, n: n, threads: threads)
         let rows = output.rows
-        return ((0..<n).map { Array(hidden[($0 * h)..<(($0 + 1) * h)]) },
-                (0..<n).map { Array(logits[($0 * rows)..<($0 * rows + min(rows, c.vocab))]) })
+        return (
+            (0..<n).map { Array(hidden[($0 * h)..<(($0 + 1) * h)]) },
+            (0..<n).map { Array(logits[($0 * rows)..<($0 * rows + min(rows, c.vocab))]) }
+        )
     }
 
 }

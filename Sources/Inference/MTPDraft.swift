@@ -29,8 +29,11 @@ public final class MTPDraft: FeatureDraft {
             return Int(e.name.split(separator: ".")[1])
         }
         guard indices.count == 1, let n = indices.first else {
-            throw InferenceError(indices.isEmpty ? "no multi-token-prediction layer (blk.N.nextn.eh_proj.weight); convert the DeepSeek checkpoint with --layers mtp"
-                                                 : "several multi-token-prediction layers (\(indices.sorted())); keep one with --layers", path: path, kind: .incompatible)
+            throw InferenceError(
+                indices.isEmpty
+                    ? "no multi-token-prediction layer (blk.N.nextn.eh_proj.weight); convert the DeepSeek checkpoint with --layers mtp"
+                    : "several multi-token-prediction layers (\(indices.sorted())); keep one with --layers", path: path,
+                kind: .incompatible)
         }
         let p = "blk.\(n).nextn."
         self.base = base
@@ -39,8 +42,11 @@ public final class MTPDraft: FeatureDraft {
         hNorm = try f.matrix(p + "hnorm.weight").vector()
         headNorm = try f.matrix(p + "shared_head_norm.weight").vector()
         ehProj = try f.matrix(p + "eh_proj.weight")
-        embedding = f.tensor(named: p + "embed_tokens.weight") != nil ? try f.matrix(p + "embed_tokens.weight") : base.embedding
-        head = f.tensor(named: p + "shared_head_head.weight") != nil ? try f.matrix(p + "shared_head_head.weight") : base.output
+        embedding =
+            f.tensor(named: p + "embed_tokens.weight") != nil ? try f.matrix(p + "embed_tokens.weight") : base.embedding
+        head =
+            f.tensor(named: p + "shared_head_head.weight") != nil
+            ? try f.matrix(p + "shared_head_head.weight") : base.output
         let h = base.config.hidden
         let check = ShapeCheck(path: path, kind: .incompatible)
         try check.matrix(p + "eh_proj.weight", ehProj, rows: h, cols: 2 * h)
@@ -53,13 +59,16 @@ public final class MTPDraft: FeatureDraft {
         return KVCache(layers: 1, width: c.heads * c.qkHead, valueWidth: c.heads * c.vHead)
     }
 
-    public func forward(features: [[Float]], tokens: [Int], cache: KVCache, positions: [Int]? = nil,
-                        visible: [[Int]]? = nil) -> (features: [[Float]], logits: [[Float]]) {
+    public func forward(
+        features: [[Float]], tokens: [Int], cache: KVCache, positions: [Int]? = nil,
+        visible: [[Int]]? = nil
+    ) -> (features: [[Float]], logits: [[Float]]) {
         var outFeatures: [[Float]] = [], outLogits: [[Float]] = []
         for (i, token) in tokens.enumerated() {
             let e = base.rmsNorm(embedding.row(token), eNorm), h = base.rmsNorm(features[i], hNorm)
             var x = ehProj.apply(e + h, threads: base.threads)
-            base.layerStep(&x, layer, cacheLayer: 0, cache: cache, position: positions?[i] ?? cache.count, visible: visible?[i])
+            base.layerStep(
+                &x, layer, cacheLayer: 0, cache: cache, position: positions?[i] ?? cache.count, visible: visible?[i])
             cache.count += 1
             let feature = base.rmsNorm(x, headNorm)
             outFeatures.append(feature)

@@ -31,11 +31,18 @@ public struct ModelConfig: Sendable {
         vocab = try int("vocab_size")
         rmsEps = Float(c["rms_norm_eps"]?.doubleValue ?? 1e-6)
         ropeTheta = c["rope_theta"]?.doubleValue ?? 10000
-        guard heads % kvHeads == 0, headDim % 2 == 0 else { throw InferenceError("heads \(heads) / kv heads \(kvHeads) / head dim \(headDim) do not fit", path: path) }
+        guard heads % kvHeads == 0, headDim % 2 == 0 else {
+            throw InferenceError("heads \(heads) / kv heads \(kvHeads) / head dim \(headDim) do not fit", path: path)
+        }
         if let s = c["rope_scaling"], let type = s["rope_type"]?.stringValue ?? s["type"]?.stringValue {
-            guard type == "llama3" else { throw InferenceError("rope_scaling type \(type) is not supported by this engine yet", path: path) }
-            llama3Scaling = (s["factor"]?.doubleValue ?? 8, s["low_freq_factor"]?.doubleValue ?? 1, s["high_freq_factor"]?.doubleValue ?? 4,
-                             s["original_max_position_embeddings"]?.doubleValue ?? 8192)
+            guard type == "llama3" else {
+                throw InferenceError("rope_scaling type \(type) is not supported by this engine yet", path: path)
+            }
+            llama3Scaling = (
+                s["factor"]?.doubleValue ?? 8, s["low_freq_factor"]?.doubleValue ?? 1,
+                s["high_freq_factor"]?.doubleValue ?? 4,
+                s["original_max_position_embeddings"]?.doubleValue ?? 8192
+            )
         }
     }
 

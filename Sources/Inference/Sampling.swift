@@ -1,4 +1,5 @@
 import Foundation
+import Platform
 
 /// Temperature sampling with a reproducible generator: the same seed gives the same tokens.
 public struct Sampling: Sendable, Equatable {
@@ -43,21 +44,7 @@ public struct Sampling: Sendable, Equatable {
     }
 }
 
-/// SplitMix64 (Steele, Lea, Flood 2014): small, fast, and the same on every platform, unlike
-/// `SystemRandomNumberGenerator`, so a seed reproduces a run.
-public struct SeededGenerator: RandomNumberGenerator, Sendable {
-    var state: UInt64
-
-    public init(seed: UInt64) { state = seed }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
+extension SeededGenerator {
     /// Uniform in [0, 1) with 53 random bits.
     public mutating func unit() -> Double { Double(next() >> 11) * 0x1p-53 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Platform
 
 /// EAGLE-2 dynamic-tree settings (HASS's names): `topK` children per node, `depth` + 1 draft
 /// levels, `totalTokens` tree nodes including the root. The engine owns this type; a manifest's
@@ -62,7 +63,8 @@ public final class SpeculativeDecoder {
         public var basePasses: Int { acceptLengths.count }
         /// τ: tokens committed per base pass, the bonus token included.
         public var tau: Double {
-            acceptLengths.isEmpty ? 0 : Double(acceptLengths.reduce(0, +) + acceptLengths.count) / Double(acceptLengths.count)
+            acceptLengths.isEmpty
+                ? 0 : Double(acceptLengths.reduce(0, +) + acceptLengths.count) / Double(acceptLengths.count)
         }
         /// The first tree, for inspection and tests.
         public var firstTree: DraftTree?
@@ -108,20 +110,26 @@ public final class SpeculativeDecoder {
     ///
     /// At `sampling.temperature` > 0 each step accepts by recursive rejection sampling over the
     /// siblings (hass-spec §3.5), so the output is distributed exactly as sampling the base alone.
-    public func generate(prompt: [Int], maxNewTokens: Int, stopTokens: Set<Int> = [], sampling: Sampling = .greedy) -> Result {
+    public func generate(
+        prompt: [Int], maxNewTokens: Int, stopTokens: Set<Int> = [], sampling: Sampling = .greedy
+    ) -> Result {
         generate(prompt: prompt, maxNewTokens: maxNewTokens, stopTokens: stopTokens, sampling: sampling) { _, _ in }
     }
 
     /// `generate`, calling `afterStep` with the base's cache and the output so far after every
     /// verification step (the tests compare that cache with a fresh prefill).
-    func generate(prompt: [Int], maxNewTokens: Int, stopTokens: Set<Int>, sampling: Sampling = .greedy,
-                  afterStep: (KVCache, [Int]) -> Void) -> Result {
+    func generate(
+        prompt: [Int], maxNewTokens: Int, stopTokens: Set<Int>, sampling: Sampling = .greedy,
+        afterStep: (KVCache, [Int]) -> Void
+    ) -> Result {
         precondition(!prompt.isEmpty)
         let cache = base.makeCache()
         let prefill = base.forward(tokens: prompt, cache: cache, positions: nil, visible: nil)
         let hidden = prefill.hidden
         var rng = SeededGenerator(seed: sampling.seed)
-        func choose(_ logits: [Float]) -> Int { sampling.isGreedy ? argmax(logits) : rng.pick(sampling.distribution(logits)) }
+        func choose(_ logits: [Float]) -> Int {
+            sampling.isGreedy ? argmax(logits) : rng.pick(sampling.distribution(logits))
+        }
         var root = choose(prefill.logits.last ?? [])
         let draftCache = head.makeCache()
         // Pairs (feature f_t, token x_{t+1}) not yet in the draft's stable cache.
@@ -134,8 +142,9 @@ public final class SpeculativeDecoder {
             if result.firstTree == nil { result.firstTree = tree }
             // Verify every node in one pass over the tree (each sees the context and its ancestors).
             let committed = cache.count
-            let verified = base.forward(tokens: tree.tokens, cache: cache, positions: tree.depths.map { committed + $0 },
-                                        visible: tree.tokens.indices.map { Array(0..<committed) + tree.ancestors($0).map { committed + $0 } })
+            let verified = base.forward(
+                tokens: tree.tokens, cache: cache, positions: tree.depths.map { committed + $0 },
+                visible: tree.tokens.indices.map { Array(0..<committed) + tree.ancestors($0).map { committed + $0 } })
             let nodeHidden = verified.hidden
             let nodeLogits = verified.logits
             let kept: [Int], next: Int
@@ -143,7 +152,8 @@ public final class SpeculativeDecoder {
                 kept = Self.acceptGreedy(tree: tree, logits: nodeLogits)
                 next = argmax(nodeLogits[kept.last ?? 0])
             } else {
-                (kept, next) = Self.acceptSampled(tree: tree, target: { sampling.distribution(nodeLogits[$0]) }, rng: &rng)
+                (kept, next) = Self.acceptSampled(
+                    tree: tree, target: { sampling.distribution(nodeLogits[$0]) }, rng: &rng)
             }
             let accepted = kept.count - 1
             cache.compact(from: committed, keeping: kept)
@@ -184,7 +194,9 @@ public final class SpeculativeDecoder {
     /// rejected token's mass is removed and p renormalised before the next sibling. When no child
     /// is accepted the next token is drawn from what remains of p. The draft is deterministic
     /// (q = δ), so every emitted token is distributed exactly as p.
-    static func acceptSampled(tree: DraftTree, target: (Int) -> [Double], rng: inout SeededGenerator) -> (kept: [Int], next: Int) {
+    static func acceptSampled(
+        tree: DraftTree, target: (Int) -> [Double], rng: inout SeededGenerator
+    ) -> (kept: [Int], next: Int) {
         var kept = [0]
         var current = 0
         var p = target(0)
@@ -214,7 +226,9 @@ public final class SpeculativeDecoder {
     func draft(features: [[Float]], tokens: [Int], root: Int, cache: KVCache) -> DraftTree {
         let k = settings.topK, depth = settings.depth, budget = settings.totalTokens - 1
         // (a) Catch up the stable draft context with the new pairs.
-        let lastOut = head.forward(features: features, tokens: tokens, cache: cache, positions: nil, visible: nil).features.last ?? []
+        let lastOut =
+            head.forward(features: features, tokens: tokens, cache: cache, positions: nil, visible: nil).features.last
+            ?? []
         let stable = cache.count
         defer { cache.truncate(to: stable) }
         // (b) Level 1.
@@ -224,13 +238,16 @@ public final class SpeculativeDecoder {
         var poolScores = first.map { lp[$0] }
         var poolParents = [Int](repeating: 0, count: k)  // pool index + 1, 0 = root
         // Beams: pool index, feature in, token, draft-cache slots of its ancestors (itself later).
-        var beams: [(pool: Int, feature: [Float], token: Int, ancestors: [Int])] = first.indices.map { (i: Int) in (i, lastOut, first[i], []) }
+        var beams: [(pool: Int, feature: [Float], token: Int, ancestors: [Int])] = first.indices.map { (i: Int) in
+            (i, lastOut, first[i], [])
+        }
         for level in 0..<depth {
             let first = cache.count
             let slots = Array(first..<(first + beams.count))
-            let step = head.forward(features: beams.map(\.feature), tokens: beams.map(\.token), cache: cache,
-                                    positions: Array(repeating: stable + level, count: beams.count),
-                                    visible: beams.indices.map { Array(0..<stable) + beams[$0].ancestors + [slots[$0]] })
+            let step = head.forward(
+                features: beams.map(\.feature), tokens: beams.map(\.token), cache: cache,
+                positions: Array(repeating: stable + level, count: beams.count),
+                visible: beams.indices.map { Array(0..<stable) + beams[$0].ancestors + [slots[$0]] })
             let outs = step.features
             let childLP = step.logits.map(Self.logSoftmax)
             var cu: [Float] = []

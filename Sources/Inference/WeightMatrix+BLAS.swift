@@ -47,15 +47,19 @@ extension WeightMatrix {
                     WorkerPool.shared(threads: threads).run(parts) { p in
                         let begin = partStart(p, of: parts), end = partStart(p + 1, of: parts)
                         if type == .f32 {
-                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(end - begin), Int32(cols), 1,
-                                        input.pointer, Int32(cols), base.pointer.assumingMemoryBound(to: Float.self) + begin * cols, Int32(cols),
-                                        0, out.pointer + begin, Int32(rows))
+                            cblas_sgemm(
+                                CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(end - begin), Int32(cols), 1,
+                                input.pointer, Int32(cols),
+                                base.pointer.assumingMemoryBound(to: Float.self) + begin * cols, Int32(cols),
+                                0, out.pointer + begin, Int32(rows))
                             return
                         }
                         // Small batches (draft levels, narrow trees): the fused kernel reads each
                         // weight block once for the whole batch and stays bit-identical to `apply`.
                         if n <= Self.fusedBatchLimit,
-                           ck_matmul_rows_fused(ckType, base.pointer, cols, begin, end, input.pointer, n, out.pointer, rows) != 0 {
+                            ck_matmul_rows_fused(
+                                ckType, base.pointer, cols, begin, end, input.pointer, n, out.pointer, rows) != 0
+                        {
                             return
                         }
                         var scratch = [Float](repeating: 0, count: min(chunk, end - begin) * cols)
@@ -64,9 +68,10 @@ extension WeightMatrix {
                             let count = min(chunk, end - r0)
                             scratch.withUnsafeMutableBufferPointer { s in
                                 ck_dequantize_rows(ckType, base.pointer, cols, r0, r0 + count, s.baseAddress)
-                                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(count), Int32(cols), 1,
-                                            input.pointer, Int32(cols), s.baseAddress, Int32(cols),
-                                            0, out.pointer + r0, Int32(rows))
+                                cblas_sgemm(
+                                    CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(count), Int32(cols), 1,
+                                    input.pointer, Int32(cols), s.baseAddress, Int32(cols),
+                                    0, out.pointer + r0, Int32(rows))
                             }
                             r0 += count
                         }

@@ -32,7 +32,9 @@ public struct WeightMatrix: Sendable {
         guard let kernel = t.kernelType else {
             throw InferenceError("\(e.name) is stored as \(t.rawValue), which the engine does not run yet", path: path)
         }
-        if let problem = t.shapeProblem(e.shape) { throw InferenceError("\(e.name): \(problem)", path: path, kind: .malformed) }
+        if let problem = t.shapeProblem(e.shape) {
+            throw InferenceError("\(e.name): \(problem)", path: path, kind: .malformed)
+        }
         ckType = kernel
         data = e.data
     }
@@ -42,7 +44,9 @@ public struct WeightMatrix: Sendable {
     /// `weight_scale_inv`; an unscaled FP8 tensor has scale 1). The engine then runs it as F32.
     init(fp8 e: HKWFile.Entry, scale: HKWFile.Entry?, path: String) throws {
         name = e.name
-        guard e.shape.count == 2 || e.shape.count == 1 else { throw InferenceError("\(e.name) has shape \(e.shape); the engine uses vectors and matrices", path: path) }
+        guard e.shape.count == 2 || e.shape.count == 1 else {
+            throw InferenceError("\(e.name) has shape \(e.shape); the engine uses vectors and matrices", path: path)
+        }
         let rows = e.shape.count == 2 ? e.shape[0] : 1, cols = e.shape.last ?? 0
         self.rows = rows
         self.cols = cols
@@ -52,14 +56,21 @@ public struct WeightMatrix: Sendable {
         var scales = [Float](repeating: 1, count: blockRows * blockCols)
         if let scale {
             guard scale.type == .f32, scale.shape == [blockRows, blockCols] else {
-                throw InferenceError("\(scale.name) is \(scale.type?.rawValue ?? "?") \(scale.shape); \(e.name) (\(rows)×\(cols)) needs F32 [\(blockRows), \(blockCols)]", path: path, kind: .malformed)
+                throw InferenceError(
+                    "\(scale.name) is \(scale.type?.rawValue ?? "?") \(scale.shape); \(e.name) (\(rows)×\(cols)) needs F32 [\(blockRows), \(blockCols)]",
+                    path: path, kind: .malformed)
             }
             scales = scale.data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
         }
-        guard e.data.count == rows * cols else { throw InferenceError("\(e.name) holds \(e.data.count) bytes, \(rows)×\(cols) FP8 needs \(rows * cols)", path: path) }
+        guard e.data.count == rows * cols else {
+            throw InferenceError(
+                "\(e.name) holds \(e.data.count) bytes, \(rows)×\(cols) FP8 needs \(rows * cols)", path: path)
+        }
         var values = [Float](repeating: 0, count: rows * cols)
         e.data.withUnsafeBytes { raw in
-            values.withUnsafeMutableBufferPointer { ck_f8e4m3_to_f32(raw.bindMemory(to: UInt8.self).baseAddress, $0.baseAddress, rows * cols) }
+            values.withUnsafeMutableBufferPointer {
+                ck_f8e4m3_to_f32(raw.bindMemory(to: UInt8.self).baseAddress, $0.baseAddress, rows * cols)
+            }
         }
         ck_apply_block_scales(&values, rows, cols, scales, 128)
         data = ByteView(values.withUnsafeBytes { Array($0) }, label: e.name)
@@ -78,7 +89,9 @@ public struct WeightMatrix: Sendable {
     func row(_ r: Int) -> [Float] {
         var out = [Float](repeating: 0, count: cols)
         data.withUnsafeBytes { raw in
-            out.withUnsafeMutableBufferPointer { ck_dequantize_rows(ckType, raw.baseAddress, cols, r, r + 1, $0.baseAddress) }
+            out.withUnsafeMutableBufferPointer {
+                ck_dequantize_rows(ckType, raw.baseAddress, cols, r, r + 1, $0.baseAddress)
+            }
         }
         return out
     }
@@ -127,12 +140,15 @@ public struct WeightMatrix: Sendable {
                     let out = SendablePointer(yp.baseAddress!)
                     let input = SendableRaw(q.baseAddress!)
                     let base = SendableRaw(raw.baseAddress!)
-                    let type = ckType, cols = self.cols, rows = self.rows, inputBytes = ck_q8act_bytes(cols), tile = Self.int8InputTile
+                    let type = ckType, cols = self.cols, rows = self.rows, inputBytes = ck_q8act_bytes(cols),
+                        tile = Self.int8InputTile
                     WorkerPool.shared(threads: threads).run(parts) { p in
                         let begin = partStart(p, of: parts), end = partStart(p + 1, of: parts)
                         for t0 in stride(from: 0, to: n, by: tile) {
-                            _ = ck_matmul_rows_q8act(type, base.pointer, cols, begin, end, input.pointer + t0 * inputBytes, min(tile, n - t0),
-                                                     out.pointer + t0 * rows, rows)
+                            _ = ck_matmul_rows_q8act(
+                                type, base.pointer, cols, begin, end, input.pointer + t0 * inputBytes,
+                                min(tile, n - t0),
+                                out.pointer + t0 * rows, rows)
                         }
                     }
                 }
@@ -158,7 +174,8 @@ public struct WeightMatrix: Sendable {
                         let begin = partStart(p, of: parts), end = partStart(p + 1, of: parts)
                         var scratch = [Float](repeating: 0, count: cols)
                         scratch.withUnsafeMutableBufferPointer { s in
-                            ck_matvec_rows(type, base.pointer, cols, begin, end, input.pointer, out.pointer, s.baseAddress)
+                            ck_matvec_rows(
+                                type, base.pointer, cols, begin, end, input.pointer, out.pointer, s.baseAddress)
                         }
                     }
                 }

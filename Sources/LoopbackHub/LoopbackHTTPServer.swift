@@ -72,7 +72,9 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
         addr.sin_port = 0
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
         let bound = withUnsafePointer(to: &addr) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard bound == 0, listen(s, 64) == 0 else {
             close(s)
@@ -145,7 +147,8 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
         var headers: [String: String] = [:]
         for line in lines {
             guard let colon = line.firstIndex(of: ":") else { continue }
-            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(
+                in: .whitespaces)
         }
         let request = Request(method: String(first[0]), path: String(first[1]), headers: headers)
         lock.lock()
@@ -163,7 +166,8 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
         head += "Connection: close\r\n\r\n"
         guard sendAll(c, Array(head.utf8)[...]) else { return }
         if request.method == "HEAD" { return }
-        let source: ArraySlice<UInt8> = response.file.map { f in f.bytes[response.fileRange ?? 0..<f.bytes.count] } ?? response.body[...]
+        let source: ArraySlice<UInt8> =
+            response.file.map { f in f.bytes[response.fileRange ?? 0..<f.bytes.count] } ?? response.body[...]
         var sent = 0
         let started = Date()
         while sent < source.count {
@@ -202,7 +206,9 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
 private extension Array where Element == UInt8 {
     var containsHeaderEnd: Bool {
         guard count >= 4 else { return false }
-        for i in 0...(count - 4) where self[i] == 13 && self[i + 1] == 10 && self[i + 2] == 13 && self[i + 3] == 10 { return true }
+        for i in 0...(count - 4) where self[i] == 13 && self[i + 1] == 10 && self[i + 2] == 13 && self[i + 3] == 10 {
+            return true
+        }
         return false
     }
 }

@@ -73,7 +73,9 @@ public final class LoopbackHub: @unchecked Sendable {
         self.cdn = cdn
         let cdnBase = cdn.baseURL
         let tokens = Tokens(full: token, withoutAccess: tokenWithoutAccess)
-        hub = try LoopbackHTTPServer { request in LoopbackHub.serveHub(request, state: state, cdnBase: cdnBase, tokens: tokens) }
+        hub = try LoopbackHTTPServer { request in
+            LoopbackHub.serveHub(request, state: state, cdnBase: cdnBase, tokens: tokens)
+        }
     }
 
     /// Endpoint to put in HF_ENDPOINT.
@@ -89,12 +91,17 @@ public final class LoopbackHub: @unchecked Sendable {
 
     /// Adds a repository; files larger than `lfsThreshold` are LFS files (redirected to the CDN).
     @discardableResult
-    public func addRepo(_ id: String, files: [(String, [UInt8])], gated: Bool = false, lfsThreshold: Int = 1024) -> Repo {
+    public func addRepo(_ id: String, files: [(String, [UInt8])], gated: Bool = false, lfsThreshold: Int = 1024) -> Repo
+    {
         let commit = LoopbackHub.hex(Insecure.SHA1.hash(data: Array(id.utf8)))
-        let repo = Repo(id: id, commit: commit, files: files.map { path, bytes in
-            File(path: path, content: .init(bytes), lfs: bytes.count > lfsThreshold, sha256: LoopbackHub.hex(SHA256.hash(data: bytes)),
-                 gitOID: LoopbackHub.hex(Insecure.SHA1.hash(data: Array("blob \(bytes.count)\0".utf8) + bytes)))
-        }, gated: gated)
+        let repo = Repo(
+            id: id, commit: commit,
+            files: files.map { path, bytes in
+                File(
+                    path: path, content: .init(bytes), lfs: bytes.count > lfsThreshold,
+                    sha256: LoopbackHub.hex(SHA256.hash(data: bytes)),
+                    gitOID: LoopbackHub.hex(Insecure.SHA1.hash(data: Array("blob \(bytes.count)\0".utf8) + bytes)))
+            }, gated: gated)
         state.lock.lock()
         state.repos[id] = repo
         state.lock.unlock()
@@ -152,8 +159,12 @@ public final class LoopbackHub: @unchecked Sendable {
         return state.cdnAuthorizations
     }
 
-    static func json(_ value: JSONValue, status: Int = 200, headers: [(String, String)] = []) -> LoopbackHTTPServer.Response {
-        LoopbackHTTPServer.Response(status: status, headers: [("Content-Type", "application/json")] + headers, body: Array(value.serialized().utf8))
+    static func json(
+        _ value: JSONValue, status: Int = 200, headers: [(String, String)] = []
+    ) -> LoopbackHTTPServer.Response {
+        LoopbackHTTPServer.Response(
+            status: status, headers: [("Content-Type", "application/json")] + headers,
+            body: Array(value.serialized().utf8))
     }
 
     struct Tokens: Sendable {
@@ -161,7 +172,9 @@ public final class LoopbackHub: @unchecked Sendable {
         var withoutAccess: String
     }
 
-    static func serveHub(_ r: LoopbackHTTPServer.Request, state: State, cdnBase: String, tokens: Tokens) -> LoopbackHTTPServer.Response {
+    static func serveHub(
+        _ r: LoopbackHTTPServer.Request, state: State, cdnBase: String, tokens: Tokens
+    ) -> LoopbackHTTPServer.Response {
         let path = r.path.removingPercentEncoding ?? r.path
         state.lock.lock()
         let repos = state.repos
@@ -172,41 +185,68 @@ public final class LoopbackHub: @unchecked Sendable {
         // repository's metadata and listing are public, its files need a token with access
         // (401 without a token, 403 with one that was not granted access).
         let authorization = r.header("authorization")
-        if let authorization, authorization != "Bearer \(tokens.full)", authorization != "Bearer \(tokens.withoutAccess)" {
+        if let authorization, authorization != "Bearer \(tokens.full)",
+            authorization != "Bearer \(tokens.withoutAccess)"
+        {
             let message = "Invalid credentials in Authorization header"
             return json(.object([("error", .string(message))]), status: 401, headers: [("X-Error-Message", message)])
         }
         func denied(_ repo: Repo) -> LoopbackHTTPServer.Response? {
             guard repo.gated, authorization != "Bearer \(tokens.full)" else { return nil }
             if authorization == nil {
-                let message = "Access to model \(repo.id) is restricted. You must have access to it and be authenticated to access it. Please log in."
-                return json(.object([("error", .string(message))]), status: 401, headers: [("X-Error-Code", "GatedRepo"), ("X-Error-Message", message)])
+                let message =
+                    "Access to model \(repo.id) is restricted. You must have access to it and be authenticated to access it. Please log in."
+                return json(
+                    .object([("error", .string(message))]), status: 401,
+                    headers: [("X-Error-Code", "GatedRepo"), ("X-Error-Message", message)])
             }
-            let message = "Access to model \(repo.id) is restricted and you are not in the authorized list. Visit https://huggingface.co/\(repo.id) to ask for access."
-            return json(.object([("error", .string(message))]), status: 403, headers: [("X-Error-Code", "GatedRepo"), ("X-Error-Message", message)])
+            let message =
+                "Access to model \(repo.id) is restricted and you are not in the authorized list. Visit https://huggingface.co/\(repo.id) to ask for access."
+            return json(
+                .object([("error", .string(message))]), status: 403,
+                headers: [("X-Error-Code", "GatedRepo"), ("X-Error-Message", message)])
         }
         if path.hasPrefix("/api/models/") {
             let rest = path.dropFirst("/api/models/".count).split(separator: "?", maxSplits: 1)
             let parts = rest[0].split(separator: "/").map(String.init)
             guard parts.count >= 4, let repo = repoFor(parts[0] + "/" + parts[1]) else {
-                return json(.object([("error", .string("Repository not found"))]), status: 404, headers: [("X-Error-Code", "RepoNotFound")])
+                return json(
+                    .object([("error", .string("Repository not found"))]), status: 404,
+                    headers: [("X-Error-Code", "RepoNotFound")])
             }
             if parts[2] == "revision" {
                 return json(.object([("id", .string(repo.id)), ("sha", .string(repo.commit))]))
             }
             if parts[2] == "tree" {
                 let query = rest.count > 1 ? String(rest[1]) : ""
-                let cursor = query.split(separator: "&").compactMap { $0.hasPrefix("cursor=") ? Int($0.dropFirst(7)) : nil }.first ?? 0
+                let cursor =
+                    query.split(separator: "&").compactMap { $0.hasPrefix("cursor=") ? Int($0.dropFirst(7)) : nil }
+                    .first ?? 0
                 let page = repo.files[min(cursor, repo.files.count)..<min(cursor + pageSize, repo.files.count)]
                 let entries: [JSONValue] = page.map { f in
-                    var m: [(String, JSONValue)] = [("type", .string("file")), ("oid", .string(f.gitOID)), ("size", .int(f.content.bytes.count)),
-                                                    ("path", .string(f.path))]
-                    if f.lfs { m.append(("lfs", .object([("oid", .string(f.sha256)), ("size", .int(f.content.bytes.count)), ("pointerSize", .int(134))]))) }
+                    var m: [(String, JSONValue)] = [
+                        ("type", .string("file")), ("oid", .string(f.gitOID)), ("size", .int(f.content.bytes.count)),
+                        ("path", .string(f.path)),
+                    ]
+                    if f.lfs {
+                        m.append(
+                            (
+                                "lfs",
+                                .object([
+                                    ("oid", .string(f.sha256)), ("size", .int(f.content.bytes.count)),
+                                    ("pointerSize", .int(134)),
+                                ])
+                            ))
+                    }
                     return .object(m)
                 }
                 var headers: [(String, String)] = []
                 if cursor + pageSize < repo.files.count {
-                    headers.append(("Link", "<http://127.0.0.1:\(r.header("host")?.split(separator: ":").last ?? "0")/api/models/\(repo.id)/tree/\(parts[3])?recursive=true&cursor=\(cursor + pageSize)>; rel=\"next\""))
+                    headers.append(
+                        (
+                            "Link",
+                            "<http://127.0.0.1:\(r.header("host")?.split(separator: ":").last ?? "0")/api/models/\(repo.id)/tree/\(parts[3])?recursive=true&cursor=\(cursor + pageSize)>; rel=\"next\""
+                        ))
                 }
                 return json(.array(entries), headers: headers)
             }
@@ -216,7 +256,9 @@ public final class LoopbackHub: @unchecked Sendable {
         if parts.count == 5, parts[2] == "resolve", let repo = repoFor(parts[0] + "/" + parts[1]) {
             if let d = denied(repo) { return d }
             guard let file = repo.files.first(where: { $0.path == parts[4] }) else {
-                return json(.object([("error", .string("Entry not found"))]), status: 404, headers: [("X-Error-Code", "EntryNotFound")])
+                return json(
+                    .object([("error", .string("Entry not found"))]), status: 404,
+                    headers: [("X-Error-Code", "EntryNotFound")])
             }
             if file.lfs {
                 state.lock.lock()
@@ -224,12 +266,18 @@ public final class LoopbackHub: @unchecked Sendable {
                 if case .wrongLinkedEtag? = state.faults[file.path] { wrong = true } else { wrong = false }
                 if wrong { state.faultsFired[file.path, default: 0] += 1 }
                 state.lock.unlock()
-                return LoopbackHTTPServer.Response(status: 302, headers: [
-                    ("Location", "\(cdnBase)/blobs/\(file.sha256)?path=\(file.path)"), ("X-Repo-Commit", repo.commit),
-                    ("X-Linked-Etag", "\"\(wrong ? String(repeating: "0", count: 64) : file.sha256)\""), ("X-Linked-Size", "\(file.content.bytes.count)"),
-                ])
+                return LoopbackHTTPServer.Response(
+                    status: 302,
+                    headers: [
+                        ("Location", "\(cdnBase)/blobs/\(file.sha256)?path=\(file.path)"),
+                        ("X-Repo-Commit", repo.commit),
+                        ("X-Linked-Etag", "\"\(wrong ? String(repeating: "0", count: 64) : file.sha256)\""),
+                        ("X-Linked-Size", "\(file.content.bytes.count)"),
+                    ])
             }
-            return serveBytes(r, file: file, key: file.path, state: state, extra: [("X-Repo-Commit", repo.commit), ("ETag", "\"\(file.gitOID)\"")])
+            return serveBytes(
+                r, file: file, key: file.path, state: state,
+                extra: [("X-Repo-Commit", repo.commit), ("ETag", "\"\(file.gitOID)\"")])
         }
         return json(.object([("error", .string("not found"))]), status: 404)
     }
@@ -246,8 +294,10 @@ public final class LoopbackHub: @unchecked Sendable {
         return serveBytes(r, file: file, key: file.path, state: state, extra: [])
     }
 
-    static func serveBytes(_ r: LoopbackHTTPServer.Request, file: File, key: String, state: State,
-                           extra: [(String, String)]) -> LoopbackHTTPServer.Response {
+    static func serveBytes(
+        _ r: LoopbackHTTPServer.Request, file: File, key: String, state: State,
+        extra: [(String, String)]
+    ) -> LoopbackHTTPServer.Response {
         state.lock.lock()
         let count = state.requestCounts[key, default: 0]
         state.requestCounts[key] = count + 1

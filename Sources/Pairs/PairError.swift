@@ -24,11 +24,14 @@ public struct PairError: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch code {
         case .notConverted: return "\(pair) is not converted yet: run hasskit pull \(pair) and hasskit convert \(pair)"
-        case let .ambiguousType(types): return "\(pair) is converted as \(types.joined(separator: ", ")); choose one with --type"
+        case let .ambiguousType(types):
+            return "\(pair) is converted as \(types.joined(separator: ", ")); choose one with --type"
         case let .typeNotConverted(t, available):
-            return "\(pair) is not converted as \(t) (it is as \(available.joined(separator: ", "))); run hasskit convert \(pair) --type \(t)"
+            return
+                "\(pair) is not converted as \(t) (it is as \(available.joined(separator: ", "))); run hasskit convert \(pair) --type \(t)"
         case .incompleteLock: return "the lock of \(pair) has no base and draft; pull it again"
-        case let .familyMismatch(e, f): return "\(pair): the manifest's family converts to \(e), the pulled base converted to \(f)"
+        case let .familyMismatch(e, f):
+            return "\(pair): the manifest's family converts to \(e), the pulled base converted to \(f)"
         }
     }
 }

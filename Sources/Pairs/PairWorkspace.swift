@@ -68,9 +68,14 @@ public struct PairWorkspace: Sendable {
     /// The types this pair is converted as (both files present), sorted.
     public func convertedTypes() -> [String] {
         let names = Set((try? FileSystem.contents(of: folder)) ?? [])
-        return names.filter { $0.hasPrefix("draft-") && $0.hasSuffix(".hkw") }.map { String($0.dropFirst(6).dropLast(4)) }
-            .filter { names.contains(ConvertedFiles(folder: folder, type: $0).base.split(separator: "/").last.map(String.init) ?? "") }
-            .sorted()
+        return names.filter { $0.hasPrefix("draft-") && $0.hasSuffix(".hkw") }.map {
+            String($0.dropFirst(6).dropLast(4))
+        }
+        .filter {
+            names.contains(
+                ConvertedFiles(folder: folder, type: $0).base.split(separator: "/").last.map(String.init) ?? "")
+        }
+        .sorted()
     }
 
     /// The converted files of `type`, or of the only type converted when `type` is nil.
@@ -78,7 +83,9 @@ public struct PairWorkspace: Sendable {
         let types = convertedTypes()
         guard !types.isEmpty else { throw PairError(.notConverted, pair: manifest.id) }
         if let type {
-            guard types.contains(type) else { throw PairError(.typeNotConverted(type, available: types), pair: manifest.id) }
+            guard types.contains(type) else {
+                throw PairError(.typeNotConverted(type, available: types), pair: manifest.id)
+            }
             return ConvertedFiles(folder: folder, type: type)
         }
         guard types.count == 1 else { throw PairError(.ambiguousType(types), pair: manifest.id) }
@@ -87,8 +94,11 @@ public struct PairWorkspace: Sendable {
 
     /// Converts the pulled members into the store: the base first, then the draft against it (a
     /// HASS head then drops its copy of the base's embedding when equal).
-    public func convert(type: ConversionType, options: Converter.Options, log: (String) -> Void = { _ in })
-        throws -> (files: ConvertedFiles, base: Converter.Report, draft: Converter.Report) {
+    public func convert(
+        type: ConversionType, options: Converter.Options, log: (String) -> Void = { _ in }
+    )
+        throws -> (files: ConvertedFiles, base: Converter.Report, draft: Converter.Report)
+    {
         let (baseSource, draftSource) = try snapshots()
         try FileSystem.createDirectory(folder)
         let files = ConvertedFiles(folder: folder, type: type.rawValue)
@@ -98,7 +108,9 @@ public struct PairWorkspace: Sendable {
         let base = try Converter.convert(source: baseSource, out: files.base, options: options, log: log)
         let found = try HKWFile(path: files.base).architecture
         guard found == manifest.family.architecture else {
-            throw PairError(.familyMismatch(expected: manifest.family.architecture.rawValue, found: found?.rawValue ?? "none"), pair: manifest.id)
+            throw PairError(
+                .familyMismatch(expected: manifest.family.architecture.rawValue, found: found?.rawValue ?? "none"),
+                pair: manifest.id)
         }
         options.draftOf = draftKind == .eagle1Head ? files.base : nil
         let draft = try Converter.convert(source: draftSource, out: files.draft, options: options, log: log)
@@ -145,10 +157,13 @@ public struct OpenedPair {
     }
 
     /// The smoke test: every prompt decoded plainly and speculatively, compared token for token.
-    public func check(prompts: [[Int]], settings: TreeSettings, maxTokens: Int, sampling: Sampling = .greedy,
-                      progress: (Int, SpeculationCheck.PromptResult) -> Void = { _, _ in }) -> SpeculationCheck {
-        SpeculationCheck.run(base: base, head: head, settings: settings, prompts: prompts, maxNewTokens: maxTokens,
-                             stopTokens: extras.stopTokens, sampling: sampling, progress: progress)
+    public func check(
+        prompts: [[Int]], settings: TreeSettings, maxTokens: Int, sampling: Sampling = .greedy,
+        progress: (Int, SpeculationCheck.PromptResult) -> Void = { _, _ in }
+    ) -> SpeculationCheck {
+        SpeculationCheck.run(
+            base: base, head: head, settings: settings, prompts: prompts, maxNewTokens: maxTokens,
+            stopTokens: extras.stopTokens, sampling: sampling, progress: progress)
     }
 }
 

@@ -61,7 +61,9 @@ public final class ByteStorage: @unchecked Sendable {
     }
 
     /// Allocates `count` bytes, lets `body` fill them, and wraps them as storage.
-    public static func build(count: Int, label: String = "<memory>", _ body: (UnsafeMutableRawBufferPointer) throws -> Void) rethrows -> ByteStorage {
+    public static func build(
+        count: Int, label: String = "<memory>", _ body: (UnsafeMutableRawBufferPointer) throws -> Void
+    ) rethrows -> ByteStorage {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(count, 1), alignment: 64)
         do {
             try body(UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count]))

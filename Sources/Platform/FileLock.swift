@@ -60,12 +60,16 @@ public final class RandomAccessFile: @unchecked Sendable {
         if r != 0 && r != EOPNOTSUPP && r != EINVAL {
             throw SystemError(operation: "reserve \(length) bytes", path: path, errno: r)
         }
-        if r != 0, ftruncate(fd, off_t(length)) != 0 { throw SystemError(operation: "ftruncate", path: path, errno: errno) }
+        if r != 0, ftruncate(fd, off_t(length)) != 0 {
+            throw SystemError(operation: "ftruncate", path: path, errno: errno)
+        }
     }
 
     /// Sets the size exactly.
     public func truncate(_ length: UInt64) throws(SystemError) {
-        guard ftruncate(fd, off_t(length)) == 0 else { throw SystemError(operation: "ftruncate", path: path, errno: errno) }
+        guard ftruncate(fd, off_t(length)) == 0 else {
+            throw SystemError(operation: "ftruncate", path: path, errno: errno)
+        }
     }
 
     /// Writes all of `bytes` at `offset`.

@@ -98,7 +98,8 @@ public enum FileSystem {
     /// The last step of every atomic write: renames a finished (already fsynced) file to its final
     /// name, then fsyncs the folder so the new name itself survives a power loss. One routine for
     /// `AtomicFileWriter` and the downloader's blobs.
-    public static func commitRename(_ temporary: String, to final: String, syncFolder: Bool = true) throws(SystemError) {
+    public static func commitRename(_ temporary: String, to final: String, syncFolder: Bool = true) throws(SystemError)
+    {
         guard rename(temporary, final) == 0 else {
             throw SystemError(operation: "rename to \(final)", path: temporary, errno: errno)
         }

@@ -42,9 +42,11 @@ public final class WorkerPool: @unchecked Sendable {
         let ran = withoutActuallyEscaping(body) { escapable -> Bool in
             var task = escapable
             return withUnsafeMutablePointer(to: &task) { context in
-                cplatform_pool_run(pool, tasks, { context, index in
-                    context!.assumingMemoryBound(to: (@Sendable (Int) -> Void).self).pointee(index)
-                }, context) != 0
+                cplatform_pool_run(
+                    pool, tasks,
+                    { context, index in
+                        context!.assumingMemoryBound(to: (@Sendable (Int) -> Void).self).pointee(index)
+                    }, context) != 0
             }
         }
         if !ran { DispatchQueue.concurrentPerform(iterations: tasks, execute: body) }

@@ -20,7 +20,11 @@ public enum Quantizer {
             return [UInt8](unsafeUninitializedCapacity: bytes) { out, count in
                 values.withUnsafeBufferPointer { src in
                     let dst = UnsafeMutableRawPointer(out.baseAddress!).assumingMemoryBound(to: UInt16.self)
-                    if type == .f16 { ck_f32_to_f16(src.baseAddress, dst, n) } else { ck_f32_to_bf16(src.baseAddress, dst, n) }
+                    if type == .f16 {
+                        ck_f32_to_f16(src.baseAddress, dst, n)
+                    } else {
+                        ck_f32_to_bf16(src.baseAddress, dst, n)
+                    }
                 }
                 count = bytes
             }
@@ -38,7 +42,9 @@ public enum Quantizer {
 
     /// Encodes `values` into `out`, which must hold exactly the encoded size. Returns false for
     /// types without an encoder.
-    public static func encode(_ values: UnsafeBufferPointer<Float>, as type: QuantType, into out: UnsafeMutableRawBufferPointer) -> Bool {
+    public static func encode(
+        _ values: UnsafeBufferPointer<Float>, as type: QuantType, into out: UnsafeMutableRawBufferPointer
+    ) -> Bool {
         let n = values.count
         precondition(n % type.blockSize == 0 && out.count == n / type.blockSize * type.bytesPerBlock)
         guard let src = values.baseAddress, let dst = out.baseAddress else { return n == 0 }
@@ -57,9 +63,15 @@ public enum Quantizer {
 
     /// Encodes `rows` rows of `values` into `out` (exactly the encoded size): the row-interleaved
     /// types (whole groups of 8 rows) as their base type, then interleaved; any other as `encode`.
-    public static func encode(_ values: UnsafeBufferPointer<Float>, rows: Int, as type: QuantType, into out: UnsafeMutableRawBufferPointer) -> Bool {
-        guard let base = type.interleavedBase, let kernel = type.kernelType else { return encode(values, as: type, into: out) }
-        precondition(rows > 0 && rows % type.interleavedRows == 0 && values.count % rows == 0, "\(rows) rows are not whole \(type.rawValue) groups")
+    public static func encode(
+        _ values: UnsafeBufferPointer<Float>, rows: Int, as type: QuantType, into out: UnsafeMutableRawBufferPointer
+    ) -> Bool {
+        guard let base = type.interleavedBase, let kernel = type.kernelType else {
+            return encode(values, as: type, into: out)
+        }
+        precondition(
+            rows > 0 && rows % type.interleavedRows == 0 && values.count % rows == 0,
+            "\(rows) rows are not whole \(type.rawValue) groups")
         let plain = UnsafeMutableRawBufferPointer.allocate(byteCount: out.count, alignment: 16)
         defer { plain.deallocate() }
         guard encode(values, as: base, into: plain) else { return false }
@@ -70,7 +82,9 @@ public enum Quantizer {
     /// Decodes `rows` × `cols` values of any type the engine runs (the row-interleaved ones
     /// included) from `bytes`; nil for other types or too few bytes.
     public static func decode(_ bytes: UnsafeRawBufferPointer, as type: QuantType, rows: Int, cols: Int) -> [Float]? {
-        guard let kernel = type.kernelType, type.shapeProblem([rows, cols]) == nil, let size = type.byteCount(shape: [rows, cols]), bytes.count >= size else { return nil }
+        guard let kernel = type.kernelType, type.shapeProblem([rows, cols]) == nil,
+            let size = type.byteCount(shape: [rows, cols]), bytes.count >= size
+        else { return nil }
         return [Float](unsafeUninitializedCapacity: rows * cols) { out, count in
             ck_dequantize_rows(kernel, bytes.baseAddress, cols, 0, rows, out.baseAddress)
             count = rows * cols
@@ -85,11 +99,19 @@ public enum Quantizer {
         guard n % type.blockSize == 0, bytes.count >= n / type.blockSize * type.bytesPerBlock else { return nil }
         switch type {
         case .f32:
-            return (0..<n).map { Float(bitPattern: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) }
+            return (0..<n).map {
+                Float(bitPattern: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self)))
+            }
         case .f16, .bf16:
-            let words = (0..<n).map { UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self)) }
+            let words = (0..<n).map {
+                UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self))
+            }
             return [Float](unsafeUninitializedCapacity: n) { out, count in
-                if type == .f16 { ck_f16_to_f32(words, out.baseAddress, n) } else { ck_bf16_to_f32(words, out.baseAddress, n) }
+                if type == .f16 {
+                    ck_f16_to_f32(words, out.baseAddress, n)
+                } else {
+                    ck_bf16_to_f32(words, out.baseAddress, n)
+                }
                 count = n
             }
         case .q8_0, .q4_0, .q4_k, .q6_k:

@@ -76,7 +76,9 @@ extension Manifest {
     /// Parses and validates a manifest document.
     /// - Throws: `ManifestError` naming the first field that is missing or wrong.
     public init(json: JSONValue, file: String) throws(ManifestError) {
-        func fail(_ field: String, _ problem: String) -> ManifestError { ManifestError(file: file, field: field, problem: problem) }
+        func fail(_ field: String, _ problem: String) -> ManifestError {
+            ManifestError(file: file, field: field, problem: problem)
+        }
         func string(_ v: JSONValue?, _ field: String) throws(ManifestError) -> String {
             guard let s = v?.stringValue, !s.isEmpty else { throw fail(field, "must be a non-empty string") }
             return s
@@ -85,7 +87,9 @@ extension Manifest {
             guard let a = v?.arrayValue else { throw fail(field, "must be an array of strings") }
             var out: [String] = []
             for (i, item) in a.enumerated() {
-                guard let s = item.stringValue, !s.isEmpty else { throw fail("\(field)[\(i)]", "must be a non-empty string") }
+                guard let s = item.stringValue, !s.isEmpty else {
+                    throw fail("\(field)[\(i)]", "must be a non-empty string")
+                }
                 out.append(s)
             }
             if out.isEmpty && !allowEmpty { throw fail(field, "must not be empty") }
@@ -118,8 +122,10 @@ extension Manifest {
             // A revision becomes a path under the cache's refs/: refused here, before any request.
             do { _ = try Revision(revision) } catch { throw fail("\(key).revision", error.description) }
             guard let gated = m["gated"]?.boolValue else { throw fail("\(key).gated", "must be true or false") }
-            return Member(repo: repo, revision: revision, gated: gated,
-                          licence: try string(m["licence"], "\(key).licence"), include: try strings(m["include"], "\(key).include"))
+            return Member(
+                repo: repo, revision: revision, gated: gated,
+                licence: try string(m["licence"], "\(key).licence"),
+                include: try strings(m["include"], "\(key).include"))
         }
         base = try member("base")
         draft = try member("draft")
@@ -130,12 +136,16 @@ extension Manifest {
         self.draftKind = draftKind
         func tree(_ key: String) throws(ManifestError) -> Tree {
             let t = json["tree"]?[key]
-            return Tree(topK: try positive(t?["top_k"], "tree.\(key).top_k"), depth: try positive(t?["depth"], "tree.\(key).depth"),
-                        totalTokens: try positive(t?["total_tokens"], "tree.\(key).total_tokens"))
+            return Tree(
+                topK: try positive(t?["top_k"], "tree.\(key).top_k"),
+                depth: try positive(t?["depth"], "tree.\(key).depth"),
+                totalTokens: try positive(t?["total_tokens"], "tree.\(key).total_tokens"))
         }
         gpuTree = try tree("gpu")
         cpuTree = try tree("cpu")
-        guard let published = json["published"], published.objectMembers != nil else { throw fail("published", "must be an object") }
+        guard let published = json["published"], published.objectMembers != nil else {
+            throw fail("published", "must be an object")
+        }
         self.published = published
         switch json["local_only"] {
         case nil: localOnly = false
@@ -146,7 +156,8 @@ extension Manifest {
     }
 
     static func isValidID(_ s: String) -> Bool {
-        !s.isEmpty && s.utf8.count <= 64 && s.utf8.allSatisfy { (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || $0 == 0x2D }
+        !s.isEmpty && s.utf8.count <= 64
+            && s.utf8.allSatisfy { (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || $0 == 0x2D }
     }
 
     /// `org/name` with the characters the hub allows.
@@ -155,17 +166,22 @@ extension Manifest {
     /// The manifest as JSON (for `show --json`).
     public var json: JSONValue {
         func member(_ m: Member, extra: [(String, JSONValue)] = []) -> JSONValue {
-            .object([("repo", .string(m.repo)), ("revision", .string(m.revision)), ("gated", .bool(m.gated)),
-                     ("licence", .string(m.licence)), ("include", .array(m.include.map { .string($0) }))] + extra)
+            .object(
+                [
+                    ("repo", .string(m.repo)), ("revision", .string(m.revision)), ("gated", .bool(m.gated)),
+                    ("licence", .string(m.licence)), ("include", .array(m.include.map { .string($0) })),
+                ] + extra)
         }
         func tree(_ t: Tree) -> JSONValue {
             .object([("top_k", .int(t.topK)), ("depth", .int(t.depth)), ("total_tokens", .int(t.totalTokens))])
         }
-        return .object([
-            ("schema", .int(1)), ("id", .string(id)), ("aliases", .array(aliases.map { .string($0) })), ("title", .string(title)),
-            ("family", .string(family.rawValue)), ("chat_template", .string(chatTemplate)), ("base", member(base)),
-            ("draft", member(draft, extra: [("kind", .string(draftKind.rawValue))])),
-            ("tree", .object([("gpu", tree(gpuTree)), ("cpu", tree(cpuTree))])), ("published", published),
-        ] + (localOnly ? [("local_only", .bool(true))] : []))
+        return .object(
+            [
+                ("schema", .int(1)), ("id", .string(id)), ("aliases", .array(aliases.map { .string($0) })),
+                ("title", .string(title)),
+                ("family", .string(family.rawValue)), ("chat_template", .string(chatTemplate)), ("base", member(base)),
+                ("draft", member(draft, extra: [("kind", .string(draftKind.rawValue))])),
+                ("tree", .object([("gpu", tree(gpuTree)), ("cpu", tree(cpuTree))])), ("published", published),
+            ] + (localOnly ? [("local_only", .bool(true))] : []))
     }
 }

@@ -15,7 +15,9 @@ public struct Registry: Sendable {
         var order: [String] = []
         func add(_ text: [UInt8], file: String) throws {
             let json: JSONValue
-            do { json = try JSONParser().parse(text) } catch { throw ManifestError(file: file, field: "(document)", problem: "\(error)") }
+            do { json = try JSONParser().parse(text) } catch {
+                throw ManifestError(file: file, field: "(document)", problem: "\(error)")
+            }
             let m = try Manifest(json: json, file: file)
             if byID[m.id] == nil { order.append(m.id) }
             byID[m.id] = m
@@ -39,7 +41,9 @@ public struct Registry: Sendable {
                 if let other = names[n], other != m.id {
                     // Name the files both manifests were read from: a user manifest's name need not be its id.
                     let otherFile = fileOf[other] ?? other
-                    throw ManifestError(file: fileOf[m.id] ?? m.id, field: "aliases", problem: "\"\(n)\" is also used by \(other) (\(otherFile))")
+                    throw ManifestError(
+                        file: fileOf[m.id] ?? m.id, field: "aliases",
+                        problem: "\"\(n)\" is also used by \(other) (\(otherFile))")
                 }
                 names[n] = m.id
             }
@@ -56,6 +60,8 @@ public struct Registry: Sendable {
     public func suggestions(for name: String) -> [String] {
         let n = name.lowercased()
         let all = manifests.flatMap { [$0.id] + $0.aliases }
-        return all.filter { $0.contains(n) || n.contains($0) || $0.split(separator: "-").contains { n.contains($0) && $0.count > 3 } }.sorted()
+        return all.filter {
+            $0.contains(n) || n.contains($0) || $0.split(separator: "-").contains { n.contains($0) && $0.count > 3 }
+        }.sorted()
     }
 }

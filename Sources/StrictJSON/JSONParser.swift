@@ -133,11 +133,15 @@ private struct State {
         while true {
             skipWhitespace()
             let keyOffset = pos
-            guard try peek() == UInt8(ascii: "\"") else { throw JSONError(code: .unexpectedByte(bytes[pos]), offset: pos) }
+            guard try peek() == UInt8(ascii: "\"") else {
+                throw JSONError(code: .unexpectedByte(bytes[pos]), offset: pos)
+            }
             let key = try parseString()
             guard seen.insert(key).inserted else { throw JSONError(code: .duplicateKey(key), offset: keyOffset) }
             skipWhitespace()
-            guard try peek() == UInt8(ascii: ":") else { throw JSONError(code: .unexpectedByte(bytes[pos]), offset: pos) }
+            guard try peek() == UInt8(ascii: ":") else {
+                throw JSONError(code: .unexpectedByte(bytes[pos]), offset: pos)
+            }
             pos += 1
             skipWhitespace()
             let value = try parseValue(depth: depth)
@@ -266,7 +270,8 @@ private struct State {
             var scalar = try hex4()
             if (0xD800...0xDBFF).contains(scalar) {
                 // A high surrogate must be followed by an escaped low surrogate.
-                guard pos + 1 < bytes.count, bytes[pos] == UInt8(ascii: "\\"), bytes[pos + 1] == UInt8(ascii: "u") else {
+                guard pos + 1 < bytes.count, bytes[pos] == UInt8(ascii: "\\"), bytes[pos + 1] == UInt8(ascii: "u")
+                else {
                     throw JSONError(code: .invalidEscape, offset: pos)
                 }
                 pos += 2

@@ -31,7 +31,8 @@ extension JSONValue {
                 out += "{}"
                 return
             }
-            let ordered = sortKeys ? members.sorted { Array($0.0.utf8).lexicographicallyPrecedes(Array($1.0.utf8)) } : members
+            let ordered =
+                sortKeys ? members.sorted { Array($0.0.utf8).lexicographicallyPrecedes(Array($1.0.utf8)) } : members
             out += "{"
             for (i, (key, value)) in ordered.enumerated() {
                 if i > 0 { out += "," }

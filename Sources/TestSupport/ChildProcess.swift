@@ -30,6 +30,7 @@ public enum ChildProcess {
             guard errno == EINTR else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EINVAL) }
         }
         let exited = status & 0x7F == 0
-        return Result(status: exited ? (status >> 8) & 0xFF : 128 + (status & 0x7F), peakRSSBytes: UInt64(usage.ru_maxrss) * 1024)
+        return Result(
+            status: exited ? (status >> 8) & 0xFF : 128 + (status & 0x7F), peakRSSBytes: UInt64(usage.ru_maxrss) * 1024)
     }
 }

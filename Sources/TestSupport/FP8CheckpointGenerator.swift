@@ -42,9 +42,12 @@ public enum FP8CheckpointGenerator {
             var tensors: [Tensor] = []
             func fp8(_ name: String, _ rows: Int, _ cols: Int) {
                 tensors.append(Tensor(name: name, dtype: "F8_E4M3", shape: [rows, cols]))
-                tensors.append(Tensor(name: name + "_scale_inv", dtype: "F32", shape: [(rows + 127) / 128, (cols + 127) / 128]))
+                tensors.append(
+                    Tensor(name: name + "_scale_inv", dtype: "F32", shape: [(rows + 127) / 128, (cols + 127) / 128]))
             }
-            func bf16(_ name: String, _ shape: [Int]) { tensors.append(Tensor(name: name, dtype: "BF16", shape: shape)) }
+            func bf16(_ name: String, _ shape: [Int]) {
+                tensors.append(Tensor(name: name, dtype: "BF16", shape: shape))
+            }
             if shard == 0 { bf16("model.embed_tokens.weight", [s.vocab, s.hidden]) }
             if shard < s.layers {
                 let p = "model.layers.\(shard)."
@@ -77,12 +80,18 @@ public enum FP8CheckpointGenerator {
             ("num_attention_heads", .int(heads)), ("num_key_value_heads", .int(heads)), ("vocab_size", .int(s.vocab)),
             ("q_lora_rank", .int(qLora)), ("kv_lora_rank", .int(kvLora)), ("qk_nope_head_dim", .int(nope)),
             ("qk_rope_head_dim", .int(rope)), ("v_head_dim", .int(v)), ("first_k_dense_replace", .int(s.layers)),
-            ("n_routed_experts", .int(8)), ("num_experts_per_tok", .int(2)), ("n_group", .int(1)), ("topk_group", .int(1)),
+            ("n_routed_experts", .int(8)), ("num_experts_per_tok", .int(2)), ("n_group", .int(1)),
+            ("topk_group", .int(1)),
             ("moe_intermediate_size", .int(256)), ("n_shared_experts", .int(1)), ("rms_norm_eps", .double(1e-6)),
             ("rope_theta", .int(10000)), ("max_position_embeddings", .int(4096)), ("num_nextn_predict_layers", .int(0)),
             ("torch_dtype", .string("bfloat16")),
-            ("quantization_config", .object([("activation_scheme", .string("dynamic")), ("fmt", .string("e4m3")),
-                                             ("quant_method", .string("fp8")), ("weight_block_size", .array([.int(128), .int(128)]))])),
+            (
+                "quantization_config",
+                .object([
+                    ("activation_scheme", .string("dynamic")), ("fmt", .string("e4m3")),
+                    ("quant_method", .string("fp8")), ("weight_block_size", .array([.int(128), .int(128)])),
+                ])
+            ),
         ])
         try Data(config.serialized().utf8).write(to: URL(fileURLWithPath: dir + "/config.json"))
         return total
@@ -94,8 +103,14 @@ public enum FP8CheckpointGenerator {
         var members: [(String, JSONValue)] = []
         var offset = 0
         for t in tensors {
-            members.append((t.name, .object([("dtype", .string(t.dtype)), ("shape", .array(t.shape.map { .int($0) })),
-                                             ("data_offsets", .array([.int(offset), .int(offset + t.count)]))])))
+            members.append(
+                (
+                    t.name,
+                    .object([
+                        ("dtype", .string(t.dtype)), ("shape", .array(t.shape.map { .int($0) })),
+                        ("data_offsets", .array([.int(offset), .int(offset + t.count)])),
+                    ])
+                ))
             offset += t.count
         }
         var header = Array(JSONValue.object(members).serialized().utf8)

@@ -9,9 +9,13 @@ public struct ReferenceDataError: Error, CustomStringConvertible {
 extension JSONValue {
     /// The non-empty integer array at `key`.
     public func ints(_ key: String) throws -> [Int] {
-        guard let a = self[key]?.arrayValue, !a.isEmpty else { throw ReferenceDataError(description: "\(key): missing or empty") }
+        guard let a = self[key]?.arrayValue, !a.isEmpty else {
+            throw ReferenceDataError(description: "\(key): missing or empty")
+        }
         return try a.map { v in
-            guard let i = v.intValue else { throw ReferenceDataError(description: "\(key): \(v.serialized()) is not an integer") }
+            guard let i = v.intValue else {
+                throw ReferenceDataError(description: "\(key): \(v.serialized()) is not an integer")
+            }
             return i
         }
     }
@@ -23,26 +27,38 @@ extension JSONValue {
 
     /// The non-empty array of non-empty number arrays at `key`.
     public func floatRows(_ key: String) throws -> [[Float]] {
-        guard let a = self[key]?.arrayValue, !a.isEmpty else { throw ReferenceDataError(description: "\(key): missing or empty") }
+        guard let a = self[key]?.arrayValue, !a.isEmpty else {
+            throw ReferenceDataError(description: "\(key): missing or empty")
+        }
         return try a.enumerated().map { try JSONValue.floats($0.element, "\(key)[\($0.offset)]") }
     }
 
     /// The non-empty array of non-empty integer arrays at `key`.
     public func intRows(_ key: String) throws -> [[Int]] {
-        guard let a = self[key]?.arrayValue, !a.isEmpty else { throw ReferenceDataError(description: "\(key): missing or empty") }
+        guard let a = self[key]?.arrayValue, !a.isEmpty else {
+            throw ReferenceDataError(description: "\(key): missing or empty")
+        }
         return try a.enumerated().map { row in
-            guard let r = row.element.arrayValue, !r.isEmpty else { throw ReferenceDataError(description: "\(key)[\(row.offset)]: missing or empty") }
+            guard let r = row.element.arrayValue, !r.isEmpty else {
+                throw ReferenceDataError(description: "\(key)[\(row.offset)]: missing or empty")
+            }
             return try r.map { v in
-                guard let i = v.intValue else { throw ReferenceDataError(description: "\(key)[\(row.offset)]: \(v.serialized()) is not an integer") }
+                guard let i = v.intValue else {
+                    throw ReferenceDataError(description: "\(key)[\(row.offset)]: \(v.serialized()) is not an integer")
+                }
                 return i
             }
         }
     }
 
     static func floats(_ v: JSONValue?, _ what: String) throws -> [Float] {
-        guard let a = v?.arrayValue, !a.isEmpty else { throw ReferenceDataError(description: "\(what): missing or empty") }
+        guard let a = v?.arrayValue, !a.isEmpty else {
+            throw ReferenceDataError(description: "\(what): missing or empty")
+        }
         return try a.map { x in
-            guard let d = x.doubleValue else { throw ReferenceDataError(description: "\(what): \(x.serialized()) is not a number") }
+            guard let d = x.doubleValue else {
+                throw ReferenceDataError(description: "\(what): \(x.serialized()) is not a number")
+            }
             return Float(d)
         }
     }

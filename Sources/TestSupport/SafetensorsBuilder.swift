@@ -34,10 +34,14 @@ public struct SafetensorsBuilder {
         var offset = 0
         var data: [UInt8] = []
         for item in items {
-            members.append((item.name, .object([
-                ("dtype", .string(item.dtype)), ("shape", .array(item.shape.map { .int($0) })),
-                ("data_offsets", .array([.int(offset), .int(offset + item.bytes.count)])),
-            ])))
+            members.append(
+                (
+                    item.name,
+                    .object([
+                        ("dtype", .string(item.dtype)), ("shape", .array(item.shape.map { .int($0) })),
+                        ("data_offsets", .array([.int(offset), .int(offset + item.bytes.count)])),
+                    ])
+                ))
             offset += item.bytes.count
             data.append(contentsOf: item.bytes)
         }

@@ -3,11 +3,20 @@ import StrictJSON
 
 /// Why a tokenizer could not be loaded.
 public struct TokenizerError: Error, Sendable, CustomStringConvertible {
+    public enum Code: Sendable, Equatable {
+        /// The file uses a construct hasskit does not implement (named in the message).
+        case unsupported
+        /// The file is not a valid tokenizer of its kind.
+        case malformed
+    }
+
+    public var code: Code
     public var message: String
     /// The file the tokenizer came from, when the caller knows it.
     public var file: String?
 
-    public init(message: String, file: String? = nil) {
+    public init(_ code: Code, _ message: String, file: String? = nil) {
+        self.code = code
         self.message = message
         self.file = file
     }
@@ -55,22 +64,28 @@ public final class BPETokenizer: @unchecked Sendable {
     private let cacheLock = NSLock()
 
     public init(json: JSONValue) throws {
-        guard let model = json["model"], model["type"]?.stringValue == "BPE", let vocabObject = model["vocab"]?.objectMembers else {
-            throw TokenizerError(message: "only BPE models are supported")
+        guard let model = json["model"], model["type"]?.stringValue == "BPE",
+            let vocabObject = model["vocab"]?.objectMembers
+        else {
+            throw TokenizerError(.unsupported, "only BPE models are supported")
         }
         var vocab: [String: Int] = [:]
         var idToToken: [Int: String] = [:]
         for (k, v) in vocabObject {
-            guard let id = v.intValue else { throw TokenizerError(message: "vocab id of \(k) is not an integer") }
+            guard let id = v.intValue else { throw TokenizerError(.malformed, "vocab id of \(k) is not an integer") }
             vocab[k] = id
             idToToken[id] = k
         }
         var ranks: [String: Int] = [:]
         for (rank, m) in (model["merges"]?.arrayValue ?? []).enumerated() {
             let pair: String
-            if let s = m.stringValue { pair = s } else if let a = m.arrayValue, a.count == 2, let x = a[0].stringValue, let y = a[1].stringValue {
+            if let s = m.stringValue {
+                pair = s
+            } else if let a = m.arrayValue, a.count == 2, let x = a[0].stringValue, let y = a[1].stringValue {
                 pair = x + " " + y
-            } else { throw TokenizerError(message: "merge \(rank) is neither \"a b\" nor [a, b]") }
+            } else {
+                throw TokenizerError(.malformed, "merge \(rank) is neither \"a b\" nor [a, b]")
+            }
             if ranks[pair] == nil { ranks[pair] = rank }
         }
         ignoreMerges = model["ignore_merges"]?.boolValue ?? false
@@ -82,10 +97,11 @@ public final class BPETokenizer: @unchecked Sendable {
             if types == ["NFC"] {
                 nfc = true
             } else if types == ["Prepend", "Replace"], steps[0]["prepend"]?.stringValue == "\u{2581}",
-                      steps[1]["pattern"]?["String"]?.stringValue == " ", steps[1]["content"]?.stringValue == "\u{2581}" {
+                steps[1]["pattern"]?["String"]?.stringValue == " ", steps[1]["content"]?.stringValue == "\u{2581}"
+            {
                 metaspaceNormalizer = true
             } else {
-                throw TokenizerError(message: "normalizer \(types) is not supported")
+                throw TokenizerError(.unsupported, "normalizer \(types) is not supported")
             }
         }
         var mode: Mode?
@@ -93,21 +109,31 @@ public final class BPETokenizer: @unchecked Sendable {
         let pre = json["pre_tokenizer"]
         for p in pre?["pretokenizers"]?.arrayValue ?? [pre ?? .null] {
             if p["type"]?.stringValue == "Split", let r = p["pattern"]?["Regex"]?.stringValue {
-                guard let s = SplitPattern(regex: r) else { throw TokenizerError(message: "unsupported split pattern \(r.prefix(60))…") }
+                guard let s = SplitPattern(regex: r) else {
+                    throw TokenizerError(.unsupported, "unsupported split pattern \(r.prefix(60))…")
+                }
                 mode = .byteLevel(s)
             } else if p["type"]?.stringValue == "ByteLevel" {
-                guard p["add_prefix_space"]?.boolValue != true else { throw TokenizerError(message: "ByteLevel add_prefix_space is not supported") }
+                guard p["add_prefix_space"]?.boolValue != true else {
+                    throw TokenizerError(.unsupported, "ByteLevel add_prefix_space is not supported")
+                }
             } else if p["type"]?.stringValue == "Metaspace", !metaspaceNormalizer {
                 guard (p["replacement"]?.stringValue ?? "\u{2581}") == "\u{2581}", p["split"]?.boolValue != true else {
-                    throw TokenizerError(message: "Metaspace with a replacement other than ▁ or split: true is not supported")
+                    throw TokenizerError(
+                        .unsupported, "Metaspace with a replacement other than ▁ or split: true is not supported")
                 }
-                let scheme = p["prepend_scheme"]?.stringValue ?? ((p["add_prefix_space"]?.boolValue ?? true) ? "always" : "never")
+                let scheme =
+                    p["prepend_scheme"]?.stringValue
+                    ?? ((p["add_prefix_space"]?.boolValue ?? true) ? "always" : "never")
                 mode = .metaspace(prependEverySegment: scheme == "always", prepend: scheme != "never")
             } else if !p.isNull {
-                throw TokenizerError(message: "pre-tokenizer \(p["type"]?.stringValue ?? "?") is not supported")
+                throw TokenizerError(.unsupported, "pre-tokenizer \(p["type"]?.stringValue ?? "?") is not supported")
             }
         }
-        guard let mode else { throw TokenizerError(message: "neither a byte-level Split pre-tokenizer nor SentencePiece-style ▁ handling") }
+        guard let mode else {
+            throw TokenizerError(
+                .unsupported, "neither a byte-level Split pre-tokenizer nor SentencePiece-style ▁ handling")
+        }
         var added: [(content: [Unicode.Scalar], id: Int, special: Bool)] = []
         var addedByID: [Int: (String, Bool)] = [:]
         for t in json["added_tokens"]?.arrayValue ?? [] {
@@ -121,9 +147,14 @@ public final class BPETokenizer: @unchecked Sendable {
         func templatePrefix(_ p: JSONValue) {
             if p["type"]?.stringValue == "TemplateProcessing" {
                 for item in p["single"]?.arrayValue ?? [] {
-                    if let s = item["SpecialToken"]?["id"]?.stringValue, let id = p["special_tokens"]?[s]?["ids"]?.arrayValue?.first?.intValue ?? vocab[s] ?? addedByID.first(where: { $0.value.0 == s })?.key {
+                    if let s = item["SpecialToken"]?["id"]?.stringValue,
+                        let id = p["special_tokens"]?[s]?["ids"]?.arrayValue?.first?.intValue ?? vocab[s]
+                            ?? addedByID.first(where: { $0.value.0 == s })?.key
+                    {
                         prefix.append(id)
-                    } else if item["Sequence"] != nil { break }
+                    } else if item["Sequence"] != nil {
+                        break
+                    }
                 }
             }
             for q in p["processors"]?.arrayValue ?? [] { templatePrefix(q) }
@@ -148,7 +179,10 @@ public final class BPETokenizer: @unchecked Sendable {
     /// BOS token (HF's fast tokenizer differs there).
     public init(sentencePieceModel data: [UInt8]) throws {
         let m = try SentencePieceModel(data: data)
-        guard m.modelType == 2 else { throw TokenizerError(message: "tokenizer.model is a \(m.modelType == 1 ? "unigram" : "type \(m.modelType)") model; only BPE is supported") }
+        guard m.modelType == 2 else {
+            let kind = m.modelType == 1 ? "unigram" : "type \(m.modelType)"
+            throw TokenizerError(.unsupported, "tokenizer.model is a \(kind) model; only BPE is supported")
+        }
         var vocab: [String: Int] = [:], idToToken: [Int: String] = [:], addedByID: [Int: (String, Bool)] = [:]
         for (id, p) in m.pieces.enumerated() {
             if vocab[p.text] == nil { vocab[p.text] = id }
@@ -156,9 +190,13 @@ public final class BPETokenizer: @unchecked Sendable {
             if p.type == .control || p.type == .unknown { addedByID[id] = (p.text, true) }
         }
         let mergeable = m.pieces.indices.filter { m.pieces[$0].type == .normal || m.pieces[$0].type == .userDefined }
-        let order = mergeable.sorted { m.pieces[$0].score > m.pieces[$1].score || (m.pieces[$0].score == m.pieces[$1].score && $0 < $1) }
+        let order = mergeable.sorted {
+            m.pieces[$0].score > m.pieces[$1].score || (m.pieces[$0].score == m.pieces[$1].score && $0 < $1)
+        }
         var pieceRanks: [String: Int] = [:]
-        for (rank, id) in order.enumerated() where pieceRanks[m.pieces[id].text] == nil { pieceRanks[m.pieces[id].text] = rank }
+        for (rank, id) in order.enumerated() where pieceRanks[m.pieces[id].text] == nil {
+            pieceRanks[m.pieces[id].text] = rank
+        }
         self.vocab = vocab
         self.idToToken = idToToken
         self.ranks = [:]
@@ -256,7 +294,8 @@ public final class BPETokenizer: @unchecked Sendable {
                 var best = -1
                 var bestRank = Int.max
                 for k in 0..<(symbols.count - 1) {
-                    let rank = pieceRanks.map { $0[symbols[k] + symbols[k + 1]] } ?? ranks[symbols[k] + " " + symbols[k + 1]]
+                    let rank =
+                        pieceRanks.map { $0[symbols[k] + symbols[k + 1]] } ?? ranks[symbols[k] + " " + symbols[k + 1]]
                     if let r = rank, r < bestRank {
                         bestRank = r
                         best = k
@@ -270,7 +309,10 @@ public final class BPETokenizer: @unchecked Sendable {
             for symbol in symbols {
                 if let id = vocab[symbol] {
                     ids.append(id)
-                } else if byteFallback, case let bytes = symbol.utf8.compactMap({ vocab[String(format: "<0x%02X>", $0)] }), bytes.count == symbol.utf8.count {
+                } else if byteFallback,
+                    case let bytes = symbol.utf8.compactMap({ vocab[String(format: "<0x%02X>", $0)] }),
+                    bytes.count == symbol.utf8.count
+                {
                     ids += bytes
                 } else if let unk = unknownID, ids.last != unk {
                     ids.append(unk)  // fuse_unk: a run of unknown symbols is one <unk>
@@ -311,7 +353,11 @@ public final class BPETokenizer: @unchecked Sendable {
     /// A SentencePiece-style piece as bytes: `<0xXX>` is that byte, `▁` a space.
     static func metaspaceBytes(_ piece: String) -> [UInt8] {
         let u = Array(piece.utf8)
-        if u.count == 6, piece.hasPrefix("<0x"), piece.hasSuffix(">"), let b = UInt8(piece.dropFirst(3).prefix(2), radix: 16) { return [b] }
+        if u.count == 6, piece.hasPrefix("<0x"), piece.hasSuffix(">"),
+            let b = UInt8(piece.dropFirst(3).prefix(2), radix: 16)
+        {
+            return [b]
+        }
         return Array(piece.replacingOccurrences(of: "\u{2581}", with: " ").utf8)
     }
 }

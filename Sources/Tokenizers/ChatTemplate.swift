@@ -37,12 +37,16 @@ public enum ChatTemplate: String, Sendable, CaseIterable {
         switch self {
         case .llama3:
             var out = "<|begin_of_text|>"
-            for m in messages { out += "<|start_header_id|>\(m.role)<|end_header_id|>\n\n\(m.content.trimmingSpaces())<|eot_id|>" }
+            for m in messages {
+                out += "<|start_header_id|>\(m.role)<|end_header_id|>\n\n\(m.content.trimmingSpaces())<|eot_id|>"
+            }
             if addGenerationPrompt { out += "<|start_header_id|>assistant<|end_header_id|>\n\n" }
             return out
         case .chatml:
             var out = ""
-            if messages.first?.role != "system" { out += "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n" }
+            if messages.first?.role != "system" {
+                out += "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
+            }
             for m in messages { out += "<|im_start|>\(m.role)\n\(m.content)<|im_end|>\n" }
             if addGenerationPrompt { out += "<|im_start|>assistant\n" }
             return out

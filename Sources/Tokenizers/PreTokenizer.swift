@@ -11,8 +11,10 @@ struct SplitPattern: Sendable, Equatable {
 
     /// Recognises the two spellings hasskit supports; nil for any other pattern.
     init?(regex: String) {
-        let llama3 = #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
-        let qwen2 = #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
+        let llama3 =
+            #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
+        let qwen2 =
+            #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
         switch regex {
         case llama3: maxDigits = 3
         case qwen2: maxDigits = 1
@@ -62,7 +64,10 @@ struct SplitPattern: Sendable, Equatable {
         }
         // 2. An optional non-letter/number/newline, then letters.
         var j = i
-        if !Self.isLetter(t[j]) && !Self.isNumber(t[j]) && !Self.isNewline(t[j]) && j + 1 < n && Self.isLetter(t[j + 1]) { j += 1 }
+        if !Self.isLetter(t[j]) && !Self.isNumber(t[j]) && !Self.isNewline(t[j]) && j + 1 < n && Self.isLetter(t[j + 1])
+        {
+            j += 1
+        }
         if Self.isLetter(t[j]) {
             while j < n && Self.isLetter(t[j]) { j += 1 }
             return j - i
@@ -75,7 +80,9 @@ struct SplitPattern: Sendable, Equatable {
         }
         // 4. An optional space, then punctuation/symbols, then newlines.
         j = i
-        if t[j] == " " && j + 1 < n && !Self.isSpace(t[j + 1]) && !Self.isLetter(t[j + 1]) && !Self.isNumber(t[j + 1]) { j += 1 }
+        if t[j] == " " && j + 1 < n && !Self.isSpace(t[j + 1]) && !Self.isLetter(t[j + 1]) && !Self.isNumber(t[j + 1]) {
+            j += 1
+        }
         if !Self.isSpace(t[j]) && !Self.isLetter(t[j]) && !Self.isNumber(t[j]) {
             while j < n && !Self.isSpace(t[j]) && !Self.isLetter(t[j]) && !Self.isNumber(t[j]) { j += 1 }
             while j < n && Self.isNewline(t[j]) { j += 1 }

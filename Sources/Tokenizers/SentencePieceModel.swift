@@ -66,7 +66,7 @@ struct SentencePieceModel {
                 try top.skip(wire)
             }
         }
-        guard !pieces.isEmpty else { throw TokenizerError(message: "tokenizer.model has no pieces") }
+        guard !pieces.isEmpty else { throw TokenizerError(.malformed, "tokenizer.model has no pieces") }
     }
 }
 
@@ -77,7 +77,7 @@ struct ProtoReader {
 
     init(_ data: [UInt8]) { self.data = data }
 
-    static func fail(_ m: String) -> TokenizerError { TokenizerError(message: "tokenizer.model: \(m)") }
+    static func fail(_ m: String) -> TokenizerError { TokenizerError(.malformed, "tokenizer.model: \(m)") }
 
     mutating func varint() throws -> UInt64 {
         var value: UInt64 = 0
@@ -103,7 +103,9 @@ struct ProtoReader {
 
     mutating func bytes() throws -> [UInt8] {
         let n = try varint()
-        guard n <= UInt64(data.count - offset) else { throw Self.fail("field of \(n) bytes runs past the end (byte \(offset))") }
+        guard n <= UInt64(data.count - offset) else {
+            throw Self.fail("field of \(n) bytes runs past the end (byte \(offset))")
+        }
         defer { offset += Int(n) }
         return Array(data[offset..<(offset + Int(n))])
     }
@@ -111,7 +113,8 @@ struct ProtoReader {
     mutating func fixed32() throws -> UInt32 {
         guard data.count - offset >= 4 else { throw Self.fail("truncated fixed32 at byte \(offset)") }
         defer { offset += 4 }
-        return UInt32(data[offset]) | UInt32(data[offset + 1]) << 8 | UInt32(data[offset + 2]) << 16 | UInt32(data[offset + 3]) << 24
+        return UInt32(data[offset]) | UInt32(data[offset + 1]) << 8 | UInt32(data[offset + 2]) << 16 | UInt32(
+            data[offset + 3]) << 24
     }
 
     mutating func skip(_ wire: Int) throws {

@@ -84,10 +84,14 @@ public enum HKWArchive {
     }
 
     /// Compresses `path` (a valid `.hkw`) into `out`.
-    public static func pack(path: String, out: String, level: Int = 9, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
-                            force: Bool = false) throws -> Report {
+    public static func pack(
+        path: String, out: String, level: Int = 9, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+        force: Bool = false
+    ) throws -> Report {
         let started = Date()
-        if FileSystem.kind(of: out) != .missing && !force { throw HKWError(.writer("\(out) already exists; pass --force to replace it"), path: out) }
+        if FileSystem.kind(of: out) != .missing && !force {
+            throw HKWError(.writer("\(out) already exists; pass --force to replace it"), path: out)
+        }
         let file = try HKWFile(path: path)
         let view = try ByteStorage(mapping: path).view
         var planes: [(Int, Int, Int)] = []
@@ -135,14 +139,17 @@ public enum HKWArchive {
         let digest = Array(hasher.finalize())
         try digest.withUnsafeBytes { raw in try compressor.compress(raw, end: true, sink: emit) }
         try writer.commit()
-        return Report(input: path, output: out, bytesIn: UInt64(view.count), bytesOut: writer.bytesWritten,
-                      seconds: Date().timeIntervalSince(started), threads: compressor.workers)
+        return Report(
+            input: path, output: out, bytesIn: UInt64(view.count), bytesOut: writer.bytesWritten,
+            seconds: Date().timeIntervalSince(started), threads: compressor.workers)
     }
 
     /// Decompresses `path` into `out`, checking the SHA-256 and the `.hkw` structure first.
     public static func unpack(path: String, out: String, force: Bool = false) throws -> Report {
         let started = Date()
-        if FileSystem.kind(of: out) != .missing && !force { throw HKWError(.writer("\(out) already exists; pass --force to replace it"), path: out) }
+        if FileSystem.kind(of: out) != .missing && !force {
+            throw HKWError(.writer("\(out) already exists; pass --force to replace it"), path: out)
+        }
         let input = try ByteStorage(mapping: path).view
         let writer = try AtomicFileWriter(path: out)
         let decoder = Unpacker(path: path, writer: writer)
@@ -156,12 +163,15 @@ public enum HKWArchive {
             }
             offset += n
         }
-        guard decompressor.frameComplete else { throw HKWError(.invalidHeader("the zstd stream is truncated"), path: path) }
+        guard decompressor.frameComplete else {
+            throw HKWError(.invalidHeader("the zstd stream is truncated"), path: path)
+        }
         try decoder.finish()
         _ = try HKWFile(path: writer.temporaryPath)  // the result must be a valid .hkw before it gets its name
         try writer.commit()
-        return Report(input: path, output: out, bytesIn: UInt64(input.count), bytesOut: writer.bytesWritten,
-                      seconds: Date().timeIntervalSince(started), threads: 1)
+        return Report(
+            input: path, output: out, bytesIn: UInt64(input.count), bytesOut: writer.bytesWritten,
+            seconds: Date().timeIntervalSince(started), threads: 1)
     }
 }
 
@@ -188,19 +198,29 @@ final class Unpacker {
         if segments == nil {
             guard buffer.count >= 16 else { return }
             guard Array(buffer[0..<4]) == HKWArchive.magic else { throw bad("not a packed .hkw (bad magic)") }
-            let version = buffer[4..<8].enumerated().reduce(UInt32(0)) { $0 | UInt32($1.element) << (8 * UInt32($1.offset)) }
+            let version = buffer[4..<8].enumerated().reduce(UInt32(0)) {
+                $0 | UInt32($1.element) << (8 * UInt32($1.offset))
+            }
             guard version == 1 else { throw bad("packed format version \(version) is not supported") }
-            let length = buffer[8..<16].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+            let length = buffer[8..<16].enumerated().reduce(UInt64(0)) {
+                $0 | UInt64($1.element) << (8 * UInt64($1.offset))
+            }
             guard length <= 64 << 20 else { throw bad("header of \(length) bytes") }
             guard buffer.count >= 16 + Int(length) else { return }
             let header: JSONValue
-            do { header = try JSONParser().parse(buffer[16..<(16 + Int(length))]) } catch { throw bad(error.description) }
-            guard let size = header["original_size"]?.intValue, size >= 0, header["chunk"]?.intValue == HKWArchive.chunk,
-                  let planeList = header["planes"]?.arrayValue else { throw bad("incomplete header") }
+            do { header = try JSONParser().parse(buffer[16..<(16 + Int(length))]) } catch {
+                throw bad(error.description)
+            }
+            guard let size = header["original_size"]?.intValue, size >= 0,
+                header["chunk"]?.intValue == HKWArchive.chunk,
+                let planeList = header["planes"]?.arrayValue
+            else { throw bad("incomplete header") }
             var planes: [(Int, Int, Int)] = []
             for p in planeList {
-                guard let a = p.arrayValue, a.count == 3, let o = a[0].intValue, let l = a[1].intValue, let w = a[2].intValue,
-                      o >= 0, l >= 0, w == 2 || w == 4, o <= size, l <= size - o else { throw bad("invalid plane range") }
+                guard let a = p.arrayValue, a.count == 3, let o = a[0].intValue, let l = a[1].intValue,
+                    let w = a[2].intValue,
+                    o >= 0, l >= 0, w == 2 || w == 4, o <= size, l <= size - o
+                else { throw bad("invalid plane range") }
                 planes.append((o, l, w))
             }
             originalSize = size
@@ -228,7 +248,9 @@ final class Unpacker {
             throw bad("the packed stream ends before the whole file (\(writer.bytesWritten) of \(originalSize) bytes)")
         }
         guard Array(hasher.finalize()) == digest else {
-            throw HKWError(.checksumMismatch(name: "(whole file)", expected: Hex.encode(digest), found: "a different file"), path: path)
+            throw HKWError(
+                .checksumMismatch(name: "(whole file)", expected: Hex.encode(digest), found: "a different file"),
+                path: path)
         }
     }
 }

@@ -33,7 +33,8 @@ public struct HKWError: Error, Sendable, CustomStringConvertible {
         case let .io(m): return m
         case .notFound: return "no such file"
         case .badMagic: return "not a .hkw file (bad magic bytes)"
-        case let .unsupportedVersion(v): return "format version \(v) is not supported (this hasskit reads version \(HKWFormat.version))"
+        case let .unsupportedVersion(v):
+            return "format version \(v) is not supported (this hasskit reads version \(HKWFormat.version))"
         case let .truncated(e, f): return "file is \(f) bytes, its header describes \(e) (truncated or extended)"
         case let .invalidHeader(m): return "invalid header: \(m)"
         case let .invalidEntry(n, d): return "entry \"\(n.prefix(120))\": \(d)"

@@ -51,12 +51,17 @@ public struct HKWFile: Sendable {
         func bad(_ m: String) -> HKWError { HKWError(.invalidHeader(m), path: path) }
         guard view.hasBytes(HKWFormat.magic) else { throw HKWError(.badMagic, path: path) }
         guard let version = view.u32(at: 8), let headerOffset = view.u64(at: 16), let headerLength = view.u64(at: 24),
-              let dataOffset = view.u64(at: 32), let dataLength = view.u64(at: 40) else {
+            let dataOffset = view.u64(at: 32), let dataLength = view.u64(at: 40)
+        else {
             throw HKWError(.truncated(expected: UInt64(HKWFormat.preambleSize), found: UInt64(view.count)), path: path)
         }
         guard version == HKWFormat.version else { throw HKWError(.unsupportedVersion(version), path: path) }
-        guard headerOffset == UInt64(HKWFormat.preambleSize) else { throw bad("header offset \(headerOffset), expected \(HKWFormat.preambleSize)") }
-        guard headerLength <= HKWFormat.maxHeaderLength else { throw bad("header length \(headerLength) exceeds \(HKWFormat.maxHeaderLength)") }
+        guard headerOffset == UInt64(HKWFormat.preambleSize) else {
+            throw bad("header offset \(headerOffset), expected \(HKWFormat.preambleSize)")
+        }
+        guard headerLength <= HKWFormat.maxHeaderLength else {
+            throw bad("header length \(headerLength) exceeds \(HKWFormat.maxHeaderLength)")
+        }
         guard dataOffset % UInt64(HKWFormat.dataAlignment) == 0, dataOffset >= headerOffset + headerLength else {
             throw bad("data offset \(dataOffset) is not a multiple of \(HKWFormat.dataAlignment) after the header")
         }
@@ -74,7 +79,9 @@ public struct HKWFile: Sendable {
             throw bad(error.description)
         }
         guard header["format"]?.stringValue == "hkw" else { throw bad("format is not \"hkw\"") }
-        guard header["version"]?.uint64Value == UInt64(version) else { throw bad("header version disagrees with the preamble") }
+        guard header["version"]?.uint64Value == UInt64(version) else {
+            throw bad("header version disagrees with the preamble")
+        }
         guard let metadata = header["metadata"], metadata.objectMembers != nil else { throw bad("no metadata object") }
         guard let tensorList = header["tensors"]?.arrayValue, let fileList = header["files"]?.arrayValue else {
             throw bad("no tensors or files array")
@@ -85,7 +92,9 @@ public struct HKWFile: Sendable {
         var tensorNames = Set<String>()
         var fileNames = Set<String>()
         func entry(_ json: JSONValue, kind: HKWEntryKind) throws(HKWError) -> Entry {
-            guard json.objectMembers != nil, let name = json["name"]?.stringValue else { throw bad("entry without a name") }
+            guard json.objectMembers != nil, let name = json["name"]?.stringValue else {
+                throw bad("entry without a name")
+            }
             func invalid(_ m: String) -> HKWError { HKWError(.invalidEntry(name: name, detail: m), path: path) }
             guard !name.isEmpty, name.utf8.count <= HKWFormat.maxNameLength, !name.utf8.contains(0) else {
                 throw invalid("name must be 1–\(HKWFormat.maxNameLength) bytes without NUL")
@@ -94,7 +103,8 @@ public struct HKWFile: Sendable {
                 throw invalid("offset and length must be non-negative integers")
             }
             guard let sha = json["sha256"]?.stringValue, sha.utf8.count == 64,
-                  sha.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else {
+                sha.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) })
+            else {
                 throw invalid("sha256 must be 64 lower-case hex digits")
             }
             guard offset % UInt64(HKWFormat.entryAlignment) == 0 else {
@@ -109,20 +119,30 @@ public struct HKWFile: Sendable {
             if kind == .tensor {
                 guard let t = json["type"]?.stringValue else { throw invalid("no type") }
                 guard let qt = QuantType(rawValue: t) else { throw invalid("unknown type \"\(t.prefix(32))\"") }
-                guard let dims = json["shape"]?.arrayValue, dims.count <= 8 else { throw invalid("shape must be an array of at most 8 dimensions") }
+                guard let dims = json["shape"]?.arrayValue, dims.count <= 8 else {
+                    throw invalid("shape must be an array of at most 8 dimensions")
+                }
                 for d in dims {
-                    guard let u = d.uint64Value, let i = Int(exactly: u) else { throw invalid("dimension \(d.serialized()) is not a non-negative integer") }
+                    guard let u = d.uint64Value, let i = Int(exactly: u) else {
+                        throw invalid("dimension \(d.serialized()) is not a non-negative integer")
+                    }
                     shape.append(i)
                 }
                 if let problem = qt.shapeProblem(shape) { throw invalid(problem) }
-                guard let expected = qt.byteCount(shape: shape) else { throw invalid("size of \(t) \(shape) overflows") }
-                guard expected == length else { throw invalid("\(t) \(shape) needs \(expected) bytes, the header gives \(length)") }
+                guard let expected = qt.byteCount(shape: shape) else {
+                    throw invalid("size of \(t) \(shape) overflows")
+                }
+                guard expected == length else {
+                    throw invalid("\(t) \(shape) needs \(expected) bytes, the header gives \(length)")
+                }
                 type = qt
                 guard tensorNames.insert(name).inserted else { throw invalid("duplicate tensor name") }
             } else {
                 guard fileNames.insert(name).inserted else { throw invalid("duplicate file name") }
             }
-            return Entry(name: name, kind: kind, type: type, shape: shape, offset: offset, length: length, sha256: sha, data: bytes)
+            return Entry(
+                name: name, kind: kind, type: type, shape: shape, offset: offset, length: length, sha256: sha,
+                data: bytes)
         }
         var tensors: [Entry] = []
         var files: [Entry] = []
@@ -131,7 +151,9 @@ public struct HKWFile: Sendable {
         // Entries may not overlap.
         let ordered = (tensors + files).sorted { $0.offset < $1.offset }
         for k in ordered.indices.dropFirst() where ordered[k].offset < ordered[k - 1].offset + ordered[k - 1].length {
-            throw HKWError(.invalidEntry(name: ordered[k].name, detail: "overlaps \"\(ordered[k - 1].name.prefix(120))\""), path: path)
+            throw HKWError(
+                .invalidEntry(name: ordered[k].name, detail: "overlaps \"\(ordered[k - 1].name.prefix(120))\""),
+                path: path)
         }
         self.metadata = metadata
         self.tensors = tensors
@@ -176,7 +198,8 @@ public struct HKWFile: Sendable {
     public var contentHash: String {
         var h = SHA256()
         for t in tensors.sorted(by: { $0.name < $1.name }) {
-            let line = "\(t.name):\(t.type?.rawValue ?? ""):\(t.shape.map(String.init).joined(separator: ",")):\(t.sha256)\n"
+            let line =
+                "\(t.name):\(t.type?.rawValue ?? ""):\(t.shape.map(String.init).joined(separator: ",")):\(t.sha256)\n"
             h.update(data: Array(line.utf8))
         }
         return Hex.encode(h.finalize())
@@ -199,4 +222,3 @@ public struct HKWFile: Sendable {
         return out
     }
 }
-

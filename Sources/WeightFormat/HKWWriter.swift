@@ -57,7 +57,9 @@ public final class HKWWriter {
     /// - Throws: `HKWError` for an invalid plan or an I/O failure.
     public init(path: String, metadata: JSONValue, entries: [Entry], metadataReserve: Int = 0) throws(HKWError) {
         self.path = path
-        guard metadata.objectMembers != nil else { throw HKWError(.writer("metadata must be a JSON object"), path: path) }
+        guard metadata.objectMembers != nil else {
+            throw HKWError(.writer("metadata must be a JSON object"), path: path)
+        }
         var names = Set<String>()
         var offsets: [UInt64] = []
         var cursor: UInt64 = 0
@@ -67,10 +69,17 @@ public final class HKWWriter {
                 throw HKWError(.invalidEntry(name: e.name, detail: "planned twice"), path: path)
             }
             if e.kind == .tensor {
-                guard let type = e.type else { throw HKWError(.invalidEntry(name: e.name, detail: "tensor without a type"), path: path) }
-                if let problem = type.shapeProblem(e.shape) { throw HKWError(.invalidEntry(name: e.name, detail: problem), path: path) }
+                guard let type = e.type else {
+                    throw HKWError(.invalidEntry(name: e.name, detail: "tensor without a type"), path: path)
+                }
+                if let problem = type.shapeProblem(e.shape) {
+                    throw HKWError(.invalidEntry(name: e.name, detail: problem), path: path)
+                }
                 guard type.byteCount(shape: e.shape) == e.length else {
-                    throw HKWError(.invalidEntry(name: e.name, detail: "length \(e.length) does not match \(type.rawValue) \(e.shape)"), path: path)
+                    throw HKWError(
+                        .invalidEntry(
+                            name: e.name, detail: "length \(e.length) does not match \(type.rawValue) \(e.shape)"),
+                        path: path)
                 }
             }
             cursor = alignUp(cursor, HKWFormat.entryAlignment)
@@ -84,10 +93,12 @@ public final class HKWWriter {
         let header = HKWWriter.headerJSON(metadata: metadata, entries: entries, offsets: offsets, checksums: checksums)
         headerLength = header.count
         dataLength = cursor
-        dataOffset = alignUp(UInt64(HKWFormat.preambleSize + header.count + max(0, metadataReserve)), HKWFormat.dataAlignment)
+        dataOffset = alignUp(
+            UInt64(HKWFormat.preambleSize + header.count + max(0, metadataReserve)), HKWFormat.dataAlignment)
         do {
             output = try AtomicFileWriter(path: path)
-            try output.write(HKWWriter.preamble(headerLength: UInt64(header.count), dataOffset: dataOffset, dataLength: cursor))
+            try output.write(
+                HKWWriter.preamble(headerLength: UInt64(header.count), dataOffset: dataOffset, dataLength: cursor))
             try output.write(header)
             try output.writeZeros(Int(dataOffset) - HKWFormat.preambleSize - header.count)
         } catch {
@@ -103,7 +114,9 @@ public final class HKWWriter {
 
     static func validateName(_ name: String, path: String) throws(HKWError) {
         guard !name.isEmpty, name.utf8.count <= HKWFormat.maxNameLength, !name.utf8.contains(0) else {
-            throw HKWError(.invalidEntry(name: name, detail: "names must be 1–\(HKWFormat.maxNameLength) bytes without NUL"), path: path)
+            throw HKWError(
+                .invalidEntry(name: name, detail: "names must be 1–\(HKWFormat.maxNameLength) bytes without NUL"),
+                path: path)
         }
     }
 
@@ -120,10 +133,13 @@ public final class HKWWriter {
 
     /// Appends a view without copying it (the view keeps its storage alive until written).
     public func append(_ view: ByteView) throws(HKWError) {
-        guard current < entries.count else { throw HKWError(.writer("append after the last planned entry"), path: path) }
+        guard current < entries.count else {
+            throw HKWError(.writer("append after the last planned entry"), path: path)
+        }
         let e = entries[current]
         guard currentWritten + UInt64(view.count) <= e.length else {
-            throw HKWError(.invalidEntry(name: e.name, detail: "more than the planned \(e.length) bytes written"), path: path)
+            throw HKWError(
+                .invalidEntry(name: e.name, detail: "more than the planned \(e.length) bytes written"), path: path)
         }
         if let failure = sink.failure { throw failure }
         if currentWritten == 0 { sink.enqueuePadding(to: dataOffset + offsets[current]) }
@@ -133,11 +149,14 @@ public final class HKWWriter {
 
     /// Closes the current entry; its byte count must equal the plan.
     public func finishEntry() throws(HKWError) {
-        guard current < entries.count else { throw HKWError(.writer("finishEntry after the last planned entry"), path: path) }
+        guard current < entries.count else {
+            throw HKWError(.writer("finishEntry after the last planned entry"), path: path)
+        }
         let e = entries[current]
         if currentWritten == 0 { sink.enqueuePadding(to: dataOffset + offsets[current]) }
         guard currentWritten == e.length else {
-            throw HKWError(.invalidEntry(name: e.name, detail: "\(currentWritten) bytes written, \(e.length) planned"), path: path)
+            throw HKWError(
+                .invalidEntry(name: e.name, detail: "\(currentWritten) bytes written, \(e.length) planned"), path: path)
         }
         checksums[current] = try sink.finishHash()
         current += 1
@@ -152,16 +171,22 @@ public final class HKWWriter {
         guard current == entries.count else {
             throw HKWError(.writer("commit with \(entries.count - current) planned entries not written"), path: path)
         }
-        let header = HKWWriter.headerJSON(metadata: final ?? metadata, entries: entries, offsets: offsets, checksums: checksums)
+        let header = HKWWriter.headerJSON(
+            metadata: final ?? metadata, entries: entries, offsets: offsets, checksums: checksums)
         try sink.drain()
         let room = Int(dataOffset) - HKWFormat.preambleSize
         guard header.count <= room else {
-            throw HKWError(.writer("final header of \(header.count) bytes exceeds the \(room) bytes reserved"), path: path)
+            throw HKWError(
+                .writer("final header of \(header.count) bytes exceeds the \(room) bytes reserved"), path: path)
         }
         do {
-            try output.overwrite(HKWWriter.preamble(headerLength: UInt64(header.count), dataOffset: dataOffset, dataLength: dataLength), at: 0)
+            try output.overwrite(
+                HKWWriter.preamble(headerLength: UInt64(header.count), dataOffset: dataOffset, dataLength: dataLength),
+                at: 0)
             // The header, then zeros over whatever the provisional header left beyond it.
-            try output.overwrite(header + [UInt8](repeating: 0, count: max(0, headerLength - header.count)), at: UInt64(HKWFormat.preambleSize))
+            try output.overwrite(
+                header + [UInt8](repeating: 0, count: max(0, headerLength - header.count)),
+                at: UInt64(HKWFormat.preambleSize))
             try output.commit()
         } catch {
             throw HKWError(error)
@@ -187,16 +212,18 @@ public final class HKWWriter {
         for (i, e) in entries.enumerated() {
             switch e.kind {
             case .tensor:
-                tensors.append(.object([
-                    ("name", .string(e.name)), ("type", .string(e.type?.rawValue ?? "")),
-                    ("shape", .array(e.shape.map { .int($0) })), ("offset", .int(offsets[i])),
-                    ("length", .int(e.length)), ("sha256", .string(checksums[i])),
-                ]))
+                tensors.append(
+                    .object([
+                        ("name", .string(e.name)), ("type", .string(e.type?.rawValue ?? "")),
+                        ("shape", .array(e.shape.map { .int($0) })), ("offset", .int(offsets[i])),
+                        ("length", .int(e.length)), ("sha256", .string(checksums[i])),
+                    ]))
             case .file:
-                files.append(.object([
-                    ("name", .string(e.name)), ("offset", .int(offsets[i])), ("length", .int(e.length)),
-                    ("sha256", .string(checksums[i])),
-                ]))
+                files.append(
+                    .object([
+                        ("name", .string(e.name)), ("offset", .int(offsets[i])), ("length", .int(e.length)),
+                        ("sha256", .string(checksums[i])),
+                    ]))
             }
         }
         let header: JSONValue = .object([

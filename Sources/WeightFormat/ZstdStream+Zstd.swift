@@ -9,19 +9,24 @@ final class ZstdCompressor {
     let workers: Int
 
     init(level: Int, threads: Int) throws(HKWError) {
-        guard let c = ZSTD_createCCtx() else { throw HKWError(.writer("zstd: cannot create a compression context"), path: "") }
+        guard let c = ZSTD_createCCtx() else {
+            throw HKWError(.writer("zstd: cannot create a compression context"), path: "")
+        }
         context = c
         output = [UInt8](repeating: 0, count: ZSTD_CStreamOutSize())
         _ = ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, Int32(level))
         _ = ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 1)
         // Multi-threading is optional in libzstd: a build without it rejects the parameter.
-        workers = threads > 1 && ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_nbWorkers, Int32(threads))) == 0 ? threads : 0
+        workers =
+            threads > 1 && ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_nbWorkers, Int32(threads))) == 0 ? threads : 0
     }
 
     deinit { ZSTD_freeCCtx(context) }
 
     /// Compresses `input` (ending the frame when `end`), passing compressed bytes to `sink`.
-    func compress(_ input: UnsafeRawBufferPointer, end: Bool, sink: (UnsafeRawBufferPointer) throws(HKWError) -> Void) throws(HKWError) {
+    func compress(
+        _ input: UnsafeRawBufferPointer, end: Bool, sink: (UnsafeRawBufferPointer) throws(HKWError) -> Void
+    ) throws(HKWError) {
         var inBuffer = ZSTD_inBuffer(src: input.baseAddress, size: input.count, pos: 0)
         let mode = end ? ZSTD_e_end : ZSTD_e_continue
         while true {
@@ -59,7 +64,9 @@ final class ZstdDecompressor {
     private(set) var frameComplete = false
 
     init() throws(HKWError) {
-        guard let d = ZSTD_createDCtx() else { throw HKWError(.writer("zstd: cannot create a decompression context"), path: "") }
+        guard let d = ZSTD_createDCtx() else {
+            throw HKWError(.writer("zstd: cannot create a decompression context"), path: "")
+        }
         context = d
         output = [UInt8](repeating: 0, count: ZSTD_DStreamOutSize())
         // Refuse frames that ask for more than a 2 GiB window (a zip-bomb guard; we write 8-128 MiB).
@@ -69,7 +76,9 @@ final class ZstdDecompressor {
     deinit { ZSTD_freeDCtx(context) }
 
     /// Decompresses `input`, passing decompressed bytes to `sink`.
-    func decompress(_ input: UnsafeRawBufferPointer, path: String, sink: (UnsafeRawBufferPointer) throws(HKWError) -> Void) throws(HKWError) {
+    func decompress(
+        _ input: UnsafeRawBufferPointer, path: String, sink: (UnsafeRawBufferPointer) throws(HKWError) -> Void
+    ) throws(HKWError) {
         var inBuffer = ZSTD_inBuffer(src: input.baseAddress, size: input.count, pos: 0)
         repeat {
             var produced = 0

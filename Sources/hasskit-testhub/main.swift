@@ -33,6 +33,7 @@ bytes.withUnsafeMutableBytes { raw in
 let hub = try LoopbackHub()
 if let rate { hub.setRateLimit(rate) }
 let repo = hub.addRepo("org/bench", files: [("config.json", Array("{}".utf8)), ("model.safetensors", bytes)])
-let banner = "ENDPOINT \(hub.endpoint)\nFILE_URL \(hub.cdn.baseURL)/blobs/\(repo.files[1].sha256)\nSHA256 \(repo.files[1].sha256)\n"
+let banner =
+    "ENDPOINT \(hub.endpoint)\nFILE_URL \(hub.cdn.baseURL)/blobs/\(repo.files[1].sha256)\nSHA256 \(repo.files[1].sha256)\n"
 FileHandle.standardOutput.write(Data(banner.utf8))
 while true { sleep(3600) }

@@ -84,7 +84,8 @@ import Testing
 
     @Test func touchSumsEveryByte() {
         // 32-byte chunks are summed as 64-bit words, the tail byte by byte.
-        let words = [UInt8](repeating: 0, count: 32) + [1, 0, 0, 0, 0, 0, 0, 0] + [UInt8](repeating: 0, count: 24) + [5]
+        let words =
+            [UInt8](repeating: 0, count: 32) + [1, 0, 0, 0, 0, 0, 0, 0] + [UInt8](repeating: 0, count: 24) + [5]
         #expect(ck_touch_bytes(words, words.count) == 6)
         let ones = [UInt8](repeating: 0, count: 64) + [3]
         #expect(ck_touch_bytes(ones, ones.count) == 3)

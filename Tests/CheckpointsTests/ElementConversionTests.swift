@@ -72,7 +72,9 @@ import TestSupport
             let digest = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
             #expect(digest == ref["sha256_dequant_f32_le"]?.stringValue, "f32 dequant of \(name)")
             var bf16Bytes: [UInt8] = []
-            for b in ElementEncoding.bf16(values) { withUnsafeBytes(of: b.littleEndian) { bf16Bytes.append(contentsOf: $0) } }
+            for b in ElementEncoding.bf16(values) {
+                withUnsafeBytes(of: b.littleEndian) { bf16Bytes.append(contentsOf: $0) }
+            }
             let bf16Digest = SHA256.hash(data: bf16Bytes).map { String(format: "%02x", $0) }.joined()
             #expect(bf16Digest == ref["sha256_dequant_bf16_le"]?.stringValue, "bf16 dequant of \(name)")
         }

@@ -9,7 +9,9 @@ import TestSupport
 /// (`Tests/Fixtures/inventory.json`, made by `Scripts/gen_inventory.py`).
 @Suite struct FixtureInventoryTests {
     static let inventory: [(String, [JSONValue])] = {
-        guard let json = try? Fixtures.json("inventory.json"), let members = json["checkpoints"]?.objectMembers else { return [] }
+        guard let json = try? Fixtures.json("inventory.json"), let members = json["checkpoints"]?.objectMembers else {
+            return []
+        }
         return members.map { ($0.0, $0.1.arrayValue ?? []) }
     }()
 

@@ -13,7 +13,9 @@ import TestSupport
     }
 
     static let cases: [Case] = {
-        guard let json = try? Fixtures.json("hostile/expectations.json"), let files = json["files"]?.arrayValue else { return [] }
+        guard let json = try? Fixtures.json("hostile/expectations.json"), let files = json["files"]?.arrayValue else {
+            return []
+        }
         return files.compactMap { f in
             guard let file = f["file"]?.stringValue, let expect = f["expect"]?.stringValue else { return nil }
             return Case(file: file, expect: expect, reason: f["reason"]?.stringValue ?? "")

@@ -11,10 +11,15 @@ import WeightFormat
 
 /// Converting every fixture at every type, and reading the result back against the source values.
 @Suite struct ConversionTests {
-    static let sources = ["llama3", "llama2", "qwen2", "deepseek_v3", "draft_llama2", "draft_llama2_legacy", "draft_llama3", "draft_qwen2"]
+    static let sources = [
+        "llama3", "llama2", "qwen2", "deepseek_v3", "draft_llama2", "draft_llama2_legacy", "draft_llama3",
+        "draft_qwen2",
+    ]
 
     /// Largest relative RMS error accepted per output type (documented in docs/FORMAT.md).
-    static let tolerance: [QuantType: Double] = [.f32: 0, .f16: 1e-3, .bf16: 4e-3, .q8_0: 1e-2, .q4_0: 0.12, .q4_k: 0.12, .q6_k: 0.03, .f8e4m3: 0.04]
+    static let tolerance: [QuantType: Double] = [
+        .f32: 0, .f16: 1e-3, .bf16: 4e-3, .q8_0: 1e-2, .q4_0: 0.12, .q4_k: 0.12, .q6_k: 0.03, .f8e4m3: 0.04,
+    ]
 
     struct Case: CustomTestStringConvertible, Sendable {
         var source: String
@@ -39,14 +44,19 @@ import WeightFormat
             let scaleEntry = try #require(f.tensor(named: e.name + "_scale_inv"))
             let block = 128
             let columns = e.shape[1]
-            let scale = try #require(scaleEntry.data.withUnsafeBytes { Quantizer.decode($0, as: .f32, count: scaleEntry.shape.reduce(1, *)) })
+            let scale = try #require(
+                scaleEntry.data.withUnsafeBytes { Quantizer.decode($0, as: .f32, count: scaleEntry.shape.reduce(1, *)) }
+            )
             let codes = e.data.array
             let scaleColumns = (columns + block - 1) / block
-            return (0..<n).map { i in F8E4M3.decode(codes[i]) * scale[(i / columns / block) * scaleColumns + (i % columns) / block] }
+            return (0..<n).map { i in
+                F8E4M3.decode(codes[i]) * scale[(i / columns / block) * scaleColumns + (i % columns) / block]
+            }
         }
         let type = try #require(e.type)
         if e.shape.count == 2 {
-            return try #require(e.data.withUnsafeBytes { Quantizer.decode($0, as: type, rows: e.shape[0], cols: e.shape[1]) })
+            return try #require(
+                e.data.withUnsafeBytes { Quantizer.decode($0, as: type, rows: e.shape[0], cols: e.shape[1]) })
         }
         return try #require(e.data.withUnsafeBytes { Quantizer.decode($0, as: type, count: n) })
     }
@@ -78,14 +88,18 @@ import WeightFormat
             }
             let rel = ssx > 0 ? (sse / ssx).squareRoot() : sse
             // Exact when the output type holds the source type (or the FP8 codes are copied).
-            let lossless = type == .f32 || type.rawValue == src.dtype.rawValue || (type == .f8e4m3 && src.dtype == .f8e4m3)
+            let lossless =
+                type == .f32 || type.rawValue == src.dtype.rawValue || (type == .f8e4m3 && src.dtype == .f8e4m3)
                 || (type == .f16 && src.dtype == .f16) || (type == .bf16 && src.dtype == .bf16)
             if lossless {
                 #expect(got.map(\.bitPattern) == expected.map(\.bitPattern), "\(e.name) should be exact")
             } else {
-                #expect(rel <= Self.tolerance[type.interleavedBase ?? type] ?? 0, "\(e.name) \(type.rawValue): rel RMSE \(rel)")
+                #expect(
+                    rel <= Self.tolerance[type.interleavedBase ?? type] ?? 0,
+                    "\(e.name) \(type.rawValue): rel RMSE \(rel)")
                 if let recorded = quality[e.name]?["rel_rmse"]?.doubleValue {
-                    #expect(abs(recorded - rel) <= 1e-6 + rel * 1e-3, "\(e.name): recorded \(recorded), measured \(rel)")
+                    #expect(
+                        abs(recorded - rel) <= 1e-6 + rel * 1e-3, "\(e.name): recorded \(recorded), measured \(rel)")
                 }
             }
             checked += 1
@@ -113,7 +127,9 @@ import WeightFormat
         b.add("model.norm.weight", shape: [h], floats: values(h))
         for i in 0..<4 {
             let p = "model.layers.\(i)."
-            for k in ["q", "k", "v", "o"] { b.add(p + "self_attn.\(k)_proj.weight", shape: [h, h], floats: values(h * h)) }
+            for k in ["q", "k", "v", "o"] {
+                b.add(p + "self_attn.\(k)_proj.weight", shape: [h, h], floats: values(h * h))
+            }
             b.add(p + "mlp.gate_proj.weight", shape: [ffn, h], floats: values(ffn * h))
             b.add(p + "mlp.up_proj.weight", shape: [ffn, h], floats: values(ffn * h))
             b.add(p + "mlp.down_proj.weight", shape: [h, ffn], floats: values(ffn * h))
@@ -123,8 +139,9 @@ import WeightFormat
         let w = try AtomicFileWriter(path: dir + "/model.safetensors")
         try w.write(b.build())
         try w.commit()
-        let config = "{\"architectures\": [\"LlamaForCausalLM\"], \"hidden_size\": 256, \"num_attention_heads\": 2, " +
-            "\"num_key_value_heads\": 2, \"num_hidden_layers\": 4, \"intermediate_size\": 512, \"vocab_size\": 64, \"rms_norm_eps\": 1e-5}"
+        let config =
+            "{\"architectures\": [\"LlamaForCausalLM\"], \"hidden_size\": 256, \"num_attention_heads\": 2, "
+            + "\"num_key_value_heads\": 2, \"num_hidden_layers\": 4, \"intermediate_size\": 512, \"vocab_size\": 64, \"rms_norm_eps\": 1e-5}"
         let c = try AtomicFileWriter(path: dir + "/config.json")
         try c.write(Array(config.utf8))
         try c.commit()
@@ -141,14 +158,16 @@ import WeightFormat
         // 4 layers: more bits for layers 2 (every third after the first eighth) and 3 (last eighth).
         // Q4_K matrices are stored row-interleaved (the embedding is looked up by row: it is not).
         #expect((0..<4).map { f.tensor(named: "blk.\($0).attn_v.weight")?.type } == [.q4_k_r8, .q4_k_r8, .q6_k, .q6_k])
-        #expect((0..<4).map { f.tensor(named: "blk.\($0).ffn_down.weight")?.type } == [.q4_k_r8, .q4_k_r8, .q6_k, .q6_k])
+        #expect(
+            (0..<4).map { f.tensor(named: "blk.\($0).ffn_down.weight")?.type } == [.q4_k_r8, .q4_k_r8, .q6_k, .q6_k])
         #expect(f.tensor(named: "blk.0.attn_q.weight")?.type == .q4_k_r8)
         #expect(f.tensor(named: "blk.0.attn_norm.weight")?.type == .f32)
         #expect(report.maxRelRMSE < 0.12)
         for type in [ConversionType.q4_k, .q6_k] {
             let r = try Converter.convert(source: src, out: out, options: .init(type: type, force: true))
             #expect(r.maxRelRMSE < (type == .q6_k ? 0.03 : 0.12))
-            #expect(try HKWFile(path: out).tensor(named: "blk.3.ffn_up.weight")?.type == (type == .q6_k ? .q6_k : .q4_k_r8))
+            #expect(
+                try HKWFile(path: out).tensor(named: "blk.3.ffn_up.weight")?.type == (type == .q6_k ? .q6_k : .q4_k_r8))
         }
     }
 
@@ -180,7 +199,8 @@ import WeightFormat
 
     @Test func canonicalNamesAreShortAndComplete() throws {
         let dir = Fixtures.temporaryDirectory()
-        _ = try Converter.convert(source: Fixtures.path("deepseek_v3"), out: dir + "/ds.hkw", options: .init(type: .fp8))
+        _ = try Converter.convert(
+            source: Fixtures.path("deepseek_v3"), out: dir + "/ds.hkw", options: .init(type: .fp8))
         let f = try HKWFile(path: dir + "/ds.hkw")
         let source = try Checkpoint.open(Fixtures.path("deepseek_v3"))
         #expect(f.tensors.count == source.tensors.count)
@@ -200,12 +220,15 @@ import WeightFormat
         let repo = cache + "/models--org--tiny-qwen2"
         let commit = String(repeating: "ab", count: 20)
         try FileManager.default.createDirectory(atPath: repo + "/blobs", withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(atPath: repo + "/snapshots/" + commit, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            atPath: repo + "/snapshots/" + commit, withIntermediateDirectories: true)
         let weights = try FileSystem.readFile(Fixtures.path("qwen2/model.safetensors"))
         let digest = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"  // stands in for the LFS oid
         FileManager.default.createFile(atPath: repo + "/blobs/" + digest, contents: Data(weights))
-        try FileManager.default.createSymbolicLink(atPath: repo + "/snapshots/\(commit)/model.safetensors", withDestinationPath: "../../blobs/" + digest)
-        try FileManager.default.copyItem(atPath: Fixtures.path("qwen2/config.json"), toPath: repo + "/snapshots/\(commit)/config.json")
+        try FileManager.default.createSymbolicLink(
+            atPath: repo + "/snapshots/\(commit)/model.safetensors", withDestinationPath: "../../blobs/" + digest)
+        try FileManager.default.copyItem(
+            atPath: Fixtures.path("qwen2/config.json"), toPath: repo + "/snapshots/\(commit)/config.json")
         let out = Fixtures.temporaryDirectory() + "/q.hkw"
         _ = try Converter.convert(source: repo + "/snapshots/" + commit, out: out, options: .init(type: .bf16))
         let provenance = try #require(try HKWFile(path: out).metadata["provenance"])
@@ -227,17 +250,21 @@ import WeightFormat
             #expect(f.tensor(named: "blk.2.nextn.\(name).weight") != nil, "\(name)")
         }
         options.layers = [9]
-        #expect(throws: ConversionError.self) { _ = try Converter.convert(source: Fixtures.path("deepseek_v3"), out: dir + "/x.hkw", options: options) }
+        #expect(throws: ConversionError.self) {
+            _ = try Converter.convert(source: Fixtures.path("deepseek_v3"), out: dir + "/x.hkw", options: options)
+        }
     }
 
     @Test func headConfigIsReadFromTheWeights() throws {
         let dir = Fixtures.temporaryDirectory()
-        _ = try Converter.convert(source: Fixtures.path("draft_llama3"), out: dir + "/h.hkw", options: .init(type: .f16))
+        _ = try Converter.convert(
+            source: Fixtures.path("draft_llama3"), out: dir + "/h.hkw", options: .init(type: .f16))
         let config = try #require(try HKWFile(path: dir + "/h.hkw").metadata["config"])
         #expect(config["fc_bias"]?.boolValue == false)
         #expect(config["qkv_bias"]?.boolValue == false)
         #expect(config["rope_theta"]?.doubleValue == 500000)
-        _ = try Converter.convert(source: Fixtures.path("draft_llama2"), out: dir + "/h2.hkw", options: .init(type: .f16))
+        _ = try Converter.convert(
+            source: Fixtures.path("draft_llama2"), out: dir + "/h2.hkw", options: .init(type: .f16))
         let c2 = try #require(try HKWFile(path: dir + "/h2.hkw").metadata["config"])
         #expect(c2["fc_bias"]?.boolValue == true)
         #expect(c2["rope_theta"]?.doubleValue == 10000)  // LLaMA-2 drafts have no rope_theta key
@@ -250,20 +277,28 @@ import WeightFormat
         let dir = Fixtures.temporaryDirectory()
         var original = try Fixtures.json("llama3/config.json")
         guard case var .object(members) = original else { Issue.record("config is not an object"); return }
-        let scaling: [(String, JSONValue)] = [("factor", .double(8)), ("low_freq_factor", .double(1)), ("high_freq_factor", .double(4)),
-                                              ("original_max_position_embeddings", .int(8192)), ("rope_type", .string("llama3"))]
+        let scaling: [(String, JSONValue)] = [
+            ("factor", .double(8)), ("low_freq_factor", .double(1)), ("high_freq_factor", .double(4)),
+            ("original_max_position_embeddings", .int(8192)), ("rope_type", .string("llama3")),
+        ]
         members = members.map { $0.0 == "rope_scaling" ? ($0.0, .object(scaling)) : $0 }
         original = .object(members)
-        let v5: JSONValue = .object(members.filter { !["rope_theta", "rope_scaling", "torch_dtype"].contains($0.0) } + [
-            ("rope_parameters", .object([("rope_theta", .double(500000))] + scaling)), ("dtype", .string("bfloat16")),
-        ])
+        let v5: JSONValue = .object(
+            members.filter { !["rope_theta", "rope_scaling", "torch_dtype"].contains($0.0) } + [
+                ("rope_parameters", .object([("rope_theta", .double(500000))] + scaling)),
+                ("dtype", .string("bfloat16")),
+            ])
         var configs: [JSONValue] = []
         for (name, config) in [("v4", original), ("v5", v5)] {
             try FileManager.default.createDirectory(atPath: "\(dir)/\(name)", withIntermediateDirectories: true)
-            for file in ["model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors", "model.safetensors.index.json"] {
-                try FileManager.default.copyItem(atPath: Fixtures.path("llama3/" + file), toPath: "\(dir)/\(name)/" + file)
+            for file in [
+                "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors", "model.safetensors.index.json",
+            ] {
+                try FileManager.default.copyItem(
+                    atPath: Fixtures.path("llama3/" + file), toPath: "\(dir)/\(name)/" + file)
             }
-            FileManager.default.createFile(atPath: "\(dir)/\(name)/config.json", contents: Data(config.serialized().utf8))
+            FileManager.default.createFile(
+                atPath: "\(dir)/\(name)/config.json", contents: Data(config.serialized().utf8))
             _ = try Converter.convert(source: "\(dir)/\(name)", out: "\(dir)/\(name).hkw", options: .init(type: .f32))
             configs.append(try #require(try HKWFile(path: "\(dir)/\(name).hkw").metadata["config"]))
         }
@@ -281,17 +316,20 @@ import WeightFormat
     @Test func draftSharesTheBaseEmbeddingWhenEqual() throws {
         let dir = Fixtures.temporaryDirectory()
         _ = try Converter.convert(source: Fixtures.path("qwen2"), out: dir + "/base.hkw", options: .init(type: .q8_0))
-        let report = try Converter.convert(source: Fixtures.path("draft_qwen2"), out: dir + "/head.hkw",
-                                           options: .init(type: .q8_0, draftOf: dir + "/base.hkw"))
+        let report = try Converter.convert(
+            source: Fixtures.path("draft_qwen2"), out: dir + "/head.hkw",
+            options: .init(type: .q8_0, draftOf: dir + "/base.hkw"))
         #expect(report.shared == ["token_embd.weight"])
         let head = try HKWFile(path: dir + "/head.hkw")
         #expect(head.tensor(named: "token_embd.weight") == nil)
         #expect(head.metadata["base_content_hash"]?.stringValue == (try HKWFile(path: dir + "/base.hkw")).contentHash)
         // A head for another base is refused and leaves nothing.
-        _ = try Converter.convert(source: Fixtures.path("llama3"), out: dir + "/llama3.hkw", options: .init(type: .bf16))
+        _ = try Converter.convert(
+            source: Fixtures.path("llama3"), out: dir + "/llama3.hkw", options: .init(type: .bf16))
         #expect(throws: ConversionError.self) {
-            _ = try Converter.convert(source: Fixtures.path("draft_qwen2"), out: dir + "/wrong.hkw",
-                                      options: .init(type: .q8_0, draftOf: dir + "/llama3.hkw"))
+            _ = try Converter.convert(
+                source: Fixtures.path("draft_qwen2"), out: dir + "/wrong.hkw",
+                options: .init(type: .q8_0, draftOf: dir + "/llama3.hkw"))
         }
         #expect(FileSystem.kind(of: dir + "/wrong.hkw") == .missing)
     }
@@ -301,15 +339,21 @@ import WeightFormat
         let out = dir + "/m.hkw"
         _ = try Converter.convert(source: Fixtures.path("qwen2"), out: out, options: .init(type: .bf16))
         let before = try FileSystem.readFile(out)
-        #expect(throws: ConversionError.self) { _ = try Converter.convert(source: Fixtures.path("llama3"), out: out, options: .init(type: .bf16)) }
+        #expect(throws: ConversionError.self) {
+            _ = try Converter.convert(source: Fixtures.path("llama3"), out: out, options: .init(type: .bf16))
+        }
         #expect(try FileSystem.readFile(out) == before)
         _ = try Converter.convert(source: Fixtures.path("llama3"), out: out, options: .init(type: .bf16, force: true))
         #expect(try FileSystem.readFile(out) != before)
     }
 
-    @Test(arguments: ["hostile/idx_missing_shard", "hostile/st_fp8_nan_weight.safetensors", "hostile/st_fp8_missing_scale_inv.safetensors",
-                      "hostile/st_fp8_scale_wrong_shape.safetensors", "hostile/st_name_empty.safetensors", "hostile/st_name_nul.safetensors",
-                      "hostile/ok_torch_minimal.bin", "dtypes/fp8_e4m3fn_all_codes.safetensors"])
+    @Test(arguments: [
+        "hostile/idx_missing_shard", "hostile/st_fp8_nan_weight.safetensors",
+        "hostile/st_fp8_missing_scale_inv.safetensors",
+        "hostile/st_fp8_scale_wrong_shape.safetensors", "hostile/st_name_empty.safetensors",
+        "hostile/st_name_nul.safetensors",
+        "hostile/ok_torch_minimal.bin", "dtypes/fp8_e4m3fn_all_codes.safetensors",
+    ])
     func badInputsFailAndLeaveNothing(_ relative: String) throws {
         let dir = Fixtures.temporaryDirectory()
         #expect(throws: (any Error).self) {
@@ -332,7 +376,8 @@ import WeightFormat
         let json = try Fixtures.json("refs/dtypes.json")
         for c in try #require(json["float32_to_narrow_rne"]?["cases"]?.arrayValue) {
             guard let bits = UInt32(c["f32_bits"]?.stringValue ?? "", radix: 16),
-                  let expected = UInt8(c["fp8_e4m3fn_after_clamp_448_bits"]?.stringValue ?? "", radix: 16) else { continue }
+                let expected = UInt8(c["fp8_e4m3fn_after_clamp_448_bits"]?.stringValue ?? "", radix: 16)
+            else { continue }
             let x = Float(bitPattern: bits)
             #expect(ck_float_to_f8e4m3_scalar(x) == expected, "f32 \(c["f32_bits"]?.stringValue ?? "")")
         }

@@ -26,15 +26,20 @@ import TestSupport
             }
             let call = String(rest[start.lowerBound..<end])
             rest = rest[end...]
-            guard let nameRange = call.range(of: #"name: "([A-Za-z-]+)""#, options: .regularExpression) else { continue }
+            guard let nameRange = call.range(of: #"name: "([A-Za-z-]+)""#, options: .regularExpression) else {
+                continue
+            }
             let name = call[nameRange].split(separator: "\"")[1]
             var deps: [String] = []
             if let d = call.range(of: "dependencies: [") {
                 var list = call[d.upperBound...]
                 if let close = list.firstIndex(of: "]") { list = list[..<close] }
                 // Products of other packages are written .product(name: …): leave them out.
-                let withoutProducts = list.replacingOccurrences(of: #"\.product\([^)]*\)"#, with: "", options: .regularExpression)
-                deps = withoutProducts.split(separator: "\"", omittingEmptySubsequences: false).enumerated().filter { $0.offset % 2 == 1 }.map { String($0.element) }
+                let withoutProducts = list.replacingOccurrences(
+                    of: #"\.product\([^)]*\)"#, with: "", options: .regularExpression)
+                deps = withoutProducts.split(separator: "\"", omittingEmptySubsequences: false).enumerated().filter {
+                    $0.offset % 2 == 1
+                }.map { String($0.element) }
             }
             graph[String(name)] = deps
         }
@@ -56,7 +61,11 @@ import TestSupport
         for l in 0...(layer.values.max() ?? 0) {
             for m in graph.keys.filter({ layer[$0] == l }).sorted() {
                 let deps = (graph[m] ?? []).sorted()
-                lines.append(deps.isEmpty ? "\(l)  \(m)" : "\(l)  \(m.padding(toLength: 16, withPad: " ", startingAt: 0))← " + deps.joined(separator: ", "))
+                lines.append(
+                    deps.isEmpty
+                        ? "\(l)  \(m)"
+                        : "\(l)  \(m.padding(toLength: 16, withPad: " ", startingAt: 0))← "
+                            + deps.joined(separator: ", "))
             }
         }
         return lines.joined(separator: "\n")
@@ -80,7 +89,8 @@ import TestSupport
         let graph = try Self.graph()
         let forbidden: [(String, String)] = [
             ("WeightFormat", "Checkpoints"), ("Inference", "Registry"), ("Export", "Registry"), ("Inference", "Hub"),
-            ("Inference", "Conversion"), ("Checks", "Hub"), ("Checks", "Registry"), ("Registry", "Hub"), ("Hub", "Conversion"),
+            ("Inference", "Conversion"), ("Checks", "Hub"), ("Checks", "Registry"), ("Registry", "Hub"),
+            ("Hub", "Conversion"),
             ("Conversion", "Hub"), ("Conversion", "Inference"), ("WeightFormat", "Inference"), ("Pairs", "HasskitCLI"),
         ]
         for (from, to) in forbidden {

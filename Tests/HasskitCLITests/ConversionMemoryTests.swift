@@ -13,11 +13,14 @@ import TestSupport
         let shape = FP8CheckpointGenerator.Shape(layers: 90)
         let bytes = try FP8CheckpointGenerator.write(to: dir + "/src", shape: shape)
         #expect(bytes > 900 << 20, "the generated checkpoint is \(bytes) bytes, meant to be about 1 GB")
-        let result = try ChildProcess.runMeasuringPeakRSS(InspectCommandTests.binary,
-                                                          ["convert", dir + "/src", "--out", dir + "/out.hkw", "--type", "fp8"])
+        let result = try ChildProcess.runMeasuringPeakRSS(
+            InspectCommandTests.binary,
+            ["convert", dir + "/src", "--out", dir + "/out.hkw", "--type", "fp8"])
         #expect(result.status == 0)
         let bound = UInt64(2 * shape.largestTensorF32Bytes) + 256 << 20
         #expect(result.peakRSSBytes < bound, "peak RSS \(result.peakRSSBytes >> 20) MiB, bound \(bound >> 20) MiB")
-        print("convert of \(bytes >> 20) MiB of FP8: peak RSS \(result.peakRSSBytes >> 20) MiB (bound \(bound >> 20) MiB)")
+        print(
+            "convert of \(bytes >> 20) MiB of FP8: peak RSS \(result.peakRSSBytes >> 20) MiB (bound \(bound >> 20) MiB)"
+        )
     }
 }

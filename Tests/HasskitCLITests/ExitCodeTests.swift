@@ -18,15 +18,25 @@ import TestSupport
     /// A loopback hub with one small public repository, and an environment pointing at it.
     static func hub(_ home: String) throws -> (LoopbackHub, [String: String]) {
         let hub = try LoopbackHub()
-        hub.addRepo("org/model", files: [("config.json", Array("{\"hidden_size\": 8}".utf8)), ("weights.bin", [UInt8](repeating: 7, count: 4096))])
-        let env = ["HF_ENDPOINT": hub.endpoint, "HF_HUB_CACHE": home + "/hub", "HASSKIT_HOME": home + "/hasskit", "HF_TOKEN": "",
-                   "HF_HOME": home + "/hf", "HASSKIT_RETRY_BASE_SECONDS": "0.01", "HASSKIT_MANIFESTS": ""]
+        hub.addRepo(
+            "org/model",
+            files: [
+                ("config.json", Array("{\"hidden_size\": 8}".utf8)),
+                ("weights.bin", [UInt8](repeating: 7, count: 4096)),
+            ])
+        let env = [
+            "HF_ENDPOINT": hub.endpoint, "HF_HUB_CACHE": home + "/hub", "HASSKIT_HOME": home + "/hasskit",
+            "HF_TOKEN": "",
+            "HF_HOME": home + "/hf", "HASSKIT_RETRY_BASE_SECONDS": "0.01", "HASSKIT_MANIFESTS": "",
+        ]
         return (hub, env)
     }
 
     /// Raw Foundation error text must never reach a user.
     static func expectPlain(_ r: Run, sourceLocation: SourceLocation = #_sourceLocation) {
-        #expect(!r.stderr.contains("NSCocoaErrorDomain") && !r.stderr.contains("Error Domain"), "\(r.stderr)", sourceLocation: sourceLocation)
+        #expect(
+            !r.stderr.contains("NSCocoaErrorDomain") && !r.stderr.contains("Error Domain"), "\(r.stderr)",
+            sourceLocation: sourceLocation)
     }
 
     @Test func usage64() throws {
@@ -41,13 +51,38 @@ import TestSupport
         #expect(hostile.status == 65 && hostile.stderr.contains("os.system"), "\(hostile.stderr)")
         // A user manifest whose revision would leave the cache: refused naming the file and field.
         let dir = Fixtures.temporaryDirectory("hasskit-manifests")
-        let text = try String(contentsOfFile: Fixtures.root + "/../../manifests/llama3-instruct-8b.json", encoding: .utf8)
-            .replacingOccurrences(of: "\"llama3-instruct-8b\"", with: "\"evil\"").replacingOccurrences(of: "\"llama3-8b\"", with: "\"evil-8b\"")
-            .replacingOccurrences(of: "\"revision\": \"main\"", with: "\"revision\": \"../../../../x\"")
+        let text = try String(
+            contentsOfFile: Fixtures.root + "/../../manifests/llama3-instruct-8b.json", encoding: .utf8
+        )
+        .replacingOccurrences(of: "\"llama3-instruct-8b\"", with: "\"evil\"").replacingOccurrences(
+            of: "\"llama3-8b\"", with: "\"evil-8b\""
+        )
+        .replacingOccurrences(of: "\"revision\": \"main\"", with: "\"revision\": \"../../../../x\"")
         try Data(text.utf8).write(to: URL(fileURLWithPath: dir + "/evil.json"))
         let r = try Self.run(["list"], env: ["HASSKIT_MANIFESTS": dir])
         #expect(r.status == 65, "\(r.stderr)")
         #expect(r.stderr.contains(dir + "/evil.json") && r.stderr.contains("revision"), "\(r.stderr)")
+    }
+
+    /// A tokenizer construct hasskit does not implement is bad input naming the file (it was
+    /// exit 70 "normalizer … is not supported").
+    @Test func anUnsupportedTokenizerIsBadInputNamingTheFile() throws {
+        let dir = Fixtures.temporaryDirectory()
+        try FileSystem.createDirectory(dir + "/src")
+        for name in try FileSystem.contents(of: Fixtures.path("demo-pair/base")) {
+            var bytes = try FileSystem.readFile(Fixtures.path("demo-pair/base/" + name))
+            if name == "tokenizer.json" {
+                let text = String(decoding: bytes, as: UTF8.self)
+                    .replacingOccurrences(of: "\"normalizer\": null", with: "\"normalizer\": {\"type\": \"Lowercase\"}")
+                #expect(text.contains("Lowercase"), "the fixture's tokenizer has no \"normalizer\": null to replace")
+                bytes = Array(text.utf8)
+            }
+            try Data(bytes).write(to: URL(fileURLWithPath: dir + "/src/" + name))
+        }
+        #expect(try Self.run(["convert", dir + "/src", "--out", dir + "/m.hkw", "--type", "q8_0"]).status == 0)
+        let r = try Self.run(["run", dir + "/m.hkw", "--prompt", "hello", "--max-tokens", "2"])
+        #expect(r.status == 65, "\(r.stderr)")
+        #expect(r.stderr.contains(dir + "/m.hkw") && r.stderr.contains("Lowercase"), "\(r.stderr)")
     }
 
     @Test func notFound66() throws {
@@ -58,8 +93,12 @@ import TestSupport
     @Test func network69() throws {
         let home = Fixtures.temporaryDirectory("hasskit-exit")
         // Nothing listens on port 9 of loopback: every attempt is refused, then given up.
-        let r = try Self.run(["pull", "org/model", "--quiet"], env: ["HF_ENDPOINT": "http://127.0.0.1:9", "HF_HUB_CACHE": home + "/hub",
-                                                                     "HASSKIT_HOME": home, "HASSKIT_RETRY_BASE_SECONDS": "0.01"])
+        let r = try Self.run(
+            ["pull", "org/model", "--quiet"],
+            env: [
+                "HF_ENDPOINT": "http://127.0.0.1:9", "HF_HUB_CACHE": home + "/hub",
+                "HASSKIT_HOME": home, "HASSKIT_RETRY_BASE_SECONDS": "0.01",
+            ])
         #expect(r.status == 69, "\(r.stderr)")
     }
 
@@ -76,7 +115,8 @@ import TestSupport
         defer { hub.stop() }
         // The cache path runs through a regular file.
         try Data("x".utf8).write(to: URL(fileURLWithPath: home + "/file"))
-        let r = try Self.run(["pull", "org/model", "--quiet"], env: env.merging(["HF_HUB_CACHE": home + "/file/hub"]) { $1 })
+        let r = try Self.run(
+            ["pull", "org/model", "--quiet"], env: env.merging(["HF_HUB_CACHE": home + "/file/hub"]) { $1 })
         #expect(r.status == 74, "\(r.stderr)")
         #expect(r.stderr.contains(home + "/file/hub") && r.stderr.contains("Not a directory"), "\(r.stderr)")
         Self.expectPlain(r)
@@ -95,7 +135,11 @@ import TestSupport
         mount.executableURL = URL(fileURLWithPath: "/bin/mount")
         mount.arguments = ["-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", mountPoint]
         mount.standardError = FileHandle.nullDevice
-        guard (try? mount.run()) != nil, { mount.waitUntilExit(); return mount.terminationStatus == 0 }() else {
+        guard (try? mount.run()) != nil,
+            {
+                mount.waitUntilExit(); return mount.terminationStatus == 0
+            }()
+        else {
             print("skipped: cannot mount a read-only tmpfs here (needs root), so the read-only case is not tested")
             return
         }
@@ -108,7 +152,8 @@ import TestSupport
         }
         let (hub, env) = try Self.hub(home)
         defer { hub.stop() }
-        let r = try Self.run(["pull", "org/model", "--quiet"], env: env.merging(["HF_HUB_CACHE": mountPoint + "/hub"]) { $1 })
+        let r = try Self.run(
+            ["pull", "org/model", "--quiet"], env: env.merging(["HF_HUB_CACHE": mountPoint + "/hub"]) { $1 })
         #expect(r.status == 74, "\(r.stderr)")
         #expect(r.stderr.contains(mountPoint) && r.stderr.contains("Read-only file system"), "\(r.stderr)")
         Self.expectPlain(r)
@@ -141,7 +186,8 @@ import TestSupport
         #expect(bad.stdout.contains("tokenizer.json"), "\(bad.stdout)")
         let runDamaged = try Self.run(["run", path, "--prompt", "hello", "--max-tokens", "2"])
         #expect(runDamaged.status == 75, "\(runDamaged.stderr)")
-        #expect(runDamaged.stderr.contains(path) && runDamaged.stderr.contains("tokenizer.json"), "\(runDamaged.stderr)")
+        #expect(
+            runDamaged.stderr.contains(path) && runDamaged.stderr.contains("tokenizer.json"), "\(runDamaged.stderr)")
     }
 
     @Test func noPermission77() throws {
@@ -149,7 +195,10 @@ import TestSupport
         let hub = try LoopbackHub()
         defer { hub.stop() }
         hub.addRepo("org/gated", files: [("config.json", Array("{}".utf8))], gated: true)
-        let env = ["HF_ENDPOINT": hub.endpoint, "HF_HUB_CACHE": home + "/hub", "HASSKIT_HOME": home, "HF_TOKEN": "", "HF_HOME": home + "/hf"]
+        let env = [
+            "HF_ENDPOINT": hub.endpoint, "HF_HUB_CACHE": home + "/hub", "HASSKIT_HOME": home, "HF_TOKEN": "",
+            "HF_HOME": home + "/hf",
+        ]
         let r = try Self.run(["pull", "org/gated", "--quiet"], env: env)
         #expect(r.status == 77 && r.stderr.contains("gated"), "\(r.stderr)")
         let verbose = try Self.run(["pull", "org/gated", "--quiet", "--verbose"], env: env)
@@ -159,8 +208,12 @@ import TestSupport
     /// A prompt is any text, one that starts with a dash included.
     @Test func promptsMayStartWithADash() throws {
         let dir = Fixtures.temporaryDirectory()
-        #expect(try Self.run(["convert", Fixtures.path("demo-pair/base"), "--out", dir + "/b.hkw", "--type", "q8_0"]).status == 0)
-        let r = try Self.run(["run", dir + "/b.hkw", "--prompt", "-12.5e-3 and 6.022e23", "--max-tokens", "2", "--json"])
+        #expect(
+            try Self.run(["convert", Fixtures.path("demo-pair/base"), "--out", dir + "/b.hkw", "--type", "q8_0"]).status
+                == 0)
+        let r = try Self.run([
+            "run", dir + "/b.hkw", "--prompt", "-12.5e-3 and 6.022e23", "--max-tokens", "2", "--json",
+        ])
         #expect(r.status == 0, "\(r.stderr)")
         #expect((try JSONParser().parse(r.stdout)["prompt_ids"]?.arrayValue?.count ?? 0) > 3)
     }
@@ -180,7 +233,8 @@ enum HKWFileProbe {
         let header = try JSONParser().parse(Array(bytes[headerOffset..<headerOffset + headerLength]))
         let all = (header["files"]?.arrayValue ?? []) + (header["tensors"]?.arrayValue ?? [])
         guard let e = all.first(where: { $0["name"]?.stringValue == name }), let offset = e["offset"]?.uint64Value,
-              let length = e["length"]?.uint64Value else {
+            let length = e["length"]?.uint64Value
+        else {
             throw HKWProbeError.noEntry(name)
         }
         return Location(absoluteOffset: dataOffset + offset, length: length)

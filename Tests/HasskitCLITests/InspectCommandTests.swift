@@ -15,10 +15,12 @@ import TestSupport
     /// The `hasskit` executable next to the test bundle (SwiftPM builds it with the tests).
     static let binary: String = {
         let bundleDir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for candidate in [bundleDir.appendingPathComponent("hasskit").path,
-                          bundleDir.deletingLastPathComponent().appendingPathComponent("hasskit").path,
-                          Fixtures.root + "/../../.build/debug/hasskit"]
-            where FileManager.default.isExecutableFile(atPath: candidate) {
+        for candidate in [
+            bundleDir.appendingPathComponent("hasskit").path,
+            bundleDir.deletingLastPathComponent().appendingPathComponent("hasskit").path,
+            Fixtures.root + "/../../.build/debug/hasskit",
+        ]
+        where FileManager.default.isExecutableFile(atPath: candidate) {
             return candidate
         }
         return Fixtures.root + "/../../.build/debug/hasskit"
@@ -38,8 +40,9 @@ import TestSupport
         let o = out.fileHandleForReading.readDataToEndOfFile()
         let e = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
-        return Run(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
-                   stderr: String(decoding: e, as: UTF8.self), signaled: p.terminationReason == .uncaughtSignal)
+        return Run(
+            status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
+            stderr: String(decoding: e, as: UTF8.self), signaled: p.terminationReason == .uncaughtSignal)
     }
 
     @Test func jsonMatchesTheReferenceInventory() throws {
@@ -62,8 +65,10 @@ import TestSupport
     }
 
     @Test func formatsAreNamed() throws {
-        let cases = ["llama3": "safetensors", "llama2": "pytorch-zip", "draft_llama2_legacy": "pytorch-legacy",
-                     "qwen2/model.safetensors": "safetensors", "llama3/model.safetensors.index.json": "safetensors"]
+        let cases = [
+            "llama3": "safetensors", "llama2": "pytorch-zip", "draft_llama2_legacy": "pytorch-legacy",
+            "qwen2/model.safetensors": "safetensors", "llama3/model.safetensors.index.json": "safetensors",
+        ]
         for (path, format) in cases {
             let r = try Self.run(["inspect", Fixtures.path(path), "--json"])
             #expect(try JSONParser().parse(r.stdout)["format"]?.stringValue == format, "\(path)")
@@ -88,7 +93,9 @@ import TestSupport
             } else {
                 // accept-or-reject: the binary must decide as the library does, one way or the other.
                 let loads = (try? Checkpoint.open(Fixtures.path("hostile/" + file))) != nil
-                #expect(r.status == (loads ? 0 : 65), "\(file): the library \(loads ? "loads" : "refuses") it, inspect exited \(r.status)")
+                #expect(
+                    r.status == (loads ? 0 : 65),
+                    "\(file): the library \(loads ? "loads" : "refuses") it, inspect exited \(r.status)")
             }
         }
     }
@@ -154,8 +161,10 @@ extension InspectCommandTests {
         let ref = try #require(try Fixtures.json("refs/qwen2.json")["prompts"]?.arrayValue?.first)
         let ids = try ref.ints("input_ids")
         let greedy = try ref.ints("greedy16")
-        let r = try Self.run(["run", dir + "/q.hkw", "--prompt-ids", ids.map(String.init).joined(separator: ","),
-                              "--max-tokens", "16", "--json"])
+        let r = try Self.run([
+            "run", dir + "/q.hkw", "--prompt-ids", ids.map(String.init).joined(separator: ","),
+            "--max-tokens", "16", "--json",
+        ])
         #expect(r.status == 0, "\(r.stderr)")
         let doc = try JSONParser().parse(r.stdout)
         #expect(doc["output_ids"]?.arrayValue?.compactMap(\.intValue) == greedy)
@@ -167,14 +176,22 @@ extension InspectCommandTests {
 extension InspectCommandTests {
     @Test func runWithADraftHeadIsLossless() throws {
         let dir = Fixtures.temporaryDirectory()
-        #expect(try Self.run(["convert", Fixtures.path("demo-pair/base"), "--out", dir + "/b.hkw", "--type", "f32"]).status == 0)
-        #expect(try Self.run(["convert", Fixtures.path("demo-pair/draft"), "--out", dir + "/d.hkw", "--type", "f32",
-                              "--draft-of", dir + "/b.hkw"]).status == 0)
+        #expect(
+            try Self.run(["convert", Fixtures.path("demo-pair/base"), "--out", dir + "/b.hkw", "--type", "f32"]).status
+                == 0)
+        #expect(
+            try Self.run([
+                "convert", Fixtures.path("demo-pair/draft"), "--out", dir + "/d.hkw", "--type", "f32",
+                "--draft-of", dir + "/b.hkw",
+            ]).status == 0)
         let prompt = try #require(try Fixtures.json("demo-pair/refs.json")["prompts"]?.arrayValue?.first)
         let ids = try prompt.ints("ids").map(String.init).joined(separator: ",")
-        let plain = try JSONParser().parse(try Self.run(["run", dir + "/b.hkw", "--prompt-ids", ids, "--max-tokens", "24", "--json"]).stdout)
-        let r = try Self.run(["run", dir + "/b.hkw", "--prompt-ids", ids, "--max-tokens", "24", "--json", "--draft", dir + "/d.hkw",
-                              "--top-k", "4", "--depth", "4", "--total-tokens", "16"])
+        let plain = try JSONParser().parse(
+            try Self.run(["run", dir + "/b.hkw", "--prompt-ids", ids, "--max-tokens", "24", "--json"]).stdout)
+        let r = try Self.run([
+            "run", dir + "/b.hkw", "--prompt-ids", ids, "--max-tokens", "24", "--json", "--draft", dir + "/d.hkw",
+            "--top-k", "4", "--depth", "4", "--total-tokens", "16",
+        ])
         #expect(r.status == 0, "\(r.stderr)")
         let spec = try JSONParser().parse(r.stdout)
         #expect(spec["output_ids"] == plain["output_ids"])
@@ -186,7 +203,9 @@ extension InspectCommandTests {
 extension InspectCommandTests {
     @Test func runTakesTextWithTheModelsTokenizer() throws {
         let dir = Fixtures.temporaryDirectory()
-        #expect(try Self.run(["convert", Fixtures.path("demo-pair/base"), "--out", dir + "/b.hkw", "--type", "q8_0"]).status == 0)
+        #expect(
+            try Self.run(["convert", Fixtures.path("demo-pair/base"), "--out", dir + "/b.hkw", "--type", "q8_0"]).status
+                == 0)
         let prompt = try #require(try Fixtures.json("demo-pair/refs.json")["prompts"]?.arrayValue?.first)
         let text = try #require(prompt["text"]?.stringValue)
         let r = try Self.run(["run", dir + "/b.hkw", "--prompt", text, "--max-tokens", "12", "--json"])
@@ -200,7 +219,8 @@ extension InspectCommandTests {
 
         // --chat: the prompt goes through the chat format detected from tokenizer_config.json;
         // the rendered text (jinja2's, refs/chat_demo.json) starts with the BOS text itself.
-        let rendered = try #require(try Fixtures.json("refs/chat_demo.json")["cases"]?.arrayValue?.first?["text"]?.stringValue)
+        let rendered = try #require(
+            try Fixtures.json("refs/chat_demo.json")["cases"]?.arrayValue?.first?["text"]?.stringValue)
         let chat = try Self.run(["run", dir + "/b.hkw", "--prompt", "x = 1", "--chat", "--max-tokens", "4", "--json"])
         #expect(chat.status == 0, "\(chat.stderr)")
         let raw = try Self.run(["run", dir + "/b.hkw", "--prompt", rendered, "--max-tokens", "4", "--json"])
@@ -217,14 +237,24 @@ extension InspectCommandTests {
     /// a head made for another base is refused with exit 78 and a sentence naming the mismatch.
     @Test func checkProvesTheDemoPairLossless() throws {
         let dir = Fixtures.temporaryDirectory()
-        #expect(try Self.run(["convert", Fixtures.path("demo-pair/base"), "--out", dir + "/b.hkw", "--type", "q8_0"]).status == 0)
-        #expect(try Self.run(["convert", Fixtures.path("demo-pair/draft"), "--out", dir + "/d.hkw", "--type", "q8_0", "--draft-of", dir + "/b.hkw"]).status == 0)
+        #expect(
+            try Self.run(["convert", Fixtures.path("demo-pair/base"), "--out", dir + "/b.hkw", "--type", "q8_0"]).status
+                == 0)
+        #expect(
+            try Self.run([
+                "convert", Fixtures.path("demo-pair/draft"), "--out", dir + "/d.hkw", "--type", "q8_0", "--draft-of",
+                dir + "/b.hkw",
+            ]).status == 0)
         let prompts = try #require(try Fixtures.json("demo-pair/refs.json")["prompts"]?.arrayValue).prefix(2)
         // One line per prompt: the first line of each reference prompt.
-        try Data(prompts.compactMap { $0["text"]?.stringValue?.split(separator: "\n").first.map { $0 + "\n" } }.joined().utf8)
-            .write(to: URL(fileURLWithPath: dir + "/prompts.txt"))
-        let r = try Self.run(["check", "--base", dir + "/b.hkw", "--draft", dir + "/d.hkw", "--prompts", dir + "/prompts.txt",
-                              "--max-tokens", "24", "--top-k", "4", "--depth", "4", "--total-tokens", "16", "--json"])
+        try Data(
+            prompts.compactMap { $0["text"]?.stringValue?.split(separator: "\n").first.map { $0 + "\n" } }.joined().utf8
+        )
+        .write(to: URL(fileURLWithPath: dir + "/prompts.txt"))
+        let r = try Self.run([
+            "check", "--base", dir + "/b.hkw", "--draft", dir + "/d.hkw", "--prompts", dir + "/prompts.txt",
+            "--max-tokens", "24", "--top-k", "4", "--depth", "4", "--total-tokens", "16", "--json",
+        ])
         #expect(r.status == 0, "\(r.stderr)")
         let doc = try JSONParser().parse(r.stdout)
         #expect(doc["identical"]?.boolValue == true)
@@ -234,18 +264,26 @@ extension InspectCommandTests {
         #expect(tau > 2 && tau <= 6)
         #expect(doc["speedup"] != nil && doc["vanilla_tokens_per_second"] != nil)
         // Sampled: outputs are not compared, τ is still reported.
-        let sampled = try Self.run(["check", "--base", dir + "/b.hkw", "--draft", dir + "/d.hkw", "--prompts", dir + "/prompts.txt",
-                                    "--max-tokens", "8", "--top-k", "4", "--depth", "4", "--total-tokens", "16", "--temperature", "1", "--json"])
+        let sampled = try Self.run([
+            "check", "--base", dir + "/b.hkw", "--draft", dir + "/d.hkw", "--prompts", dir + "/prompts.txt",
+            "--max-tokens", "8", "--top-k", "4", "--depth", "4", "--total-tokens", "16", "--temperature", "1", "--json",
+        ])
         #expect(sampled.status == 0, "\(sampled.stderr)")
         let sampledDoc = try JSONParser().parse(sampled.stdout)
         #expect(sampledDoc["identical"]?.isNull == true)
         #expect((sampledDoc["acceptance_length"]?.doubleValue ?? 0) >= 1)
-        let unconverted = try PairFlowTests.run(["check", "llama3-instruct-8b"], env: ["HASSKIT_HOME": dir + "/hasskit"])
+        let unconverted = try PairFlowTests.run(
+            ["check", "llama3-instruct-8b"], env: ["HASSKIT_HOME": dir + "/hasskit"])
         #expect(unconverted.status == 64 && unconverted.stderr.contains("not converted yet"), "\(unconverted.stderr)")
 
-        #expect(try Self.run(["convert", Fixtures.path("llama3"), "--out", dir + "/l3.hkw", "--type", "f32"]).status == 0)
-        #expect(try Self.run(["convert", Fixtures.path("draft_llama2"), "--out", dir + "/h2.hkw", "--type", "f32"]).status == 0)
-        let bad = try Self.run(["check", "--base", dir + "/l3.hkw", "--draft", dir + "/h2.hkw", "--prompts", dir + "/prompts.txt"])
+        #expect(
+            try Self.run(["convert", Fixtures.path("llama3"), "--out", dir + "/l3.hkw", "--type", "f32"]).status == 0)
+        #expect(
+            try Self.run(["convert", Fixtures.path("draft_llama2"), "--out", dir + "/h2.hkw", "--type", "f32"]).status
+                == 0)
+        let bad = try Self.run([
+            "check", "--base", dir + "/l3.hkw", "--draft", dir + "/h2.hkw", "--prompts", dir + "/prompts.txt",
+        ])
         #expect(bad.status == 78)
         #expect(bad.stderr.contains("made for another base"), "\(bad.stderr)")
 
@@ -261,7 +299,9 @@ extension InspectCommandTests {
         #expect(converted?["found"]?.stringValue == "this base")
         let mismatch = try Self.run(["compat", dir + "/l3.hkw", dir + "/h2.hkw", "--json"])
         #expect(mismatch.status == 78)
-        let failed = try JSONParser().parse(mismatch.stdout)["checks"]?.arrayValue?.filter { $0["ok"]?.boolValue == false }.compactMap { $0["name"]?.stringValue }
+        let failed = try JSONParser().parse(mismatch.stdout)["checks"]?.arrayValue?.filter {
+            $0["ok"]?.boolValue == false
+        }.compactMap { $0["name"]?.stringValue }
         #expect(failed == ["hidden size", "vocabulary", "fc shape", "embedding", "rope theta"])
         let text = try Self.run(["compat", dir + "/l3.hkw", dir + "/h2.hkw"])
         #expect(text.stdout.contains("FAIL  hidden size         expected 128, found 96"), "\(text.stdout)")
@@ -273,11 +313,19 @@ extension InspectCommandTests {
     /// MTP layer extracted as the draft, and `check` proving speculative = plain greedy.
     @Test func checkRunsADeepSeekPairWithItsMTPDraft() throws {
         let dir = Fixtures.temporaryDirectory()
-        #expect(try Self.run(["convert", Fixtures.path("deepseek_v3"), "--out", dir + "/b.hkw", "--type", "fp8"]).status == 0)
-        #expect(try Self.run(["convert", Fixtures.path("deepseek_v3"), "--out", dir + "/mtp.hkw", "--type", "fp8", "--layers", "mtp"]).status == 0)
-        FileManager.default.createFile(atPath: dir + "/prompts.txt", contents: Data("The license says\ndef main():\n".utf8))
-        let r = try Self.run(["check", "--base", dir + "/b.hkw", "--draft", dir + "/mtp.hkw", "--prompts", dir + "/prompts.txt",
-                              "--max-tokens", "8", "--top-k", "2", "--depth", "2", "--total-tokens", "5", "--json"])
+        #expect(
+            try Self.run(["convert", Fixtures.path("deepseek_v3"), "--out", dir + "/b.hkw", "--type", "fp8"]).status
+                == 0)
+        #expect(
+            try Self.run([
+                "convert", Fixtures.path("deepseek_v3"), "--out", dir + "/mtp.hkw", "--type", "fp8", "--layers", "mtp",
+            ]).status == 0)
+        FileManager.default.createFile(
+            atPath: dir + "/prompts.txt", contents: Data("The license says\ndef main():\n".utf8))
+        let r = try Self.run([
+            "check", "--base", dir + "/b.hkw", "--draft", dir + "/mtp.hkw", "--prompts", dir + "/prompts.txt",
+            "--max-tokens", "8", "--top-k", "2", "--depth", "2", "--total-tokens", "5", "--json",
+        ])
         #expect(r.status == 0, "\(r.stderr)")
         let doc = try JSONParser().parse(r.stdout)
         #expect(doc["identical"]?.boolValue == true && doc["prompts"]?.intValue == 2)
@@ -289,7 +337,9 @@ extension InspectCommandTests {
     /// speed is asserted: this only checks the table is there and consistent).
     @Test func benchReportsEachTestWithItsBound() throws {
         let dir = Fixtures.temporaryDirectory()
-        #expect(try Self.run(["convert", Fixtures.path("demo-pair/base"), "--out", dir + "/b.hkw", "--type", "q8_0"]).status == 0)
+        #expect(
+            try Self.run(["convert", Fixtures.path("demo-pair/base"), "--out", dir + "/b.hkw", "--type", "q8_0"]).status
+                == 0)
         let r = try Self.run(["bench", dir + "/b.hkw", "-p", "8", "-n", "4", "-t", "1,2", "-r", "1", "--json"])
         #expect(r.status == 0, "\(r.stderr)")
         let rows = try #require(try JSONParser().parse(r.stdout).arrayValue)
@@ -297,7 +347,8 @@ extension InspectCommandTests {
         #expect(rows.map { $0["threads"]?.intValue ?? 0 } == [1, 1, 2, 2])
         for row in rows {
             #expect(row["bound"]?.stringValue == (row["test"]?.stringValue == "pp8" ? "sgemm" : "memory"))
-            let tps = row["tokens_per_second"]?.doubleValue ?? 0, bound = row["bound_tokens_per_second"]?.doubleValue ?? 0
+            let tps = row["tokens_per_second"]?.doubleValue ?? 0,
+                bound = row["bound_tokens_per_second"]?.doubleValue ?? 0
             #expect(tps > 0 && bound > 0)
             #expect(abs((row["fraction_of_bound"]?.doubleValue ?? 0) - tps / bound) < 0.01)
             #expect(row["type"]?.stringValue == "Q8_0_R8" && (row["weight_bytes_per_token"]?.intValue ?? 0) > 0)
@@ -311,16 +362,22 @@ extension InspectCommandTests {
     @Test func convertInterleavesRowsUnlessAskedNotTo() throws {
         let dir = Fixtures.temporaryDirectory()
         for (name, extra) in [("r8", [String]()), ("plain", ["--plain-rows"])] {
-            let r = try Self.run(["convert", Fixtures.path("demo-pair/base"), "--out", "\(dir)/\(name).hkw", "--type", "q4_0"] + extra)
+            let r = try Self.run(
+                ["convert", Fixtures.path("demo-pair/base"), "--out", "\(dir)/\(name).hkw", "--type", "q4_0"] + extra)
             #expect(r.status == 0, "\(r.stderr)")
         }
         let types = try ["r8", "plain"].map { name in
-            Set(try HKWFile(path: "\(dir)/\(name).hkw").tensors.filter { $0.shape.count == 2 }.compactMap { $0.type?.rawValue })
+            Set(
+                try HKWFile(path: "\(dir)/\(name).hkw").tensors.filter { $0.shape.count == 2 }.compactMap {
+                    $0.type?.rawValue
+                })
         }
         #expect(types[0] == ["Q4_0", "Q4_0_R8"], "the embedding stays plain; every other matrix is interleaved")
         #expect(types[1] == ["Q4_0"])
         let outputs = try ["r8", "plain"].map { name in
-            let r = try Self.run(["run", "\(dir)/\(name).hkw", "--prompt-ids", "1,2,3,4", "--max-tokens", "12", "--json"])
+            let r = try Self.run([
+                "run", "\(dir)/\(name).hkw", "--prompt-ids", "1,2,3,4", "--max-tokens", "12", "--json",
+            ])
             #expect(r.status == 0, "\(r.stderr)")
             return try JSONParser().parse(r.stdout)["output_ids"]?.arrayValue?.compactMap(\.intValue) ?? []
         }

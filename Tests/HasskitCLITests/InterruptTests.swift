@@ -26,7 +26,8 @@ import TestSupport
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         try handle.truncate(atOffset: UInt64(image.count) + (1 << 30))
         try handle.close()
-        let config = #"{"architectures": ["LlamaForCausalLM"], "hidden_size": 32768, "num_attention_heads": 256, "num_hidden_layers": 1}"#
+        let config =
+            #"{"architectures": ["LlamaForCausalLM"], "hidden_size": 32768, "num_attention_heads": 256, "num_hidden_layers": 1}"#
         FileManager.default.createFile(atPath: dir + "/config.json", contents: Data(config.utf8))
         return dir
     }

@@ -13,7 +13,9 @@ import TestSupport
     }
 
     static func files(_ folder: String) throws -> [(String, [UInt8])] {
-        try FileSystem.contents(of: Fixtures.path(folder)).map { ($0, try FileSystem.readFile(Fixtures.path(folder + "/" + $0))) }
+        try FileSystem.contents(of: Fixtures.path(folder)).map {
+            ($0, try FileSystem.readFile(Fixtures.path(folder + "/" + $0)))
+        }
     }
 
     @Test func pullShowVerifyConvertRemove() throws {
@@ -33,9 +35,11 @@ import TestSupport
              "published": {"source": "test"}}
             """
         FileManager.default.createFile(atPath: home + "/manifests/tiny.json", contents: Data(manifest.utf8))
-        var env = ["HF_ENDPOINT": hub.endpoint, "HF_HUB_CACHE": home + "/hub", "HASSKIT_HOME": home + "/hasskit",
-                   "HASSKIT_MANIFESTS": home + "/manifests", "HF_TOKEN": "", "HF_HOME": home + "/hf",
-                   "HASSKIT_RETRY_BASE_SECONDS": "0.01"]
+        var env = [
+            "HF_ENDPOINT": hub.endpoint, "HF_HUB_CACHE": home + "/hub", "HASSKIT_HOME": home + "/hasskit",
+            "HASSKIT_MANIFESTS": home + "/manifests", "HF_TOKEN": "", "HF_HOME": home + "/hf",
+            "HASSKIT_RETRY_BASE_SECONDS": "0.01",
+        ]
 
         let list = try Self.run(["list", "--json"], env: env)
         #expect(list.status == 0)
@@ -45,7 +49,9 @@ import TestSupport
         let denied = try Self.run(["pull", "tiny"], env: env)
         #expect(denied.status == 77, "\(denied.stderr)")
         #expect(denied.stderr.contains("HF_TOKEN"))
-        #expect(FileSystem.kind(of: home + "/hub/models--test-org--tiny-llama3/blobs") == .missing, "a refused pull reserved space")
+        #expect(
+            FileSystem.kind(of: home + "/hub/models--test-org--tiny-llama3/blobs") == .missing,
+            "a refused pull reserved space")
         let invalid = try Self.run(["pull", "tiny"], env: env.merging(["HF_TOKEN": "hf_not_a_token"]) { $1 })
         #expect(invalid.status == 77, "\(invalid.stderr)")
         #expect(invalid.stderr.contains("HF_TOKEN is set but the hub rejected it"), "\(invalid.stderr)")
@@ -76,21 +82,30 @@ import TestSupport
         #expect(convert.status == 0, "\(convert.stderr)")
         let reports = try JSONParser().parse(convert.stdout)
         #expect(reports["draft"]?["shared_with_base"]?.arrayValue?.count == 1)
-        let inspect = try JSONParser().parse(try Self.run(["inspect", home + "/hasskit/pairs/tiny-pair/draft-q8_0.hkw", "--json"], env: env).stdout)
+        let inspect = try JSONParser().parse(
+            try Self.run(["inspect", home + "/hasskit/pairs/tiny-pair/draft-q8_0.hkw", "--json"], env: env).stdout)
         #expect(inspect["metadata"]?["provenance"]?["repo"]?.stringValue == "test-org/tiny-hass-head")
 
         // The converted pair fits; `check PAIR` finds it in the store (this tiny base has no
         // tokenizer, so it stops there, naming the store's file).
-        let compat = try Self.run(["compat", home + "/hasskit/pairs/tiny-pair/base-q8_0.hkw", home + "/hasskit/pairs/tiny-pair/draft-q8_0.hkw", "--json"], env: env)
+        let compat = try Self.run(
+            [
+                "compat", home + "/hasskit/pairs/tiny-pair/base-q8_0.hkw",
+                home + "/hasskit/pairs/tiny-pair/draft-q8_0.hkw", "--json",
+            ], env: env)
         #expect(compat.status == 0, "\(compat.stderr)")
         let check = try Self.run(["check", "tiny"], env: env)
-        #expect(check.status == 64 && check.stderr.contains("tiny-pair/base-q8_0.hkw carries no tokenizer.json"), "\(check.stderr)")
+        #expect(
+            check.status == 64 && check.stderr.contains("tiny-pair/base-q8_0.hkw carries no tokenizer.json"),
+            "\(check.stderr)")
 
         // Hand-off: --dry-run writes nothing; the export points at the hub-cache snapshot.
-        let dry = try Self.run(["export", "tiny", "--engine", "sglang", "--out", home + "/export", "--dry-run"], env: env)
+        let dry = try Self.run(
+            ["export", "tiny", "--engine", "sglang", "--out", home + "/export", "--dry-run"], env: env)
         #expect(dry.status == 0 && dry.stdout.contains("would write"), "\(dry.stderr)")
         #expect(FileSystem.kind(of: home + "/export") == .missing)
-        let export = try Self.run(["export", "tiny", "--engine", "sglang", "--out", home + "/export", "--json"], env: env)
+        let export = try Self.run(
+            ["export", "tiny", "--engine", "sglang", "--out", home + "/export", "--json"], env: env)
         #expect(export.status == 0, "\(export.stderr)")
         let commands = try JSONParser().parse(export.stdout)["commands"]?.arrayValue?.compactMap(\.stringValue) ?? []
         #expect(commands.first?.contains(home + "/hub/models--test-org--tiny-llama3/snapshots/") == true, "\(commands)")
@@ -107,7 +122,8 @@ import TestSupport
     @Test func demoRunsThePipelineOffline() throws {
         let home = Fixtures.temporaryDirectory("hasskit-demo")
         let env = ["HASSKIT_HOME": home + "/hasskit", "HF_ENDPOINT": "", "HF_HUB_CACHE": home + "/user-cache"]
-        let first = try Self.run(["demo", "--workdir", home + "/demo", "--max-tokens", "8", "--prompt-count", "2", "--json"], env: env)
+        let first = try Self.run(
+            ["demo", "--workdir", home + "/demo", "--max-tokens", "8", "--prompt-count", "2", "--json"], env: env)
         #expect(first.status == 0, "\(first.stderr)")
         let doc = try JSONParser().parse(first.stdout)
         #expect(doc["pull"]?["files"]?.intValue == 7)
@@ -120,7 +136,8 @@ import TestSupport
         #expect(doc["convert"]?["draft"]?["shared_with_base"]?.arrayValue?.count == 1)
         #expect(FileSystem.kind(of: home + "/user-cache") == .missing, "the demo must not touch the user's cache")
 
-        let second = try Self.run(["demo", "--workdir", home + "/demo", "--max-tokens", "4", "--prompt-count", "1", "--json"], env: env)
+        let second = try Self.run(
+            ["demo", "--workdir", home + "/demo", "--max-tokens", "4", "--prompt-count", "1", "--json"], env: env)
         #expect(second.status == 0, "\(second.stderr)")
         #expect(try JSONParser().parse(second.stdout)["pull"]?["bytes_downloaded"]?.uint64Value == 0)
 

@@ -28,14 +28,18 @@ import TestSupport
 
     enum Token { case none, full, withoutAccess, invalid }
 
-    static func setup(files: [(String, [UInt8])]? = nil, gated: Bool = false, token: Token = .full,
-                      configure: (inout HubConfiguration) -> Void = { _ in }) throws -> Setup {
+    static func setup(
+        files: [(String, [UInt8])]? = nil, gated: Bool = false, token: Token = .full,
+        configure: (inout HubConfiguration) -> Void = { _ in }
+    ) throws -> Setup {
         let hub = try LoopbackHub()
-        let repo = hub.addRepo("org/model", files: files ?? [
-            ("config.json", Array("{\"hidden_size\": 8}".utf8)),
-            ("model.safetensors", bytes(3 << 20, seed: 1)),
-            ("sub/dir/extra.bin", bytes(5000, seed: 2)),
-        ], gated: gated)
+        let repo = hub.addRepo(
+            "org/model",
+            files: files ?? [
+                ("config.json", Array("{\"hidden_size\": 8}".utf8)),
+                ("model.safetensors", bytes(3 << 20, seed: 1)),
+                ("sub/dir/extra.bin", bytes(5000, seed: 2)),
+            ], gated: gated)
         let home = Fixtures.temporaryDirectory("hasskit-hub")
         let tokenValue: String?
         switch token {
@@ -44,8 +48,9 @@ import TestSupport
         case .withoutAccess: tokenValue = hub.tokenWithoutAccess
         case .invalid: tokenValue = "hf_revoked_long_ago"
         }
-        let env = HubEnvironment(endpoint: hub.endpoint, token: tokenValue, cacheDirectory: home + "/hub",
-                                 offline: false, hasskitHome: home + "/hasskit")
+        let env = HubEnvironment(
+            endpoint: hub.endpoint, token: tokenValue, cacheDirectory: home + "/hub",
+            offline: false, hasskitHome: home + "/hasskit")
         var config = HubConfiguration()
         config.retryBaseDelay = 0.01
         config.maxRetryDelay = 0.05
@@ -54,7 +59,9 @@ import TestSupport
         config.minimumRangeSize = 256 << 10
         config.parallelRanges = 4
         configure(&config)
-        return Setup(hub: hub, ops: PairOperations(client: HubClient(environment: env, configuration: config)), cache: home + "/hub", repo: repo)
+        return Setup(
+            hub: hub, ops: PairOperations(client: HubClient(environment: env, configuration: config)),
+            cache: home + "/hub", repo: repo)
     }
 
     static func quiet() -> DownloadProgress { DownloadProgress(style: .quiet) { _ in } }
@@ -104,7 +111,9 @@ import TestSupport
         try expectComplete(s)
         let bad = try Self.setup { $0.syncBlobs = false }
         bad.hub.setFault(.wrongBytes, for: "model.safetensors")
-        #expect(throws: HubError.self) { _ = try bad.ops.pull(.repo("org/model"), options: PullOptions(), progress: Self.quiet()) }
+        #expect(throws: HubError.self) {
+            _ = try bad.ops.pull(.repo("org/model"), options: PullOptions(), progress: Self.quiet())
+        }
         #expect(bad.hub.faultsFired("model.safetensors") > 0)
     }
 
@@ -132,7 +141,9 @@ import TestSupport
             c.maxAttempts = 2
         }
         s.hub.setFault(.dropThenFail(after: 1_000_000), for: "model.safetensors")
-        #expect(throws: HubError.self) { _ = try s.ops.pull(.repo("org/model"), options: PullOptions(), progress: Self.quiet()) }
+        #expect(throws: HubError.self) {
+            _ = try s.ops.pull(.repo("org/model"), options: PullOptions(), progress: Self.quiet())
+        }
         let blobs = try FileSystem.contents(of: s.cache + "/models--org--model/blobs")
         #expect(blobs.contains { $0.hasSuffix(".hasskit.incomplete") })
         #expect(!blobs.contains(s.repo.files[1].sha256), "a partial file is visible under its final name")
@@ -205,7 +216,9 @@ import TestSupport
             #expect(e.code == .gated(repo: "org/model", tokenSent: false))
             #expect(e.description.contains("HF_TOKEN"))
         }
-        #expect(FileSystem.kind(of: s.cache + "/models--org--model/blobs") == .missing, "the refused download reserved space")
+        #expect(
+            FileSystem.kind(of: s.cache + "/models--org--model/blobs") == .missing,
+            "the refused download reserved space")
 
         let limited = try Self.setup(gated: true, token: .withoutAccess)
         do {
@@ -235,12 +248,17 @@ import TestSupport
 
     /// A revision is a path component under refs/: `../../x` once wrote outside the cache, from
     /// the command line, from a user manifest, and from a lock file without any request.
-    @Test(arguments: ["../../../../escaped", "/etc/escaped", "-rf", "a/../../b", "main.lock", "x@{1}", "a\\b", "tab\tname", ".hidden", "a//b"])
+    @Test(arguments: [
+        "../../../../escaped", "/etc/escaped", "-rf", "a/../../b", "main.lock", "x@{1}", "a\\b", "tab\tname", ".hidden",
+        "a//b",
+    ])
     func revisionsThatCouldEscapeAreRefused(_ revision: String) throws {
         let s = try Self.setup()
         var options = PullOptions()
         options.revision = revision
-        #expect(throws: LayoutError.self) { _ = try s.ops.pull(.repo("org/model"), options: options, progress: Self.quiet()) }
+        #expect(throws: LayoutError.self) {
+            _ = try s.ops.pull(.repo("org/model"), options: options, progress: Self.quiet())
+        }
         #expect(FileSystem.kind(of: s.cache) == .missing, "something was written for revision \(revision)")
         #expect(s.hub.hub.requests.count == 0, "the hub was asked about revision \(revision)")
     }
@@ -250,7 +268,9 @@ import TestSupport
         _ = try s.ops.pull(.repo("org/model"), options: PullOptions(), progress: Self.quiet())
         let lockPath = s.ops.store.lockPath("org/model")
         let text = String(decoding: try FileSystem.readFile(lockPath), as: UTF8.self)
-        try Data(text.replacingOccurrences(of: "\"revision\": \"main\"", with: "\"revision\": \"../../../../escaped\"").utf8).write(to: URL(fileURLWithPath: lockPath))
+        try Data(
+            text.replacingOccurrences(of: "\"revision\": \"main\"", with: "\"revision\": \"../../../../escaped\"").utf8
+        ).write(to: URL(fileURLWithPath: lockPath))
         do {
             _ = try s.ops.pull(.repo("org/model"), options: PullOptions(), progress: Self.quiet())
             Issue.record("a lock file with an escaping revision was used")
@@ -266,7 +286,10 @@ import TestSupport
         for good in ["main", "v1.0", "refs/pr/12", "feature/x-y_z", String(repeating: "a", count: 40)] {
             #expect(Revision.isValid(good), "\(good)")
         }
-        for bad in ["", "..", "a..b", "a/", "/a", "a.", "@", "x.lock", "a/.b", "a b", "a~1", "a^", "a:b", "a?", "a*", "a[", "\u{7f}", "a\u{0}b"] {
+        for bad in [
+            "", "..", "a..b", "a/", "/a", "a.", "@", "x.lock", "a/.b", "a b", "a~1", "a^", "a:b", "a?", "a*", "a[",
+            "\u{7f}", "a\u{0}b",
+        ] {
             #expect(!Revision.isValid(bad), "\(bad)")
         }
         #expect(try Revision(String(repeating: "c", count: 40)).commit != nil)
@@ -277,7 +300,9 @@ import TestSupport
 
     /// A listing with a file `a` and a file `a/b` cannot be a git tree; it is refused before
     /// anything is written (once it left half a snapshot and exited 70).
-    @Test(arguments: [[("a", "x"), ("a/b", "y")], [("dir/f", "x"), ("dir/f/g/h", "y")], [("same", "x"), ("same", "y")]])
+    @Test(arguments: [
+        [("a", "x"), ("a/b", "y")], [("dir/f", "x"), ("dir/f/g/h", "y")], [("same", "x"), ("same", "y")],
+    ])
     func aListingThatIsNotATreeIsRefusedBeforeAnyWrite(_ files: [(String, String)]) throws {
         let s = try Self.setup(files: files.map { ($0.0, Array($0.1.utf8)) })
         do {
@@ -364,7 +389,9 @@ import TestSupport
         let offline = PairOperations(client: HubClient(environment: env, configuration: s.ops.client.configuration))
         let summary = try offline.pull(.repo("org/model"), options: PullOptions(), progress: Self.quiet())
         #expect(summary.files.allSatisfy { $0.status == .cached })
-        #expect(throws: HubError.self) { _ = try offline.pull(.repo("org/never"), options: PullOptions(), progress: Self.quiet()) }
+        #expect(throws: HubError.self) {
+            _ = try offline.pull(.repo("org/never"), options: PullOptions(), progress: Self.quiet())
+        }
     }
 
     @Test func resolveHeadersMustAgreeWithTheListing() throws {
@@ -382,15 +409,21 @@ import TestSupport
 
     @Test func unsafePathsInTheListingAreRefused() throws {
         let s = try Self.setup(files: [("../evil.txt", Array("x".utf8))])
-        #expect(throws: HubError.self) { _ = try s.ops.pull(.repo("org/model"), options: PullOptions(), progress: Self.quiet()) }
+        #expect(throws: HubError.self) {
+            _ = try s.ops.pull(.repo("org/model"), options: PullOptions(), progress: Self.quiet())
+        }
     }
 
     /// "needs 25 MB, 31 MB available" read as a contradiction: the message names the margin.
     @Test func theFreeSpaceMessageNamesTheMargin() {
-        let e = HubError(.notEnoughSpace(needed: 25 << 20, margin: Downloader.spaceMargin, available: 31 << 20, folder: "/cache/blobs"),
-                         location: "/cache/blobs")
-        #expect(e.description.contains("25.0 MiB") && e.description.contains("margin of 64.0 MiB") && e.description.contains("89.0 MiB in all"),
-                "\(e.description)")
+        let e = HubError(
+            .notEnoughSpace(
+                needed: 25 << 20, margin: Downloader.spaceMargin, available: 31 << 20, folder: "/cache/blobs"),
+            location: "/cache/blobs")
+        #expect(
+            e.description.contains("25.0 MiB") && e.description.contains("margin of 64.0 MiB")
+                && e.description.contains("89.0 MiB in all"),
+            "\(e.description)")
         #expect(e.description.contains("31.0 MiB") && e.description.contains("available"))
     }
 

@@ -1,5 +1,6 @@
 @testable import Inference
 import StrictJSON
+import Platform
 import Testing
 import TestSupport
 
@@ -8,10 +9,12 @@ import TestSupport
 @Suite struct AttentionKernelTests {
     @Test(arguments: [(4, 4, 1), (8, 2, 7), (6, 3, 33), (8, 4, 100)])
     func kernelMatchesTheReference(_ heads: Int, _ kvHeads: Int, _ positions: Int) throws {
-        let config = try ModelConfig(json: JSONValue.object([
-            ("hidden_size", .int(heads * 16)), ("intermediate_size", .int(64)), ("num_layers", .int(1)), ("num_heads", .int(heads)),
-            ("num_kv_heads", .int(kvHeads)), ("head_dim", .int(16)), ("vocab_size", .int(8)),
-        ]), path: "test")
+        let config = try ModelConfig(
+            json: JSONValue.object([
+                ("hidden_size", .int(heads * 16)), ("intermediate_size", .int(64)), ("num_layers", .int(1)),
+                ("num_heads", .int(heads)),
+                ("num_kv_heads", .int(kvHeads)), ("head_dim", .int(16)), ("vocab_size", .int(8)),
+            ]), path: "test")
         let math = DecoderMath(config: config)
         var g = SeededGenerator(seed: 1592590338)
         let width = kvHeads * 16
@@ -23,12 +26,15 @@ import TestSupport
             let fast = math.attention(q, keys: keys, values: values, positions: positions, visible: visible)
             let plain = math.attentionReference(q, keys: keys, values: values, positions: positions, visible: visible)
             #expect(fast.count == plain.count)
-            for (a, b) in zip(fast, plain) { #expect(abs(a - b) <= 1e-5, "\(visible.map { "\($0)" } ?? "causal"): \(a) vs \(b)") }
+            for (a, b) in zip(fast, plain) {
+                #expect(abs(a - b) <= 1e-5, "\(visible.map { "\($0)" } ?? "causal"): \(a) vs \(b)")
+            }
         }
         // Split over threads by key/value heads (long contexts): the same bits as one thread.
         for visible in masks {
             let one = math.attention(q, keys: keys, values: values, positions: positions, visible: visible)
-            let split = math.attention(q, keys: keys, values: values, positions: positions, visible: visible, threads: 3)
+            let split = math.attention(
+                q, keys: keys, values: values, positions: positions, visible: visible, threads: 3)
             #expect(split.map(\.bitPattern) == one.map(\.bitPattern))
         }
         // A batch of queries spread over threads: each gets exactly what it gets alone.
@@ -37,8 +43,12 @@ import TestSupport
         let slots = (0..<queries).map { i in Array(0..<max(1, positions - i)) }
         let batch = math.attention(batch: qs, n: queries, keys: keys, values: values, visible: slots, threads: 2)
         for i in 0..<queries {
-            let alone = math.attention(Array(qs[(i * heads * 16)..<((i + 1) * heads * 16)]), keys: keys, values: values, positions: slots[i].count)
-            #expect(Array(batch[(i * heads * 16)..<((i + 1) * heads * 16)]).map(\.bitPattern) == alone.map(\.bitPattern), "query \(i)")
+            let alone = math.attention(
+                Array(qs[(i * heads * 16)..<((i + 1) * heads * 16)]), keys: keys, values: values,
+                positions: slots[i].count)
+            #expect(
+                Array(batch[(i * heads * 16)..<((i + 1) * heads * 16)]).map(\.bitPattern) == alone.map(\.bitPattern),
+                "query \(i)")
         }
     }
 }

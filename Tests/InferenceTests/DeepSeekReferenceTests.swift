@@ -26,7 +26,8 @@ import WeightFormat
 @Suite struct MTPDraftTests {
     static func convert(_ type: ConversionType) throws -> (DeepSeekModel, MTPDraft) {
         let dir = Fixtures.temporaryDirectory()
-        _ = try Converter.convert(source: Fixtures.path("deepseek_v3"), out: dir + "/base.hkw", options: .init(type: type))
+        _ = try Converter.convert(
+            source: Fixtures.path("deepseek_v3"), out: dir + "/base.hkw", options: .init(type: type))
         var options = Converter.Options(type: type)
         options.layers = [2]
         _ = try Converter.convert(source: Fixtures.path("deepseek_v3"), out: dir + "/mtp.hkw", options: options)
@@ -60,11 +61,14 @@ import WeightFormat
     @Test func speculativeOutputEqualsPlainGreedy() throws {
         let (base, mtp) = try Self.convert(.fp8)
         let prompts = try #require(try Fixtures.json("refs/deepseek_v3.json")["prompts"]?.arrayValue)
-        for settings in [TreeSettings(topK: 1, depth: 3, totalTokens: 5), TreeSettings(topK: 3, depth: 2, totalTokens: 8)] {
+        for settings in [
+            TreeSettings(topK: 1, depth: 3, totalTokens: 5), TreeSettings(topK: 3, depth: 2, totalTokens: 8),
+        ] {
             for p in prompts.prefix(2) {
                 let ids = try p.ints("input_ids")
                 let plain = base.greedy(prompt: ids, maxTokens: 16).tokens
-                let spec = SpeculativeDecoder(base: base, head: mtp, settings: settings).generate(prompt: ids, maxNewTokens: 16)
+                let spec = SpeculativeDecoder(base: base, head: mtp, settings: settings).generate(
+                    prompt: ids, maxNewTokens: 16)
                 #expect(spec.tokens == plain, "\(settings)")
                 #expect(spec.acceptLengths.count <= 16)
             }
@@ -77,14 +81,18 @@ extension MTPDraftTests {
     /// architecture is refused.
     @Test func compatibilityOfMTPDrafts() throws {
         let dir = Fixtures.temporaryDirectory()
-        _ = try Converter.convert(source: Fixtures.path("deepseek_v3"), out: dir + "/base.hkw", options: .init(type: .fp8))
+        _ = try Converter.convert(
+            source: Fixtures.path("deepseek_v3"), out: dir + "/base.hkw", options: .init(type: .fp8))
         var options = Converter.Options(type: .fp8)
         options.layers = [2]
         _ = try Converter.convert(source: Fixtures.path("deepseek_v3"), out: dir + "/mtp.hkw", options: options)
-        _ = try Converter.convert(source: Fixtures.path("draft_llama3"), out: dir + "/head.hkw", options: .init(type: .f16))
-        let fits = PairCompatibility(base: try HKWFile(path: dir + "/base.hkw"), draft: try HKWFile(path: dir + "/mtp.hkw"))
+        _ = try Converter.convert(
+            source: Fixtures.path("draft_llama3"), out: dir + "/head.hkw", options: .init(type: .f16))
+        let fits = PairCompatibility(
+            base: try HKWFile(path: dir + "/base.hkw"), draft: try HKWFile(path: dir + "/mtp.hkw"))
         #expect(fits.compatible, "\(fits.checks.filter { !$0.ok })")
-        let wrong = PairCompatibility(base: try HKWFile(path: dir + "/base.hkw"), draft: try HKWFile(path: dir + "/head.hkw"))
+        let wrong = PairCompatibility(
+            base: try HKWFile(path: dir + "/base.hkw"), draft: try HKWFile(path: dir + "/head.hkw"))
         #expect(!wrong.compatible)
         #expect(wrong.checks.contains { $0.name == "draft architecture" && !$0.ok })
     }

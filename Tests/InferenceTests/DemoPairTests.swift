@@ -8,8 +8,10 @@ import TestSupport
 enum DemoPair {
     static func load() throws -> (base: LlamaModel, head: DraftHead, firstPrompt: [Int]) {
         let dir = Fixtures.temporaryDirectory()
-        _ = try Converter.convert(source: Fixtures.path("demo-pair/base"), out: dir + "/base.hkw", options: .init(type: .f32))
-        _ = try Converter.convert(source: Fixtures.path("demo-pair/draft"), out: dir + "/head.hkw", options: .init(type: .f32))
+        _ = try Converter.convert(
+            source: Fixtures.path("demo-pair/base"), out: dir + "/base.hkw", options: .init(type: .f32))
+        _ = try Converter.convert(
+            source: Fixtures.path("demo-pair/draft"), out: dir + "/head.hkw", options: .init(type: .f32))
         let base = try LlamaModel(path: dir + "/base.hkw", threads: 2)
         let head = try DraftHead(path: dir + "/head.hkw", base: base)
         let prompt = try #require(try Fixtures.json("demo-pair/refs.json")["prompts"]?.arrayValue?.first)
@@ -26,15 +28,18 @@ enum DemoPair {
         let prompts = try #require(refs["prompts"]?.arrayValue)
         let results = try #require(refs["results"]?.arrayValue)
         // Every prompt at 16/4/4; the first at HASS's 60/5/10 (slow in a debug build).
-        for (label, settings, count) in [("hass_16_4_4", TreeSettings(topK: 4, depth: 4, totalTokens: 16), prompts.count),
-                                         ("hass_60_5_10", TreeSettings.published, 1)] {
+        for (label, settings, count) in [
+            ("hass_16_4_4", TreeSettings(topK: 4, depth: 4, totalTokens: 16), prompts.count),
+            ("hass_60_5_10", TreeSettings.published, 1),
+        ] {
             var steps = 0, tokens = 0
             for (p, r) in zip(prompts, results).prefix(count) {
                 let ids = try p.ints("ids")
                 let ref = try #require(r[label])
                 let expectedTokens = try ref.ints("output_ids")
                 let expectedAccept = try ref.ints("accept_lengths")
-                let got = SpeculativeDecoder(base: base, head: head, settings: settings).generate(prompt: ids, maxNewTokens: expectedTokens.count)
+                let got = SpeculativeDecoder(base: base, head: head, settings: settings).generate(
+                    prompt: ids, maxNewTokens: expectedTokens.count)
                 steps += got.acceptLengths.count
                 tokens += got.acceptLengths.reduce(0, +) + got.acceptLengths.count
                 #expect(got.tokens == expectedTokens, "\(label) \(p["id"]?.stringValue ?? "")")
@@ -56,13 +61,16 @@ enum DemoPair {
     @Test func stopTokensEndSpeculationWhereGreedyStops() throws {
         let (base, head, prompt) = try DemoPair.load()
         let full = base.greedy(prompt: prompt, maxTokens: 40).tokens
-        let decoder = SpeculativeDecoder(base: base, head: head, settings: TreeSettings(topK: 4, depth: 4, totalTokens: 16))
+        let decoder = SpeculativeDecoder(
+            base: base, head: head, settings: TreeSettings(topK: 4, depth: 4, totalTokens: 16))
         #expect(full.count == 40)
         for at in [0, 5, 17, 31] {
             let stop: Set<Int> = [full[at]]
             let expected = Array(full.prefix(through: full.firstIndex(of: full[at]) ?? at))
             #expect(base.greedy(prompt: prompt, maxTokens: 40, stopTokens: stop).tokens == expected)
-            #expect(decoder.generate(prompt: prompt, maxNewTokens: 40, stopTokens: stop).tokens == expected, "stop at \(at)")
+            #expect(
+                decoder.generate(prompt: prompt, maxNewTokens: 40, stopTokens: stop).tokens == expected, "stop at \(at)"
+            )
         }
     }
 }
@@ -72,7 +80,8 @@ enum DemoPair {
 @Suite struct KVRollbackTests {
     @Test func cacheAfterEachStepEqualsAFreshPrefill() throws {
         let (base, head, prompt) = try DemoPair.load()
-        let decoder = SpeculativeDecoder(base: base, head: head, settings: TreeSettings(topK: 4, depth: 4, totalTokens: 16))
+        let decoder = SpeculativeDecoder(
+            base: base, head: head, settings: TreeSettings(topK: 4, depth: 4, totalTokens: 16))
         var steps = 0, worst: Float = 0
         _ = decoder.generate(prompt: prompt, maxNewTokens: 24, stopTokens: []) { cache, output in
             steps += 1
@@ -82,7 +91,9 @@ enum DemoPair {
             for layer in cache.keys.indices {
                 let n = fresh.count * fresh.width
                 for i in 0..<n {
-                    worst = max(worst, abs(cache.keys[layer][i] - fresh.keys[layer][i]), abs(cache.values[layer][i] - fresh.values[layer][i]))
+                    worst = max(
+                        worst, abs(cache.keys[layer][i] - fresh.keys[layer][i]),
+                        abs(cache.values[layer][i] - fresh.values[layer][i]))
                 }
             }
         }
@@ -95,7 +106,8 @@ enum DemoPair {
 @Suite struct DemoPairSamplingTests {
     @Test func samplingRunsAndACrispTemperatureIsGreedy() throws {
         let (base, head, prompt) = try DemoPair.load()
-        let decoder = SpeculativeDecoder(base: base, head: head, settings: TreeSettings(topK: 4, depth: 4, totalTokens: 16))
+        let decoder = SpeculativeDecoder(
+            base: base, head: head, settings: TreeSettings(topK: 4, depth: 4, totalTokens: 16))
         // At T = 1e-6 every distribution is one-hot on the argmax: sampling is greedy decoding.
         let crisp = Sampling(temperature: 1e-6, seed: 3)
         let greedy = base.greedy(prompt: prompt, maxTokens: 24).tokens

@@ -24,7 +24,8 @@ import TestSupport
             let features = try c.floatRows("base_features_postnorm")
             let expected = try c.floatRows("draft_features")
             let top5 = try c.intRows("draft_top5_ids")
-            try #require(features.count >= baseIDs.count && expected.count >= draftIDs.count && top5.count >= draftIDs.count)
+            try #require(
+                features.count >= baseIDs.count && expected.count >= draftIDs.count && top5.count >= draftIDs.count)
             // The base's post-norm features, position by position.
             let cache = base.makeCache()
             for (i, t) in baseIDs.enumerated() {

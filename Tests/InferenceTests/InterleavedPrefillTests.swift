@@ -15,7 +15,8 @@ import WeightFormat
         #expect(try HKWFile(path: out).tensors.contains { $0.type?.interleavedBase != nil })
         let model = try LlamaModel(path: out, threads: 2)
         let prompt = (0..<80).map { ($0 * 37 + 11) % 500 }
-        let batched = model.forward(tokens: prompt, cache: model.makeCache(), positions: nil, visible: nil).logits.last ?? []
+        let batched =
+            model.forward(tokens: prompt, cache: model.makeCache(), positions: nil, visible: nil).logits.last ?? []
         let cache = model.makeCache()
         var stepped: [Float] = []
         for t in prompt { stepped = model.step(token: t, cache: cache, position: nil, visible: nil).logits }

@@ -29,7 +29,8 @@ import TestSupport
         let reference = try LlamaModel(path: dir + "/f32.hkw", threads: 2)
         let refs = try #require(try Fixtures.json("refs/\(name).json")["prompts"]?.arrayValue)
         for type in [ConversionType.q8_0, .q4_0, .bf16] {
-            _ = try Converter.convert(source: Fixtures.path(name), out: dir + "/\(type.rawValue).hkw", options: .init(type: type))
+            _ = try Converter.convert(
+                source: Fixtures.path(name), out: dir + "/\(type.rawValue).hkw", options: .init(type: type))
             let model = try LlamaModel(path: dir + "/\(type.rawValue).hkw", threads: 2)
             for p in refs {
                 let ids = try p.ints("input_ids")
@@ -38,8 +39,10 @@ import TestSupport
                 let divergence = zip(ref.tokens, got).enumerated().first { $0.element.0 != $0.element.1 }?.offset
                 let safe = ref.margins.firstIndex { $0 < 0.1 } ?? ref.tokens.count
                 if type == .q8_0 || type == .bf16 {
-                    #expect(Array(got.prefix(safe)) == Array(ref.tokens.prefix(safe)),
-                            "\(name) \(type.rawValue) diverges at token \(divergence ?? -1), before the first near-tie at \(safe)")
+                    #expect(
+                        Array(got.prefix(safe)) == Array(ref.tokens.prefix(safe)),
+                        "\(name) \(type.rawValue) diverges at token \(divergence ?? -1), before the first near-tie at \(safe)"
+                    )
                 } else {
                     #expect(got.count == ref.tokens.count)
                 }

@@ -1,6 +1,7 @@
 import Foundation
 import Inference
 import StrictJSON
+import Platform
 import Testing
 import TestSupport
 import WeightFormat
@@ -16,15 +17,19 @@ import WeightFormat
     static let hidden = 16, vocab = 48, ffn = 8, heads = 2, headDim = 8
 
     static func config(layers: Int) -> JSONValue {
-        .object([("family", .string("llama")), ("hidden_size", .int(hidden)), ("intermediate_size", .int(ffn)),
-                 ("num_layers", .int(layers)), ("num_heads", .int(heads)), ("num_kv_heads", .int(heads)),
-                 ("head_dim", .int(headDim)), ("vocab_size", .int(vocab)), ("rms_norm_eps", .double(1e-6)),
-                 ("rope_theta", .int(10000))])
+        .object([
+            ("family", .string("llama")), ("hidden_size", .int(hidden)), ("intermediate_size", .int(ffn)),
+            ("num_layers", .int(layers)), ("num_heads", .int(heads)), ("num_kv_heads", .int(heads)),
+            ("head_dim", .int(headDim)), ("vocab_size", .int(vocab)), ("rms_norm_eps", .double(1e-6)),
+            ("rope_theta", .int(10000)),
+        ])
     }
 
     static func write(_ path: String, architecture: String, tensors: [(String, [Int], [Float])]) throws {
         let metadata = JSONValue.object([("architecture", .string(architecture)), ("config", config(layers: 1))])
-        let w = try HKWWriter(path: path, metadata: metadata, entries: tensors.map { HKWWriter.Entry.tensor($0.0, type: .f32, shape: $0.1) })
+        let w = try HKWWriter(
+            path: path, metadata: metadata,
+            entries: tensors.map { HKWWriter.Entry.tensor($0.0, type: .f32, shape: $0.1) })
         for (_, shape, values) in tensors {
             precondition(values.count == shape.reduce(1, *))
             try values.withUnsafeBytes { try w.append($0) }
@@ -56,22 +61,28 @@ import WeightFormat
         return t
     }
 
-    @Test(arguments: [TreeSettings(topK: 1, depth: 4, totalTokens: 6), TreeSettings(topK: 3, depth: 3, totalTokens: 12), .published])
+    @Test(arguments: [
+        TreeSettings(topK: 1, depth: 4, totalTokens: 6), TreeSettings(topK: 3, depth: 3, totalTokens: 12), .published,
+    ])
     func everyStepAcceptsTheFullDepth(_ settings: TreeSettings) throws {
         var g = Gaussian(seed: 42)
         let embedding = (0..<(Self.vocab * Self.hidden)).map { _ in g.next() }
         // Large logits: peaked distributions keep the top-1 chain inside the tree's node budget.
         let lmHead = (0..<(Self.vocab * Self.hidden)).map { _ in 8 * g.next() }
         let dir = Fixtures.temporaryDirectory()
-        try Self.write(dir + "/base.hkw", architecture: "llama", tensors: [
-            ("token_embd.weight", [Self.vocab, Self.hidden], embedding), ("output.weight", [Self.vocab, Self.hidden], lmHead),
-            ("output_norm.weight", [Self.hidden], .init(repeating: 1, count: Self.hidden)),
-        ] + Self.layer(head: false))
+        try Self.write(
+            dir + "/base.hkw", architecture: "llama",
+            tensors: [
+                ("token_embd.weight", [Self.vocab, Self.hidden], embedding),
+                ("output.weight", [Self.vocab, Self.hidden], lmHead),
+                ("output_norm.weight", [Self.hidden], .init(repeating: 1, count: Self.hidden)),
+            ] + Self.layer(head: false))
         try Self.write(dir + "/head.hkw", architecture: "eagle_head", tensors: Self.layer(head: true))
         let base = try LlamaModel(path: dir + "/base.hkw", threads: 1)
         let head = try DraftHead(path: dir + "/head.hkw", base: base)
         let prompt = [3, 17, 5]
-        let r = SpeculativeDecoder(base: base, head: head, settings: settings).generate(prompt: prompt, maxNewTokens: 40)
+        let r = SpeculativeDecoder(base: base, head: head, settings: settings).generate(
+            prompt: prompt, maxNewTokens: 40)
         #expect(r.tokens == base.greedy(prompt: prompt, maxTokens: 40).tokens)
         // Levels: depth + 1, but never more than the nodes below the root.
         let full = min(settings.depth + 1, settings.totalTokens - 1)

@@ -35,7 +35,8 @@ import WeightFormat
         let dir = Fixtures.temporaryDirectory()
         _ = try Converter.convert(source: Fixtures.path("llama3"), out: dir + "/b.hkw", options: .init(type: .f32))
         let base = try LlamaModel(path: dir + "/b.hkw", threads: 1)
-        try Self.rewrite(dir + "/b.hkw", to: dir + "/bad.hkw", edit: Self.set("intermediate_size", base.config.intermediate + 2))
+        try Self.rewrite(
+            dir + "/b.hkw", to: dir + "/bad.hkw", edit: Self.set("intermediate_size", base.config.intermediate + 2))
         #expect { try LlamaModel(path: dir + "/bad.hkw", threads: 1) } throws: { error in
             "\(error)".contains("blk.0.ffn_gate.weight is \(base.config.intermediate)×\(base.config.hidden)")
         }
@@ -46,7 +47,8 @@ import WeightFormat
     @Test func headWithWrongHeadCountIsRefused() throws {
         let dir = Fixtures.temporaryDirectory()
         _ = try Converter.convert(source: Fixtures.path("llama3"), out: dir + "/b.hkw", options: .init(type: .f32))
-        _ = try Converter.convert(source: Fixtures.path("draft_llama3"), out: dir + "/d.hkw", options: .init(type: .f32))
+        _ = try Converter.convert(
+            source: Fixtures.path("draft_llama3"), out: dir + "/d.hkw", options: .init(type: .f32))
         let base = try LlamaModel(path: dir + "/b.hkw", threads: 1)
         let head = try DraftHead(path: dir + "/d.hkw", base: base)
         try Self.rewrite(dir + "/d.hkw", to: dir + "/bad.hkw", edit: Self.set("num_kv_heads", head.config.heads))

@@ -4,15 +4,20 @@ import Testing
 
 /// The summary figures of `hasskit check` from hand-made results.
 @Suite struct SpeculationCheckTests {
-    static func result(_ plain: [Int], _ spec: [Int], _ accepts: [Int], _ ps: Double, _ ss: Double) -> SpeculationCheck.PromptResult {
-        SpeculationCheck.PromptResult(plain: plain, speculative: spec, acceptLengths: accepts, plainSeconds: ps, speculativeSeconds: ss)
+    static func result(
+        _ plain: [Int], _ spec: [Int], _ accepts: [Int], _ ps: Double, _ ss: Double
+    ) -> SpeculationCheck.PromptResult {
+        SpeculationCheck.PromptResult(
+            plain: plain, speculative: spec, acceptLengths: accepts, plainSeconds: ps, speculativeSeconds: ss)
     }
 
     @Test func tauRatesAndSpeeds() {
         var check = SpeculationCheck(settings: TreeSettings(topK: 2, depth: 2, totalTokens: 6))
         // Accept lengths 0…3 (depth 2 means three draft levels).
-        check.results = [Self.result([1, 2, 3, 4, 5, 6], [1, 2, 3, 4, 5, 6], [3, 1], 2, 1),
-                         Self.result([7, 8], [7, 8], [0, 0], 1, 2)]
+        check.results = [
+            Self.result([1, 2, 3, 4, 5, 6], [1, 2, 3, 4, 5, 6], [3, 1], 2, 1),
+            Self.result([7, 8], [7, 8], [0, 0], 1, 2),
+        ]
         #expect(check.identical)
         // (3 + 1 + 0 + 0 + 4 steps) / 4 steps.
         #expect(check.tau == 2)

@@ -1,5 +1,6 @@
 import Foundation
 @testable import Inference
+import Platform
 import Testing
 
 /// Speculative sampling must emit tokens distributed exactly as the base's own distribution.
@@ -8,8 +9,9 @@ import Testing
 @Suite struct SpeculativeSamplingTests {
     /// Root (token 0) with children tokens 2, 5, 2 (a duplicate), 1; node 1 (token 2) has
     /// children 3 and 2; node 3 is a leaf at depth 1 that duplicates node 1's token.
-    static let tree = DraftTree(tokens: [0, 2, 5, 2, 1, 3, 2], parents: [-1, 0, 0, 0, 0, 1, 1],
-                                depths: [0, 1, 1, 1, 1, 2, 2], paths: [[0, 1, 5], [0, 1, 6], [0, 2], [0, 3], [0, 4]])
+    static let tree = DraftTree(
+        tokens: [0, 2, 5, 2, 1, 3, 2], parents: [-1, 0, 0, 0, 0, 1, 1],
+        depths: [0, 1, 1, 1, 1, 2, 2], paths: [[0, 1, 5], [0, 1, 6], [0, 2], [0, 3], [0, 4]])
     static let targets: [[Double]] = [
         [0.05, 0.10, 0.30, 0.02, 0.08, 0.25, 0.15, 0.05],
         [0.20, 0.05, 0.10, 0.40, 0.05, 0.05, 0.10, 0.05],
@@ -38,14 +40,17 @@ import Testing
         var secondAfterNode1 = [Int](repeating: 0, count: 8)
         var deeper = 0
         for _ in 0..<200_000 {
-            let (kept, next) = SpeculativeDecoder.acceptSampled(tree: Self.tree, target: { Self.targets[$0] }, rng: &rng)
+            let (kept, next) = SpeculativeDecoder.acceptSampled(
+                tree: Self.tree, target: { Self.targets[$0] }, rng: &rng)
             let emitted = kept.dropFirst().map { Self.tree.tokens[$0] } + [next]
             first[emitted[0]] += 1
             if kept.count > 1 && kept[1] == 1 { secondAfterNode1[emitted[1]] += 1 }
             if kept.count > 2 { deeper += 1 }
         }
         #expect(Self.chiSquare(first, Self.targets[0]) < Self.critical7, "first token counts \(first)")
-        #expect(Self.chiSquare(secondAfterNode1, Self.targets[1]) < Self.critical7, "second token counts \(secondAfterNode1)")
+        #expect(
+            Self.chiSquare(secondAfterNode1, Self.targets[1]) < Self.critical7,
+            "second token counts \(secondAfterNode1)")
         // Drafts are accepted often enough that both levels were exercised.
         #expect(deeper > 10_000)
     }

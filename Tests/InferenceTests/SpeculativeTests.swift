@@ -1,6 +1,7 @@
 import Conversion
 @testable import Inference
 import StrictJSON
+import Platform
 import Testing
 import TestSupport
 
@@ -23,8 +24,9 @@ import TestSupport
         let trees = try #require(try Fixtures.json("refs/\(draft).json")["eagle2_trees"]?.arrayValue)
         for t in trees {
             let p = try #require(t["params"])
-            let settings = TreeSettings(topK: try #require(p["top_k"]?.intValue), depth: try #require(p["depth"]?.intValue),
-                                        totalTokens: try #require(p["total_token"]?.intValue))
+            let settings = TreeSettings(
+                topK: try #require(p["top_k"]?.intValue), depth: try #require(p["depth"]?.intValue),
+                totalTokens: try #require(p["total_token"]?.intValue))
             // The recorded input_ids end with the root token the base chose after the prompt.
             let ids = Array(try t.ints("input_ids").dropLast())
             let decoder = SpeculativeDecoder(base: base, head: head, settings: settings)
@@ -42,11 +44,15 @@ import TestSupport
     func outputEqualsPlainGreedy(_ draft: String, _ baseName: String) throws {
         let (base, head) = try Self.load(draft, baseName)
         let refs = try #require(try Fixtures.json("refs/\(baseName).json")["prompts"]?.arrayValue)
-        for settings in [TreeSettings(topK: 4, depth: 3, totalTokens: 16), TreeSettings(topK: 2, depth: 1, totalTokens: 3), .published] {
+        for settings in [
+            TreeSettings(topK: 4, depth: 3, totalTokens: 16), TreeSettings(topK: 2, depth: 1, totalTokens: 3),
+            .published,
+        ] {
             for p in refs {
                 let ids = try p.ints("input_ids")
                 let plain = base.greedy(prompt: ids, maxTokens: 20).tokens
-                let spec = SpeculativeDecoder(base: base, head: head, settings: settings).generate(prompt: ids, maxNewTokens: 20)
+                let spec = SpeculativeDecoder(base: base, head: head, settings: settings).generate(
+                    prompt: ids, maxNewTokens: 20)
                 #expect(spec.tokens == plain, "\(draft) \(settings)")
                 #expect(spec.tau >= 1)
             }

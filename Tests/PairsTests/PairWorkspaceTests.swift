@@ -15,7 +15,9 @@ import TestSupport
 /// both ways.
 @Suite struct PairWorkspaceTests {
     static func files(_ folder: String) throws -> [(String, [UInt8])] {
-        try FileSystem.contents(of: Fixtures.path(folder)).map { ($0, try FileSystem.readFile(Fixtures.path(folder + "/" + $0))) }
+        try FileSystem.contents(of: Fixtures.path(folder)).map {
+            ($0, try FileSystem.readFile(Fixtures.path(folder + "/" + $0)))
+        }
     }
 
     @Test func pullConvertCompatCheck() throws {
@@ -25,7 +27,8 @@ import TestSupport
         hub.addRepo(manifest.base.repo, files: try Self.files("demo-pair/base"))
         hub.addRepo(manifest.draft.repo, files: try Self.files("demo-pair/draft"))
         let home = Fixtures.temporaryDirectory("hasskit-pairs")
-        let environment = HubEnvironment(endpoint: hub.endpoint, token: nil, cacheDirectory: home + "/hub", offline: false, hasskitHome: home)
+        let environment = HubEnvironment(
+            endpoint: hub.endpoint, token: nil, cacheDirectory: home + "/hub", offline: false, hasskitHome: home)
         let workspace = PairWorkspace(manifest: manifest, client: HubClient(environment: environment))
 
         // Before anything: not converted.

@@ -1,5 +1,6 @@
 import CKernels
 import Quantization
+import Platform
 import Testing
 import TestSupport
 
@@ -8,7 +9,7 @@ import TestSupport
 /// readable reference bit for bit, whatever the batch and however the row range cuts groups.
 @Suite struct InterleavedKernelTests {
     static func random(_ count: Int, scale: Float, spikeEvery: Int) -> [Float] {
-        var g = ReproducibleGenerator(seed: 1592590343)
+        var g = SeededGenerator(seed: 1592590343)
         return (0..<count).map { i in Float.random(in: -1...1, using: &g) * scale * (i % spikeEvery == 0 ? 40 : 1) }
     }
 
@@ -19,11 +20,14 @@ import TestSupport
         let w = Self.random(rows * cols, scale: 0.03, spikeEvery: 71)
         let plain = try #require(Quantizer.encode(w, as: base))
         var interleaved = [UInt8](repeating: 0, count: plain.count)
-        let ok = w.withUnsafeBufferPointer { src in interleaved.withUnsafeMutableBytes { Quantizer.encode(src, rows: rows, as: type, into: $0) } }
+        let ok = w.withUnsafeBufferPointer { src in
+            interleaved.withUnsafeMutableBytes { Quantizer.encode(src, rows: rows, as: type, into: $0) }
+        }
         #expect(ok)
         #expect(interleaved != plain && interleaved.sorted() == plain.sorted())  // a permutation of the same bytes
         let expected = try #require(Quantizer.decode(plain, as: base, count: rows * cols))
-        let decoded = try #require(interleaved.withUnsafeBytes { Quantizer.decode($0, as: type, rows: rows, cols: cols) })
+        let decoded = try #require(
+            interleaved.withUnsafeBytes { Quantizer.decode($0, as: type, rows: rows, cols: cols) })
         #expect(decoded.map(\.bitPattern) == expected.map(\.bitPattern))
         // A single row from the middle of a group.
         var row = [Float](repeating: .nan, count: cols)
@@ -40,37 +44,48 @@ import TestSupport
 
     /// Rows 3..<45 of 48: the range starts and ends inside a group, so both the kernel and the
     /// reference's row-at-a-time path run; n = 1 takes the four-quarters path.
-    @Test(arguments: [(QuantType.q4_0_r8, 1), (.q4_0_r8, 3), (.q4_0_r8, 9), (.q4_k_r8, 1), (.q4_k_r8, 2), (.q4_k_r8, 5),
-                      (.q8_0_r8, 1), (.q8_0_r8, 2), (.q8_0_r8, 7)])
+    @Test(arguments: [
+        (QuantType.q4_0_r8, 1), (.q4_0_r8, 3), (.q4_0_r8, 9), (.q4_k_r8, 1), (.q4_k_r8, 2), (.q4_k_r8, 5),
+        (.q8_0_r8, 1), (.q8_0_r8, 2), (.q8_0_r8, 7),
+    ])
     func kernelEqualsReferenceBitForBit(_ type: QuantType, _ n: Int) throws {
         let base = try #require(type.interleavedBase)
         let rows = 48, cols = base == .q4_k ? 512 : 320, begin = 3, end = 45
         let w = Self.random(rows * cols, scale: 0.03, spikeEvery: 89)
         let x = Self.random(n * cols, scale: 2, spikeEvery: 53)
         var q = [UInt8](repeating: 0, count: try #require(type.byteCount(shape: [rows, cols])).asInt)
-        _ = w.withUnsafeBufferPointer { src in q.withUnsafeMutableBytes { Quantizer.encode(src, rows: rows, as: type, into: $0) } }
+        _ = w.withUnsafeBufferPointer { src in
+            q.withUnsafeMutableBytes { Quantizer.encode(src, rows: rows, as: type, into: $0) }
+        }
         let plain = try #require(Quantizer.encode(w, as: base))
         let xq = MatvecKernelTests.q8act(x, cols: cols)
         let kernel = try #require(type.kernelType), baseKernel = try #require(base.kernelType)
         var fast = [Float](repeating: .nan, count: n * rows), reference = fast, single = fast, viaBase = fast
         q.withUnsafeBytes { wp in
             xq.withUnsafeBytes { xp in
-                #expect(ck_matmul_rows_q8act(kernel, wp.baseAddress, cols, begin, end, xp.baseAddress, n, &fast, rows) == 1)
-                ck_matmul_rows_q8act_reference(kernel, wp.baseAddress, cols, begin, end, xp.baseAddress, n, &reference, rows)
+                #expect(
+                    ck_matmul_rows_q8act(kernel, wp.baseAddress, cols, begin, end, xp.baseAddress, n, &fast, rows) == 1)
+                ck_matmul_rows_q8act_reference(
+                    kernel, wp.baseAddress, cols, begin, end, xp.baseAddress, n, &reference, rows)
                 for i in 0..<n {
                     single.withUnsafeMutableBufferPointer { s in
-                        _ = ck_matmul_rows_q8act(kernel, wp.baseAddress, cols, begin, end, xp.baseAddress! + i * ck_q8act_bytes(cols), 1,
-                                                 s.baseAddress! + i * rows, rows)
+                        _ = ck_matmul_rows_q8act(
+                            kernel, wp.baseAddress, cols, begin, end, xp.baseAddress! + i * ck_q8act_bytes(cols), 1,
+                            s.baseAddress! + i * rows, rows)
                     }
                 }
             }
         }
         plain.withUnsafeBytes { wp in
-            xq.withUnsafeBytes { _ = ck_matmul_rows_q8act(baseKernel, wp.baseAddress, cols, begin, end, $0.baseAddress, n, &viaBase, rows) }
+            xq.withUnsafeBytes {
+                _ = ck_matmul_rows_q8act(
+                    baseKernel, wp.baseAddress, cols, begin, end, $0.baseAddress, n, &viaBase, rows)
+            }
         }
         #expect(fast.map(\.bitPattern) == reference.map(\.bitPattern))
         let decoded = try #require(Quantizer.decode(plain, as: base, count: rows * cols))
-        #expect(single.map(\.bitPattern) == fast.map(\.bitPattern), "each input alone gets the bits it gets in the batch")
+        #expect(
+            single.map(\.bitPattern) == fast.map(\.bitPattern), "each input alone gets the bits it gets in the batch")
         for i in 0..<n {
             for r in 0..<rows {
                 let k = i * rows + r
@@ -80,7 +95,9 @@ import TestSupport
                     // The same integer block sums as the base type's kernel, summed in another order:
                     // equal up to float rounding of the row's terms.
                     let magnitude = (0..<cols).reduce(Float(0)) { $0 + abs(decoded[r * cols + $1] * x[i * cols + $1]) }
-                    #expect(abs(fast[k] - viaBase[k]) <= 1e-5 * max(magnitude, 1), "input \(i) row \(r): \(fast[k]) vs \(viaBase[k])")
+                    #expect(
+                        abs(fast[k] - viaBase[k]) <= 1e-5 * max(magnitude, 1),
+                        "input \(i) row \(r): \(fast[k]) vs \(viaBase[k])")
                 }
             }
         }

@@ -1,15 +1,17 @@
 import CKernels
 import Quantization
+import Platform
 import Testing
 import TestSupport
 
 /// The fused Q8_0 and Q4_0 matrix-vector kernels against the reference path (decode the row, then dot),
 /// on random rows of several widths, with large and tiny block scales.
 @Suite struct MatvecKernelTests {
-    @Test(.enabled(if: KernelPath.fast, KernelPath.skipReason),
-          arguments: [(QuantType.q8_0, 32), (.q8_0, 96), (.q8_0, 2048), (.q4_0, 32), (.q4_0, 96), (.q4_0, 2048)])
+    @Test(
+        .enabled(if: KernelPath.fast, KernelPath.skipReason),
+        arguments: [(QuantType.q8_0, 32), (.q8_0, 96), (.q8_0, 2048), (.q4_0, 32), (.q4_0, 96), (.q4_0, 2048)])
     func fusedEqualsReference(_ quant: QuantType, _ cols: Int) throws {
-        var g = ReproducibleGenerator(seed: 1592590339)
+        var g = SeededGenerator(seed: 1592590339)
         let rows = 37
         let w = (0..<(rows * cols)).map { i in Float.random(in: -1...1, using: &g) * (i % 97 == 0 ? 40 : 0.02) }
         let x = (0..<cols).map { _ in Float.random(in: -2...2, using: &g) }
@@ -24,7 +26,8 @@ import TestSupport
         // Same products, other summation order: equal up to float rounding of the row's terms.
         for r in 0..<rows {
             let magnitude = (0..<cols).reduce(Float(0)) { $0 + abs(w[r * cols + $1] * x[$1]) }
-            #expect(abs(fused[r] - reference[r]) <= 1e-5 * max(magnitude, 1), "row \(r): \(fused[r]) vs \(reference[r])")
+            #expect(
+                abs(fused[r] - reference[r]) <= 1e-5 * max(magnitude, 1), "row \(r): \(fused[r]) vs \(reference[r])")
         }
     }
 }
@@ -34,7 +37,7 @@ extension MatvecKernelTests {
     /// single-input kernel gives: verification of a draft tree agrees with plain decoding.
     @Test(.enabled(if: KernelPath.fast, KernelPath.skipReason), arguments: [1, 3, 4, 7, 16])
     func batchedQ8_0IsBitIdenticalToSingleInputs(_ n: Int) throws {
-        var g = ReproducibleGenerator(seed: 1592590340)
+        var g = SeededGenerator(seed: 1592590340)
         let rows = 19, cols = 256
         let w = (0..<(rows * cols)).map { _ in Float.random(in: -0.05...0.05, using: &g) }
         let x = (0..<(n * cols)).map { _ in Float.random(in: -2...2, using: &g) }
@@ -48,7 +51,9 @@ extension MatvecKernelTests {
                 var single = [Float](repeating: 0, count: rows)
                 let xi = Array(x[(i * cols)..<((i + 1) * cols)])
                 ck_matvec_rows(type, wp.baseAddress, cols, 0, rows, xi, &single, &scratch)
-                #expect(Array(batched[(i * rows)..<((i + 1) * rows)]).map(\.bitPattern) == single.map(\.bitPattern), "input \(i)")
+                #expect(
+                    Array(batched[(i * rows)..<((i + 1) * rows)]).map(\.bitPattern) == single.map(\.bitPattern),
+                    "input \(i)")
             }
         }
     }
@@ -70,16 +75,20 @@ extension MatvecKernelTests {
     /// The AVX2 kernel equals the readable reference bit for bit, for every batch size, and each
     /// input of a batch gets the bits it gets alone; the result is the f32 product up to the
     /// activations' 8-bit rounding.
-    @Test(arguments: [(QuantType.q8_0, 1), (.q8_0, 3), (.q8_0, 4), (.q8_0, 16), (.q8_0, 60), (.q4_0, 1), (.q4_0, 5), (.q4_0, 60),
-                      (.q4_k, 1), (.q4_k, 7), (.q6_k, 1), (.q6_k, 5)])
+    @Test(arguments: [
+        (QuantType.q8_0, 1), (.q8_0, 3), (.q8_0, 4), (.q8_0, 16), (.q8_0, 60), (.q4_0, 1), (.q4_0, 5), (.q4_0, 60),
+        (.q4_k, 1), (.q4_k, 7), (.q6_k, 1), (.q6_k, 5),
+    ])
     func int8ActivationKernelsAgreeBitForBit(_ quant: QuantType, _ n: Int) throws {
-        var g = ReproducibleGenerator(seed: 1592590341)
+        var g = SeededGenerator(seed: 1592590341)
         let rows = 23, cols = quant == .q4_k || quant == .q6_k ? 512 : 320
         let w = (0..<(rows * cols)).map { i in Float.random(in: -1...1, using: &g) * (i % 89 == 0 ? 30 : 0.03) }
         let x = (0..<(n * cols)).map { i in Float.random(in: -2...2, using: &g) * (i % 53 == 0 ? 50 : 1) }
         let q = try #require(Quantizer.encode(w, as: quant))
         let xq = Self.q8act(x, cols: cols)
-        let type = Int32(quant == .q8_0 ? CK_TYPE_Q8_0 : quant == .q4_0 ? CK_TYPE_Q4_0 : quant == .q4_k ? CK_TYPE_Q4_K : CK_TYPE_Q6_K)
+        let type = Int32(
+            quant == .q8_0 ? CK_TYPE_Q8_0 : quant == .q4_0 ? CK_TYPE_Q4_0 : quant == .q4_k ? CK_TYPE_Q4_K : CK_TYPE_Q6_K
+        )
         var fast = [Float](repeating: .nan, count: n * rows), reference = fast
         var scratch = [Float](repeating: 0, count: cols)
         q.withUnsafeBytes { wp in
@@ -88,8 +97,12 @@ extension MatvecKernelTests {
                 ck_matmul_rows_q8act_reference(type, wp.baseAddress, cols, 0, rows, xp.baseAddress, n, &reference, rows)
                 for i in [0, n - 1] {
                     var single = [Float](repeating: .nan, count: rows)
-                    _ = ck_matmul_rows_q8act(type, wp.baseAddress, cols, 0, rows, xp.baseAddress! + i * ck_q8act_bytes(cols), 1, &single, rows)
-                    #expect(single.map(\.bitPattern) == Array(fast[(i * rows)..<((i + 1) * rows)]).map(\.bitPattern), "input \(i) alone")
+                    _ = ck_matmul_rows_q8act(
+                        type, wp.baseAddress, cols, 0, rows, xp.baseAddress! + i * ck_q8act_bytes(cols), 1, &single,
+                        rows)
+                    #expect(
+                        single.map(\.bitPattern) == Array(fast[(i * rows)..<((i + 1) * rows)]).map(\.bitPattern),
+                        "input \(i) alone")
                 }
             }
             #expect(fast.map(\.bitPattern) == reference.map(\.bitPattern))
@@ -100,7 +113,10 @@ extension MatvecKernelTests {
                 ck_matvec_rows_reference(type, wp.baseAddress, cols, 0, rows, xi, &exact, &scratch)
                 var decoded = [Float](repeating: 0, count: rows * cols)
                 decoded.withUnsafeMutableBufferPointer { d in
-                    for r in 0..<rows { ck_dequantize_row(type, wp.baseAddress! + r * ck_row_bytes(type, cols), d.baseAddress! + r * cols, cols) }
+                    for r in 0..<rows {
+                        ck_dequantize_row(
+                            type, wp.baseAddress! + r * ck_row_bytes(type, cols), d.baseAddress! + r * cols, cols)
+                    }
                 }
                 for r in 0..<rows {
                     var bound: Float = 0
@@ -123,9 +139,13 @@ extension MatvecKernelTests {
         // Layout: 8 int32 lane sums, the f32 scale, the int32 sum, 32 int8 values, the f32 scale × sum per block.
         let q = xq[40..<72].map { Int8(bitPattern: $0) }
         #expect(q[3] == 0 && q.allSatisfy { $0 >= -127 && $0 <= 127 })
-        #expect(xq[36..<40].withUnsafeBytes { $0.loadUnaligned(as: Int32.self) } == q.reduce(Int32(0)) { $0 + Int32($1) })
+        #expect(
+            xq[36..<40].withUnsafeBytes { $0.loadUnaligned(as: Int32.self) } == q.reduce(Int32(0)) { $0 + Int32($1) })
         #expect(ck_q8act_bytes(32) == 76)
-        #expect(xq[72..<76].withUnsafeBytes { $0.loadUnaligned(as: Float.self) } == xq[32..<36].withUnsafeBytes { $0.loadUnaligned(as: Float.self) } * Float(q.reduce(Int32(0)) { $0 + Int32($1) }))
+        #expect(
+            xq[72..<76].withUnsafeBytes { $0.loadUnaligned(as: Float.self) } == xq[32..<36].withUnsafeBytes {
+                $0.loadUnaligned(as: Float.self)
+            } * Float(q.reduce(Int32(0)) { $0 + Int32($1) }))
         #expect(Int8(bitPattern: xq[76 + 40 + 8]) == 127)  // 1e30 takes the top of its block
     }
 }
@@ -135,7 +155,7 @@ extension MatvecKernelTests {
     /// (round half away from zero), values just below a half, NaN and infinity.
     @Test(.enabled(if: KernelPath.fast, KernelPath.skipReason))
     func activationQuantizerEqualsReference() {
-        var g = ReproducibleGenerator(seed: 1592590342)
+        var g = SeededGenerator(seed: 1592590342)
         let cols = 32 * 40
         var x = (0..<cols).map { i in Float.random(in: -3...3, using: &g) * (i % 61 == 0 ? 100 : 1) }
         // Block 1: max 127, so values land on exact halves and just below them.

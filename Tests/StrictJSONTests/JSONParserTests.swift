@@ -23,7 +23,9 @@ import Testing
     }
 
     @Test func invalidUTF8IsRejected() {
-        for bad: [UInt8] in [[0x22, 0xFF, 0x22], [0x22, 0xC0, 0x80, 0x22], [0x22, 0xED, 0xA0, 0x80, 0x22], [0x22, 0xE2, 0x82, 0x22]] {
+        for bad: [UInt8] in [
+            [0x22, 0xFF, 0x22], [0x22, 0xC0, 0x80, 0x22], [0x22, 0xED, 0xA0, 0x80, 0x22], [0x22, 0xE2, 0x82, 0x22],
+        ] {
             #expect(throws: JSONError.self) { try parser.parse(bad) }
         }
         #expect(throws: JSONError.self) { try parser.parse("\"\\ud800\"") }
@@ -32,7 +34,9 @@ import Testing
     @Test func nestingIsBounded() {
         let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
         #expect(throws: JSONError.self) { try JSONParser(maxDepth: 64).parse(deep) }
-        #expect(throws: Never.self) { try JSONParser(maxDepth: 64).parse(String(repeating: "[", count: 64) + String(repeating: "]", count: 64)) }
+        #expect(throws: Never.self) {
+            try JSONParser(maxDepth: 64).parse(String(repeating: "[", count: 64) + String(repeating: "]", count: 64))
+        }
     }
 
     @Test func whitespaceAroundTheValueIsAllowed() throws {

@@ -16,8 +16,10 @@ import Tokenizers
             let text = try #require(c["text"]?.stringValue)
             let ids = (c["ids"]?.arrayValue ?? []).compactMap(\.intValue)
             #expect(tok.encode(text) == ids, "\(folder): \(text.debugDescription)")
-            #expect(tok.encode(text, addSpecialTokens: true) == (c["ids_with_special"]?.arrayValue ?? []).compactMap(\.intValue),
-                    "\(folder) with specials: \(text.debugDescription)")
+            #expect(
+                tok.encode(text, addSpecialTokens: true)
+                    == (c["ids_with_special"]?.arrayValue ?? []).compactMap(\.intValue),
+                "\(folder) with specials: \(text.debugDescription)")
             #expect(tok.decode(ids) == c["decoded"]?.stringValue, "\(folder) decode: \(text.debugDescription)")
             // Streamed one token at a time, the bytes add up to the same text (SentencePiece's
             // leading `▁` aside, which only the whole-text decode drops).
@@ -36,7 +38,9 @@ extension BPETokenizerTests {
         let prompts = try #require(try Fixtures.json("demo-pair/refs.json")["prompts"]?.arrayValue)
         for p in prompts {
             let text = try #require(p["text"]?.stringValue)
-            #expect(tok.encode(text, addSpecialTokens: true) == (p["ids"]?.arrayValue ?? []).compactMap(\.intValue), "\(p["id"]?.stringValue ?? "")")
+            #expect(
+                tok.encode(text, addSpecialTokens: true) == (p["ids"]?.arrayValue ?? []).compactMap(\.intValue),
+                "\(p["id"]?.stringValue ?? "")")
             #expect(tok.decode(tok.encode(text)) == text)
         }
     }
@@ -46,7 +50,8 @@ extension BPETokenizerTests {
     /// LLaMA-2's own `tokenizer.model` (SentencePiece BPE, byte fallback) gives the ids the
     /// sentencepiece library gives (`spm_ids`: `<s>` in the text is text there) and decodes back.
     @Test func sentencePieceModelMatchesTheLibrary() throws {
-        let tok = try BPETokenizer(sentencePieceModel: try FileSystem.readFile(Fixtures.path("tokenizers/llama2/tokenizer.model")))
+        let tok = try BPETokenizer(
+            sentencePieceModel: try FileSystem.readFile(Fixtures.path("tokenizers/llama2/tokenizer.model")))
         let cases = try #require(try Fixtures.json("refs/tokenizer_llama2.json")["cases"]?.arrayValue)
         for c in cases {
             let text = try #require(c["text"]?.stringValue)

@@ -9,7 +9,8 @@ import Tokenizers
     @Test(arguments: [("llama3", ChatTemplate.llama3), ("qwen2", .chatml), ("llama2", .llama2)])
     func rendersLikeTransformers(_ family: String, _ template: ChatTemplate) throws {
         let cases = try #require(try Fixtures.json("refs/tokenizer_\(family).json")["chat_template_cases"]?.arrayValue)
-        let tokenizer = try BPETokenizer(data: try FileSystem.readFile(Fixtures.path("tokenizers/\(family)/tokenizer.json")))
+        let tokenizer = try BPETokenizer(
+            data: try FileSystem.readFile(Fixtures.path("tokenizers/\(family)/tokenizer.json")))
         #expect(!cases.isEmpty)
         for c in cases {
             let messages = (c["messages"]?.arrayValue ?? []).map {
@@ -17,7 +18,9 @@ import Tokenizers
             }
             let text = template.render(messages, addGenerationPrompt: c["add_generation_prompt"]?.boolValue ?? true)
             #expect(text == c["text"]?.stringValue)
-            #expect(tokenizer.encode(text) == (c["ids"]?.arrayValue ?? []).compactMap(\.intValue), "\(family): \(text.debugDescription)")
+            #expect(
+                tokenizer.encode(text) == (c["ids"]?.arrayValue ?? []).compactMap(\.intValue),
+                "\(family): \(text.debugDescription)")
         }
     }
 
@@ -33,7 +36,8 @@ import Tokenizers
 /// (`Scripts/gen_chat_refs.py`), including contents the template trims.
 @Suite struct DemoChatTemplateTests {
     @Test func detectedTemplateRendersLikeJinja() throws {
-        let config = try JSONParser().parse(try FileSystem.readFile(Fixtures.path("demo-pair/base/tokenizer_config.json")))
+        let config = try JSONParser().parse(
+            try FileSystem.readFile(Fixtures.path("demo-pair/base/tokenizer_config.json")))
         let jinja = try #require(config["chat_template"]?.stringValue)
         let template = try #require(ChatTemplate(detecting: jinja))
         #expect(template == .llama3)
@@ -43,7 +47,9 @@ import Tokenizers
             let messages = (c["messages"]?.arrayValue ?? []).map {
                 ChatTemplate.Message(role: $0["role"]?.stringValue ?? "", content: $0["content"]?.stringValue ?? "")
             }
-            #expect(template.render(messages, addGenerationPrompt: c["add_generation_prompt"]?.boolValue ?? true) == c["text"]?.stringValue)
+            #expect(
+                template.render(messages, addGenerationPrompt: c["add_generation_prompt"]?.boolValue ?? true)
+                    == c["text"]?.stringValue)
         }
     }
 }

@@ -18,10 +18,16 @@ import Tokenizers
         let refs = try JSONParser(maxDepth: 64).parse(try FileSystem.readFile(dir + "/refs_\(name).json"))
         for c in refs["cases"]?.arrayValue ?? [] {
             let text = c["text"]?.stringValue ?? ""
-            #expect(tok.encode(text) == (c["ids"]?.arrayValue ?? []).compactMap(\.intValue), "\(name): \(c["name"]?.stringValue ?? "")")
-            #expect(tok.encode(text, addSpecialTokens: true) == (c["ids_with_special"]?.arrayValue ?? []).compactMap(\.intValue),
-                    "\(name) with specials: \(c["name"]?.stringValue ?? "")")
-            #expect(tok.decode((c["ids"]?.arrayValue ?? []).compactMap(\.intValue)) == c["decoded"]?.stringValue, "\(name) decode: \(c["name"]?.stringValue ?? "")")
+            #expect(
+                tok.encode(text) == (c["ids"]?.arrayValue ?? []).compactMap(\.intValue),
+                "\(name): \(c["name"]?.stringValue ?? "")")
+            #expect(
+                tok.encode(text, addSpecialTokens: true)
+                    == (c["ids_with_special"]?.arrayValue ?? []).compactMap(\.intValue),
+                "\(name) with specials: \(c["name"]?.stringValue ?? "")")
+            #expect(
+                tok.decode((c["ids"]?.arrayValue ?? []).compactMap(\.intValue)) == c["decoded"]?.stringValue,
+                "\(name) decode: \(c["name"]?.stringValue ?? "")")
         }
     }
 }

@@ -9,7 +9,9 @@ import TestSupport
     /// A converted-looking file with F32, BF16 and odd-sized tensors plus a verbatim file.
     static func sample(_ dir: String) throws -> String {
         let path = dir + "/m.hkw"
-        try HKWCopy.write(try Checkpoint.open(Fixtures.path("llama3")), to: path, metadata: .object([("architecture", .string("llama"))]))
+        try HKWCopy.write(
+            try Checkpoint.open(Fixtures.path("llama3")), to: path,
+            metadata: .object([("architecture", .string("llama"))]))
         return path
     }
 
@@ -49,7 +51,9 @@ import TestSupport
             let w = try AtomicFileWriter(path: bad)
             try w.write(bytes)
             try w.commit()
-            #expect(throws: HKWError.self, "variant \(i)") { _ = try HKWArchive.unpack(path: bad, out: dir + "/out\(i).hkw") }
+            #expect(throws: HKWError.self, "variant \(i)") {
+                _ = try HKWArchive.unpack(path: bad, out: dir + "/out\(i).hkw")
+            }
             #expect(FileSystem.kind(of: dir + "/out\(i).hkw") == .missing)
         }
         #expect(try FileSystem.contents(of: dir).allSatisfy { !$0.hasPrefix(".") })
@@ -60,7 +64,9 @@ import TestSupport
         let path = try Self.sample(dir)
         _ = try HKWArchive.pack(path: path, out: dir + "/m.hkw.zst", level: 1, threads: 1)
         #expect(throws: HKWError.self) { _ = try HKWArchive.unpack(path: dir + "/m.hkw.zst", out: path) }
-        #expect(throws: HKWError.self) { _ = try HKWArchive.pack(path: Fixtures.path("qwen2/model.safetensors"), out: dir + "/x.zst") }
+        #expect(throws: HKWError.self) {
+            _ = try HKWArchive.pack(path: Fixtures.path("qwen2/model.safetensors"), out: dir + "/x.zst")
+        }
         #expect(FileSystem.kind(of: dir + "/x.zst") == .missing)
     }
 }

@@ -16,13 +16,17 @@ import WeightFormat
 
     /// Writes a small file: two tensors (one streamed in chunks, one empty) and a verbatim file.
     /// `role`, `tokenizer` and `qByte` vary the sample: metadata, a verbatim file, a weight byte.
-    static func writeSample(to path: String, role: String = "base", tokenizer: String = "{\"k\": true}", qByte: UInt8 = 7) throws {
-        let w = try HKWWriter(path: path, metadata: .object([("architecture", .string("llama")), ("role", .string(role))]), entries: [
-            .tensor("a", type: .f32, shape: [3, 5]),
-            .file("tokenizer.json", length: tokenizer.utf8.count),
-            .tensor("empty", type: .bf16, shape: [0, 4]),
-            .tensor("q", type: .q8_0, shape: [2, 32]),
-        ])
+    static func writeSample(
+        to path: String, role: String = "base", tokenizer: String = "{\"k\": true}", qByte: UInt8 = 7
+    ) throws {
+        let w = try HKWWriter(
+            path: path, metadata: .object([("architecture", .string("llama")), ("role", .string(role))]),
+            entries: [
+                .tensor("a", type: .f32, shape: [3, 5]),
+                .file("tokenizer.json", length: tokenizer.utf8.count),
+                .tensor("empty", type: .bf16, shape: [0, 4]),
+                .tensor("q", type: .q8_0, shape: [2, 32]),
+            ])
         let a = floatsBytes((0..<15).map { Float($0) / 2 })
         try w.append(Array(a[0..<20]))
         try w.append(Array(a[20...]))
@@ -85,7 +89,8 @@ import WeightFormat
     @Test func abandonedWriterLeavesNothing() throws {
         let dir = Fixtures.temporaryDirectory()
         do {
-            let w = try HKWWriter(path: dir + "/x.hkw", metadata: .object([]), entries: [.tensor("a", type: .f32, shape: [4])])
+            let w = try HKWWriter(
+                path: dir + "/x.hkw", metadata: .object([]), entries: [.tensor("a", type: .f32, shape: [4])])
             try w.append([1, 2, 3, 4])
         }
         #expect(try FileSystem.contents(of: dir).isEmpty)
@@ -107,16 +112,20 @@ import WeightFormat
     @Test func planErrorsAreReported() throws {
         let dir = Fixtures.temporaryDirectory()
         #expect(throws: HKWError.self) {
-            _ = try HKWWriter(path: dir + "/a.hkw", metadata: .object([]), entries: [.tensor("q", type: .q4_k, shape: [4, 100])])
+            _ = try HKWWriter(
+                path: dir + "/a.hkw", metadata: .object([]), entries: [.tensor("q", type: .q4_k, shape: [4, 100])])
         }
         #expect(throws: HKWError.self) {
-            _ = try HKWWriter(path: dir + "/b.hkw", metadata: .object([]), entries: [.tensor("", type: .f32, shape: [1])])
+            _ = try HKWWriter(
+                path: dir + "/b.hkw", metadata: .object([]), entries: [.tensor("", type: .f32, shape: [1])])
         }
         #expect(throws: HKWError.self) {
-            _ = try HKWWriter(path: dir + "/c.hkw", metadata: .object([]),
-                              entries: [.tensor("a", type: .f32, shape: [1]), .tensor("a", type: .f32, shape: [1])])
+            _ = try HKWWriter(
+                path: dir + "/c.hkw", metadata: .object([]),
+                entries: [.tensor("a", type: .f32, shape: [1]), .tensor("a", type: .f32, shape: [1])])
         }
-        let w = try HKWWriter(path: dir + "/d.hkw", metadata: .object([]), entries: [.tensor("a", type: .f32, shape: [1])])
+        let w = try HKWWriter(
+            path: dir + "/d.hkw", metadata: .object([]), entries: [.tensor("a", type: .f32, shape: [1])])
         #expect(throws: HKWError.self) { try w.append([UInt8](repeating: 0, count: 8)) }
     }
 
@@ -167,13 +176,15 @@ extension HKWRoundTripTests {
         let dir = Fixtures.temporaryDirectory()
         for shape in [[12, 32], [32]] {
             do {
-                _ = try HKWWriter(path: dir + "/x.hkw", metadata: .object([]), entries: [.tensor("w", type: .q4_0_r8, shape: shape)])
+                _ = try HKWWriter(
+                    path: dir + "/x.hkw", metadata: .object([]), entries: [.tensor("w", type: .q4_0_r8, shape: shape)])
                 Issue.record("Q4_0_R8 \(shape) was accepted")
             } catch {
                 #expect("\(error)".contains("w") && "\(error)".contains("multiple of 8 rows"), "\(error)")
             }
         }
         #expect(try FileSystem.contents(of: dir).isEmpty)
-        _ = try HKWWriter(path: dir + "/ok.hkw", metadata: .object([]), entries: [.tensor("w", type: .q4_0_r8, shape: [16, 32])])
+        _ = try HKWWriter(
+            path: dir + "/ok.hkw", metadata: .object([]), entries: [.tensor("w", type: .q4_0_r8, shape: [16, 32])])
     }
 }

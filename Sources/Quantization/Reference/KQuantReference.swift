@@ -20,8 +20,10 @@ public enum KQuantReference {
     }
 
     /// Asymmetric fit of `x` to levels 0...nmax (see `fit_scale_min` in quant_kquants.c).
-    static func fitScaleMin(_ x: ArraySlice<Float>, weights w: [Float], nmax: Int, rmin: Float, rdelta: Float,
-                            steps: Int) -> (scale: Float, negMin: Float, levels: [UInt8]) {
+    static func fitScaleMin(
+        _ x: ArraySlice<Float>, weights w: [Float], nmax: Int, rmin: Float, rdelta: Float,
+        steps: Int
+    ) -> (scale: Float, negMin: Float, levels: [UInt8]) {
         let xs = Array(x)
         let n = xs.count
         var lo = xs[0], hi = xs[0]
@@ -132,7 +134,8 @@ public enum KQuantReference {
                 var sumX2: Float = 0
                 for v in sub { sumX2 += v * v }
                 let av = (sumX2 / 32).squareRoot()
-                let fit = fitScaleMin(sub, weights: sub.map { av + abs($0) }, nmax: 15, rmin: -1, rdelta: 0.1, steps: 20)
+                let fit = fitScaleMin(
+                    sub, weights: sub.map { av + abs($0) }, nmax: 15, rmin: -1, rdelta: 0.1, steps: 20)
                 for l in 0..<32 { levels[32 * j + l] = fit.levels[l] }
                 let (sc, m) = scaleMin(j, packed)
                 let dj = d * Float(sc)
@@ -248,7 +251,9 @@ public enum KQuantReference {
                 for l in 0..<32 {
                     blk[ql + l] = (L[j + l] & 0xF) | ((L[j + l + 64] & 0xF) << 4)
                     blk[ql + l + 32] = (L[j + l + 32] & 0xF) | ((L[j + l + 96] & 0xF) << 4)
-                    blk[qh + l] = (L[j + l] >> 4) | ((L[j + l + 32] >> 4) << 2) | ((L[j + l + 64] >> 4) << 4) | ((L[j + l + 96] >> 4) << 6)
+                    blk[qh + l] =
+                        (L[j + l] >> 4) | ((L[j + l + 32] >> 4) << 2) | ((L[j + l + 64] >> 4) << 4)
+                        | ((L[j + l + 96] >> 4) << 6)
                 }
                 ql += 64
                 qh += 32
