@@ -17,6 +17,25 @@ typedef struct {
     float dsum;
 } q8act_block;
 
+/// The lane sums of a block whose values are set.
+static inline void q8act_sums(q8act_block *b) {
+    b->sum = 0;
+    for (int lane = 0; lane < 8; lane++) {
+        const int8_t *q = b->q + 4 * lane;
+        b->lane_sums8[lane] = 8 * (q[0] + q[1] + q[2] + q[3]);
+        b->sum += q[0] + q[1] + q[2] + q[3];
+    }
+    b->dsum = b->d * (float)b->sum;
+}
+
+/// The AVX2/FMA/F16C kernels (matvec_avx2.c); callers check ck_cpu_features() first.
+void ck_avx2_matvec_rows(int type, const void *w, size_t cols, size_t row_begin, size_t row_end, const float *x, float *y);
+void ck_avx2_matmul_q8_0(const void *w, size_t cols, size_t row_begin, size_t row_end, const float *x, size_t n, float *y,
+                         size_t ldy);
+void ck_avx2_quantize_q8act(const float *x, size_t cols, void *dst);
+void ck_avx2_matmul_rows_q8act(int type, const void *w, size_t cols, size_t row_begin, size_t row_end, const void *xq, size_t n,
+                               float *y, size_t ldy);
+
 /// Scale and minimum j (0…7) of a Q4_K super-block, from its 12 bytes of packed 6-bit values
 /// (ggml's get_scale_min_k4).
 static inline void unpack_scale_min(int j, const uint8_t *q, uint8_t *sc, uint8_t *m) {

@@ -63,7 +63,6 @@ struct BenchModel: ParsableCommand {
     }
 
     func run() throws {
-        Kernels.configureFromEnvironment()
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let threadCounts = try threads.map { try Self.list($0, "--threads") } ?? Array(Set([1, cores])).sorted()
         guard threadCounts.allSatisfy({ $0 > 0 }) else { throw ValidationError("--threads must be positive") }

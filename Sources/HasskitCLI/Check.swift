@@ -87,7 +87,6 @@ struct Check: ParsableCommand {
     }
 
     func run() throws {
-        Kernels.configureFromEnvironment()
         let (base, draft, settings) = try resolve()
         let sampling = Sampling(temperature: temperature, seed: seed)
         // The pair first: a head made for another base is the likeliest mistake.

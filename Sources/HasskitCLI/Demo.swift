@@ -71,7 +71,6 @@ struct Demo: ParsableCommand {
     }
 
     func run() throws {
-        Kernels.configureFromEnvironment()
         let conversion = ConversionType(rawValue: type.lowercased()) ?? .q8_0
         let source = try DemoPair.locate(pairDir)
         guard let manifest = try loadRegistry().manifest(named: "demo") else {

@@ -85,7 +85,6 @@ struct Run: ParsableCommand {
     }
 
     func run() throws {
-        Kernels.configureFromEnvironment()
         let extras: ModelExtras
         extras = try ModelExtras(path: model)
         var tokenizer: BPETokenizer?

@@ -106,9 +106,9 @@ public struct WeightMatrix: Sendable {
     }
 
     /// Q8_0, Q4_0, Q4_K and Q6_K matrices multiply 8-bit activations (llama.cpp's scheme) unless
-    /// `Kernels.useInt8Activations(false)`.
+    /// the process runs with `HASSKIT_ACTIVATIONS=f32` (`Kernels.int8Activations`).
     var takesInt8Activations: Bool {
-        ck_q8act_in_use() != 0 && ck_q8act_supports(ckType, cols) != 0
+        Kernels.int8Activations && ck_q8act_supports(ckType, cols) != 0
     }
 
     /// The n inputs of `x` (row-major n × cols) quantized to 8 bits, one after the other.
@@ -196,21 +196,12 @@ struct SendableRaw: @unchecked Sendable {
     init(_ p: UnsafeRawPointer) { pointer = p }
 }
 
-/// Which matrix-vector kernels run: the fused ones where a type has them (default), or only the
-/// readable reference paths, for tests and same-run benchmarks; and whether Q8_0/Q4_0 products
-/// use 8-bit activations.
+/// How the kernels are chosen, fixed for the process by its environment (no switch to flip at run
+/// time): `HASSKIT_KERNELS=reference` makes every kernel take its portable path (read by CKernels
+/// itself), and `HASSKIT_ACTIVATIONS=f32` keeps the activations of Q8_0/Q4_0/Q4_K/Q6_K products in
+/// f32 (exact products of the stored weights, slower) instead of quantizing them to 8 bits as
+/// llama.cpp does.
 public enum Kernels {
-    public static func useReference(_ on: Bool) { ck_matvec_use_reference(on ? 1 : 0) }
-
-    /// Whether Q8_0/Q4_0 products quantize their activations to 8 bits (the default, as
-    /// llama.cpp does) or keep them f32 (exact products of the stored weights, slower).
-    public static func useInt8Activations(_ on: Bool) { ck_use_q8act(on ? 1 : 0) }
-
-    /// `HASSKIT_KERNELS=reference` in the environment selects the reference path;
-    /// `HASSKIT_ACTIVATIONS=f32` keeps activations f32.
-    public static func configureFromEnvironment() {
-        let env = ProcessInfo.processInfo.environment
-        if env["HASSKIT_KERNELS"] == "reference" { useReference(true) }
-        if env["HASSKIT_ACTIVATIONS"] == "f32" { useInt8Activations(false) }
-    }
+    /// Whether quantized products take 8-bit activations (the default).
+    public static let int8Activations = ProcessInfo.processInfo.environment["HASSKIT_ACTIVATIONS"] != "f32"
 }

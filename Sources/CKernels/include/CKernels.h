@@ -155,9 +155,6 @@ int ck_matmul_rows_fused(int type, const void *w, size_t cols, size_t row_begin,
 void ck_matvec_rows_reference(int type, const void *w, size_t cols, size_t row_begin, size_t row_end,
                               const float *x, float *y, float *scratch);
 
-/// With `on` nonzero, ck_matvec_rows uses only the reference path (decode the row, then dot),
-/// for tests and benchmarks that compare it with the fused kernels. Process-wide.
-void ck_matvec_use_reference(int on);
 
 /// Bytes of `cols` activations quantized to 8 bits (blocks of 32: an f32 scale, 32 int8).
 size_t ck_q8act_bytes(size_t cols);
@@ -180,10 +177,6 @@ int ck_matmul_rows_q8act(int type, const void *w, size_t cols, size_t row_begin,
 /// interleaved forms with cols a multiple of 32; Q4_K, Q6_K and Q4_K_R8 with a multiple of 256).
 int ck_q8act_supports(int type, size_t cols);
 
-/// Whether the engine quantizes activations to 8 bits for Q8_0/Q4_0 matrices (default 1; 0 keeps
-/// f32 activations, the exact but slower path). Process-wide.
-void ck_use_q8act(int on);
-int ck_q8act_in_use(void);
 
 /// The readable version of ck_matmul_rows_q8act (same results, bit for bit).
 void ck_matmul_rows_q8act_reference(int type, const void *w, size_t cols, size_t row_begin, size_t row_end,
