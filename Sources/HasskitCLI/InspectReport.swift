@@ -118,16 +118,7 @@ extension String {
     }
 }
 
-func formatBytes(_ n: UInt64) -> String {
-    let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-    var v = Double(n)
-    var u = 0
-    while v >= 1024, u < units.count - 1 {
-        v /= 1024
-        u += 1
-    }
-    return u == 0 ? "\(n) B" : String(Int((v * 10).rounded())).inserting(".", atFromEnd: 1) + " " + units[u]
-}
+func formatBytes(_ n: UInt64) -> String { ByteCount.format(n) }
 
 func formatCount(_ n: UInt64) -> String {
     let units: [(Double, String)] = [(1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")]

@@ -59,20 +59,31 @@ struct List: ParsableCommand {
         let ops = PairOperations(client: HubClient(environment: HubEnvironment.fromProcess()))
         var rows: [JSONValue] = []
         var lines = [
-            "PAIR                          BASE                                       DRAFT KIND    GATED  PULLED"
+            "PAIR                          BASE                                       DRAFT KIND    GATED  ON DISK"
         ]
         for m in registry.manifests {
-            let pulled = (try? ops.store.lock(m.id)) != nil
+            let usage = try? ops.diskUsage(m.id)
+            let pulled = usage.map { $0 != nil } ?? false
+            let sizes: [(String, JSONValue)] =
+                usage.flatMap { $0 }.map {
+                    [("bytes_downloaded", .int($0.downloaded)), ("bytes_converted", .int($0.converted))]
+                } ?? []
             rows.append(
-                .object([
-                    ("id", .string(m.id)), ("aliases", .array(m.aliases.map { .string($0) })),
-                    ("title", .string(m.title)),
-                    ("base", .string(m.base.repo)), ("draft", .string(m.draft.repo)),
-                    ("draft_kind", .string(m.draftKind.rawValue)),
-                    ("gated", .bool(m.base.gated || m.draft.gated)), ("pulled", .bool(pulled)),
-                ]))
+                .object(
+                    [
+                        ("id", .string(m.id)), ("aliases", .array(m.aliases.map { .string($0) })),
+                        ("title", .string(m.title)),
+                        ("base", .string(m.base.repo)), ("draft", .string(m.draft.repo)),
+                        ("draft_kind", .string(m.draftKind.rawValue)),
+                        ("gated", .bool(m.base.gated || m.draft.gated)), ("pulled", .bool(pulled)),
+                    ] + sizes))
+            let onDisk =
+                usage.flatMap { $0 }.map {
+                    "\(formatBytes($0.downloaded)) pulled"
+                        + ($0.converted > 0 ? " + \(formatBytes($0.converted)) converted" : "")
+                } ?? "not pulled"
             lines.append(
-                "\(m.id.padding(30))\(m.base.repo.padding(43))\(m.draftKind.rawValue.padding(14))\((m.base.gated ? "yes" : "no").padding(7))\(pulled ? "yes" : "no")"
+                "\(m.id.padding(30))\(m.base.repo.padding(43))\(m.draftKind.rawValue.padding(14))\((m.base.gated ? "yes" : "no").padding(7))\(onDisk)"
             )
         }
         Console.out(json ? JSONValue.array(rows).serialized() : lines.joined(separator: "\n"))
@@ -182,6 +193,12 @@ struct Pull: ParsableCommand {
     @Flag(help: "Print one JSON document on stdout.")
     var json = false
 
+    @Flag(
+        help:
+            "Show what would be fetched (commits, gating and access, sizes, what is cached, the disk space) and write nothing."
+    )
+    var dryRun = false
+
     func validate() throws {
         // A revision becomes a file name under the cache's refs/: refused before anything runs.
         if let revision {
@@ -215,6 +232,10 @@ struct Pull: ParsableCommand {
         options.include = include
         options.exclude = exclude
         options.localDir = localDir
+        if dryRun {
+            try renderPlan(try PairOperations(client: hub.client()).dryRun(pullTarget, options: options))
+            return
+        }
         let style: DownloadProgress.Style = hub.quiet || json ? .quiet : (isatty(2) != 0 ? .terminal : .lines)
         let progress = DownloadProgress(style: style) { text in FileHandle.standardError.write(Data(text.utf8)) }
         let summary: PullSummary
@@ -246,6 +267,34 @@ struct Pull: ParsableCommand {
                 Console.out("  \(m.role.rawValue.padding(6)) \(m.repo)@\(m.commit.hex.prefix(12))")
             }
         }
+    }
+}
+
+extension Pull {
+    /// `pull --dry-run`: the plan, as a table or one JSON document.
+    func renderPlan(_ plan: PullPlan) throws {
+        if json {
+            Console.out(plan.json.serialized())
+            return
+        }
+        for m in plan.members {
+            let access: String
+            switch m.access {
+            case .granted: access = "access granted"
+            case let .denied(why): access = "ACCESS DENIED: \(why)"
+            case .notChecked: access = "access not checked"
+            }
+            Console.out(
+                "\(m.role.rawValue.padding(6)) \(m.repo)@\(m.revision) → \(m.commit.hex.prefix(12))  \(m.gated.map { "gated (\($0))" } ?? "not gated"), \(access)"
+            )
+            for f in m.files {
+                Console.out("         \(f.cached ? "cached " : "fetch  ") \(formatBytes(f.size).padding(12)) \(f.path)")
+            }
+        }
+        let available = plan.available.map(formatBytes) ?? "unknown"
+        Console.out(
+            "\(formatBytes(plan.bytesToFetch)) to fetch of \(formatBytes(plan.bytesTotal)) (shared files counted once); needs \(formatBytes(plan.bytesToFetch == 0 ? 0 : plan.bytesToFetch + plan.margin)) with the \(formatBytes(plan.margin)) margin, \(available) available in \(plan.cacheFolder)\(plan.fits ? "" : ": DOES NOT FIT")"
+        )
     }
 }
 

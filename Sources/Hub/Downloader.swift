@@ -186,12 +186,18 @@ public final class Downloader: @unchecked Sendable {
     }
 
     /// Missing ranges cut into at most `parallelRanges` pieces for large files.
+    /// The hub refuses a single GET of more than 50 GB: larger files always come in ranges.
+    static let largestSingleRequest: UInt64 = 50_000_000_000
+    /// No range is larger than this, whatever the parallelism (a retried range restarts less).
+    static let largestRange: UInt64 = 16 << 30
+
     func split(_ missing: [Range<UInt64>], size: UInt64) -> [Range<UInt64>] {
         let config = client.configuration
-        guard size >= config.minimumSplitSize, config.parallelRanges > 1 else { return missing }
+        let mustSplit = size > Downloader.largestSingleRequest
+        guard mustSplit || (size >= config.minimumSplitSize && config.parallelRanges > 1) else { return missing }
         let total = missing.reduce(UInt64(0)) { $0 + ($1.upperBound - $1.lowerBound) }
-        let piece = max(
-            config.minimumRangeSize, (total + UInt64(config.parallelRanges) - 1) / UInt64(config.parallelRanges))
+        let ways = UInt64(max(1, config.parallelRanges))
+        let piece = min(Downloader.largestRange, max(config.minimumRangeSize, (total + ways - 1) / ways))
         var out: [Range<UInt64>] = []
         for r in missing {
             var s = r.lowerBound

@@ -93,6 +93,15 @@ public struct HubClient: Sendable {
         return commit
     }
 
+    /// Whether the hub gates the repository's files: nil when it does not, else how access is
+    /// granted (`auto` or `manual`), from the repository's info at `commit`.
+    public func gatedStatus(repo: RepoID, commit: CommitID) throws -> String? {
+        let url = "\(environment.endpoint)/api/models/\(repo)/revision/\(commit.hex)"
+        let json = try getJSON(url, repo: repo.description)
+        if let g = json["gated"]?.stringValue { return g }
+        return json["gated"]?.boolValue == true ? "yes" : nil
+    }
+
     /// Lists every file of `repo` at `commit`, following pagination.
     /// The listing must describe a tree: a path that is both a file and a folder above another
     /// file (`a` and `a/b`, impossible in git), or a path listed twice, is refused before anything

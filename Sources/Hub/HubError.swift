@@ -46,6 +46,14 @@ public struct HubError: Error, Sendable, CustomStringConvertible, ErrorWithCause
         self.cause = cause
     }
 
+    /// The hub refused the files (gated, private, or the token), as opposed to failing.
+    public var isAccessDenial: Bool {
+        switch code {
+        case .gated, .unauthorized, .forbidden, .invalidToken: return true
+        default: return false
+        }
+    }
+
     /// Worth retrying: a dropped connection, a stall, 5xx or 429.
     public var isTransient: Bool {
         switch code {
@@ -56,16 +64,7 @@ public struct HubError: Error, Sendable, CustomStringConvertible, ErrorWithCause
     }
 
     /// Bytes in binary units (`25.0 MiB`).
-    static func size(_ n: UInt64) -> String {
-        let units = ["bytes", "KiB", "MiB", "GiB", "TiB"]
-        var v = Double(n)
-        var i = 0
-        while v >= 1024 && i < units.count - 1 {
-            v /= 1024
-            i += 1
-        }
-        return i == 0 ? "\(n) bytes" : String(format: "%.1f", v) + " \(units[i])"
-    }
+    static func size(_ n: UInt64) -> String { ByteCount.format(n) }
 
     public var description: String {
         switch code {

@@ -118,8 +118,37 @@ public struct PairOperations: Sendable {
                 id: target.id, files: files, bytesDownloaded: 0, seconds: Date().timeIntervalSince(started),
                 lock: previous)
         }
-        // Every repository is resolved and listed before anything is written, so a listing that is
-        // refused (unsafe names, not a tree) or a member that fails to resolve leaves no trace.
+        let plan = try planMembers(target, options: options, previous: previous)
+        var lockMembers: [PairLock.Member] = []
+        var fetched: [FetchedFile] = []
+        let downloader = Downloader(client: client, cache: cache, progress: progress)
+        for p in plan {
+            let m = p.member
+            let pinned = previous?.members.first { $0.role == m.role && $0.repo == m.repo }
+            try dropChangedBlobs(p, stamps: pinned?.blobStamps ?? [:], downloader: downloader)
+            fetched += try downloader.fetch(repo: m.repo, commit: p.commit, files: p.files)
+            try cache.setRef(m.revision, commit: p.commit, repo: m.repo)
+            lockMembers.append(
+                PairLock.Member(
+                    role: m.role, repo: m.repo, revision: m.revision, commit: p.commit, files: p.files,
+                    blobStamps: stamps(p)))
+            if let dir = options.localDir {
+                let target = m.role == .repo ? dir : dir + "/" + m.role.rawValue
+                try place(p.files, repo: m.repo, commit: p.commit, into: target)
+            }
+        }
+        let lock = PairLock(id: target.id, members: lockMembers)
+        try store.save(lock)
+        progress.finish()
+        return PullSummary(
+            id: target.id, files: fetched, bytesDownloaded: progress.bytesFetched,
+            seconds: Date().timeIntervalSince(started), lock: lock)
+    }
+
+    /// Every repository of a target resolved (or held to the lock) and listed, before anything is
+    /// written, so a listing that is refused (unsafe names, not a tree) or a member that fails to
+    /// resolve leaves no trace.
+    func planMembers(_ target: PullTarget, options: PullOptions, previous: PairLock?) throws -> [PlannedMember] {
         var plan: [PlannedMember] = []
         for m in try members(target, revision: options.revision) {
             let pinned = previous?.members.first { $0.role == m.role && $0.repo == m.repo }
@@ -153,30 +182,52 @@ public struct PairOperations: Sendable {
             }
             plan.append(PlannedMember(member: m, commit: commit, files: files))
         }
-        var lockMembers: [PairLock.Member] = []
-        var fetched: [FetchedFile] = []
-        let downloader = Downloader(client: client, cache: cache, progress: progress)
+        return plan
+    }
+
+    /// `pull --dry-run`: what a pull would fetch, decided from the hub and the cache with nothing
+    /// written: each repository's commit, whether it is gated and whether the token in use may
+    /// read its files (one byte is asked for, as a pull does before reserving space), each file's
+    /// size and whether it is already in the cache, and the disk space needed (shared blobs
+    /// counted once, bytes already in partial files not counted) against what is available.
+    public func dryRun(_ target: PullTarget, options: PullOptions) throws -> PullPlan {
+        let previous = try store.lock(target.id)
+        let plan = try planMembers(target, options: options, previous: previous)
+        var members: [PullPlan.Member] = []
+        var seen = Set<String>()
+        var total: UInt64 = 0, toFetch: UInt64 = 0
+        let downloader = Downloader(client: client, cache: cache, progress: DownloadProgress(style: .quiet) { _ in })
         for p in plan {
-            let m = p.member
-            let pinned = previous?.members.first { $0.role == m.role && $0.repo == m.repo }
-            try dropChangedBlobs(p, stamps: pinned?.blobStamps ?? [:], downloader: downloader)
-            fetched += try downloader.fetch(repo: m.repo, commit: p.commit, files: p.files)
-            try cache.setRef(m.revision, commit: p.commit, repo: m.repo)
-            lockMembers.append(
-                PairLock.Member(
-                    role: m.role, repo: m.repo, revision: m.revision, commit: p.commit, files: p.files,
-                    blobStamps: stamps(p)))
-            if let dir = options.localDir {
-                let target = m.role == .repo ? dir : dir + "/" + m.role.rawValue
-                try place(p.files, repo: m.repo, commit: p.commit, into: target)
+            let gated = try client.gatedStatus(repo: p.member.repo, commit: p.commit)
+            var access = PullPlan.Access.notChecked
+            if let probe = p.files.first(where: { $0.size > 0 }) {
+                do {
+                    try client.checkAccess(repo: p.member.repo, commit: p.commit, file: probe)
+                    access = .granted
+                } catch let e as HubError where e.isAccessDenial {
+                    access = .denied(e.description)
+                }
             }
+            var files: [PullPlan.File] = []
+            for f in p.files {
+                let cached = downloader.blobIsComplete(p.member.repo, f)
+                files.append(PullPlan.File(path: f.path, size: f.size, cached: cached))
+                guard seen.insert(p.member.repo.description + "/" + f.etag).inserted else { continue }
+                total += f.size
+                if !cached {
+                    let partial = downloader.journalPath(p.member.repo, f).path
+                    toFetch += f.size - min(f.size, Journal(path: partial).doneBytes(limit: f.size))
+                }
+            }
+            members.append(
+                PullPlan.Member(
+                    role: p.member.role, repo: p.member.repo, revision: p.member.revision,
+                    commit: p.commit, gated: gated, access: access, files: files))
         }
-        let lock = PairLock(id: target.id, members: lockMembers)
-        try store.save(lock)
-        progress.finish()
-        return PullSummary(
-            id: target.id, files: fetched, bytesDownloaded: progress.bytesFetched,
-            seconds: Date().timeIntervalSince(started), lock: lock)
+        return PullPlan(
+            id: target.id, members: members, bytesTotal: total, bytesToFetch: toFetch,
+            margin: Downloader.spaceMargin, available: FileSystem.availableSpaceOfNearestFolder(cache.root),
+            cacheFolder: cache.root)
     }
 
     /// Blobs whose size or modification time differ from what the lock recorded are hashed again,
@@ -299,6 +350,24 @@ public struct PairOperations: Sendable {
         }
         progress.finish()
         return out
+    }
+
+    /// What a pulled pair occupies on disk: its blobs (each distinct blob once, even when both
+    /// members or two pairs' files share it within a repository) and the converted `.hkw` files in
+    /// its store folder. nil when it has not been pulled.
+    public func diskUsage(_ id: String) throws -> (downloaded: UInt64, converted: UInt64)? {
+        guard let lock = try store.lock(id) else { return nil }
+        var seen = Set<String>()
+        var downloaded: UInt64 = 0
+        for m in lock.members {
+            for f in m.files where seen.insert(m.repo.description + "/" + f.etag).inserted {
+                downloaded += (try? FileSystem.size(of: cache.layout.blob(m.repo, f.blob).path)) ?? 0
+            }
+        }
+        let folder = store.folder(id)
+        let converted = ((try? FileSystem.contents(of: folder)) ?? []).filter { $0.hasSuffix(".hkw") }
+            .reduce(UInt64(0)) { $0 + ((try? FileSystem.size(of: folder + "/" + $1)) ?? 0) }
+        return (downloaded, converted)
     }
 
     /// Removes a pair's snapshots and the blobs no other snapshot uses; returns the bytes freed.

@@ -63,6 +63,8 @@ public final class LoopbackHub: @unchecked Sendable {
         /// an injector that does nothing.
         var faultsFired: [String: Int] = [:]
         var pageSize = 2
+        /// Serve LFS files as the hub does since its move to Xet storage.
+        var xet = false
         var bytesPerSecond: Int?
     }
 
@@ -107,6 +109,20 @@ public final class LoopbackHub: @unchecked Sendable {
         state.lock.unlock()
         return repo
     }
+
+    /// Serves LFS files as the hub does since it moved them to Xet storage: `/resolve/` answers
+    /// with a redirect to a bridge that serves byte ranges (`/xet-bridge/<xet hash>` here) and adds
+    /// `X-Xet-Hash` beside `X-Linked-Etag`, `X-Linked-Size` and `X-Repo-Commit`. The Xet hash is
+    /// not the SHA-256 (it names the content in Xet's own addressing); clients check the LFS
+    /// SHA-256 from the listing as before.
+    public func setXet(_ on: Bool) {
+        state.lock.lock()
+        state.xet = on
+        state.lock.unlock()
+    }
+
+    /// The Xet hash this imitation gives a file (a stand-in: SHA-256 of "xet:" + the LFS oid).
+    public static func xetHash(_ file: File) -> String { hex(SHA256.hash(data: Array(("xet:" + file.sha256).utf8))) }
 
     /// Limits every CDN connection to `bytesPerSecond`.
     public func setRateLimit(_ bytesPerSecond: Int?) {
@@ -215,7 +231,12 @@ public final class LoopbackHub: @unchecked Sendable {
                     headers: [("X-Error-Code", "RepoNotFound")])
             }
             if parts[2] == "revision" {
-                return json(.object([("id", .string(repo.id)), ("sha", .string(repo.commit))]))
+                // As the hub: "gated" is false, or how access is granted.
+                return json(
+                    .object([
+                        ("id", .string(repo.id)), ("sha", .string(repo.commit)),
+                        ("gated", repo.gated ? .string("manual") : .bool(false)),
+                    ]))
             }
             if parts[2] == "tree" {
                 let query = rest.count > 1 ? String(rest[1]) : ""
@@ -265,15 +286,20 @@ public final class LoopbackHub: @unchecked Sendable {
                 let wrong: Bool
                 if case .wrongLinkedEtag? = state.faults[file.path] { wrong = true } else { wrong = false }
                 if wrong { state.faultsFired[file.path, default: 0] += 1 }
+                let xet = state.xet
                 state.lock.unlock()
+                let location =
+                    xet
+                    ? "\(cdnBase)/xet-bridge/\(xetHash(file))?path=\(file.path)"
+                    : "\(cdnBase)/blobs/\(file.sha256)?path=\(file.path)"
                 return LoopbackHTTPServer.Response(
                     status: 302,
                     headers: [
-                        ("Location", "\(cdnBase)/blobs/\(file.sha256)?path=\(file.path)"),
+                        ("Location", location),
                         ("X-Repo-Commit", repo.commit),
                         ("X-Linked-Etag", "\"\(wrong ? String(repeating: "0", count: 64) : file.sha256)\""),
                         ("X-Linked-Size", "\(file.content.bytes.count)"),
-                    ])
+                    ] + (xet ? [("X-Xet-Hash", xetHash(file))] : []))
             }
             return serveBytes(
                 r, file: file, key: file.path, state: state,
@@ -287,10 +313,17 @@ public final class LoopbackHub: @unchecked Sendable {
         if r.header("authorization") != nil { state.cdnAuthorizations += 1 }
         let repos = state.repos
         state.lock.unlock()
-        let sha = r.path.dropFirst("/blobs/".count).split(separator: "?").first.map(String.init) ?? ""
-        guard let file = repos.values.flatMap(\.files).first(where: { $0.sha256 == sha }) else {
-            return LoopbackHTTPServer.Response(status: 404)
+        let path = r.path.split(separator: "?").first.map(String.init) ?? ""
+        let files = repos.values.flatMap(\.files)
+        let found: File?
+        if path.hasPrefix("/xet-bridge/") {
+            let hash = String(path.dropFirst("/xet-bridge/".count))
+            found = files.first { $0.lfs && xetHash($0) == hash }
+        } else {
+            let sha = String(path.dropFirst("/blobs/".count))
+            found = files.first { $0.sha256 == sha }
         }
+        guard let file = found else { return LoopbackHTTPServer.Response(status: 404) }
         return serveBytes(r, file: file, key: file.path, state: state, extra: [])
     }
 

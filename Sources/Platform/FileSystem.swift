@@ -27,6 +27,19 @@ public enum FileSystem {
         return UInt64(st.st_size)
     }
 
+    /// Free space on the file system that `path` is or would be created on: that of the nearest
+    /// folder above it that exists. nil when none can be asked.
+    public static func availableSpaceOfNearestFolder(_ path: String) -> UInt64? {
+        var p = path
+        while !p.isEmpty {
+            if kind(of: p) == .directory { return try? availableSpace(at: p) }
+            let parent = split(p).directory
+            if parent == p { break }
+            p = parent
+        }
+        return try? availableSpace(at: "/")
+    }
+
     /// Modification time of a file (following links) in nanoseconds since the epoch.
     public static func modificationTime(of path: String) throws(SystemError) -> Int64 {
         var st = stat()

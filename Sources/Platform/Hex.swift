@@ -29,3 +29,20 @@ extension ByteView {
         }
     }
 }
+
+/// Byte counts as people read them: binary units with one decimal (`25.0 MiB`), whole bytes below
+/// 1 KiB (`512 B`). The one formatter for messages and reports.
+public enum ByteCount {
+    public static func format(_ n: UInt64) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        var v = Double(n)
+        var u = 0
+        while v >= 1024, u < units.count - 1 {
+            v /= 1024
+            u += 1
+        }
+        guard u > 0 else { return "\(n) B" }
+        let tenths = Int((v * 10).rounded())
+        return "\(tenths / 10).\(tenths % 10) \(units[u])"
+    }
+}

@@ -62,6 +62,15 @@ import TestSupport
         #expect(escape.stderr.contains("may not contain .."), "\(escape.stderr)")
 
         env["HF_TOKEN"] = hub.token
+        // The plan first: both members, gating and access, nothing written.
+        let plan = try Self.run(["pull", "tiny", "--dry-run", "--json"], env: env)
+        #expect(plan.status == 0, "\(plan.stderr)")
+        let planDoc = try JSONParser().parse(plan.stdout)
+        #expect(planDoc["members"]?.arrayValue?.map { $0["role"]?.stringValue } == ["base", "draft"])
+        #expect(planDoc["members"]?.arrayValue?.first?["gated"]?.stringValue == "manual")
+        #expect(planDoc["members"]?.arrayValue?.first?["access"]?.stringValue == "granted")
+        #expect((planDoc["bytes_to_fetch"]?.uint64Value ?? 0) > 1_000_000 && planDoc["fits"]?.boolValue == true)
+        #expect(FileSystem.kind(of: home + "/hub/models--test-org--tiny-llama3") == .missing)
         let pull = try Self.run(["pull", "tiny", "--json"], env: env)
         #expect(pull.status == 0, "\(pull.stderr)")
         let summary = try JSONParser().parse(pull.stdout)
@@ -82,6 +91,14 @@ import TestSupport
         #expect(convert.status == 0, "\(convert.stderr)")
         let reports = try JSONParser().parse(convert.stdout)
         #expect(reports["draft"]?["shared_with_base"]?.arrayValue?.count == 1)
+        // list: what the pair occupies, pulled and converted (each blob once).
+        let listed = try JSONParser().parse(try Self.run(["list", "--json"], env: env).stdout)
+        let row = try #require(listed.arrayValue?.first { $0["id"]?.stringValue == "tiny-pair" })
+        let pulledBytes = summary["bytes_downloaded"]?.uint64Value ?? 0
+        #expect(
+            row["pulled"]?.boolValue == true && row["bytes_downloaded"]?.uint64Value == pulledBytes,
+            "\(row.serialized())")
+        #expect((row["bytes_converted"]?.uint64Value ?? 0) > 0)
         let inspect = try JSONParser().parse(
             try Self.run(["inspect", home + "/hasskit/pairs/tiny-pair/draft-q8_0.hkw", "--json"], env: env).stdout)
         #expect(inspect["metadata"]?["provenance"]?["repo"]?.stringValue == "test-org/tiny-hass-head")

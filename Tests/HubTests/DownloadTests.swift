@@ -1,6 +1,6 @@
 import CacheLayout
 import Foundation
-import Hub
+@testable import Hub
 import Platform
 import Registry
 import Testing
@@ -412,6 +412,74 @@ import TestSupport
         #expect(throws: HubError.self) {
             _ = try s.ops.pull(.repo("org/model"), options: PullOptions(), progress: Self.quiet())
         }
+    }
+
+    /// `pull --dry-run`: the plan from the hub and the cache, nothing written; after the pull, the
+    /// same plan says everything is cached.
+    @Test func aDryRunPlansWithoutWriting() throws {
+        let s = try Self.setup()
+        let plan = try s.ops.dryRun(.repo("org/model"), options: PullOptions())
+        #expect(FileSystem.kind(of: s.cache) == .missing, "a dry run wrote to the cache")
+        #expect(try s.ops.store.lock("org/model") == nil)
+        let member = try #require(plan.members.first)
+        #expect(member.commit.hex == s.repo.commit && member.gated == nil && member.access == .granted)
+        #expect(member.files.count == 3 && member.files.allSatisfy { !$0.cached })
+        let total = UInt64(s.repo.files.reduce(0) { $0 + $1.content.bytes.count })
+        #expect(plan.bytesTotal == total && plan.bytesToFetch == total)
+        #expect(plan.available != nil && plan.fits)
+        #expect(s.hub.bytesServed("model.safetensors") == 0, "a dry run downloaded a file")
+
+        _ = try s.ops.pull(.repo("org/model"), options: PullOptions(), progress: Self.quiet())
+        let after = try s.ops.dryRun(.repo("org/model"), options: PullOptions())
+        #expect(after.bytesToFetch == 0 && after.members[0].files.allSatisfy(\.cached))
+    }
+
+    @Test func aDryRunOfAGatedRepoSaysAccessIsDenied() throws {
+        let s = try Self.setup(gated: true, token: .none)
+        let plan = try s.ops.dryRun(.repo("org/model"), options: PullOptions())
+        let member = try #require(plan.members.first)
+        #expect(member.gated == "manual")
+        guard case let .denied(why) = member.access else {
+            Issue.record("access was not denied: \(member.access)")
+            return
+        }
+        #expect(why.contains("gated"))
+        #expect(FileSystem.kind(of: s.cache) == .missing)
+    }
+
+    /// The hub as it serves files since its move to Xet storage: redirects to a range-serving
+    /// bridge with X-Xet-Hash. Pull, resume and verify work unchanged (the LFS SHA-256 from the
+    /// listing is still what is checked).
+    @Test func xetServedFilesPullResumeAndVerify() throws {
+        let s = try Self.setup { c in
+            c.parallelRanges = 1
+            c.maxAttempts = 2
+        }
+        s.hub.setXet(true)
+        s.hub.setFault(.dropThenFail(after: 1_000_000), for: "model.safetensors")
+        #expect(throws: HubError.self) {
+            _ = try s.ops.pull(.repo("org/model"), options: PullOptions(), progress: Self.quiet())
+        }
+        s.hub.setFault(nil, for: "model.safetensors")
+        let summary = try s.ops.pull(.repo("org/model"), options: PullOptions(), progress: Self.quiet())
+        try expectComplete(s)
+        #expect(summary.files.first { $0.path == "model.safetensors" }?.status == .resumed)
+        #expect(s.hub.cdn.requests.contains { $0.path.hasPrefix("/xet-bridge/") }, "the bridge was not used")
+        #expect(!s.hub.cdn.requests.contains { $0.path.hasPrefix("/blobs/") })
+        #expect(try s.ops.verify("org/model").allSatisfy { $0.ok })
+    }
+
+    /// Files over 50 GB come in ranges even with one connection (the hub refuses a larger GET),
+    /// each at most 16 GiB, covering the file exactly.
+    @Test func hugeFilesAreAlwaysRanged() throws {
+        let s = try Self.setup { $0.parallelRanges = 1 }
+        let d = Downloader(client: s.ops.client, cache: s.ops.cache, progress: Self.quiet())
+        let size: UInt64 = 60_000_000_000
+        let parts = d.split([0..<size], size: size)
+        #expect(parts.count >= 4 && parts.allSatisfy { $0.count <= 16 << 30 })
+        #expect(parts.first?.lowerBound == 0 && parts.last?.upperBound == size)
+        #expect(zip(parts, parts.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound })
+        #expect(d.split([0..<(100 << 20)], size: 100 << 20).count == 1, "a 100 MiB file on one connection was split")
     }
 
     /// "needs 25 MB, 31 MB available" read as a contradiction: the message names the margin.

@@ -1,3 +1,4 @@
+import Foundation
 import Platform
 import Testing
 
@@ -9,6 +10,39 @@ import Glibc
     static func tempDir() -> String {
         var template = Array("/tmp/hasskit-platform-XXXXXX".utf8CString)
         return template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)) }
+    }
+
+    /// A download lock whose holder died (killed, crashed) is taken over at once: flock locks die
+    /// with their process, unlike lock files that huggingface_hub users on NFS find stuck.
+    @Test func aLockHeldByAProcessThatDiedIsTakenOver() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/flock") else {
+            print("skipped: /usr/bin/flock (util-linux) is not installed, so no other process can hold the lock")
+            return
+        }
+        let path = Self.tempDir() + "/blob.lock"
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/flock")
+        holder.arguments = ["-o", path, "sleep", "30"]  // -o: flock itself holds the lock, not sleep
+        try holder.run()
+        // Wait until the other process holds it.
+        let fd = open(path, O_RDWR | O_CREAT, 0o644)
+        defer { close(fd) }
+        var held = false
+        for _ in 0..<500 where !held {
+            if flock(fd, LOCK_EX | LOCK_NB) == 0 {
+                flock(fd, LOCK_UN)
+                usleep(10_000)
+            } else {
+                held = true
+            }
+        }
+        #expect(held, "the other process never took the lock")
+        kill(holder.processIdentifier, SIGKILL)
+        holder.waitUntilExit()
+        let started = Date()
+        let lock = try FileLock(path: path)
+        #expect(Date().timeIntervalSince(started) < 5, "the lock of a dead process was waited on")
+        withExtendedLifetime(lock) {}
     }
 
     @Test func atomicWriteCommitsOnlyWhenAsked() throws {
