@@ -142,6 +142,11 @@ struct Diagnostics: ParsableArguments {
     var verbose = false
 }
 
+/// Errors that ArgumentParser raises itself (`--help` reaches `run()` as one of its internal types).
+private func isArgumentParsers(_ e: Error) -> Bool {
+    String(reflecting: type(of: e)).hasPrefix("ArgumentParser.")
+}
+
 extension Hasskit {
     /// Parses the command line, runs the command and turns whatever it throws into one message
     /// and one exit code, in this one place. Commands throw their modules' errors as they are.
@@ -156,7 +161,8 @@ extension Hasskit {
         do {
             try command.run()
             exit()
-        } catch let e where e is ExitCode || e is CleanExit || e is ValidationError {
+        } catch let e where e is ExitCode || e is CleanExit || e is ValidationError || isArgumentParsers(e) {
+            // ArgumentParser's own outcomes (help, version, usage errors) are rendered by it.
             exit(withError: e)
         } catch {
             Console.error("error: \(HasskitExit.message(for: error))")

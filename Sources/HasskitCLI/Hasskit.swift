@@ -8,7 +8,8 @@ public struct Hasskit: ParsableCommand {
         abstract: "Download, convert, validate and run HASS speculative-decoding pairs.",
         version: HasskitBuild.version,
         subcommands: [
-            List.self, Show.self, Pull.self, Verify.self, Remove.self, Inspect.self, Convert.self, Pack.self,
+            List.self, Show.self, Pull.self, Verify.self, Remove.self, GarbageCollect.self, Inspect.self, Convert.self,
+            Pack.self,
             Unpack.self, Run.self, Compat.self, Check.self, Demo.self, ExportCommand.self, Bench.self,
         ]
     )

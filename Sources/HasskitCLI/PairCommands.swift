@@ -400,6 +400,61 @@ struct Verify: ParsableCommand {
     }
 }
 
+/// `hasskit gc`.
+struct GarbageCollect: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gc",
+        abstract:
+            "Remove what nothing uses: unreferenced blobs, stale partial downloads and locks, conversions whose source is gone.",
+        discussion: """
+            Blobs no snapshot links to (untouched for an hour), hasskit's partial downloads and lock files \
+            untouched for a day whose lock is free, and converted files of pairs whose snapshots are gone. \
+            Other tools' files in the cache are left alone. --dry-run lists them without removing anything.
+            """
+    )
+
+    @OptionGroup var diagnostics: Diagnostics
+
+    @Flag(help: "List what would be removed; remove nothing.")
+    var dryRun = false
+
+    @Flag(help: "Print one JSON document on stdout.")
+    var json = false
+
+    func run() throws {
+        let ops = PairOperations(client: HubClient(environment: HubEnvironment.fromProcess()))
+        let items = try CacheCollector(cache: ops.cache, store: ops.store).collect(remove: !dryRun)
+        let freed = items.reduce(UInt64(0)) { $0 + $1.bytes }
+        if json {
+            Console.out(
+                JSONValue.object([
+                    ("dry_run", .bool(dryRun)),
+                    (
+                        "removed",
+                        .array(
+                            items.map {
+                                .object([
+                                    ("kind", .string($0.kind.rawValue)), ("path", .string($0.path)),
+                                    ("bytes", .int($0.bytes)),
+                                ])
+                            })
+                    ),
+                    ("bytes_freed", .int(dryRun ? 0 : freed)),
+                ]).serialized())
+            return
+        }
+        for item in items {
+            Console.out(
+                "\(dryRun ? "would remove" : "removed") \(item.kind.rawValue): \(item.path) (\(formatBytes(item.bytes)))"
+            )
+        }
+        Console.out(
+            items.isEmpty
+                ? "nothing to remove"
+                : "\(dryRun ? "would free" : "freed") \(formatBytes(freed)) in \(items.count) files")
+    }
+}
+
 /// `hasskit rm PAIR`.
 struct Remove: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -28,6 +28,20 @@ public final class FileLock {
         flock(fd, LOCK_UN)
         close(fd)
     }
+
+    /// Whether anyone holds the lock on `path` right now (asked without waiting or keeping it).
+    public enum State: Sendable, Equatable { case free, held, missing }
+
+    public static func attempt(path: String, create: Bool) -> State {
+        let f = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0o644)
+        guard f >= 0 else { return .missing }
+        defer { close(f) }
+        if flock(f, LOCK_EX | LOCK_NB) == 0 {
+            flock(f, LOCK_UN)
+            return .free
+        }
+        return .held
+    }
 }
 
 /// A file written at arbitrary offsets by several threads (ranged downloads), `pwrite` based.

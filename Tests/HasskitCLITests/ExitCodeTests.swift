@@ -39,6 +39,16 @@ import TestSupport
             sourceLocation: sourceLocation)
     }
 
+    /// Help and version are ArgumentParser's, exit 0 (a top-level error map once turned them into 70).
+    @Test func helpAndVersionExitZero() throws {
+        for args in [["--help"], ["pull", "--help"], ["help", "convert"], ["--version"]] {
+            let r = try Self.run(args)
+            #expect(r.status == 0, "\(args): \(r.stderr)")
+            #expect(!(r.stdout + r.stderr).contains("bug in hasskit"), "\(args)")
+        }
+        #expect(try Self.run(["--help"]).stdout.contains("gc"))
+    }
+
     @Test func usage64() throws {
         let empty = try Self.run(["convert", Fixtures.path("llama3"), "--out", ""])
         #expect(empty.status == 64, "\(empty.stderr)")

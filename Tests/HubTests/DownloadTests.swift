@@ -482,6 +482,53 @@ import TestSupport
         #expect(d.split([0..<(100 << 20)], size: 100 << 20).count == 1, "a 100 MiB file on one connection was split")
     }
 
+    /// `gc`: unreferenced blobs, stale partials and locks, and conversions whose source is gone are
+    /// found (and only removed when asked); what snapshots use stays and still verifies.
+    @Test func gcRemovesWhatNothingUses() throws {
+        let s = try Self.setup()
+        _ = try s.ops.pull(.repo("org/model"), options: PullOptions(), progress: Self.quiet())
+        let old = Date(timeIntervalSinceNow: -3 * 86400)
+        func plant(_ path: String, _ bytes: [UInt8]) throws {
+            try FileSystem.createDirectory(FileSystem.split(path).directory)
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+            try FileManager.default.setAttributes([.modificationDate: old], ofItemAtPath: path)
+        }
+        let blobs = s.cache + "/models--org--model/blobs/"
+        let orphan = blobs + String(repeating: "ab", count: 32)
+        let partial = blobs + String(repeating: "cd", count: 32) + ".hasskit.incomplete"
+        let young = blobs + String(repeating: "ef", count: 32)
+        let foreign = blobs + String(repeating: "12", count: 32) + ".incomplete"  // huggingface_hub's, not ours
+        let lock = s.cache + "/.locks/models--org--model/" + String(repeating: "cd", count: 32) + ".lock"
+        try plant(orphan, [UInt8](repeating: 1, count: 1000))
+        try plant(partial, [UInt8](repeating: 2, count: 500))
+        try plant(foreign, [UInt8](repeating: 3, count: 10))
+        try plant(lock, [])
+        try Data([4]).write(to: URL(fileURLWithPath: young))  // unreferenced, but written just now
+        // A pair whose snapshot is gone, with a converted file in its store folder.
+        let storeFolder = s.ops.store.folder("org/gone")
+        var lockJSON = String(decoding: try FileSystem.readFile(s.ops.store.lockPath("org/model")), as: UTF8.self)
+        lockJSON = lockJSON.replacingOccurrences(of: s.repo.commit, with: String(repeating: "0", count: 40))
+        try plant(storeFolder + "/lock.json", Array(lockJSON.utf8))
+        try plant(storeFolder + "/base-q8_0.hkw", [UInt8](repeating: 5, count: 300))
+
+        let collector = CacheCollector(cache: s.ops.cache, store: s.ops.store)
+        let found = try collector.collect(remove: false)
+        #expect(
+            Set(found.map(\.path)) == [orphan, partial, lock, storeFolder + "/base-q8_0.hkw"], "\(found.map(\.path))")
+        #expect(found.reduce(0) { $0 + $1.bytes } == 1800)
+        #expect(FileSystem.kind(of: orphan) == .file, "a dry run removed something")
+
+        let removed = try collector.collect(remove: true)
+        #expect(removed.count == 4)
+        for path in [orphan, partial, lock, storeFolder + "/base-q8_0.hkw"] {
+            #expect(FileSystem.kind(of: path) == .missing, "\(path)")
+        }
+        for path in [young, foreign] { #expect(FileSystem.kind(of: path) == .file, "\(path) was removed") }
+        try FileSystem.removeFile(foreign)
+        try expectComplete(s)
+        #expect(try s.ops.verify("org/model").allSatisfy { $0.ok })
+    }
+
     /// "needs 25 MB, 31 MB available" read as a contradiction: the message names the margin.
     @Test func theFreeSpaceMessageNamesTheMargin() {
         let e = HubError(
