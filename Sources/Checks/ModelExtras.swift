@@ -9,8 +9,13 @@ public struct ModelExtras {
     public var tokenizer: BPETokenizer?
     public var chatTemplate: ChatTemplate?
     public var stopTokens: Set<Int> = []
+    /// Why the tokenizer could not be loaded, when `requireTokenizer` was false and it could not.
+    public var tokenizerProblem: TokenizerError?
 
-    public init(path: String) throws {
+    /// - Parameter requireTokenizer: false where token ids are enough (`run --prompt-ids`): a
+    ///   tokenizer that cannot be loaded is then reported in `tokenizerProblem` instead of thrown,
+    ///   so the engine can always be run.
+    public init(path: String, requireTokenizer: Bool = true) throws {
         let file = try HKWFile(path: path)
         do {
             if let bytes = try file.verifiedFile(named: "tokenizer.json") {
@@ -20,7 +25,8 @@ public struct ModelExtras {
             }
         } catch var e as TokenizerError {
             e.file = "\(path) (its tokenizer)"
-            throw e
+            if requireTokenizer { throw e }
+            tokenizerProblem = e
         }
         if let bytes = try file.verifiedFile(named: "tokenizer_config.json"),
             let template = try? JSONParser().parse(bytes)["chat_template"]?.stringValue

@@ -90,7 +90,7 @@ public struct Converter {
     /// Auxiliary files stored verbatim when present beside the weights.
     static let auxiliaryFiles = [
         "config.json", "generation_config.json", "tokenizer.json", "tokenizer.model",
-        "tokenizer_config.json", "special_tokens_map.json",
+        "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja",
     ]
 
     public static func convert(

@@ -85,8 +85,11 @@ struct Run: ParsableCommand {
     }
 
     func run() throws {
-        let extras: ModelExtras
-        extras = try ModelExtras(path: model)
+        // Ids in, ids out works whatever the tokenizer: the engine can always be checked.
+        let extras = try ModelExtras(path: model, requireTokenizer: prompt != nil)
+        if let problem = extras.tokenizerProblem {
+            Console.log("hasskit: warning: \(problem.description); the output is token ids only")
+        }
         var tokenizer: BPETokenizer?
         let prompt: [Int]
         if var text = self.prompt {

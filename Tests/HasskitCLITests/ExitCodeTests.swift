@@ -5,6 +5,7 @@ import Platform
 import StrictJSON
 import Testing
 import TestSupport
+import WeightFormat
 
 /// Every exit code the README documents, each produced the way a user meets it, through the real
 /// binary (70 in-process: no user input may produce it).
@@ -89,10 +90,20 @@ import TestSupport
             }
             try Data(bytes).write(to: URL(fileURLWithPath: dir + "/src/" + name))
         }
+        // transformers 5 writes the chat template to chat_template.jinja: convert carries it.
+        try Data("{% for m in messages %}{{ m['content'] }}{% endfor %}".utf8).write(
+            to: URL(fileURLWithPath: dir + "/src/chat_template.jinja"))
         #expect(try Self.run(["convert", dir + "/src", "--out", dir + "/m.hkw", "--type", "q8_0"]).status == 0)
+        #expect(
+            try HKWFile(path: dir + "/m.hkw").file(named: "chat_template.jinja") != nil,
+            "convert dropped chat_template.jinja")
         let r = try Self.run(["run", dir + "/m.hkw", "--prompt", "hello", "--max-tokens", "2"])
         #expect(r.status == 65, "\(r.stderr)")
         #expect(r.stderr.contains(dir + "/m.hkw") && r.stderr.contains("Lowercase"), "\(r.stderr)")
+        // Ids in, ids out still works, with a warning.
+        let ids = try Self.run(["run", dir + "/m.hkw", "--prompt-ids", "1,2,3", "--max-tokens", "3", "--json"])
+        #expect(ids.status == 0 && ids.stderr.contains("warning"), "\(ids.stderr)")
+        #expect(try JSONParser().parse(ids.stdout)["output_ids"]?.arrayValue?.count == 3)
     }
 
     @Test func notFound66() throws {
