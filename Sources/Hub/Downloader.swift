@@ -27,6 +27,10 @@ public final class Downloader: @unchecked Sendable {
     public let cache: HFCache
     public let progress: DownloadProgress
 
+    /// Files hashed in a second pass after their last byte, process-wide (the prefix hasher could
+    /// not be used); the tests hold it at zero for ranged downloads.
+    static let secondPassHashes = Counter()
+
     public init(client: HubClient, cache: HFCache, progress: DownloadProgress) {
         self.client = client
         self.cache = cache
@@ -153,6 +157,13 @@ public final class Downloader: @unchecked Sendable {
         // A whole file in one stream from byte 0 is hashed while it arrives; otherwise afterwards.
         let inline = parts.count == 1 && parts[0].lowerBound == 0 && parts[0].upperBound == f.size
         let hasher = HasherBox(InlineHasher(git: f.sha256 == nil, size: f.size))
+        // Ranges arrive out of order: a thread hashes the file as its contiguous prefix completes,
+        // so the digest is ready right after the last byte instead of after a second pass.
+        let prefix =
+            inline || f.size == 0
+            ? nil : PrefixHasher(path: partial.path, size: f.size, git: f.sha256 == nil, already: done)
+        defer { prefix?.cancel() }
+        if let prefix { journal.onRecord = { prefix.add($0) } }
         let failures = ResultSlots<Void>(count: parts.count)
         runConcurrently(parts.count, width: client.configuration.parallelRanges) { i in
             failures.set(
@@ -172,6 +183,8 @@ public final class Downloader: @unchecked Sendable {
         }
         if rangesIgnored {
             // The server does not do ranges: start over with one stream from byte 0.
+            prefix?.cancel()
+            journal.onRecord = nil
             journal.reset()
             try partial.truncate(0)
             progress.reset(f.path)
@@ -182,6 +195,8 @@ public final class Downloader: @unchecked Sendable {
             return (whole.finish(), resumed)
         }
         if inline && f.size > 0 { return (hasher.finish(), resumed) }
+        if let digest = prefix?.finish() { return (digest, resumed) }
+        Downloader.secondPassHashes.add(1)
         return (try digestOfFile(partialPath(repo, f).path, git: f.sha256 == nil, size: f.size), resumed)
     }
 
@@ -342,11 +357,98 @@ final class HasherBox: @unchecked Sendable {
     }
 }
 
+/// Hashes a file that arrives in byte ranges as its contiguous prefix completes: a thread follows
+/// the ranges recorded in the journal and hashes each stretch from the file (mapped once; its size
+/// is reserved before the transfer starts) as soon as everything before it is in.
+final class PrefixHasher: @unchecked Sendable {
+    // `done` and `cancelled` are guarded by `condition`; `result` is written by the thread before
+    // it signals `finished`, and read after.
+    private let condition = NSCondition()
+    private var done: [Range<UInt64>]
+    private var cancelled = false
+    private var result: String?
+    private let finished = DispatchSemaphore(value: 0)
+
+    init(path: String, size: UInt64, git: Bool, already: [Range<UInt64>]) {
+        done = Journal.merge(already)
+        let thread = Thread { [self] in
+            defer { finished.signal() }
+            result = hash(path: path, size: size, git: git)
+        }
+        thread.start()
+    }
+
+    func add(_ r: Range<UInt64>) {
+        condition.lock()
+        done = Journal.merge(done + [r])
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Stops the thread (a failed or restarted transfer); harmless after `finish`.
+    func cancel() {
+        condition.lock()
+        cancelled = true
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Waits for the whole file to be hashed: the digest, or nil when cancelled or unreadable.
+    func finish() -> String? {
+        finished.wait()
+        finished.signal()  // later callers (cancel's defer, a second finish) do not block
+        return result
+    }
+
+    private func hash(path: String, size: UInt64, git: Bool) -> String? {
+        guard let view = try? ByteStorage(mapping: path).view, UInt64(view.count) >= size else { return nil }
+        var h = InlineHasher(git: git, size: size)
+        var next: UInt64 = 0
+        while next < size {
+            condition.lock()
+            var end = next
+            while end == next {
+                if cancelled {
+                    condition.unlock()
+                    return nil
+                }
+                if let r = done.first(where: { $0.lowerBound <= next && $0.upperBound > next }) {
+                    end = min(r.upperBound, size)
+                } else {
+                    condition.wait()
+                }
+            }
+            condition.unlock()
+            view.slice(start: Int(next), length: Int(end - next))?.forEachChunk(16 << 20) { h.update($0) }
+            next = end
+        }
+        return h.finish()
+    }
+}
+
+/// A thread-safe count.
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+    func add(_ n: Int) {
+        lock.lock()
+        value += n
+        lock.unlock()
+    }
+    var count: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return value
+    }
+}
+
 /// The resume journal of one partial blob: lines `START END` of byte ranges already written.
 final class Journal: @unchecked Sendable {
-    // Appends are serialised by `lock`.
+    // Appends are serialised by `lock`; `onRecord` is set before any transfer starts.
     let path: String
     private let lock = NSLock()
+    /// Told of every range recorded (the prefix hasher follows the download with it).
+    var onRecord: (@Sendable (Range<UInt64>) -> Void)?
 
     init(path: String) {
         self.path = path
@@ -369,6 +471,7 @@ final class Journal: @unchecked Sendable {
 
     func record(_ r: Range<UInt64>) {
         guard !r.isEmpty else { return }
+        onRecord?(r)
         lock.lock()
         defer { lock.unlock() }
         let line = "\(r.lowerBound) \(r.upperBound)\n"

@@ -119,8 +119,11 @@ import TestSupport
 
     @Test func largeFilesComeInParallelRanges() throws {
         let s = try Self.setup()
+        let secondPasses = Downloader.secondPassHashes.count
         _ = try s.ops.pull(.repo("org/model"), options: PullOptions(), progress: Self.quiet())
         try expectComplete(s)
+        // Hashed as the contiguous prefix completed, not in a second pass after the last byte.
+        #expect(Downloader.secondPassHashes.count == secondPasses)
         let ranged = s.hub.cdn.requests.filter { $0.path.contains("model.safetensors") && $0.header("range") != nil }
         #expect(ranged.count >= 3)
         #expect(s.hub.bytesServed("model.safetensors") == 3 << 20)
@@ -148,11 +151,13 @@ import TestSupport
         #expect(blobs.contains { $0.hasSuffix(".hasskit.incomplete") })
         #expect(!blobs.contains(s.repo.files[1].sha256), "a partial file is visible under its final name")
         let servedBefore = s.hub.bytesServed("model.safetensors")
+        let secondPasses = Downloader.secondPassHashes.count
         s.hub.setFault(nil, for: "model.safetensors")
         let summary = try s.ops.pull(.repo("org/model"), options: PullOptions(), progress: Self.quiet())
         try expectComplete(s)
         #expect(summary.files.first { $0.path == "model.safetensors" }?.status == .resumed)
         #expect(servedBefore == 1_000_000)
+        #expect(Downloader.secondPassHashes.count == secondPasses, "a resumed ranged file was hashed in a second pass")
         #expect(s.hub.faultsFired("model.safetensors") >= 2, "the first run was not cut short and then refused")
         #expect(s.hub.bytesServed("model.safetensors") == 3 << 20, "the second run fetched bytes the first already had")
     }
