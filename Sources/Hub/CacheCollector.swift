@@ -47,15 +47,7 @@ public struct CacheCollector: Sendable {
         let root = cache.root
         for folder in ((try? FileSystem.contents(of: root)) ?? []) where folder.hasPrefix("models--") {
             let repoDir = root + "/" + folder
-            var referenced = Set<String>()
-            let snapshots = repoDir + "/snapshots"
-            for sub in (try? FileManager.default.subpathsOfDirectory(atPath: snapshots)) ?? [] {
-                if let target = FileSystem.symlinkTarget(snapshots + "/" + sub),
-                    let name = target.split(separator: "/").last
-                {
-                    referenced.insert(String(name))
-                }
-            }
+            let referenced = HFCache.referencedBlobs(snapshots: repoDir + "/snapshots")
             let blobs = repoDir + "/blobs"
             let locks = root + "/.locks/" + folder
             for name in (try? FileSystem.contents(of: blobs)) ?? [] {

@@ -41,6 +41,20 @@ public struct HFCache: Sendable {
         try FileSystem.createSymbolicLink(link.path, target: target)
     }
 
+    /// The blob names the snapshot links under `snapshots` point to (a repository's
+    /// `snapshots/` folder): what `rm` and `gc` must keep.
+    public static func referencedBlobs(snapshots: String) -> Set<String> {
+        var referenced = Set<String>()
+        for sub in (try? FileManager.default.subpathsOfDirectory(atPath: snapshots)) ?? [] {
+            if let target = FileSystem.symlinkTarget(snapshots + "/" + sub),
+                let name = target.split(separator: "/").last
+            {
+                referenced.insert(String(name))
+            }
+        }
+        return referenced
+    }
+
     /// Creates a folder (and those above it) inside the cache.
     public func createFolder(_ folder: CachePath) throws {
         try FileSystem.createDirectory(folder.path)

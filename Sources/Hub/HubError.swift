@@ -63,9 +63,6 @@ public struct HubError: Error, Sendable, CustomStringConvertible, ErrorWithCause
         }
     }
 
-    /// Bytes in binary units (`25.0 MiB`).
-    static func size(_ n: UInt64) -> String { ByteCount.format(n) }
-
     public var description: String {
         switch code {
         case let .network(m): return "\(location): network error: \(m)"
@@ -89,7 +86,7 @@ public struct HubError: Error, Sendable, CustomStringConvertible, ErrorWithCause
         case let .sizeMismatch(file, e, f): return "\(file): received \(f) bytes, the hub announced \(e)"
         case let .notEnoughSpace(n, m, a, folder):
             return
-                "\(folder): this download needs \(HubError.size(n)) plus a margin of \(HubError.size(m)) kept free (\(HubError.size(n + m)) in all); \(HubError.size(a)) available"
+                "\(folder): this download needs \(ByteCount.format(n)) plus a margin of \(ByteCount.format(m)) kept free (\(ByteCount.format(n + m)) in all); \(ByteCount.format(a)) available"
         case let .protocolViolation(m): return "\(location): unexpected answer: \(m)"
         case let .badLock(m): return "\(location): lock file refused: \(m) (remove it and pull again to re-pin)"
         case let .offline(m): return "offline (HF_HUB_OFFLINE is set): \(m)"

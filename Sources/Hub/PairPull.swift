@@ -380,15 +380,7 @@ public struct PairOperations: Sendable {
             let layout = cache.layout
             try? FileManager.default.removeItem(atPath: layout.snapshot(m.repo, m.commit).path)
             // Blobs still referenced by any remaining snapshot stay.
-            var referenced = Set<String>()
-            let snapshots = layout.snapshotsFolder(m.repo).path
-            for sub in (try? FileManager.default.subpathsOfDirectory(atPath: snapshots)) ?? [] {
-                if let target = FileSystem.symlinkTarget(snapshots + "/" + sub),
-                    let name = target.split(separator: "/").last
-                {
-                    referenced.insert(String(name))
-                }
-            }
+            let referenced = HFCache.referencedBlobs(snapshots: layout.snapshotsFolder(m.repo).path)
             for f in m.files where !referenced.contains(f.etag) {
                 let blob = layout.blob(m.repo, f.blob).path
                 freed += (try? FileSystem.size(of: blob)) ?? 0

@@ -58,10 +58,13 @@ public struct PairWorkspace: Sendable {
         public var draft: String
 
         /// The one place the store's file names are made.
+        public static func baseName(_ type: String) -> String { "base-\(type).hkw" }
+        public static func draftName(_ type: String) -> String { "draft-\(type).hkw" }
+
         public init(folder: String, type: String) {
             self.type = type
-            base = folder + "/base-\(type).hkw"
-            draft = folder + "/draft-\(type).hkw"
+            base = folder + "/" + Self.baseName(type)
+            draft = folder + "/" + Self.draftName(type)
         }
     }
 
@@ -71,11 +74,7 @@ public struct PairWorkspace: Sendable {
         return names.filter { $0.hasPrefix("draft-") && $0.hasSuffix(".hkw") }.map {
             String($0.dropFirst(6).dropLast(4))
         }
-        .filter {
-            names.contains(
-                ConvertedFiles(folder: folder, type: $0).base.split(separator: "/").last.map(String.init) ?? "")
-        }
-        .sorted()
+        .filter { names.contains(ConvertedFiles.baseName($0)) }.sorted()
     }
 
     /// The converted files of `type`, or of the only type converted when `type` is nil.
