@@ -6,7 +6,7 @@ import WeightFormat
 /// tensors: the tokenizer, the chat template and the stop tokens. Each file is checked against
 /// its SHA-256 before it is parsed.
 public struct ModelExtras {
-    public var tokenizer: BPETokenizer?
+    public var tokenizer: Tokenizer?
     public var chatTemplate: ChatTemplate?
     public var stopTokens: Set<Int> = []
     /// Why the tokenizer could not be loaded, when `requireTokenizer` was false and it could not.
@@ -19,9 +19,9 @@ public struct ModelExtras {
         let file = try HKWFile(path: path)
         do {
             if let bytes = try file.verifiedFile(named: "tokenizer.json") {
-                tokenizer = try BPETokenizer(data: bytes)
+                tokenizer = try Tokenizer(data: bytes)
             } else if let bytes = try file.verifiedFile(named: "tokenizer.model") {
-                tokenizer = try BPETokenizer(sentencePieceModel: bytes)
+                tokenizer = try Tokenizer(sentencePieceModel: bytes)
             }
         } catch var e as TokenizerError {
             e.file = "\(path) (its tokenizer)"

@@ -90,7 +90,7 @@ struct Run: ParsableCommand {
         if let problem = extras.tokenizerProblem {
             Console.log("hasskit: warning: \(problem.description); the output is token ids only")
         }
-        var tokenizer: BPETokenizer?
+        var tokenizer: Tokenizer?
         let prompt: [Int]
         if var text = self.prompt {
             guard let t = extras.tokenizer else {
@@ -165,7 +165,7 @@ struct Run: ParsableCommand {
 
 extension Run {
     func runSpeculative(
-        _ m: any CausalModel, prompt: [Int], draftPath: String, tokenizer: BPETokenizer?, stops: Set<Int>
+        _ m: any CausalModel, prompt: [Int], draftPath: String, tokenizer: Tokenizer?, stops: Set<Int>
     ) throws {
         guard topK > 0, depth > 0, totalTokens > 1 else {
             throw ValidationError("--top-k, --depth and --total-tokens must be positive")
@@ -197,47 +197,26 @@ extension Run {
     }
 }
 
-/// Prints generated tokens as they come: text when a tokenizer is known (holding back bytes that
-/// end inside a UTF-8 sequence), otherwise one id per line.
+/// Prints generated tokens as they come: text when a tokenizer is known (each piece once it is
+/// complete, as the tokenizers library's `DecodeStream` gives it), otherwise one id per line.
 struct TextStream {
-    let tokenizer: BPETokenizer?
-    var pending: [UInt8] = []
+    var decoder: DecodeStream?
 
-    init(tokenizer: BPETokenizer?) {
-        self.tokenizer = tokenizer
+    init(tokenizer: Tokenizer?) {
+        decoder = tokenizer.map { DecodeStream(tokenizer: $0) }
     }
 
     mutating func emit(_ id: Int) {
-        guard let tokenizer else {
+        guard decoder != nil else {
             Console.out(String(id))
             return
         }
-        pending += tokenizer.decodeBytes([id], continuation: true)
-        let complete = TextStream.completePrefix(pending)
-        if complete > 0 {
-            FileHandle.standardOutput.write(Data(pending[0..<complete]))
-            pending.removeFirst(complete)
-        }
+        if let text = decoder!.step(id) { FileHandle.standardOutput.write(Data(text.utf8)) }
     }
 
     mutating func finish() {
-        guard tokenizer != nil else { return }
-        FileHandle.standardOutput.write(Data(String(decoding: pending, as: UTF8.self).utf8) + Data("\n".utf8))
-        pending = []
-    }
-
-    /// Length of the longest prefix that does not end inside a UTF-8 sequence.
-    static func completePrefix(_ b: [UInt8]) -> Int {
-        var i = b.count
-        var back = 0
-        while i > 0 && back < 4 && b[i - 1] & 0xC0 == 0x80 {
-            i -= 1
-            back += 1
-        }
-        guard i > 0 else { return b.count > 3 ? b.count : 0 }
-        let lead = b[i - 1]
-        let need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1
-        return need == back + 1 || lead < 0x80 ? b.count : i - 1
+        guard decoder != nil else { return }
+        FileHandle.standardOutput.write(Data((decoder!.finish() + "\n").utf8))
     }
 }
 

@@ -1,3 +1,4 @@
+import Foundation
 import Platform
 import StrictJSON
 
@@ -14,6 +15,18 @@ public enum Fixtures {
 
     /// Absolute path of `relative` inside the fixtures folder.
     public static func path(_ relative: String) -> String { root + "/" + relative }
+
+    /// The team's shared fixtures (`../shared/fixtures` beside the package, which CI has too, or
+    /// `HASSKIT_SHARED_FIXTURES`): large real files that are not committed here. nil when absent,
+    /// so tests that need them are skipped and say so.
+    public static let shared: String? = {
+        let candidates = [
+            ProcessInfo.processInfo.environment["HASSKIT_SHARED_FIXTURES"],
+            root.split(separator: "/", omittingEmptySubsequences: false).dropLast(2).joined(separator: "/")
+                + "/../shared/fixtures",
+        ]
+        return candidates.compactMap { $0 }.first { FileManager.default.fileExists(atPath: $0 + "/MANIFEST.md") }
+    }()
 
     /// Parses a JSON fixture.
     public static func json(_ relative: String) throws -> JSONValue {

@@ -27,12 +27,21 @@ enum ByteLevel {
         return String(s)
     }
 
-    /// The bytes a token string stands for (characters outside the map are kept as UTF-8).
+    /// The bytes a token string stands for; a token with any character outside the map (an
+    /// added token such as `<｜User｜>`) stands for its own UTF-8, as in the library's decoder.
     static func decode(_ token: String) -> [UInt8] {
         var out: [UInt8] = []
         for s in token.unicodeScalars {
-            if let b = scalarToByte[s.value] { out.append(b) } else { out += Array(String(s).utf8) }
+            guard let b = scalarToByte[s.value] else { return Array(token.utf8) }
+            out.append(b)
         }
         return out
+    }
+
+    /// The byte of a `<0xXX>` token (SentencePiece byte fallback), or nil.
+    static func byteToken(_ token: String) -> UInt8? {
+        let u = Array(token.utf8)
+        guard u.count == 6, u[0] == 0x3C, u[1] == 0x30, u[2] == 0x78, u[5] == 0x3E else { return nil }
+        return UInt8(String(decoding: u[3..<5], as: UTF8.self), radix: 16)
     }
 }

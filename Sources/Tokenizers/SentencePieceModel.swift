@@ -129,3 +129,60 @@ struct ProtoReader {
         }
     }
 }
+
+extension Tokenizer {
+    /// Loads a SentencePiece BPE `tokenizer.model` (LLaMA-2's own file), for models that ship no
+    /// `tokenizer.json`, into the same pipeline: SentencePiece's whitespace handling as
+    /// normalizers, its BPE as merges derived from the pieces' scores (a pair merges when their
+    /// concatenation is a piece, the highest-scoring first), and its decoding as a decoder chain.
+    /// Text is encoded as the sentencepiece library does: `<s>` in the text is text.
+    public convenience init(sentencePieceModel data: [UInt8]) throws {
+        let m = try SentencePieceModel(data: data)
+        guard m.modelType == 2 else {
+            let kind = m.modelType == 1 ? "unigram" : "type \(m.modelType)"
+            throw TokenizerError(.unsupported, "tokenizer.model is a \(kind) model; only BPE is implemented")
+        }
+        var vocab: [[UInt8]: Int] = [:]
+        var tokens: [Int: String] = [:]
+        var specials: [AddedToken] = []
+        for (id, p) in m.pieces.enumerated() {
+            if vocab[Array(p.text.utf8)] == nil { vocab[Array(p.text.utf8)] = id }
+            tokens[id] = p.text
+            if p.type == .control || p.type == .unknown {
+                specials.append(AddedToken(content: p.text, id: id, special: true, normalized: false))
+            }
+        }
+        let mergeable = m.pieces.indices.filter { m.pieces[$0].type == .normal || m.pieces[$0].type == .userDefined }
+        let order = mergeable.sorted {
+            m.pieces[$0].score > m.pieces[$1].score || (m.pieces[$0].score == m.pieces[$1].score && $0 < $1)
+        }
+        var merges: [UInt64: (rank: Int32, id: Int32)] = [:]
+        for (rank, id) in order.enumerated() {
+            let scalars = Array(m.pieces[id].text.unicodeScalars)
+            guard scalars.count > 1 else { continue }
+            for k in 1..<scalars.count {
+                guard let l = vocab[Array(AddedVocabulary.string(scalars[..<k]).utf8)],
+                    let r = vocab[Array(AddedVocabulary.string(scalars[k...]).utf8)]
+                else { continue }
+                let key = UInt64(l) << 32 | UInt64(r)
+                if merges[key] == nil { merges[key] = (Int32(rank), Int32(id)) }
+            }
+        }
+        let valid = { (id: Int) in id >= 0 && id < m.pieces.count }
+        let model = BPEModel(
+            vocab: vocab, tokens: tokens, merges: merges, byteFallback: m.byteFallback, ignoreMerges: false,
+            fuseUnknown: true, unknownID: valid(m.unknownID) ? m.unknownID : nil)
+        let space = try Pattern(literal: " ", context: "tokenizer.model")
+        let mark = try Pattern(literal: "\u{2581}", context: "tokenizer.model")
+        var normalizers: [Normalizer] = m.removeExtraWhitespaces ? [.collapseSpaces] : []
+        if m.addDummyPrefix { normalizers.append(.prepend("\u{2581}")) }
+        normalizers.append(.replace(space, "\u{2581}"))
+        var decoders: [Decoder] = [.replace(mark, " "), .byteFallback, .fuse]
+        if m.addDummyPrefix { decoders.append(.strip(content: " ", start: 1, stop: 0)) }
+        // Control and unknown pieces decode like added tokens but are never matched in text.
+        self.init(
+            normalizer: .sequence(normalizers), preTokenizer: nil, model: model, added: [],
+            specialPrefix: valid(m.bosID) ? [m.bosID] : [], specialSuffix: [], decoder: .sequence(decoders),
+            decodeOnly: specials)
+    }
+}

@@ -9,7 +9,7 @@ import Tokenizers
     @Test(arguments: [("llama3", ChatTemplate.llama3), ("qwen2", .chatml), ("llama2", .llama2)])
     func rendersLikeTransformers(_ family: String, _ template: ChatTemplate) throws {
         let cases = try #require(try Fixtures.json("refs/tokenizer_\(family).json")["chat_template_cases"]?.arrayValue)
-        let tokenizer = try BPETokenizer(
+        let tokenizer = try Tokenizer(
             data: try FileSystem.readFile(Fixtures.path("tokenizers/\(family)/tokenizer.json")))
         #expect(!cases.isEmpty)
         for c in cases {
