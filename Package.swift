@@ -52,7 +52,8 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
 
-        .target(name: "Tokenizers", dependencies: ["StrictJSON"]),
+        .target(name: "Jinja", dependencies: ["StrictJSON"]),
+        .target(name: "Tokenizers", dependencies: ["Jinja", "StrictJSON"]),
         // Hand-off to SGLang/vLLM: draft layouts, bias folding, launch plans.
         .target(name: "Export", dependencies: ["Checkpoints", "Platform", "StrictJSON"]),
         // The hub imitation on loopback: the download tests' server with faults, and what
@@ -61,7 +62,7 @@ let package = Package(
         .target(name: "Inference", dependencies: ["WeightFormat", "Quantization", "Platform", "StrictJSON", "CKernels", "COpenBLAS"]),
         // Checks over models: does a head fit its base (compat), does speculation reproduce plain
         // decoding (the smoke test), what bounds the engine (bench).
-        .target(name: "Checks", dependencies: ["Inference", "WeightFormat", "Tokenizers", "Platform", "StrictJSON"]),
+        .target(name: "Checks", dependencies: ["Inference", "WeightFormat", "Tokenizers", "Jinja", "Platform", "StrictJSON"]),
         // The main job, once, below the CLI: a pair's store, pulled, converted, checked.
         .target(name: "Pairs", dependencies: ["Registry", "CacheLayout", "Hub", "Conversion", "WeightFormat", "Inference", "Checks", "Tokenizers", "Export", "Platform", "StrictJSON"]),
 
@@ -69,7 +70,7 @@ let package = Package(
         .target(
             name: "HasskitCLI",
             dependencies: [
-                "Platform", "Checkpoints", "WeightFormat", "Quantization", "Conversion", "Registry", "CacheLayout", "Hub", "Inference", "Checks", "Pairs", "Tokenizers", "LoopbackHub", "Export",
+                "Platform", "Checkpoints", "WeightFormat", "Quantization", "Conversion", "Registry", "CacheLayout", "Hub", "Inference", "Checks", "Pairs", "Tokenizers", "Jinja", "LoopbackHub", "Export",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "hasskit", dependencies: ["HasskitCLI"]),
@@ -98,7 +99,8 @@ let package = Package(
             name: "ConversionTests",
             dependencies: ["Conversion", "Checkpoints", "WeightFormat", "Quantization", "Platform", "StrictJSON", "CKernels", "TestSupport"]),
         .testTarget(name: "ExportTests", dependencies: ["Export", "Checkpoints", "StrictJSON", "TestSupport", "Platform"]),
-        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "StrictJSON", "TestSupport", "Platform"]),
+        .testTarget(name: "JinjaTests", dependencies: ["Jinja", "StrictJSON", "TestSupport", "Platform"]),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Jinja", "StrictJSON", "TestSupport", "Platform"]),
         .testTarget(
             name: "InferenceTests",
             dependencies: ["Inference", "Checks", "Conversion", "WeightFormat", "StrictJSON", "TestSupport", "Platform"]),

@@ -80,14 +80,36 @@ def real():
             "tokenizer": f"real-tokenizers/{name}/tokenizer.json", "sha256": hashlib.sha256(raw).hexdigest(),
             "variant": variant, "pre_tokenizer": spec["pre_tokenizer"] if variant else None,
             "library": "tokenizers", "cases": cases(tok)})
-    import sentencepiece as spm
-    sp = spm.SentencePieceProcessor(model_file=f"{REAL}/llama2/tokenizer.model")
-    out = []
-    for name, text in texts:
-        ids = sp.encode(text)
-        out.append({"name": name, "text": text, "ids": ids, "decoded": sp.decode(ids)})
     dump(f"{OUT_REFS}/real_tokenizer_llama2_spm.json", {
-        "tokenizer": "real-tokenizers/llama2/tokenizer.model", "library": "sentencepiece", "cases": out})
+        "tokenizer": "real-tokenizers/llama2/tokenizer.model",
+        "library": "sentencepiece, with the control pieces' spellings (<s>, </s>, <unk>) matched first as "
+                   "transformers matches special tokens, each part between them encoded on its own",
+        "cases": [{"name": name, "text": text, "ids": (ids := spm_encode(text)),
+                   # sentencepiece's decode drops control pieces (transformers prints them): compared
+                   # only where there are none.
+                   "decoded": None if any(_sp.is_control(i) or _sp.is_unknown(i) for i in ids) else _sp.decode(ids)}
+                  for name, text in texts]})
+
+
+_sp = None
+
+
+def spm_encode(text):
+    """LLaMA-2's tokenizer.model as transformers uses it: special tokens first, SentencePiece between."""
+    import re
+    import sentencepiece as spm
+    global _sp
+    if _sp is None:
+        _sp = spm.SentencePieceProcessor(model_file=f"{REAL}/llama2/tokenizer.model")
+    controls = {_sp.id_to_piece(i): i for i in range(_sp.get_piece_size()) if _sp.is_control(i) or _sp.is_unknown(i)}
+    pattern = "(" + "|".join(re.escape(c) for c in sorted(controls, key=len, reverse=True)) + ")"
+    ids = []
+    for part in re.split(pattern, text):
+        if part in controls:
+            ids.append(controls[part])
+        elif part:
+            ids += _sp.encode(part)
+    return ids
 
 
 corpus = [t for _, t in texts] * 3 + [

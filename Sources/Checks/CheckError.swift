@@ -1,3 +1,5 @@
+import Tokenizers
+
 /// Why a check could not run (its findings, such as an incompatible pair, are results, not errors).
 public struct CheckError: Error, Sendable, CustomStringConvertible {
     public enum Code: Sendable, Equatable {
@@ -5,8 +7,10 @@ public struct CheckError: Error, Sendable, CustomStringConvertible {
         case noPrompts
         /// The model carries no tokenizer, so text prompts cannot be encoded.
         case noTokenizer
-        /// `--chat` on a model whose chat format hasskit does not know.
+        /// `--chat` on a model that carries no chat template and whose family is not recognised.
         case noChatTemplate
+        /// A prompt file that cannot be read as prompts (the reason).
+        case badPrompts(String)
     }
 
     public var code: Code
@@ -22,7 +26,10 @@ public struct CheckError: Error, Sendable, CustomStringConvertible {
         switch code {
         case .noPrompts: return "\(path) has no prompts (one per line)"
         case .noTokenizer: return "\(path) carries no tokenizer.json (convert the model from a folder that has one)"
-        case .noChatTemplate: return "\(path) carries no chat_template hasskit recognises"
+        case .noChatTemplate:
+            return
+                "\(path) carries no chat template (no chat_template.jinja, no chat_template in tokenizer_config.json); name a format with --template (\(ChatFormat.allCases.map(\.rawValue).joined(separator: ", ")))"
+        case let .badPrompts(why): return "\(path): \(why)"
         }
     }
 }

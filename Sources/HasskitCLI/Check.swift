@@ -47,11 +47,17 @@ struct Check: ParsableCommand {
     @Option(help: "Seed for sampling.")
     var seed: UInt64 = 0
 
-    @Option(help: "A text file with one prompt per line (instead of the bundled set).")
+    @Option(
+        help: ArgumentHelp(
+            "Prompts instead of the bundled set: a text file (one prompt per line), or conversations (.json: a list of message lists; .jsonl: one per line), rendered with the base's chat template.",
+            valueName: "file"))
     var prompts: String?
 
-    @Flag(help: "Wrap each prompt as a user turn in the base's chat format.")
+    @Flag(help: "Wrap each text prompt as a user turn in the base's chat template.")
     var chat = false
+
+    @Option(help: "Chat format for a base that carries no chat template: llama2, llama3 or chatml.")
+    var template: ChatFormat?
 
     @Option(help: "Tokens to generate per prompt.")
     var maxTokens = 64
@@ -91,7 +97,16 @@ struct Check: ParsableCommand {
         let sampling = Sampling(temperature: temperature, seed: seed)
         // The pair first: a head made for another base is the likeliest mistake.
         let opened = try OpenedPair(base: base, draft: draft, threads: threads)
-        let ids = try opened.encode(try PromptSet.texts(file: prompts), chat: chat)
+        let prompts = try PromptSet.prompts(file: prompts)
+        var template: ChatTemplate?
+        if chat || self.template != nil
+            || prompts.contains(where: { if case .conversation = $0 { true } else { false } })
+        {
+            let (t, warning) = try opened.extras.chatTemplate(named: self.template, path: base)
+            if let warning { Console.log("hasskit: warning: \(warning)") }
+            template = t
+        }
+        let ids = try opened.encode(prompts, template: template)
         let check = opened.check(prompts: ids, settings: settings, maxTokens: maxTokens, sampling: sampling) { i, r in
             guard !json else { return }
             let mark =

@@ -46,7 +46,7 @@ struct Compat: ParsableCommand {
         if report.compatible {
             let opened = try OpenedPair(base: base, draft: draft, threads: threads)
             if opened.extras.tokenizer != nil {
-                let ids = try opened.encode(try PromptSet.texts(file: prompts), chat: false)
+                let ids = try opened.encode(texts: try PromptSet.texts(file: prompts))
                 report.top1Agreement = opened.top1Agreement(prompts: ids, continuation: continuation)
             } else if !json {
                 Console.log("note: \(base) carries no tokenizer.json, so the agreement check was skipped")

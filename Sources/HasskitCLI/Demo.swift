@@ -125,7 +125,7 @@ struct Demo: ParsableCommand {
             throw ExitCode(HasskitExit.incompatible)
         }
         let pair = try OpenedPair(base: baseOut, draft: draftOut, threads: threads)
-        let prompts = try pair.encode(Array(source.prompts.prefix(promptCount ?? source.prompts.count)), chat: false)
+        let prompts = try pair.encode(texts: Array(source.prompts.prefix(promptCount ?? source.prompts.count)))
         compat.top1Agreement = pair.top1Agreement(prompts: prompts, continuation: min(32, maxTokens))
         step(
             4, "compat",

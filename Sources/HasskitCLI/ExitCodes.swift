@@ -7,6 +7,7 @@ import Export
 import Foundation
 import Hub
 import Inference
+import Jinja
 import Pairs
 import Platform
 import Registry
@@ -60,10 +61,17 @@ public enum HasskitExit {
             }
         case is ManifestError, is LayoutError, is TokenizerError, is JSONError:
             return badInput
+        case is JinjaError:
+            // A template that does not parse, fails, or raises (LLaMA-2 on two user turns in a
+            // row): a problem of the model's template or of the conversation, never of hasskit.
+            return badInput
         case let e as CheckError:
             // A prompt file without prompts is bad input; a model that cannot take text prompts
             // (no tokenizer, no chat format) is a command line that cannot be acted on.
-            return e.code == .noPrompts ? badInput : usage
+            switch e.code {
+            case .noPrompts, .badPrompts: return badInput
+            case .noTokenizer, .noChatTemplate: return usage
+            }
         case let e as PairError:
             switch e.code {
             case .incompleteLock, .familyMismatch: return badInput

@@ -59,11 +59,11 @@ struct Run: ParsableCommand {
     @Option(help: "Seed for sampling (the same seed repeats a run).")
     var seed: UInt64 = 0
 
-    @Flag(help: "Wrap the prompt as one user turn in the model's chat format (detected from its chat_template).")
+    @Flag(help: "Wrap the prompt as one user turn, rendered with the model's own chat template.")
     var chat = false
 
-    @Option(help: "Chat format to use instead of the detected one: llama2, llama3 or chatml.")
-    var template: ChatTemplate?
+    @Option(help: "Chat format for a model that carries no chat template: llama2, llama3 or chatml.")
+    var template: ChatFormat?
 
     @Flag(help: "Keep generating past the end-of-sequence tokens named in the model's config.")
     var ignoreEos = false
@@ -92,29 +92,20 @@ struct Run: ParsableCommand {
         }
         var tokenizer: Tokenizer?
         let prompt: [Int]
-        if var text = self.prompt {
-            guard let t = extras.tokenizer else {
+        if let text = self.prompt {
+            guard extras.tokenizer != nil else {
                 throw ValidationError(
                     "\(model) carries no tokenizer.json (convert the model from a folder that has one), so use --prompt-ids"
                 )
             }
-            tokenizer = t
-            var template = self.template
-            if chat && template == nil {
-                template = extras.chatTemplate
-                guard template != nil else {
-                    throw ValidationError(
-                        "\(model) carries no chat_template hasskit recognises; name one with --template (\(ChatTemplate.allCases.map(\.rawValue).joined(separator: ", ")))"
-                    )
-                }
+            tokenizer = extras.tokenizer
+            var template: ChatTemplate?
+            if chat || self.template != nil {
+                let (t, warning) = try extras.chatTemplate(named: self.template, path: model)
+                if let warning { Console.log("hasskit: warning: \(warning)") }
+                template = t
             }
-            if let template {
-                // The rendered text starts with the BOS text itself where the format has one.
-                text = template.render([ChatTemplate.Message(role: "user", content: text)])
-                prompt = t.encode(text, addSpecialTokens: false)
-            } else {
-                prompt = t.encode(text, addSpecialTokens: true)
-            }
+            prompt = try extras.encode(.text(text), chat: template, path: model)
         } else {
             let ids = (promptIds ?? "").split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
             guard !ids.isEmpty, ids.allSatisfy({ $0 != nil && $0! >= 0 }) else {
@@ -220,4 +211,4 @@ struct TextStream {
     }
 }
 
-extension ChatTemplate: ExpressibleByArgument {}
+extension ChatFormat: ExpressibleByArgument {}

@@ -139,15 +139,15 @@ public struct OpenedPair {
         basePath = base
     }
 
-    /// Prompt texts as token ids: with the model's chat template as one user turn each, or as
-    /// plain text with the tokenizer's special tokens.
-    public func encode(_ texts: [String], chat: Bool) throws -> [[Int]] {
-        guard let tokenizer = extras.tokenizer else { throw CheckError(.noTokenizer, path: basePath) }
-        if chat {
-            guard let template = extras.chatTemplate else { throw CheckError(.noChatTemplate, path: basePath) }
-            return texts.map { tokenizer.encode(template.render([.init(role: "user", content: $0)])) }
-        }
-        return texts.map { tokenizer.encode($0, addSpecialTokens: true) }
+    /// Prompts as token ids: rendered by `template` (a text as one user turn), or plain text with
+    /// the tokenizer's special tokens when `template` is nil.
+    public func encode(_ prompts: [Prompt], template: ChatTemplate?) throws -> [[Int]] {
+        try prompts.map { try extras.encode($0, chat: template, path: basePath) }
+    }
+
+    /// Plain texts as token ids, with the tokenizer's special tokens.
+    public func encode(texts: [String]) throws -> [[Int]] {
+        try encode(texts.map(Prompt.text), template: nil)
     }
 
     /// The head's top-1 agreement with the base along the base's greedy continuations.

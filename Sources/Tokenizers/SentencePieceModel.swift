@@ -135,7 +135,9 @@ extension Tokenizer {
     /// `tokenizer.json`, into the same pipeline: SentencePiece's whitespace handling as
     /// normalizers, its BPE as merges derived from the pieces' scores (a pair merges when their
     /// concatenation is a piece, the highest-scoring first), and its decoding as a decoder chain.
-    /// Text is encoded as the sentencepiece library does: `<s>` in the text is text.
+    /// Text is encoded as transformers encodes it with this file: the control pieces' spellings
+    /// (`<s>`, `</s>`, `<unk>`) in the text are those tokens, as chat templates write them, and
+    /// the text between them is encoded by SentencePiece, each part with its own dummy prefix.
     public convenience init(sentencePieceModel data: [UInt8]) throws {
         let m = try SentencePieceModel(data: data)
         guard m.modelType == 2 else {
@@ -179,10 +181,8 @@ extension Tokenizer {
         normalizers.append(.replace(space, "\u{2581}"))
         var decoders: [Decoder] = [.replace(mark, " "), .byteFallback, .fuse]
         if m.addDummyPrefix { decoders.append(.strip(content: " ", start: 1, stop: 0)) }
-        // Control and unknown pieces decode like added tokens but are never matched in text.
         self.init(
-            normalizer: .sequence(normalizers), preTokenizer: nil, model: model, added: [],
-            specialPrefix: valid(m.bosID) ? [m.bosID] : [], specialSuffix: [], decoder: .sequence(decoders),
-            decodeOnly: specials)
+            normalizer: .sequence(normalizers), preTokenizer: nil, model: model, added: specials,
+            specialPrefix: valid(m.bosID) ? [m.bosID] : [], specialSuffix: [], decoder: .sequence(decoders))
     }
 }

@@ -17,7 +17,6 @@ public final class Tokenizer: Sendable {
     let rawAdded: AddedVocabulary
     let normalizedAdded: AddedVocabulary
     /// Added tokens by id, for decoding; `special` ones are dropped by `skipSpecialTokens`.
-    /// (`decodeOnly` tokens are here but never matched in text: SentencePiece's control pieces.)
     let addedByID: [Int: (content: String, special: Bool)]
     /// What the post-processor puts around the ids when special tokens are added.
     let specialPrefix: [Int]
@@ -29,7 +28,7 @@ public final class Tokenizer: Sendable {
 
     init(
         normalizer: Normalizer?, preTokenizer: PreTokenizer?, model: BPEModel, added: [AddedToken],
-        specialPrefix: [Int], specialSuffix: [Int], decoder: Decoder?, decodeOnly: [AddedToken] = []
+        specialPrefix: [Int], specialSuffix: [Int], decoder: Decoder?
     ) {
         self.normalizer = normalizer
         self.preTokenizer = preTokenizer
@@ -37,7 +36,7 @@ public final class Tokenizer: Sendable {
         rawAdded = AddedVocabulary(added.filter { !$0.normalized })
         normalizedAdded = AddedVocabulary(added.filter { $0.normalized })
         var byID: [Int: (String, Bool)] = [:]
-        for t in decodeOnly + added { byID[t.id] = (t.content, t.special) }
+        for t in added { byID[t.id] = (t.content, t.special) }
         addedByID = byID
         self.specialPrefix = specialPrefix
         self.specialSuffix = specialSuffix
@@ -118,6 +117,12 @@ public final class Tokenizer: Sendable {
         }
         if addSpecialTokens { ids += specialSuffix }
         return ids
+    }
+
+    /// The id of a token string (an added token, or the model's vocabulary).
+    public func id(of token: String) -> Int? {
+        rawAdded.tokens.first { $0.content == token }?.id ?? normalizedAdded.tokens.first { $0.content == token }?.id
+            ?? model.id(of: token)
     }
 
     /// The token string of `id` (an added token's content, or the model's token).

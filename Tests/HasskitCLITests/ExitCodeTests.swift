@@ -84,8 +84,9 @@ import WeightFormat
             var bytes = try FileSystem.readFile(Fixtures.path("demo-pair/base/" + name))
             if name == "tokenizer.json" {
                 let text = String(decoding: bytes, as: UTF8.self)
-                    .replacingOccurrences(of: "\"normalizer\": null", with: "\"normalizer\": {\"type\": \"Lowercase\"}")
-                #expect(text.contains("Lowercase"), "the fixture's tokenizer has no \"normalizer\": null to replace")
+                    .replacingOccurrences(
+                        of: "\"normalizer\": null", with: "\"normalizer\": {\"type\": \"Precompiled\"}")
+                #expect(text.contains("Precompiled"), "the fixture's tokenizer has no \"normalizer\": null to replace")
                 bytes = Array(text.utf8)
             }
             try Data(bytes).write(to: URL(fileURLWithPath: dir + "/src/" + name))
@@ -99,7 +100,7 @@ import WeightFormat
             "convert dropped chat_template.jinja")
         let r = try Self.run(["run", dir + "/m.hkw", "--prompt", "hello", "--max-tokens", "2"])
         #expect(r.status == 65, "\(r.stderr)")
-        #expect(r.stderr.contains(dir + "/m.hkw") && r.stderr.contains("Lowercase"), "\(r.stderr)")
+        #expect(r.stderr.contains(dir + "/m.hkw") && r.stderr.contains("Precompiled"), "\(r.stderr)")
         // Ids in, ids out still works, with a warning.
         let ids = try Self.run(["run", dir + "/m.hkw", "--prompt-ids", "1,2,3", "--max-tokens", "3", "--json"])
         #expect(ids.status == 0 && ids.stderr.contains("warning"), "\(ids.stderr)")

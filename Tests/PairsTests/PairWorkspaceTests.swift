@@ -46,7 +46,7 @@ import TestSupport
         let compat = try PairWorkspace.structuralCompat(base: converted.files.base, draft: converted.files.draft)
         #expect(compat.compatible)
         let opened = try OpenedPair(base: converted.files.base, draft: converted.files.draft, threads: 2)
-        let prompts = try opened.encode(Array(PromptSet.bundled.prefix(2)), chat: false)
+        let prompts = try opened.encode(texts: Array(PromptSet.bundled.prefix(2)))
         #expect(opened.top1Agreement(prompts: prompts, continuation: 8) > 0.5)
         let check = opened.check(prompts: prompts, settings: workspace.cpuTree, maxTokens: 16)
         #expect(check.identical && check.results.count == 2)

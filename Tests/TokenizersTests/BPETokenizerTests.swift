@@ -47,18 +47,25 @@ extension BPETokenizerTests {
 
 extension BPETokenizerTests {
     /// LLaMA-2's own `tokenizer.model` (SentencePiece BPE, byte fallback) gives the ids the
-    /// sentencepiece library gives (`spm_ids`: `<s>` in the text is text there) and decodes back.
+    /// sentencepiece library gives (`spm_ids`) and decodes back. Texts that spell a control piece
+    /// (`<s>`) are left out: the library reads them as text, hasskit as the token, as transformers
+    /// does (`RealTokenizerTests` checks those against references made that way).
     @Test func sentencePieceModelMatchesTheLibrary() throws {
         let tok = try Tokenizer(
             sentencePieceModel: try FileSystem.readFile(Fixtures.path("tokenizers/llama2/tokenizer.model")))
         let cases = try #require(try Fixtures.json("refs/tokenizer_llama2.json")["cases"]?.arrayValue)
+        var compared = 0
         for c in cases {
             let text = try #require(c["text"]?.stringValue)
+            if ["<s>", "</s>", "<unk>"].contains(where: { text.contains($0) }) { continue }
+            compared += 1
             let ids = (c["spm_ids"]?.arrayValue ?? []).compactMap(\.intValue)
             #expect(tok.encode(text) == ids, "\(text.debugDescription)")
             #expect(tok.decode(ids) == c["spm_decoded"]?.stringValue, "decode \(text.debugDescription)")
         }
+        #expect(compared > 30)
         #expect(tok.encode("hi", addSpecialTokens: true).first == 1)
+        #expect(tok.encode("<s>[INST]").first == 1)
     }
 
     /// A truncated or garbled model file is an error, not a crash.

@@ -48,7 +48,8 @@ struct RealTokenizerTests {
         }
     }
 
-    /// LLaMA-2's own `tokenizer.model` against the sentencepiece library.
+    /// LLaMA-2's own `tokenizer.model` against the sentencepiece library (special tokens' spellings
+    /// matched first, as transformers does).
     @Test func llama2SentencePieceMatchesTheLibrary() throws {
         let tok = try Tokenizer(sentencePieceModel: try FileSystem.readFile(Self.folder + "/llama2/tokenizer.model"))
         let refs = try Fixtures.json("refs/real_tokenizer_llama2_spm.json")
@@ -56,9 +57,11 @@ struct RealTokenizerTests {
             let text = try #require(c["text"]?.stringValue)
             let ids = c.idList("ids")
             #expect(tok.encode(text) == ids, "llama2: \(c["name"]?.stringValue ?? "")")
-            #expect(
-                Array(tok.decode(ids).utf8) == Array((c["decoded"]?.stringValue ?? "").utf8),
-                "llama2 decode: \(c["name"]?.stringValue ?? "")")
+            if let decoded = c["decoded"]?.stringValue {
+                #expect(
+                    Array(tok.decode(ids).utf8) == Array(decoded.utf8), "llama2 decode: \(c["name"]?.stringValue ?? "")"
+                )
+            }
         }
     }
 
