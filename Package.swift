@@ -109,7 +109,7 @@ let package = Package(
             dependencies: ["Pairs", "Checks", "Conversion", "Hub", "Inference", "LoopbackHub", "Platform", "Registry", "TestSupport"]),
         .testTarget(
             name: "HasskitCLITests",
-            dependencies: ["HasskitCLI", "LoopbackHub", "TestSupport", "StrictJSON", "WeightFormat", "Checkpoints", "Conversion", "Platform"]),
+            dependencies: ["HasskitCLI", "LoopbackHub", "TestSupport", "StrictJSON", "WeightFormat", "Checkpoints", "Conversion", "Platform", "Tokenizers"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -42,6 +42,9 @@ indirect enum Expr: Sendable {
 struct Parser {
     var chunks: [Chunk]
     var position = 0
+    /// Blocks inside blocks; bounded so that a hostile template is an error, not a stack overflow.
+    var depth = 0
+    static let maxDepth = 128
 
     static func parse(_ source: String) throws -> [Node] {
         var p = Parser(chunks: try Lexer.chunks(source))
@@ -80,6 +83,11 @@ struct Parser {
     }
 
     mutating func statement(_ keyword: String, _ tokens: [Token], line: Int) throws -> Node {
+        depth += 1
+        defer { depth -= 1 }
+        guard depth <= Self.maxDepth else {
+            throw JinjaError(.syntax, "blocks nested deeper than \(Self.maxDepth)", line: line)
+        }
         var e = ExprParser(tokens: tokens, line: line)
         switch keyword {
         case "if":
@@ -172,6 +180,8 @@ struct ExprParser {
     let tokens: [Token]
     let line: Int
     var i = 0
+    /// Nesting of sub-expressions, bounded like `Parser.depth`.
+    var depth = 0
 
     init(tokens: [Token], line: Int) {
         self.tokens = tokens
@@ -231,7 +241,14 @@ struct ExprParser {
         return .tuple(items)
     }
 
+    mutating func nest() throws {
+        depth += 1
+        guard depth <= Parser.maxDepth else { throw fail("an expression nested deeper than \(Parser.maxDepth)") }
+    }
+
     mutating func expression(allowTernary: Bool = true) throws -> Expr {
+        try nest()
+        defer { depth -= 1 }
         let value = try or()
         guard allowTernary, accept(.name("if")) else { return value }
         let condition = try or()
@@ -239,28 +256,48 @@ struct ExprParser {
         return .ternary(value, condition: condition, otherwise: otherwise)
     }
 
+    // Each link of a chain (`a + b + c`, `x.y[z]|f`) deepens the tree by one: it counts towards
+    // the nesting bound until the chain's function returns.
+
     mutating func or() throws -> Expr {
+        let start = depth
+        defer { depth = start }
         var left = try and()
-        while accept(.name("or")) { left = .or(left, try and()) }
+        while accept(.name("or")) {
+            try nest()
+            left = .or(left, try and())
+        }
         return left
     }
 
     mutating func and() throws -> Expr {
+        let start = depth
+        defer { depth = start }
         var left = try not()
-        while accept(.name("and")) { left = .and(left, try not()) }
+        while accept(.name("and")) {
+            try nest()
+            left = .and(left, try not())
+        }
         return left
     }
 
     mutating func not() throws -> Expr {
-        if accept(.name("not")) { return .not(try not()) }
+        if accept(.name("not")) {
+            try nest()
+            defer { depth -= 1 }
+            return .not(try not())
+        }
         return try compare()
     }
 
     mutating func compare() throws -> Expr {
+        let start = depth
+        defer { depth = start }
         let left = try sum()
         var ops: [(String, Expr)] = []
         while true {
             if case let .op(o)? = peek, ["==", "!=", "<", ">", "<=", ">="].contains(o) {
+                try nest()
                 i += 1
                 ops.append((o, try sum()))
             } else if accept(.name("in")) {
@@ -276,8 +313,11 @@ struct ExprParser {
     }
 
     mutating func sum() throws -> Expr {
+        let start = depth
+        defer { depth = start }
         var left = try concat()
         while case let .op(o)? = peek, o == "+" || o == "-" {
+            try nest()
             i += 1
             left = .binary(o, left, try concat())
         }
@@ -285,14 +325,22 @@ struct ExprParser {
     }
 
     mutating func concat() throws -> Expr {
+        let start = depth
+        defer { depth = start }
         var left = try product()
-        while accept(.op("~")) { left = .binary("~", left, try product()) }
+        while accept(.op("~")) {
+            try nest()
+            left = .binary("~", left, try product())
+        }
         return left
     }
 
     mutating func product() throws -> Expr {
+        let start = depth
+        defer { depth = start }
         var left = try power()
         while case let .op(o)? = peek, ["*", "/", "//", "%"].contains(o) {
+            try nest()
             i += 1
             left = .binary(o, left, try power())
         }
@@ -300,14 +348,27 @@ struct ExprParser {
     }
 
     mutating func power() throws -> Expr {
+        let start = depth
+        defer { depth = start }
         var left = try unary()
-        while accept(.op("**")) { left = .binary("**", left, try unary()) }
+        while accept(.op("**")) {
+            try nest()
+            left = .binary("**", left, try unary())
+        }
         return left
     }
 
     mutating func unary() throws -> Expr {
-        if accept(.op("-")) { return .negate(try unary()) }
-        if accept(.op("+")) { return try unary() }
+        if accept(.op("-")) {
+            try nest()
+            defer { depth -= 1 }
+            return .negate(try unary())
+        }
+        if accept(.op("+")) {
+            try nest()
+            defer { depth -= 1 }
+            return try unary()
+        }
         return try filtered(try postfix(try primary()))
     }
 
@@ -375,8 +436,11 @@ struct ExprParser {
     }
 
     mutating func postfix(_ base: Expr) throws -> Expr {
+        let start = depth
+        defer { depth = start }
         var e = base
         while true {
+            if peek == .op(".") || peek == .op("[") || peek == .op("(") { try nest() }
             if accept(.op(".")) {
                 if case let .int(n)? = peek {  // foo.0 is foo[0] in Jinja
                     i += 1
@@ -436,8 +500,11 @@ struct ExprParser {
     }
 
     mutating func filtered(_ base: Expr) throws -> Expr {
+        let start = depth
+        defer { depth = start }
         var e = base
         while true {
+            if peek == .op("|") || peek == .name("is") { try nest() }
             if accept(.op("|")) {
                 let f = try name()
                 var args: [Expr] = []

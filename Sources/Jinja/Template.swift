@@ -24,9 +24,32 @@ public struct Template: Sendable {
 struct Interpreter: Sendable {
     /// Innermost scope last. `for` bodies and macros push one; `if` does not (as in jinja2).
     var scopes: [[String: Value]]
+    /// Shared by a render and the macros it calls: a template from a model repository is
+    /// untrusted, so its work and its output are bounded (an error, not a hang or a crash).
+    let budget: Budget
 
-    init(globals: [String: Value]) {
+    init(globals: [String: Value], budget: Budget = Budget()) {
         scopes = [globals]
+        self.budget = budget
+    }
+
+    final class Budget: @unchecked Sendable {
+        var steps = 0
+        static let maxSteps = 5_000_000
+        static let maxOutput = 32 << 20
+
+        func spend(line: Int? = nil) throws {
+            steps += 1
+            if steps > Self.maxSteps {
+                throw JinjaError(.runtime, "the template runs too long (over \(Self.maxSteps) steps)", line: line)
+            }
+        }
+    }
+
+    static func checkSize(_ count: Int) throws {
+        if count > Budget.maxOutput {
+            throw JinjaError(.runtime, "the template's output grows past \(Budget.maxOutput >> 20) MiB")
+        }
     }
 
     enum Flow { case normal, breakLoop, continueLoop }
@@ -83,10 +106,14 @@ struct Interpreter: Sendable {
 
     mutating func run(_ nodes: [Node], into out: inout String) throws -> Flow {
         for node in nodes {
+            try budget.spend()
             switch node {
-            case let .text(t): out += t
+            case let .text(t):
+                out += t
+                try Self.checkSize(out.utf8.count)
             case let .output(e, line):
                 out += try at(line) { try eval(e).str }
+                try Self.checkSize(out.utf8.count)
             case let .conditional(branches, otherwise):
                 var taken = false
                 for (condition, body) in branches where try eval(condition).truthy {
@@ -207,6 +234,7 @@ struct Interpreter: Sendable {
                     ),
                 ]))
             scopes.append(scope)
+            try budget.spend()
             let flow = try run(body, into: &out)
             scopes.removeLast()
             if flow == .breakLoop { break }
@@ -218,7 +246,7 @@ struct Interpreter: Sendable {
         let captured = self
         return .function(
             .init(name: name) { args, kwargs in
-                var inner = Interpreter(globals: captured.scopes.first ?? [:])
+                var inner = Interpreter(globals: captured.scopes.first ?? [:], budget: captured.budget)
                 var scope: [String: Value] = [:]
                 for (i, (p, defaultValue)) in parameters.enumerated() {
                     if i < args.count {
@@ -380,15 +408,26 @@ extension Interpreter {
     }
 
     static func binary(_ op: String, _ a: Value, _ b: Value) throws -> Value {
-        if op == "~" { return .string(a.str + b.str) }
+        if op == "~" {
+            let (x, y) = (a.str, b.str)
+            try checkSize(x.utf8.count + y.utf8.count)
+            return .string(x + y)
+        }
         if case let .undefined(name) = a { throw JinjaError(.runtime, "'\(name)' is undefined") }
         if case let .undefined(name) = b { throw JinjaError(.runtime, "'\(name)' is undefined") }
         switch (op, a, b) {
-        case let ("+", .string(x), .string(y)): return .string(x + y)
-        case let ("+", .list(x), .list(y)): return .list(x + y)
+        case let ("+", .string(x), .string(y)):
+            try checkSize(x.utf8.count + y.utf8.count)
+            return .string(x + y)
+        case let ("+", .list(x), .list(y)):
+            try checkSize(x.count + y.count)
+            return .list(x + y)
         case let ("*", .string(x), .int(n)), let ("*", .int(n), .string(x)):
+            try checkSize(
+                x.utf8.count.multipliedReportingOverflow(by: max(0, n)).overflow ? .max : x.utf8.count * max(0, n))
             return .string(String(repeating: x, count: max(0, n)))
         case let ("*", .list(x), .int(n)), let ("*", .int(n), .list(x)):
+            try checkSize(x.count.multipliedReportingOverflow(by: max(0, n)).overflow ? .max : x.count * max(0, n))
             return .list(Array(repeating: x, count: max(0, n)).flatMap { $0 })
         default: break
         }

@@ -52,8 +52,9 @@ final class BPEModel: @unchecked Sendable {
         var tokens: [Int: String] = [:]
         vocab.reserveCapacity(vocabObject.count)
         for (k, v) in vocabObject {
-            guard let id = v.intValue, id >= 0 else {
-                throw TokenizerError(.malformed, "model.vocab: the id of \(k.debugDescription) is not an integer ≥ 0")
+            guard let id = v.intValue, id >= 0, id < Int(Int32.max) else {
+                throw TokenizerError(
+                    .malformed, "model.vocab: the id of \(k.debugDescription) is not an integer in 0..<2^31")
             }
             vocab[Array(k.utf8)] = id
             tokens[id] = k
@@ -138,7 +139,14 @@ final class BPEModel: @unchecked Sendable {
         return out
     }
 
-    private func merge(_ symbols: inout [Int]) {
+    /// Merges the lowest-ranked adjacent pair, leftmost first, until none merges. Short words scan
+    /// for the best pair each round; long ones (a pasted blob without spaces) use a heap over a
+    /// linked list, as the library does, so that a word of n symbols costs n log n, not n².
+    func merge(_ symbols: inout [Int]) {
+        if symbols.count > 48 { mergeWithHeap(&symbols) } else { mergeByScan(&symbols) }
+    }
+
+    func mergeByScan(_ symbols: inout [Int]) {
         while symbols.count > 1 {
             var best = -1
             var bestRank = Int32.max
@@ -154,5 +162,81 @@ final class BPEModel: @unchecked Sendable {
             symbols[best] = Int(bestID)
             symbols.remove(at: best + 1)
         }
+    }
+
+    func mergeWithHeap(_ symbols: inout [Int]) {
+        let n = symbols.count
+        var ids = symbols
+        var next = Array(1...n)  // n: none
+        var previous = Array(-1..<(n - 1))
+        var alive = [Bool](repeating: true, count: n)
+        // Candidates (rank, position, left id, right id); stale ones are skipped when popped.
+        var heap = MinHeap()
+        func push(_ i: Int) {
+            guard i >= 0, i < n, alive[i], next[i] < n,
+                let m = merges[UInt64(ids[i]) << 32 | UInt64(ids[next[i]])]
+            else { return }
+            heap.push(.init(rank: m.rank, position: i, left: ids[i], right: ids[next[i]]))
+        }
+        for i in 0..<(n - 1) { push(i) }
+        while let c = heap.pop() {
+            let i = c.position
+            guard alive[i], next[i] < n, ids[i] == c.left, ids[next[i]] == c.right,
+                let m = merges[UInt64(c.left) << 32 | UInt64(c.right)]
+            else { continue }
+            let j = next[i]
+            ids[i] = Int(m.id)
+            alive[j] = false
+            next[i] = next[j]
+            if next[j] < n { previous[next[j]] = i }
+            push(previous[i])
+            push(i)
+        }
+        symbols = (0..<n).filter { alive[$0] }.map { ids[$0] }
+    }
+}
+
+/// A binary min-heap of merge candidates ordered by (rank, position).
+struct MinHeap {
+    struct Candidate {
+        var rank: Int32
+        var position: Int
+        var left: Int
+        var right: Int
+
+        func precedes(_ o: Candidate) -> Bool { rank != o.rank ? rank < o.rank : position < o.position }
+    }
+
+    private var items: [Candidate] = []
+
+    mutating func push(_ c: Candidate) {
+        items.append(c)
+        var i = items.count - 1
+        while i > 0 {
+            let parent = (i - 1) / 2
+            guard items[i].precedes(items[parent]) else { break }
+            items.swapAt(i, parent)
+            i = parent
+        }
+    }
+
+    mutating func pop() -> Candidate? {
+        guard let top = items.first else { return nil }
+        let last = items.removeLast()
+        if !items.isEmpty {
+            items[0] = last
+            var i = 0
+            while true {
+                let l = 2 * i + 1
+                let r = l + 1
+                var m = i
+                if l < items.count, items[l].precedes(items[m]) { m = l }
+                if r < items.count, items[r].precedes(items[m]) { m = r }
+                if m == i { break }
+                items.swapAt(i, m)
+                i = m
+            }
+        }
+        return top
     }
 }

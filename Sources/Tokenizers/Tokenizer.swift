@@ -61,8 +61,11 @@ public final class Tokenizer: Sendable {
         let decoder = try component("decoder", Decoder.init)
         var added: [AddedToken] = []
         for (i, t) in (json["added_tokens"]?.arrayValue ?? []).enumerated() {
-            guard let content = t["content"]?.stringValue, !content.isEmpty, let id = t["id"]?.intValue, id >= 0 else {
-                throw TokenizerError(.malformed, "added_tokens[\(i)] needs a non-empty \"content\" and an \"id\" ≥ 0")
+            guard let content = t["content"]?.stringValue, !content.isEmpty, let id = t["id"]?.intValue, id >= 0,
+                id < Int(Int32.max)
+            else {
+                throw TokenizerError(
+                    .malformed, "added_tokens[\(i)] needs a non-empty \"content\" and an \"id\" in 0..<2^31")
             }
             let special = t["special"]?.boolValue ?? false
             added.append(

@@ -2,7 +2,7 @@ import Platform
 import StrictJSON
 import Testing
 import TestSupport
-import Tokenizers
+@testable import Tokenizers
 
 /// Byte-level and SentencePiece-style (LLaMA-2) BPE against the HF tokenizers library
 /// (`refs/tokenizer_<family>.json`).
@@ -75,5 +75,27 @@ extension BPETokenizerTests {
             #expect(throws: TokenizerError.self) { _ = try Tokenizer(sentencePieceModel: Array(data.prefix(cut))) }
         }
         #expect(throws: TokenizerError.self) { _ = try Tokenizer(sentencePieceModel: [0xFF, 0xFF, 0xFF]) }
+    }
+}
+
+/// The heap merge long words take gives what the plain scan gives (both pick the lowest rank,
+/// leftmost first), on random words over a trained vocabulary's alphabet.
+@Suite struct MergeOrderTests {
+    @Test func heapAndScanAgree() throws {
+        let tok = try Tokenizer(
+            data: try FileSystem.readFile(Fixtures.path("tokenizers/components/bytelevel_prefix_nfkc_lower.json")))
+        var rng = SeededGenerator(seed: 7)
+        let alphabet = Array("etaoinshrdlu ".unicodeScalars).compactMap { tok.model.id(of: String($0)) }
+        #expect(alphabet.count >= 10)
+        for length in [2, 3, 17, 49, 120, 400] {
+            for _ in 0..<20 {
+                let word = (0..<length).map { _ in alphabet.randomElement(using: &rng)! }
+                var a = word
+                var b = word
+                tok.model.mergeByScan(&a)
+                tok.model.mergeWithHeap(&b)
+                #expect(a == b, "length \(length)")
+            }
+        }
     }
 }

@@ -151,3 +151,83 @@ extension JSONValue {
     /// Member `key` as integers (an empty list allowed: the empty text has no ids).
     func idList(_ key: String) -> [Int] { (self[key]?.arrayValue ?? []).compactMap(\.intValue) }
 }
+
+/// A `tokenizer.json` from a model repository is untrusted: seeded random damage to a trained
+/// file (values replaced by other types, huge or negative numbers, members dropped) either loads
+/// or is a `TokenizerError`; what loads encodes and decodes (out-of-range ids included) without
+/// crashing.
+@Suite struct HostileTokenizerTests {
+    static let replacements: [JSONValue] = [
+        .null, .bool(true), .number("-1"), .number("4294967296"), .number("1e300"), .string(""), .string("\u{2581}"),
+        .string("(?<"), .array([]), .object([]), .array([.string("a"), .string("b")]),
+        .object([("type", .string("Sequence"))]), .object([("String", .string(" "))]),
+    ]
+
+    /// Every path to a value in `v`, as a list of member names or array indices.
+    static func paths(_ v: JSONValue, _ prefix: [String] = [], depth: Int = 0) -> [[String]] {
+        guard depth < 6 else { return [prefix] }
+        switch v {
+        case let .object(members):
+            // The vocabulary and merges are large; a few of their entries are enough.
+            return [prefix] + members.prefix(12).flatMap { paths($0.1, prefix + [$0.0], depth: depth + 1) }
+        case let .array(items):
+            return [prefix] + items.prefix(6).enumerated().flatMap { paths($1, prefix + ["\($0)"], depth: depth + 1) }
+        default: return [prefix]
+        }
+    }
+
+    static func replacing(_ v: JSONValue, at path: ArraySlice<String>, with new: JSONValue?) -> JSONValue? {
+        guard let head = path.first else { return new }
+        switch v {
+        case var .object(members):
+            guard let i = members.firstIndex(where: { $0.0 == head }) else { return v }
+            if path.count == 1, new == nil {
+                members.remove(at: i)
+            } else {
+                members[i].1 = replacing(members[i].1, at: path.dropFirst(), with: new) ?? .null
+            }
+            return .object(members)
+        case var .array(items):
+            guard let i = Int(head), i < items.count else { return v }
+            if path.count == 1, new == nil {
+                items.remove(at: i)
+            } else {
+                items[i] = replacing(items[i], at: path.dropFirst(), with: new) ?? .null
+            }
+            return .array(items)
+        default: return v
+        }
+    }
+
+    @Test(arguments: ["metaspace_always_bytefallback", "bytelevel_prefix_nfkc_lower", "subword_prefix_suffix"])
+    func damagedFilesNeverCrash(_ name: String) throws {
+        let original = try JSONParser(maxDepth: 64).parse(
+            try FileSystem.readFile(Fixtures.path("tokenizers/components/\(name).json")))
+        let all = Self.paths(original)
+        var rng = SeededGenerator(seed: 5)
+        var loaded = 0
+        var refused = 0
+        for _ in 0..<250 {
+            var doc = original
+            for _ in 0..<Int.random(in: 1...3, using: &rng) {
+                let path = all.randomElement(using: &rng)!
+                let new = Bool.random(using: &rng) ? nil : Self.replacements.randomElement(using: &rng)!
+                doc = Self.replacing(doc, at: path[...], with: new) ?? .null
+            }
+            do {
+                let tok = try Tokenizer(json: doc)
+                loaded += 1
+                for text in ["Hello world 123", "  <|im_start|>x\n", "naïve 日本 😀", ""] {
+                    let ids = tok.encode(text, addSpecialTokens: true)
+                    _ = tok.decode(ids + [-1, 0, Int(Int32.max), tok.vocabularySize])
+                    var stream = DecodeStream(tokenizer: tok)
+                    for id in ids { _ = stream.step(id) }
+                    _ = stream.finish()
+                }
+            } catch is TokenizerError {
+                refused += 1
+            }
+        }
+        #expect(loaded > 0 && refused > 0, "loaded \(loaded), refused \(refused)")
+    }
+}
