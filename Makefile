@@ -28,6 +28,7 @@ format:
 # All tests, then the engine and kernel tests once more on the portable reference kernels
 # (HASSKIT_KERNELS=reference), so both paths are tested on every machine.
 test: deps lint
+	bash Scripts/fetch-test-models.sh
 	$(SWIFT) test
 	HASSKIT_KERNELS=reference $(SWIFT) test --skip-build --filter 'InferenceTests|QuantizationTests|CSmokeTests|ConversionTests'
 

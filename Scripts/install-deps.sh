@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Makes sure the three system libraries hasskit links against are installed: libcurl (downloads),
-# zstd (packing) and OpenBLAS (GEMM), with pkg-config to find them.
+# zstd (packing) and OpenBLAS (GEMM), with pkg-config to find them; and unzip for the tests' setup.
 # As root it installs what is missing with apt-get; otherwise it prints the exact command.
 set -euo pipefail
 
-packages=(pkg-config libcurl4-openssl-dev libzstd-dev libopenblas-dev)
+packages=(pkg-config libcurl4-openssl-dev libzstd-dev libopenblas-dev unzip)
 
 missing=()
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+command -v unzip >/dev/null 2>&1 || missing+=(unzip)  # the test setup unpacks a model from a wheel
 for pc in libcurl:libcurl4-openssl-dev libzstd:libzstd-dev openblas:libopenblas-dev; do
     name=${pc%%:*}
     pkg=${pc##*:}

@@ -8,6 +8,7 @@ public struct Checkpoint: Sendable {
         case safetensors
         case pytorchZip = "pytorch-zip"
         case pytorchLegacy = "pytorch-legacy"
+        case gguf
     }
 
     /// The path that was opened.
@@ -20,8 +21,24 @@ public struct Checkpoint: Sendable {
     public let metadata: [String: String]
     /// The weight files read, in order.
     public let files: [String]
-    /// `config.json` of a model folder, when present.
+    /// `config.json` of a model folder, when present (for a GGUF, made from its metadata).
     public let config: JSONValue?
+    /// Files the checkpoint itself describes and a conversion stores as if they sat beside it:
+    /// a GGUF's `config.json`, `tokenizer.json` and `tokenizer_config.json`.
+    public let generatedFiles: [(String, [UInt8])]
+
+    init(
+        path: String, format: Format, tensors: [Tensor], metadata: [String: String], files: [String],
+        config: JSONValue?, generatedFiles: [(String, [UInt8])] = []
+    ) {
+        self.path = path
+        self.format = format
+        self.tensors = tensors
+        self.metadata = metadata
+        self.files = files
+        self.config = config
+        self.generatedFiles = generatedFiles
+    }
 
     /// The tensor named `name`, if present.
     public func tensor(named name: String) -> Tensor? {
@@ -63,6 +80,7 @@ public struct Checkpoint: Sendable {
             throw CheckpointError(error)
         }
         let view = storage.view
+        if view.hasBytes(Array("GGUF".utf8)) { return try GGUFCheckpoint.open(view: view, path: path) }
         if view.hasBytes([0x50, 0x4B, 0x03, 0x04]) || view.hasBytes([0x80, 0x02, 0x8A, 0x0A]) {
             let t = try TorchCheckpoint(view: view, path: path)
             return Checkpoint(

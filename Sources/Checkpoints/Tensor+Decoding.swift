@@ -80,6 +80,9 @@ public enum ElementDecoding {
                     for i in 0..<n {
                         out[i] = Float(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)))
                     }
+                case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q2_k, .q3_k, .q4_k, .q5_k, .q6_k:
+                    let values = GGMLBlocks.dequantize(raw, dtype.ggmlBlock!, count: n)
+                    for i in 0..<n { out[i] = values[i] }
                 default:
                     preconditionFailure("decode called for \(dtype)")
                 }

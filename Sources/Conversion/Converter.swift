@@ -43,6 +43,9 @@ public struct Converter {
         /// Store Q8_0/Q4_0/Q4_K matrices row-interleaved (Q8_0_R8/Q4_0_R8/Q4_K_R8), the layout the
         /// engine's kernels run fastest on; false keeps ggml's row-after-row layout.
         public var interleave = true
+        /// The output head's type (llama-quantize's `--output-tensor-type`); nil: llama.cpp's choice
+        /// (Q6_K for the 4-bit types, Q8_0 where rows are not a multiple of 256).
+        public var outputType: ConversionType?
 
         public init(type: ConversionType, draftOf: String? = nil, force: Bool = false, arguments: [String] = []) {
             self.type = type
@@ -109,7 +112,8 @@ public struct Converter {
             config: checkpoint.config, family: family, tensorNames: Set(names), path: source)
 
         var plan = try makePlan(
-            checkpoint, family: family, type: options.type, interleave: options.interleave, source: source)
+            checkpoint, family: family, type: options.type, interleave: options.interleave,
+            outputType: options.outputType, source: source)
         var architecture = family.architecture
         var role = family == .eagleHead ? "draft" : "base"
         var hyperMembers = hyper.objectMembers ?? []
@@ -149,6 +153,10 @@ public struct Converter {
             for name in auxiliaryFiles where FileSystem.kind(of: FileSystem.join(source, name)) == .file {
                 files.append((name, try ByteStorage(mapping: FileSystem.join(source, name)).view))
             }
+        }
+        // What the checkpoint describes itself (a GGUF's config and tokenizer), unless the folder has it.
+        for (name, bytes) in checkpoint.generatedFiles where !files.contains(where: { $0.0 == name }) {
+            files.append((name, ByteView(bytes, label: name)))
         }
 
         var entries: [HKWWriter.Entry] = plan.map { .tensor($0.canonical, type: $0.type, shape: $0.shape) }
@@ -253,10 +261,16 @@ public struct Converter {
     /// engine's kernels);
     /// the token embedding stays row after row, as the engine looks rows up in it.
     static func makePlan(
-        _ checkpoint: Checkpoint, family: ModelFamily, type: ConversionType, interleave: Bool = true, source: String
+        _ checkpoint: Checkpoint, family: ModelFamily, type: ConversionType, interleave: Bool = true,
+        outputType: ConversionType? = nil, source: String
     ) throws -> [Planned] {
         let hasFP8 = checkpoint.tensors.contains { $0.dtype == .f8e4m3 }
         let layers = checkpoint.config?["num_hidden_layers"]?.intValue ?? 1
+        // With tied embeddings the token embedding is also the output head (not in a draft head,
+        // which borrows its base's head).
+        let tied =
+            family != .eagleHead
+            && !checkpoint.tensors.contains { NameMap.canonical($0.name, family: family) == "output.weight" }
         var plan: [Planned] = []
         var seen = Set<String>()
         for t in checkpoint.tensors {
@@ -269,7 +283,7 @@ public struct Converter {
                     .unexpectedTensor("\(t.name) (a second tensor for \(canonical))", family: family.rawValue),
                     path: t.file)
             }
-            guard [.f32, .f16, .bf16, .f8e4m3, .f64].contains(t.dtype) else {
+            guard [.f32, .f16, .bf16, .f8e4m3, .f64].contains(t.dtype) || t.dtype.ggmlBlock != nil else {
                 throw ConversionError(.unsupportedElementType(tensor: t.name, dtype: t.dtype.rawValue), path: t.file)
             }
             if t.name.hasSuffix("_scale_inv") {
@@ -294,12 +308,16 @@ public struct Converter {
                 plan.append(entry(.f32, t.dtype == .f32 ? .copy : .encode))
                 continue
             }
+            let outputHead = canonical == "output.weight" || (tied && canonical == "token_embd.weight")
+            let type = outputHead ? (outputType ?? type) : type
             switch type {
             case .f32, .f16, .bf16:
                 let q: QuantType = type == .f32 ? .f32 : type == .f16 ? .f16 : .bf16
                 plan.append(entry(q, t.dtype.rawValue == q.rawValue ? .copy : .encode))
             case .q8_0, .q4_0, .q4_k, .q6_k, .q4_k_m:
-                let wanted = blockType(for: canonical, type: type, layers: layers)
+                let wanted = blockType(
+                    for: canonical, type: type, layers: layers, columns: columns,
+                    outputHead: outputHead && outputType == nil)
                 // Rows that do not fit the block: the nearest smaller block type, else F16.
                 let q = [wanted, .q8_0].first { columns % $0.blockSize == 0 }
                 if var q {
@@ -351,10 +369,17 @@ public struct Converter {
         return kept
     }
 
-    /// The block type a weight gets. `q4_k_m` follows llama.cpp's Q4_K_M recipe: Q6_K for the
-    /// output head, and for `attn_v` and `ffn_down` in the first and last eighth of the layers and
-    /// every third layer between them; Q4_K for everything else.
-    static func blockType(for canonical: String, type: ConversionType, layers: Int) -> QuantType {
+    /// The block type a weight gets, as llama.cpp's `llama_tensor_get_type` chooses it:
+    /// - the output head (or the tied token embedding that serves as it) is Q6_K for the 4-bit
+    ///   types, Q8_0 where its rows are not a multiple of 256 (llama.cpp: `nx % QK_K != 0`);
+    /// - `q4_k_m` is llama.cpp's Q4_K_M recipe: Q6_K for `attn_v` and `ffn_down` in the first and
+    ///   last eighth of the layers and every third layer between them; Q4_K for everything else.
+    static func blockType(
+        for canonical: String, type: ConversionType, layers: Int, columns: Int, outputHead: Bool
+    ) -> QuantType {
+        if outputHead, type == .q4_0 || type == .q4_k || type == .q4_k_m {
+            return columns % QuantType.q6_k.blockSize == 0 ? .q6_k : .q8_0
+        }
         switch type {
         case .q8_0: return .q8_0
         case .q4_0: return .q4_0
@@ -362,7 +387,6 @@ public struct Converter {
         case .q6_k: return .q6_k
         default: break
         }
-        if canonical == "output.weight" { return .q6_k }
         let parts = canonical.split(separator: ".")
         guard parts.count >= 3, parts[0] == "blk", let layer = Int(parts[1]) else { return .q4_k }
         let kind = parts[2]

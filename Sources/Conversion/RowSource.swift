@@ -10,14 +10,15 @@ struct RowSource {
     let rows: Int
     let columns: Int
     private let data: ByteView
-    private let elementSize: Int
+    /// Bytes per row (whole blocks for ggml's block types, whose rows are whole blocks).
+    private let rowBytes: Int
 
     init(tensor: Tensor, scale: Tensor?) throws {
         self.tensor = tensor
         columns = tensor.shape.last ?? 1
         rows = columns == 0 ? 0 : tensor.elementCount / columns
         data = tensor.contiguousData()
-        elementSize = tensor.dtype.byteWidth ?? 1
+        rowBytes = Int(tensor.dtype.byteCount(elements: UInt64(columns)) ?? UInt64(columns))
         if let scale {
             try FP8BlockScale.validate(weight: tensor, scale: scale)
             self.scale = try scale.floats()
@@ -38,14 +39,13 @@ struct RowSource {
 
     /// Drops rows `[start, start+count)` of a mapped source from the resident set once used.
     func release(start: Int, count: Int) {
-        data.slice(start: start * columns * elementSize, length: count * columns * elementSize)?.releasePages()
+        data.slice(start: start * rowBytes, length: count * rowBytes)?.releasePages()
     }
 
     /// Rows `[start, start+count)` as f32.
     func band(start: Int, count: Int) -> [Float] {
-        let first = start * columns
         let n = count * columns
-        guard let view = data.slice(start: first * elementSize, length: n * elementSize) else {
+        guard let view = data.slice(start: start * rowBytes, length: count * rowBytes) else {
             preconditionFailure("band outside a validated tensor")
         }
         var values = ElementDecoding.decode(view, as: tensor.dtype, count: n)

