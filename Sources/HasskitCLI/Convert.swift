@@ -1,4 +1,5 @@
 import ArgumentParser
+import Checks
 import Conversion
 import Foundation
 import Hub
@@ -61,6 +62,12 @@ struct Convert: ParsableCommand {
             valueName: "TYPE"))
     var outputType: String?
 
+    @Flag(
+        help:
+            "After converting, measure the result against an f32 conversion of the same source (hasskit eval, bundled text)."
+    )
+    var eval = false
+
     @Flag(help: "Replace OUT if it exists.")
     var force = false
 
@@ -102,8 +109,26 @@ struct Convert: ParsableCommand {
         let report: Converter.Report
         report = try Converter.convert(
             source: source, out: out, options: options, log: { if verbose { Console.log($0) } })
+        var fidelity: (FidelityReport, tokens: Int, reference: String)?
+        if eval && t != .f32 {
+            // The reference: the same source in f32, beside the output, removed afterwards.
+            let reference = out + ".eval-f32.hkw"
+            defer { try? FileManager.default.removeItem(atPath: reference) }
+            var f32 = Converter.Options(type: .f32, force: true)
+            f32.hashSources = false
+            _ = try Converter.convert(source: source, out: reference, options: f32)
+            let (r, tokens) = try Eval.measure(
+                model: out, reference: reference, text: nil, context: 256,
+                threads: ProcessInfo.processInfo.activeProcessorCount)
+            fidelity = (r, tokens, reference)
+        }
         if json {
-            Console.out(report.json.serialized())
+            var doc = report.json
+            if let (r, tokens, reference) = fidelity, case var .object(members) = doc {
+                members.append(("eval", Eval.json(r, model: out, reference: reference, tokens: tokens)))
+                doc = .object(members)
+            }
+            Console.out(doc.serialized())
         } else {
             Console.out(
                 """
@@ -111,6 +136,9 @@ struct Convert: ParsableCommand {
                   \(formatBytes(report.bytesIn)) in, \(formatBytes(report.bytesOut)) out in \(String(format1: report.seconds)) s, peak memory \(formatBytes(report.peakRSS))
                   largest relative RMS error \(report.maxRelRMSE)\(report.shared.isEmpty ? "" : "\n  shared with the base: " + report.shared.joined(separator: ", "))
                 """)
+            if let (r, tokens, _) = fidelity {
+                Console.out(Eval.render(r, model: out, reference: "its f32 conversion", tokens: tokens))
+            }
         }
     }
 }

@@ -10,7 +10,8 @@ public struct Hasskit: ParsableCommand {
         subcommands: [
             List.self, Show.self, Pull.self, Verify.self, Remove.self, GarbageCollect.self, Inspect.self, Convert.self,
             Pack.self,
-            Unpack.self, Run.self, TemplateCommand.self, Compat.self, Check.self, Demo.self, ExportCommand.self,
+            Unpack.self, Run.self, TemplateCommand.self, Eval.self, Compat.self, Check.self, Demo.self,
+            ExportCommand.self,
             Bench.self,
         ]
     )
