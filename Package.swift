@@ -100,7 +100,7 @@ let package = Package(
             dependencies: ["Conversion", "Checkpoints", "WeightFormat", "Quantization", "Platform", "StrictJSON", "CKernels", "TestSupport"]),
         .testTarget(name: "ExportTests", dependencies: ["Export", "Checkpoints", "StrictJSON", "TestSupport", "Platform"]),
         .testTarget(name: "JinjaTests", dependencies: ["Jinja", "StrictJSON", "TestSupport", "Platform"]),
-        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Jinja", "StrictJSON", "TestSupport", "Platform"]),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Jinja", "Checkpoints", "StrictJSON", "TestSupport", "Platform"]),
         .testTarget(
             name: "InferenceTests",
             dependencies: ["Inference", "Checks", "Conversion", "WeightFormat", "StrictJSON", "TestSupport", "Platform"]),

@@ -27,6 +27,7 @@ enum GGUFTokenizer {
     /// `tokenizer.json`, or nil when the GGUF's tokenizer is not one hasskit rebuilds (the weights
     /// still convert; `run --prompt-ids` still works).
     static func tokenizerJSON(_ g: GGUFFile, path: String) throws(CheckpointError) -> JSONValue? {
+        if g.value("tokenizer.ggml.model")?.stringValue == "llama" { return sentencePiece(g) }
         guard g.value("tokenizer.ggml.model")?.stringValue == "gpt2",
             let tokens = g.value("tokenizer.ggml.tokens")?.arrayValue?.map({ $0.stringValue ?? "" })
         else { return nil }
@@ -106,6 +107,108 @@ enum GGUFTokenizer {
                     ("merges", .array(merges.map { .string($0) })),
                 ])
             ),
+        ])
+    }
+
+    /// A SentencePiece vocabulary (`tokenizer.ggml.model` "llama": LLaMA-2 and its kin) as the
+    /// `tokenizer.json` transformers writes for it: `▁` prepended and replacing spaces, BPE whose
+    /// merges follow the pieces' scores (a pair merges when their concatenation is a piece, the
+    /// highest-scoring first), byte fallback, BOS added, and the decoder undoing it all.
+    static func sentencePiece(_ g: GGUFFile) -> JSONValue? {
+        guard let tokens = g.value("tokenizer.ggml.tokens")?.arrayValue?.map({ $0.stringValue ?? "" }),
+            let scores = g.value("tokenizer.ggml.scores")?.arrayValue?.map({ $0.doubleValue ?? 0 }),
+            scores.count == tokens.count
+        else { return nil }
+        let types = g.value("tokenizer.ggml.token_type")?.arrayValue?.map { $0.intValue ?? 1 } ?? []
+        func type(_ id: Int) -> Int { id < types.count ? types[id] : 1 }
+        var vocab: [(String, JSONValue)] = []
+        var ids: [[UInt8]: Int] = [:]
+        for (id, token) in tokens.enumerated() where ids[Array(token.utf8)] == nil {
+            ids[Array(token.utf8)] = id
+            vocab.append((token, .int(id)))
+        }
+        // Merges in the order of the merged piece's score (ties: the lower id first).
+        let mergeable = tokens.indices.filter { type($0) == 1 || type($0) == 4 }
+            .sorted { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }
+        var merges: [JSONValue] = []
+        var seen = Set<String>()
+        for id in mergeable {
+            let scalars = Array(tokens[id].unicodeScalars)
+            guard scalars.count > 1 else { continue }
+            for k in 1..<scalars.count {
+                let left = String(String.UnicodeScalarView(scalars[..<k]))
+                let right = String(String.UnicodeScalarView(scalars[k...]))
+                guard ids[Array(left.utf8)] != nil, ids[Array(right.utf8)] != nil else { continue }
+                if seen.insert(left + " " + right).inserted { merges.append(.array([.string(left), .string(right)])) }
+            }
+        }
+        var added: [JSONValue] = []
+        for id in tokens.indices where [2, 3, 4].contains(type(id)) {
+            let special = type(id) != 4
+            added.append(
+                .object([
+                    ("id", .int(id)), ("content", .string(tokens[id])), ("single_word", .bool(false)),
+                    ("lstrip", .bool(false)), ("rstrip", .bool(false)), ("normalized", .bool(!special)),
+                    ("special", .bool(special)),
+                ]))
+        }
+        let prefixSpace = g.value("tokenizer.ggml.add_space_prefix")?.boolValue ?? true
+        let mark = JSONValue.object([("String", .string("\u{2581}"))])
+        var normalizers: [JSONValue] = []
+        if prefixSpace {
+            normalizers.append(.object([("type", .string("Prepend")), ("prepend", .string("\u{2581}"))]))
+        }
+        normalizers.append(
+            .object([
+                ("type", .string("Replace")), ("pattern", .object([("String", .string(" "))])),
+                ("content", .string("\u{2581}")),
+            ]))
+        var decoders: [JSONValue] = [
+            .object([("type", .string("Replace")), ("pattern", mark), ("content", .string(" "))]),
+            .object([("type", .string("ByteFallback"))]), .object([("type", .string("Fuse"))]),
+        ]
+        if prefixSpace {
+            decoders.append(
+                .object([("type", .string("Strip")), ("content", .string(" ")), ("start", .int(1)), ("stop", .int(0))]))
+        }
+        var single: [JSONValue] = [.object([("Sequence", .object([("id", .string("A")), ("type_id", .int(0))]))])]
+        var specials: [(String, JSONValue)] = []
+        if g.value("tokenizer.ggml.add_bos_token")?.boolValue ?? true,
+            let bos = g.value("tokenizer.ggml.bos_token_id")?.intValue,
+            bos >= 0, bos < tokens.count
+        {
+            single.insert(
+                .object([("SpecialToken", .object([("id", .string(tokens[bos])), ("type_id", .int(0))]))]), at: 0)
+            specials.append(
+                (
+                    tokens[bos],
+                    .object([
+                        ("id", .string(tokens[bos])), ("ids", .array([.int(bos)])),
+                        ("tokens", .array([.string(tokens[bos])])),
+                    ])
+                ))
+        }
+        var model: [(String, JSONValue)] = [
+            ("type", .string("BPE")), ("fuse_unk", .bool(true)),
+            ("byte_fallback", .bool(tokens.indices.contains { type($0) == 6 })),
+            ("vocab", .object(vocab)), ("merges", .array(merges)),
+        ]
+        if let unk = g.value("tokenizer.ggml.unknown_token_id")?.intValue, unk >= 0, unk < tokens.count {
+            model.append(("unk_token", .string(tokens[unk])))
+        }
+        return .object([
+            ("version", .string("1.0")), ("added_tokens", .array(added)),
+            ("normalizer", .object([("type", .string("Sequence")), ("normalizers", .array(normalizers))])),
+            ("pre_tokenizer", .null),
+            (
+                "post_processor",
+                .object([
+                    ("type", .string("TemplateProcessing")), ("single", .array(single)),
+                    ("special_tokens", .object(specials)),
+                ])
+            ),
+            ("decoder", .object([("type", .string("Sequence")), ("decoders", .array(decoders))])),
+            ("model", .object(model)),
         ])
     }
 

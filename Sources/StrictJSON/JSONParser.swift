@@ -124,7 +124,7 @@ private struct State {
     mutating func parseObject(depth: Int) throws(JSONError) -> JSONValue {
         pos += 1
         var members: [(String, JSONValue)] = []
-        var seen = Set<String>()
+        var seen = Set<[UInt8]>()
         skipWhitespace()
         if try peek() == UInt8(ascii: "}") {
             pos += 1
@@ -137,7 +137,11 @@ private struct State {
                 throw JSONError(code: .unexpectedByte(bytes[pos]), offset: pos)
             }
             let key = try parseString()
-            guard seen.insert(key).inserted else { throw JSONError(code: .duplicateKey(key), offset: keyOffset) }
+            // By bytes: Swift strings compare by canonical equivalence, and a vocabulary holds both
+            // U+1F77 and U+03AF (which NFC maps to one another) as distinct tokens.
+            guard seen.insert(Array(key.utf8)).inserted else {
+                throw JSONError(code: .duplicateKey(key), offset: keyOffset)
+            }
             skipWhitespace()
             guard try peek() == UInt8(ascii: ":") else {
                 throw JSONError(code: .unexpectedByte(bytes[pos]), offset: pos)

@@ -9,6 +9,7 @@ public struct GGUFBuilder {
         case string(String)
         case strings([String])
         case i32s([Int32])
+        case f32s([Float])
     }
 
     public var version: UInt32 = 3
@@ -32,6 +33,7 @@ public struct GGUFBuilder {
         case let .string(s): return u32(8) + string(s)
         case let .strings(a): return u32(9) + u32(8) + u64(UInt64(a.count)) + a.flatMap(string)
         case let .i32s(a): return u32(9) + u32(5) + u64(UInt64(a.count)) + a.flatMap { u32(UInt32(bitPattern: $0)) }
+        case let .f32s(a): return u32(9) + u32(6) + u64(UInt64(a.count)) + a.flatMap { u32($0.bitPattern) }
         }
     }
 

@@ -363,7 +363,12 @@ extension InspectCommandTests {
         let dir = Fixtures.temporaryDirectory()
         for (name, extra) in [("r8", [String]()), ("plain", ["--plain-rows"])] {
             let r = try Self.run(
-                ["convert", Fixtures.path("demo-pair/base"), "--out", "\(dir)/\(name).hkw", "--type", "q4_0"] + extra)
+                // The output head at Q4_0 too (not llama.cpp's Q6_K), so every matrix has the type.
+                [
+                    "convert", Fixtures.path("demo-pair/base"), "--out", "\(dir)/\(name).hkw", "--type", "q4_0",
+                    "--output-type", "q4_0",
+                ]
+                    + extra)
             #expect(r.status == 0, "\(r.stderr)")
         }
         let types = try ["r8", "plain"].map { name in

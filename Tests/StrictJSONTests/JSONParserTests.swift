@@ -17,6 +17,13 @@ import Testing
         #expect(throws: JSONError.self) { try parser.parse("{\"a\": {\"x\": 1, \"x\": 2}}") }
     }
 
+    /// Keys are compared as bytes: canonically equivalent spellings (U+1F77 and U+03AF, both
+    /// tokens of LLaMA-2's vocabulary) are two keys, not a duplicate.
+    @Test func canonicallyEquivalentKeysAreDistinct() throws {
+        let doc = try parser.parse("{\"\u{1F77}\": 1, \"\u{03AF}\": 2}")
+        #expect(doc.objectMembers?.count == 2)
+    }
+
     @Test(arguments: ["", "{", "[1,]", "{\"a\" 1}", "01", "1.", "-", "\"\\x\"", "\"\u{01}\"", "{} {}", "nul", "[1 2]"])
     func malformedInputIsRejected(_ text: String) {
         #expect(throws: JSONError.self) { try parser.parse(text) }
