@@ -78,7 +78,9 @@ public struct Converter {
         }
     }
 
-    enum Mode { case copy, encode, fp8Quantize, fp8Scales }
+    /// `copyBlocks`: GGUF blocks of a type `.hkw` has, kept byte for byte (interleaved when the
+    /// target is a row-interleaved type).
+    enum Mode { case copy, copyBlocks, encode, fp8Quantize, fp8Scales }
 
     struct Planned {
         var canonical: String
@@ -211,6 +213,8 @@ public struct Converter {
                 let data = p.source.contiguousData()
                 try writer.append(data)
                 data.releasePages()
+            case .copyBlocks:
+                try copyBlocks(p, into: writer)
             case .fp8Scales:
                 if let scale = p.scale {  // copied from the source
                     try writer.append(scale.contiguousData())
@@ -322,12 +326,14 @@ public struct Converter {
                 let q = [wanted, .q8_0].first { columns % $0.blockSize == 0 }
                 if var q {
                     let fallback = q != wanted
+                    // A GGUF tensor already in this block type is kept as it is.
+                    let keep = t.dtype.rawValue == q.rawValue.uppercased()
                     if let fast = q.interleaved, interleave, canonical != "token_embd.weight",
                         fast.shapeProblem(t.shape) == nil
                     {
                         q = fast
                     }
-                    plan.append(entry(q, .encode, fallback: fallback))
+                    plan.append(entry(q, keep ? .copyBlocks : .encode, fallback: fallback))
                 } else {
                     plan.append(entry(.f16, t.dtype == .f16 ? .copy : .encode, fallback: true))
                 }
@@ -415,6 +421,35 @@ public struct Converter {
     }
 
     // MARK: Streaming
+
+    /// Copies a GGUF tensor's blocks as they are; into a row-interleaved type, 256 rows at a time.
+    static func copyBlocks(_ p: Planned, into writer: HKWWriter) throws {
+        let data = p.source.contiguousData()
+        defer { data.releasePages() }
+        guard p.type.interleavedBase != nil else {
+            try writer.append(data)
+            return
+        }
+        let columns = p.source.shape.last ?? 1
+        let rows = p.source.elementCount / max(columns, 1)
+        let rowBytes = data.count / max(rows, 1)
+        var out = [UInt8](repeating: 0, count: 256 * rowBytes)
+        var start = 0
+        while start < rows {
+            let n = min(256, rows - start)
+            guard let band = data.slice(start: start * rowBytes, length: n * rowBytes) else {
+                preconditionFailure("band outside a validated tensor")
+            }
+            try band.withUnsafeBytes { plain in
+                try out.withUnsafeMutableBytes { dst in
+                    let target = UnsafeMutableRawBufferPointer(rebasing: dst[0..<(n * rowBytes)])
+                    Quantizer.interleave(plain, rows: n, as: p.type, into: target)
+                    try writer.append(UnsafeRawBufferPointer(target))
+                }
+            }
+            start += n
+        }
+    }
 
     /// Encodes a tensor band by band; returns its relative RMS error against the source values.
     ///

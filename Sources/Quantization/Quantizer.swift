@@ -79,6 +79,21 @@ public enum Quantizer {
         return true
     }
 
+    /// Lays out `rows` rows of already-encoded `type` blocks (its base type's, row after row) as
+    /// the row-interleaved `type`, into `out` (the same size). For GGUF blocks kept as they are.
+    public static func interleave(
+        _ plain: UnsafeRawBufferPointer, rows: Int, as type: QuantType, into out: UnsafeMutableRawBufferPointer
+    ) {
+        guard let kernel = type.kernelType, type.interleavedBase != nil else {
+            out.copyMemory(from: plain)
+            return
+        }
+        precondition(
+            rows > 0 && rows % type.interleavedRows == 0 && plain.count == out.count && plain.count % rows == 0)
+        let columns = plain.count / rows / type.interleavedBase!.bytesPerBlock * type.interleavedBase!.blockSize
+        ck_interleave_rows(kernel, plain.baseAddress, rows, columns, out.baseAddress)
+    }
+
     /// Decodes `rows` × `cols` values of any type the engine runs (the row-interleaved ones
     /// included) from `bytes`; nil for other types or too few bytes.
     public static func decode(_ bytes: UnsafeRawBufferPointer, as type: QuantType, rows: Int, cols: Int) -> [Float]? {

@@ -414,3 +414,34 @@ import WeightFormat
         }
     }
 }
+
+/// GGUF blocks of a type `.hkw` has are kept as they are: byte for byte in ggml's layout, and
+/// decoding to the same values when interleaved for the engine.
+@Suite struct GGUFBlockKeepTests {
+    @Test func q8_0BlocksAreKept() throws {
+        let (image, _) = GGUFBuilder.tinyLlama(q8Projections: true)
+        let dir = Fixtures.temporaryDirectory()
+        try Data(image).write(to: URL(fileURLWithPath: dir + "/m.gguf"))
+        let checkpoint = try Checkpoint.open(dir + "/m.gguf")
+        let names = [
+            ("blk.0.attn_q.weight", "model.layers.0.self_attn.q_proj.weight"),
+            ("blk.0.ffn_down.weight", "model.layers.0.mlp.down_proj.weight"),
+        ]
+        for interleave in [false, true] {
+            var options = Converter.Options(type: .q8_0, force: true)
+            options.interleave = interleave
+            _ = try Converter.convert(source: dir + "/m.gguf", out: dir + "/m.hkw", options: options)
+            let f = try HKWFile(path: dir + "/m.hkw")
+            for (canonical, source) in names {
+                let entry = try #require(f.tensor(named: canonical))
+                let tensor = try #require(checkpoint.tensor(named: source))
+                #expect(entry.type == (interleave ? .q8_0_r8 : .q8_0))
+                if !interleave { #expect(entry.data.array == tensor.contiguousData().array, "\(canonical)") }
+                let decoded = entry.data.withUnsafeBytes {
+                    Quantizer.decode($0, as: entry.type!, rows: entry.shape[0], cols: entry.shape[1])
+                }
+                #expect(decoded == (try tensor.floats()), "\(canonical) interleaved \(interleave)")
+            }
+        }
+    }
+}

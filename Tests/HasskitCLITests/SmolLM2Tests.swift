@@ -1,3 +1,4 @@
+import Checkpoints
 import Foundation
 import Platform
 import StrictJSON
@@ -71,6 +72,9 @@ extension DiskHeavyTests {
             #expect(convertQ4.status == 0, "\(convertQ4.stderr)")
             let q4File = try HKWFile(path: q4)
             #expect(q4File.tensor(named: "token_embd.weight")?.type == .q8_0)
+            // ... and since the GGUF has it as Q8_0 already, its blocks are kept byte for byte.
+            let source = try #require(try Checkpoint.open(gguf).tensor(named: "model.embed_tokens.weight"))
+            #expect(q4File.tensor(named: "token_embd.weight")?.data.array == source.contiguousData().array)
             #expect(q4File.tensor(named: "blk.0.attn_q.weight").map { [.q4_0, .q4_0_r8].contains($0.type) } == true)
 
             // The template command and the engine benchmark work on it too.
