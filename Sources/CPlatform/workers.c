@@ -30,6 +30,12 @@ struct cplatform_pool {
     // index to take (low 32 bits), in one word: a worker takes a task only with a compare-and-swap
     // on the generation it was woken for, so a late worker can never take a task of the next job.
     _Atomic uint64_t job;
+    // The job's generation (high 32 bits) and its task count (low 32 bits), stored before the job
+    // is published. A worker compares a task index with the count of its own generation only: a
+    // worker late from the previous job that read the next job's plain `tasks` could take a task
+    // "of its generation" that does not exist, run it early, and drive `pending` below zero, so
+    // that the caller spun forever (seen under load: a `check` hung with the workers asleep).
+    _Atomic uint64_t limit;
     _Atomic size_t pending;  // tasks of the current job not finished
     _Atomic int sleepers;
     _Atomic int stop;
@@ -44,7 +50,9 @@ static inline uint32_t generation_of(uint64_t job) { return (uint32_t)(job >> 32
 static void take_tasks(cplatform_pool *p, uint32_t gen) {
     uint64_t job = atomic_load_explicit(&p->job, memory_order_acquire);
     for (;;) {
-        if (generation_of(job) != gen || (job & 0xFFFFFFFFu) >= p->tasks) return;
+        uint64_t limit = atomic_load_explicit(&p->limit, memory_order_acquire);
+        if (generation_of(job) != gen || generation_of(limit) != gen || (job & 0xFFFFFFFFu) >= (limit & 0xFFFFFFFFu))
+            return;
         if (!atomic_compare_exchange_weak_explicit(&p->job, &job, job + 1, memory_order_acq_rel, memory_order_acquire)) continue;
         p->fn(p->context, (size_t)(job & 0xFFFFFFFFu));
         atomic_fetch_sub_explicit(&p->pending, 1, memory_order_release);
@@ -99,6 +107,7 @@ int cplatform_pool_run(cplatform_pool *p, size_t tasks, cplatform_task fn, void 
     p->context = context;
     atomic_store_explicit(&p->pending, tasks, memory_order_relaxed);
     const uint32_t gen = generation_of(atomic_load(&p->job)) + 1;
+    atomic_store_explicit(&p->limit, ((uint64_t)gen << 32) | (uint32_t)tasks, memory_order_release);
     // The store publishes the job: its fields are written before it (release).
     pthread_mutex_lock(&p->sleep_lock);
     atomic_store_explicit(&p->job, (uint64_t)gen << 32, memory_order_release);

@@ -7,6 +7,9 @@ import StrictJSON
 enum GGUFTokenizer {
     static let llama3Pattern =
         #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
+    /// DeepSeek-V3/R1's third split (digits and CJK runs are split off before it).
+    static let deepseekV3Pattern =
+        ##"[!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~][A-Za-z]+|[^\r\n\p{L}\p{P}\p{S}]?[\p{L}\p{M}]+| ?[\p{P}\p{S}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"##
     static let qwen2Pattern =
         #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
 
@@ -45,6 +48,17 @@ enum GGUFTokenizer {
                 ("pretokenizers", .array([split(llama3Pattern), byteLevel(useRegex: false)])),
             ])
             ignoreMerges = true
+        case "deepseek-v3":
+            pre = .object([
+                ("type", .string("Sequence")),
+                (
+                    "pretokenizers",
+                    .array([
+                        split(#"\p{N}{1,3}"#), split("[一-龥぀-ゟ゠-ヿ]+"), split(deepseekV3Pattern),
+                        byteLevel(useRegex: false),
+                    ])
+                ),
+            ])
         case "qwen2":
             normalizer = .object([("type", .string("NFC"))])
             pre = .object([

@@ -46,3 +46,47 @@ struct GGUFTokenizerTests {
         }
     }
 }
+
+extension GGUFTokenizerTests {
+    /// DeepSeek-V3/R1 as llama.cpp writes it (`pre` "deepseek-v3", added specials as control
+    /// tokens, the others user-defined) encodes as the real `tokenizer.json` on its 70 strings.
+    @Test func deepSeekV3VocabularyRebuildsTheTokenizer() throws {
+        let folder = (Fixtures.shared ?? "") + "/real-tokenizers"
+        let real = try JSONParser(maxDepth: 64).parse(try FileSystem.readFile(folder + "/deepseek_v3/tokenizer.json"))
+        var tokens: [Int: String] = [:]
+        var types: [Int: Int32] = [:]
+        for (token, id) in real["model"]?["vocab"]?.objectMembers ?? [] { tokens[id.intValue ?? 0] = token }
+        for t in real["added_tokens"]?.arrayValue ?? [] {
+            let id = t["id"]?.intValue ?? 0
+            tokens[id] = t["content"]?.stringValue
+            types[id] = t["special"]?.boolValue == true ? 3 : 4
+        }
+        let count = (tokens.keys.max() ?? 0) + 1
+        let merges = (real["model"]?["merges"]?.arrayValue ?? []).map { m in
+            m.stringValue ?? (m.arrayValue ?? []).compactMap(\.stringValue).joined(separator: " ")
+        }
+        var b = GGUFBuilder()
+        b.metadata = [
+            ("general.architecture", .string("llama")), ("llama.embedding_length", .u32(32)),
+            ("llama.block_count", .u32(1)), ("llama.attention.head_count", .u32(4)),
+            ("tokenizer.ggml.model", .string("gpt2")), ("tokenizer.ggml.pre", .string("deepseek-v3")),
+            ("tokenizer.ggml.tokens", .strings((0..<count).map { tokens[$0] ?? "[PAD\($0)]" })),
+            ("tokenizer.ggml.token_type", .i32s((0..<count).map { types[$0] ?? 1 })),
+            ("tokenizer.ggml.merges", .strings(merges)), ("tokenizer.ggml.bos_token_id", .u32(0)),
+            ("tokenizer.ggml.add_bos_token", .bool(false)),
+        ]
+        b.tensors = [("token_embd.weight", [count, 32], 0, [UInt8](repeating: 0, count: count * 128))]
+        let dir = Fixtures.temporaryDirectory()
+        try Data(b.build()).write(to: URL(fileURLWithPath: dir + "/m.gguf"))
+        let json = try #require(
+            try Checkpoint.open(dir + "/m.gguf").generatedFiles.first { $0.0 == "tokenizer.json" }?.1)
+        let fromGGUF = try Tokenizer(data: json)
+        let refs = try JSONParser(maxDepth: 64).parse(try FileSystem.readFile(folder + "/refs_deepseek_v3.json"))
+        for c in refs["cases"]?.arrayValue ?? [] {
+            let text = try #require(c["text"]?.stringValue)
+            #expect(
+                fromGGUF.encode(text) == (c["ids"]?.arrayValue ?? []).compactMap(\.intValue),
+                "\(c["name"]?.stringValue ?? "")")
+        }
+    }
+}
