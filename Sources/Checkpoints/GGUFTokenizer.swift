@@ -76,43 +76,16 @@ enum GGUFTokenizer {
             let type = id < types.count ? types[id] : 1
             if type == 2 || type == 3 || type == 4 {
                 let special = type != 4
-                added.append(
-                    .object([
-                        ("id", .int(id)), ("content", .string(token)), ("single_word", .bool(false)),
-                        ("lstrip", .bool(false)), ("rstrip", .bool(false)), ("normalized", .bool(!special)),
-                        ("special", .bool(special)),
-                    ]))
+                added.append(addedToken(id: id, content: token, special: special))
             }
         }
-        var single: [JSONValue] = [.object([("Sequence", .object([("id", .string("A")), ("type_id", .int(0))]))])]
-        var specials: [(String, JSONValue)] = []
-        if g.value("tokenizer.ggml.add_bos_token")?.boolValue == true,
-            let bos = g.value("tokenizer.ggml.bos_token_id")?.intValue,
-            bos >= 0, bos < tokens.count
-        {
-            single.insert(
-                .object([("SpecialToken", .object([("id", .string(tokens[bos])), ("type_id", .int(0))]))]), at: 0)
-            specials.append(
-                (
-                    tokens[bos],
-                    .object([
-                        ("id", .string(tokens[bos])), ("ids", .array([.int(bos)])),
-                        ("tokens", .array([.string(tokens[bos])])),
-                    ])
-                ))
-        }
+        let post = postProcessor(g, tokens: tokens, addsBOSByDefault: false)
         return .object([
             ("version", .string("1.0")),
             ("added_tokens", .array(added)),
             ("normalizer", normalizer),
             ("pre_tokenizer", pre),
-            (
-                "post_processor",
-                .object([
-                    ("type", .string("TemplateProcessing")), ("single", .array(single)),
-                    ("special_tokens", .object(specials)),
-                ])
-            ),
+            ("post_processor", post),
             ("decoder", byteLevel(useRegex: true)),
             (
                 "model",
@@ -159,12 +132,7 @@ enum GGUFTokenizer {
         var added: [JSONValue] = []
         for id in tokens.indices where [2, 3, 4].contains(type(id)) {
             let special = type(id) != 4
-            added.append(
-                .object([
-                    ("id", .int(id)), ("content", .string(tokens[id])), ("single_word", .bool(false)),
-                    ("lstrip", .bool(false)), ("rstrip", .bool(false)), ("normalized", .bool(!special)),
-                    ("special", .bool(special)),
-                ]))
+            added.append(addedToken(id: id, content: tokens[id], special: special))
         }
         let prefixSpace = g.value("tokenizer.ggml.add_space_prefix")?.boolValue ?? true
         let mark = JSONValue.object([("String", .string("\u{2581}"))])
@@ -185,23 +153,7 @@ enum GGUFTokenizer {
             decoders.append(
                 .object([("type", .string("Strip")), ("content", .string(" ")), ("start", .int(1)), ("stop", .int(0))]))
         }
-        var single: [JSONValue] = [.object([("Sequence", .object([("id", .string("A")), ("type_id", .int(0))]))])]
-        var specials: [(String, JSONValue)] = []
-        if g.value("tokenizer.ggml.add_bos_token")?.boolValue ?? true,
-            let bos = g.value("tokenizer.ggml.bos_token_id")?.intValue,
-            bos >= 0, bos < tokens.count
-        {
-            single.insert(
-                .object([("SpecialToken", .object([("id", .string(tokens[bos])), ("type_id", .int(0))]))]), at: 0)
-            specials.append(
-                (
-                    tokens[bos],
-                    .object([
-                        ("id", .string(tokens[bos])), ("ids", .array([.int(bos)])),
-                        ("tokens", .array([.string(tokens[bos])])),
-                    ])
-                ))
-        }
+        let post = postProcessor(g, tokens: tokens, addsBOSByDefault: true)
         var model: [(String, JSONValue)] = [
             ("type", .string("BPE")), ("fuse_unk", .bool(true)),
             ("byte_fallback", .bool(tokens.indices.contains { type($0) == 6 })),
@@ -214,15 +166,36 @@ enum GGUFTokenizer {
             ("version", .string("1.0")), ("added_tokens", .array(added)),
             ("normalizer", .object([("type", .string("Sequence")), ("normalizers", .array(normalizers))])),
             ("pre_tokenizer", .null),
-            (
-                "post_processor",
-                .object([
-                    ("type", .string("TemplateProcessing")), ("single", .array(single)),
-                    ("special_tokens", .object(specials)),
-                ])
-            ),
+            ("post_processor", post),
             ("decoder", .object([("type", .string("Sequence")), ("decoders", .array(decoders))])),
             ("model", .object(model)),
+        ])
+    }
+
+    /// An `added_tokens` entry: special tokens are matched in the raw text, the others after
+    /// normalization (the library's defaults for each).
+    static func addedToken(id: Int, content: String, special: Bool) -> JSONValue {
+        .object([
+            ("id", .int(id)), ("content", .string(content)), ("single_word", .bool(false)), ("lstrip", .bool(false)),
+            ("rstrip", .bool(false)), ("normalized", .bool(!special)), ("special", .bool(special)),
+        ])
+    }
+
+    /// A TemplateProcessing post-processor that puts BOS in front when `tokenizer.ggml.add_bos_token`
+    /// says so (absent: `addsBOSByDefault`), as transformers' GGUF loader writes it.
+    static func postProcessor(_ g: GGUFFile, tokens: [String], addsBOSByDefault: Bool) -> JSONValue {
+        var single: [JSONValue] = [.object([("Sequence", .object([("id", .string("A")), ("type_id", .int(0))]))])]
+        var specials: [(String, JSONValue)] = []
+        if g.value("tokenizer.ggml.add_bos_token")?.boolValue ?? addsBOSByDefault,
+            let bos = g.value("tokenizer.ggml.bos_token_id")?.intValue, bos >= 0, bos < tokens.count
+        {
+            let name = JSONValue.string(tokens[bos])
+            single.insert(.object([("SpecialToken", .object([("id", name), ("type_id", .int(0))]))]), at: 0)
+            specials.append(
+                (tokens[bos], .object([("id", name), ("ids", .array([.int(bos)])), ("tokens", .array([name]))])))
+        }
+        return .object([
+            ("type", .string("TemplateProcessing")), ("single", .array(single)), ("special_tokens", .object(specials)),
         ])
     }
 
