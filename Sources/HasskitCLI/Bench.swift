@@ -48,6 +48,9 @@ struct BenchModel: ParsableCommand {
     @Option(name: [.short, .customLong("threads")], help: "Thread counts, comma-separated (default: 1 and all cores).")
     var threads: String?
 
+    @Option(help: "What quantized products multiply: int8 (default) or f32.")
+    var activations: Activations = .default
+
     @Option(name: [.short, .customLong("repetitions")], help: "Runs of each test (after one warm-up).")
     var repetitions = 3
 
@@ -68,8 +71,7 @@ struct BenchModel: ParsableCommand {
         guard threadCounts.allSatisfy({ $0 > 0 }) else { throw ValidationError("--threads must be positive") }
         let pp = try Self.list(promptTokens, "--prompt-tokens").filter { $0 > 0 }
         let tg = try Self.list(genTokens, "--gen-tokens").filter { $0 > 0 }
-        let m: LlamaModel
-        m = try LlamaModel(path: model, threads: 1)
+        let m = try LlamaModel(path: model, threads: 1, activations: activations)
         let bytesPerToken = EngineBench.weightBytesPerToken(m)
         let flopsPerToken = EngineBench.flopsPerToken(m)
         let params = EngineBench.parameters(m)

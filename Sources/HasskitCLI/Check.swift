@@ -64,8 +64,7 @@ struct Check: ParsableCommand {
 
     @OptionGroup(title: "Draft tree (default: the pair's CPU tree, else HASS's 60/5/10)") var tree: TreeOptions
 
-    @Option(help: "Worker threads (default: all cores).")
-    var threads = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup(title: "Engine") var engine: EngineOptions
 
     @Flag(help: "Print one JSON document on stdout.")
     var json = false
@@ -96,7 +95,8 @@ struct Check: ParsableCommand {
         let (base, draft, settings) = try resolve()
         let sampling = Sampling(temperature: temperature, seed: seed)
         // The pair first: a head made for another base is the likeliest mistake.
-        let opened = try OpenedPair(base: base, draft: draft, threads: threads)
+        let opened = try OpenedPair(
+            base: base, draft: draft, threads: engine.effectiveThreads, activations: engine.activations)
         let prompts = try PromptSet.prompts(file: prompts)
         var template: ChatTemplate?
         if chat || self.template != nil

@@ -35,8 +35,7 @@ struct Compat: ParsableCommand {
     @Option(help: "Tokens the base generates per prompt for the agreement check.")
     var continuation = 32
 
-    @Option(help: "Worker threads (default: all cores).")
-    var threads = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup(title: "Engine") var engine: EngineOptions
 
     @Flag(help: "Print one JSON document on stdout.")
     var json = false
@@ -44,7 +43,8 @@ struct Compat: ParsableCommand {
     func run() throws {
         var report = try PairWorkspace.structuralCompat(base: base, draft: draft)
         if report.compatible {
-            let opened = try OpenedPair(base: base, draft: draft, threads: threads)
+            let opened = try OpenedPair(
+                base: base, draft: draft, threads: engine.effectiveThreads, activations: engine.activations)
             if opened.extras.tokenizer != nil {
                 let ids = try opened.encode(texts: try PromptSet.texts(file: prompts))
                 report.top1Agreement = opened.top1Agreement(prompts: ids, continuation: continuation)

@@ -54,8 +54,7 @@ struct Demo: ParsableCommand {
     @Option(help: "Use only the first N prompts of the pair's eight.")
     var promptCount: Int?
 
-    @Option(help: "Worker threads (default: all cores).")
-    var threads = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup(title: "Engine") var engine: EngineOptions
 
     @Flag(help: "Print one JSON document on stdout instead of the report.")
     var json = false
@@ -124,7 +123,8 @@ struct Demo: ParsableCommand {
             }
             throw ExitCode(HasskitExit.incompatible)
         }
-        let pair = try OpenedPair(base: baseOut, draft: draftOut, threads: threads)
+        let pair = try OpenedPair(
+            base: baseOut, draft: draftOut, threads: engine.effectiveThreads, activations: engine.activations)
         let prompts = try pair.encode(texts: Array(source.prompts.prefix(promptCount ?? source.prompts.count)))
         compat.top1Agreement = pair.top1Agreement(prompts: prompts, continuation: min(32, maxTokens))
         step(

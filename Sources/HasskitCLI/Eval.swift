@@ -32,8 +32,7 @@ struct Eval: ParsableCommand {
     @Option(help: "Tokens per chunk.")
     var context = 256
 
-    @Option(help: "Worker threads (default: all cores).")
-    var threads = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup(title: "Engine") var engine: EngineOptions
 
     @Flag(help: "Print one JSON document on stdout.")
     var json = false
@@ -44,7 +43,8 @@ struct Eval: ParsableCommand {
 
     func run() throws {
         let (report, tokens) = try Self.measure(
-            model: model, reference: reference, text: text, context: context, threads: threads)
+            model: model, reference: reference, text: text, context: context, threads: engine.effectiveThreads,
+            activations: engine.activations)
         if json {
             Console.out(Self.json(report, model: model, reference: reference, tokens: tokens).serialized())
         } else {
@@ -53,7 +53,8 @@ struct Eval: ParsableCommand {
     }
 
     static func measure(
-        model: String, reference: String, text: String?, context: Int, threads: Int
+        model: String, reference: String, text: String?, context: Int, threads: Int,
+        activations: Activations = .default
     ) throws -> (FidelityReport, tokens: Int) {
         let extras = try ModelExtras(path: reference)
         guard let tokenizer = extras.tokenizer else {
@@ -63,8 +64,8 @@ struct Eval: ParsableCommand {
             try text.map { String(decoding: try FileSystem.readFile($0), as: UTF8.self) } ?? FidelityEval.defaultText
         let prefix = tokenizer.encode("", addSpecialTokens: true)
         let tokens = tokenizer.encode(body)
-        let m = try Models.openBase(path: model, threads: max(1, threads))
-        let r = try Models.openBase(path: reference, threads: max(1, threads))
+        let m = try Models.openBase(path: model, threads: max(1, threads), activations: activations)
+        let r = try Models.openBase(path: reference, threads: max(1, threads), activations: activations)
         guard m.vocabularySize == r.vocabularySize else {
             throw ValidationError(
                 "\(model) has a vocabulary of \(m.vocabularySize), \(reference) of \(r.vocabularySize): not the same model"

@@ -33,8 +33,7 @@ struct Run: ParsableCommand {
     @Option(help: "Tokens to generate.")
     var maxTokens = 32
 
-    @Option(help: "Worker threads (default: all cores).")
-    var threads = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup(title: "Engine") var engine: EngineOptions
 
     @Option(help: "A converted HASS draft head (.hkw) for speculative decoding.")
     var draft: String?
@@ -115,7 +114,8 @@ struct Run: ParsableCommand {
         }
         let stops: Set<Int> = ignoreEos ? [] : extras.stopTokens
         let m: any CausalModel
-        m = try Models.openBase(path: model, threads: max(1, threads))
+        m = try Models.openBase(
+            path: model, threads: engine.effectiveThreads, activations: engine.activations)
         guard prompt.allSatisfy({ $0 < m.vocabularySize }) else {
             throw ValidationError("a prompt id is outside the vocabulary of \(m.vocabularySize)")
         }

@@ -84,11 +84,13 @@ extension CausalModel {
 /// Opens converted models by their `architecture`: LLaMA/Qwen2 bases with HASS heads, and
 /// DeepSeek-V3 bases with their MTP layer.
 public enum Models {
-    public static func openBase(path: String, threads: Int) throws -> any CausalModel {
+    public static func openBase(
+        path: String, threads: Int, activations: Activations = .default
+    ) throws -> any CausalModel {
         if try HKWFile(path: path).architecture == .deepseekV3 {
-            return try DeepSeekModel(path: path, threads: threads)
+            return try DeepSeekModel(path: path, threads: threads, activations: activations)
         }
-        return try LlamaModel(path: path, threads: threads)
+        return try LlamaModel(path: path, threads: threads, activations: activations)
     }
 
     public static func openDraft(path: String, base: any CausalModel) throws -> any FeatureDraft {

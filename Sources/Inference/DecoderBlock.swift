@@ -85,7 +85,7 @@ struct DecoderBlock {
     }
 }
 
-extension HKWFile {
+extension WeightSource {
     /// Decoder layer `index` of a converted file (`blk.<index>.*`); `inputNorm: false` for a HASS
     /// head, whose layer has none.
     func decoderBlock(_ index: Int, inputNorm: Bool = true) throws -> DecoderBlock {

@@ -141,11 +141,18 @@ public final class DeepSeekModel: CausalModel {
     let inverseFrequencies: [Float]
     let file: HKWFile
 
-    public init(path: String, threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws {
+    /// What the quantized products multiply (the MTP draft opened on this base follows it).
+    public let activations: Activations
+
+    public init(
+        path: String, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+        activations: Activations = .default
+    ) throws {
         let f = try HKWFile(path: path)
         file = f
         self.path = path
         self.threads = threads
+        self.activations = activations
         guard
             f.architecture == .deepseekV3
                 || f.metadata["config"]?["family"]?.stringValue == HKWArchitecture.deepseekV3.rawValue
@@ -157,24 +164,25 @@ public final class DeepSeekModel: CausalModel {
         guard let c = f.metadata["config"] else { throw InferenceError("no config in the header", path: path) }
         let cfg = try DeepSeekConfig(json: c, path: path)
         config = cfg
-        embedding = try f.matrix("token_embd.weight")
-        output = try f.matrix("output.weight")
-        outputNorm = try f.matrix("output_norm.weight").vector()
-        layers = try (0..<cfg.layers).map { try Self.layer(f, $0, config: cfg) }
+        let w = WeightSource(file: f, activations: activations)
+        embedding = try w.matrix("token_embd.weight")
+        output = try w.matrix("output.weight")
+        outputNorm = try w.vector("output_norm.weight")
+        layers = try (0..<cfg.layers).map { try Self.layer(w, $0, config: cfg) }
         inverseFrequencies = cfg.inverseFrequencies()
     }
 
-    static func layer(_ f: HKWFile, _ i: Int, config c: DeepSeekConfig) throws -> Layer {
+    static func layer(_ w: WeightSource, _ i: Int, config c: DeepSeekConfig) throws -> Layer {
         let p = "blk.\(i)."
-        let m = f.matrix
+        let m = w.matrix
         func mlp(_ kind: String) throws -> (WeightMatrix, WeightMatrix, WeightMatrix) {
             (
                 try m(p + "ffn_gate\(kind).weight"), try m(p + "ffn_up\(kind).weight"),
                 try m(p + "ffn_down\(kind).weight")
             )
         }
-        let hasQA = f.tensor(named: p + "attn_q_a.weight") != nil
-        let moe = f.tensor(named: p + "ffn_gate_inp.weight") != nil
+        let hasQA = w.has(p + "attn_q_a.weight")
+        let moe = w.has(p + "ffn_gate_inp.weight")
         return Layer(
             attnNorm: try m(p + "attn_norm.weight").vector(),
             qA: hasQA ? try m(p + "attn_q_a.weight") : nil,
@@ -185,7 +193,7 @@ public final class DeepSeekModel: CausalModel {
             o: try m(p + "attn_output.weight"), ffnNorm: try m(p + "ffn_norm.weight").vector(),
             dense: moe ? nil : try mlp(""),
             router: moe ? try m(p + "ffn_gate_inp.weight") : nil,
-            routerBias: moe ? try f.optionalVector(p + "exp_probs_b.bias") : nil,
+            routerBias: moe ? try w.optionalVector(p + "exp_probs_b.bias") : nil,
             experts: moe
                 ? try (0..<c.experts).map { e in
                     (

@@ -30,11 +30,11 @@ public final class DraftHead: FeatureDraft {
         guard let c = f.metadata["config"] else { throw InferenceError("no config in the header", path: path) }
         config = try ModelConfig(json: c, path: path)
         self.base = base
-        let weight = f.matrix, vector = f.optionalVector
-        embedding = f.tensor(named: "token_embd.weight") != nil ? try weight("token_embd.weight") : base.embedding
-        fc = try weight("fc.weight")
-        fcBias = try vector("fc.bias")
-        layer = try f.decoderBlock(0, inputNorm: false)
+        let w = WeightSource(file: f, activations: base.activations)
+        embedding = w.has("token_embd.weight") ? try w.matrix("token_embd.weight") : base.embedding
+        fc = try w.matrix("fc.weight")
+        fcBias = try w.optionalVector("fc.bias")
+        layer = try w.decoderBlock(0, inputNorm: false)
         math = DecoderMath(config: config)
         guard fc.cols == 2 * config.hidden, fc.rows == config.hidden, config.hidden == base.config.hidden else {
             throw InferenceError(

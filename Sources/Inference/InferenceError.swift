@@ -22,20 +22,6 @@ public struct InferenceError: Error, Sendable, CustomStringConvertible {
     public var description: String { "\(path): \(message)" }
 }
 
-extension HKWFile {
-    /// Tensor `name` as a matrix, or an error naming it when the file lacks it.
-    func matrix(_ name: String) throws -> WeightMatrix {
-        guard let e = tensor(named: name) else { throw InferenceError("missing tensor \(name)", path: path) }
-        if e.type == .f8e4m3 { return try WeightMatrix(fp8: e, scale: tensor(named: name + "_scale_inv"), path: path) }
-        return try WeightMatrix(e, path: path)
-    }
-
-    /// Tensor `name` decoded to floats, or nil when the file has no such tensor (optional biases).
-    func optionalVector(_ name: String) throws -> [Float]? {
-        try tensor(named: name).map { try WeightMatrix($0, path: path).vector() }
-    }
-}
-
 /// Shape checks run when a model opens, so that a header whose tensors disagree with its config
 /// is refused with the tensor's name instead of indexing out of bounds later.
 struct ShapeCheck {

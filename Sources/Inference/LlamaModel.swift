@@ -22,12 +22,19 @@ public final class LlamaModel: CausalModel {
     let math: DecoderMath
     private let file: HKWFile
 
+    /// What the quantized products multiply (the head opened on this base follows it).
+    public let activations: Activations
+
     /// Opens a converted base model (`architecture` llama or qwen2).
-    public init(path: String, threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws {
+    public init(
+        path: String, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+        activations: Activations = .default
+    ) throws {
         let f = try HKWFile(path: path)
         file = f
         self.path = path
         self.threads = threads
+        self.activations = activations
         guard f.architecture?.isLlamaLike == true else {
             throw InferenceError(
                 "architecture \(f.metadata["architecture"]?.stringValue ?? "(none)") is not a LLaMA/Qwen2 base model",
@@ -35,11 +42,11 @@ public final class LlamaModel: CausalModel {
         }
         guard let c = f.metadata["config"] else { throw InferenceError("no config in the header", path: path) }
         config = try ModelConfig(json: c, path: path)
-        let weight = f.matrix
-        embedding = try weight("token_embd.weight")
-        output = f.tensor(named: "output.weight") != nil ? try weight("output.weight") : embedding
-        outputNorm = try weight("output_norm.weight").vector()
-        layers = try (0..<config.layers).map { try f.decoderBlock($0) }
+        let w = WeightSource(file: f, activations: activations)
+        embedding = try w.matrix("token_embd.weight")
+        output = w.has("output.weight") ? try w.matrix("output.weight") : embedding
+        outputNorm = try w.vector("output_norm.weight")
+        layers = try (0..<config.layers).map { try w.decoderBlock($0) }
         math = DecoderMath(config: config)
         guard embedding.cols == config.hidden, output.rows == config.vocab || output.rows >= config.vocab else {
             throw InferenceError("embedding/output shapes do not match the config", path: path)

@@ -37,16 +37,14 @@ public final class MTPDraft: FeatureDraft {
         }
         let p = "blk.\(n).nextn."
         self.base = base
-        layer = try DeepSeekModel.layer(f, n, config: base.config)
-        eNorm = try f.matrix(p + "enorm.weight").vector()
-        hNorm = try f.matrix(p + "hnorm.weight").vector()
-        headNorm = try f.matrix(p + "shared_head_norm.weight").vector()
-        ehProj = try f.matrix(p + "eh_proj.weight")
-        embedding =
-            f.tensor(named: p + "embed_tokens.weight") != nil ? try f.matrix(p + "embed_tokens.weight") : base.embedding
-        head =
-            f.tensor(named: p + "shared_head_head.weight") != nil
-            ? try f.matrix(p + "shared_head_head.weight") : base.output
+        let w = WeightSource(file: f, activations: base.activations)
+        layer = try DeepSeekModel.layer(w, n, config: base.config)
+        eNorm = try w.vector(p + "enorm.weight")
+        hNorm = try w.vector(p + "hnorm.weight")
+        headNorm = try w.vector(p + "shared_head_norm.weight")
+        ehProj = try w.matrix(p + "eh_proj.weight")
+        embedding = w.has(p + "embed_tokens.weight") ? try w.matrix(p + "embed_tokens.weight") : base.embedding
+        head = w.has(p + "shared_head_head.weight") ? try w.matrix(p + "shared_head_head.weight") : base.output
         let h = base.config.hidden
         let check = ShapeCheck(path: path, kind: .incompatible)
         try check.matrix(p + "eh_proj.weight", ehProj, rows: h, cols: 2 * h)

@@ -14,9 +14,12 @@ public struct WeightMatrix: Sendable {
     public let cols: Int
     let data: ByteView
     let ckType: Int32
+    /// Whether products quantize their input to 8 bits (fixed when the model opens).
+    let int8Activations: Bool
 
-    init(_ e: HKWFile.Entry, path: String) throws {
+    init(_ e: HKWFile.Entry, path: String, activations: Activations) throws {
         name = e.name
+        int8Activations = activations == .int8
         guard let t = e.type else { throw InferenceError("\(e.name) has no type", path: path) }
         type = t
         switch e.shape.count {
@@ -44,6 +47,7 @@ public struct WeightMatrix: Sendable {
     /// `weight_scale_inv`; an unscaled FP8 tensor has scale 1). The engine then runs it as F32.
     init(fp8 e: HKWFile.Entry, scale: HKWFile.Entry?, path: String) throws {
         name = e.name
+        int8Activations = false
         guard e.shape.count == 2 || e.shape.count == 1 else {
             throw InferenceError("\(e.name) has shape \(e.shape); the engine uses vectors and matrices", path: path)
         }
@@ -106,9 +110,9 @@ public struct WeightMatrix: Sendable {
     }
 
     /// Q8_0, Q4_0, Q4_K and Q6_K matrices multiply 8-bit activations (llama.cpp's scheme) unless
-    /// the process runs with `HASSKIT_ACTIVATIONS=f32` (`Kernels.int8Activations`).
+    /// the model was opened with `Activations.f32`.
     var takesInt8Activations: Bool {
-        Kernels.int8Activations && ck_q8act_supports(ckType, cols) != 0
+        int8Activations && ck_q8act_supports(ckType, cols) != 0
     }
 
     /// The n inputs of `x` (row-major n × cols) quantized to 8 bits, one after the other.
@@ -196,12 +200,16 @@ struct SendableRaw: @unchecked Sendable {
     init(_ p: UnsafeRawPointer) { pointer = p }
 }
 
-/// How the kernels are chosen, fixed for the process by its environment (no switch to flip at run
-/// time): `HASSKIT_KERNELS=reference` makes every kernel take its portable path (read by CKernels
-/// itself), and `HASSKIT_ACTIVATIONS=f32` keeps the activations of Q8_0/Q4_0/Q4_K/Q6_K products in
-/// f32 (exact products of the stored weights, slower) instead of quantizing them to 8 bits as
-/// llama.cpp does.
-public enum Kernels {
-    /// Whether quantized products take 8-bit activations (the default).
-    public static let int8Activations = ProcessInfo.processInfo.environment["HASSKIT_ACTIVATIONS"] != "f32"
+/// What the quantized products (Q8_0, Q4_0, Q4_K, Q6_K) multiply, chosen per model when it opens:
+/// `.int8` quantizes each input to 8 bits per 32 values as llama.cpp does (fast; near-tied logits
+/// may swap), `.f32` keeps the inputs exact (the exact product of the stored weights, slower).
+/// The portable kernels (`HASSKIT_KERNELS=reference`, read by CKernels itself) are a process-wide
+/// test switch, not a model option.
+public enum Activations: String, Sendable, CaseIterable {
+    case int8
+    case f32
+
+    /// `.int8`, or what `HASSKIT_ACTIVATIONS` names (`f32` or `int8`) for commands not told.
+    public static let `default`: Activations =
+        ProcessInfo.processInfo.environment["HASSKIT_ACTIVATIONS"].flatMap(Activations.init(rawValue:)) ?? .int8
 }

@@ -132,8 +132,8 @@ public struct OpenedPair {
     public let extras: ModelExtras
     public let basePath: String
 
-    public init(base: String, draft: String, threads: Int) throws {
-        self.base = try Models.openBase(path: base, threads: max(1, threads))
+    public init(base: String, draft: String, threads: Int, activations: Activations = .default) throws {
+        self.base = try Models.openBase(path: base, threads: max(1, threads), activations: activations)
         head = try Models.openDraft(path: draft, base: self.base)
         extras = try ModelExtras(path: base)
         basePath = base

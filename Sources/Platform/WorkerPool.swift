@@ -1,5 +1,6 @@
 internal import CPlatform
 import Dispatch
+import Foundation
 import Synchronization
 
 /// Parallel loops on threads that stay awake between jobs (CPlatform's workers.c).
@@ -18,11 +19,16 @@ public final class WorkerPool: @unchecked Sendable {
         pool = threads > 1 ? cplatform_pool_create(threads - 1) : nil
     }
 
+    /// The cores this process may run on.
+    public static let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
+
     private static let pools = Mutex<[Int: WorkerPool]>([:])
 
-    /// The pool of `threads` threads (the caller counts as one).
+    /// The pool of `threads` threads (the caller counts as one), never more than the cores: a
+    /// worker beyond them would spin on a core another worker needs (`--threads 64` on two cores
+    /// ran 10× slower).
     public static func shared(threads: Int) -> WorkerPool {
-        let n = max(1, threads)
+        let n = max(1, min(threads, cores))
         return pools.withLock { pools in
             if let p = pools[n] { return p }
             let p = WorkerPool(threads: n)
