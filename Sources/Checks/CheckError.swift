@@ -11,6 +11,10 @@ public struct CheckError: Error, Sendable, CustomStringConvertible {
         case noChatTemplate
         /// A prompt file that cannot be read as prompts (the reason).
         case badPrompts(String)
+        /// A prompt plus the tokens asked for run past the positions the model was trained for.
+        case pastContext(prompt: Int, maxTokens: Int, context: Int)
+        /// A prompt token id the model's vocabulary does not have.
+        case outsideVocabulary(id: Int, vocabulary: Int)
     }
 
     public var code: Code
@@ -30,6 +34,11 @@ public struct CheckError: Error, Sendable, CustomStringConvertible {
             return
                 "\(path) carries no chat template (no chat_template.jinja, no chat_template in tokenizer_config.json); name a format with --template (\(ChatFormat.allCases.map(\.rawValue).joined(separator: ", ")))"
         case let .badPrompts(why): return "\(path): \(why)"
+        case let .outsideVocabulary(id, vocabulary):
+            return "\(path): prompt token id \(id) is outside the model's vocabulary of \(vocabulary)"
+        case let .pastContext(prompt, maxTokens, context):
+            return
+                "\(path): a prompt of \(prompt) tokens plus \(maxTokens) more needs \(prompt + maxTokens) positions; the model was trained for \(context) (shorten the prompt, lower --max-tokens, or pass --past-context to go on regardless)"
         }
     }
 }

@@ -70,7 +70,7 @@ public enum HasskitExit {
             // (no tokenizer, no chat format) is a command line that cannot be acted on.
             switch e.code {
             case .noPrompts, .badPrompts: return badInput
-            case .noTokenizer, .noChatTemplate: return usage
+            case .noTokenizer, .noChatTemplate, .pastContext, .outsideVocabulary: return usage
             }
         case let e as PairError:
             switch e.code {

@@ -67,6 +67,9 @@ struct Run: ParsableCommand {
     @Flag(help: "Keep generating past the end-of-sequence tokens named in the model's config.")
     var ignoreEos = false
 
+    @Flag(help: "Decode past the positions the model was trained for (refused by default).")
+    var pastContext = false
+
     @Flag(help: "Print one JSON document on stdout.")
     var json = false
 
@@ -89,101 +92,55 @@ struct Run: ParsableCommand {
         if let problem = extras.tokenizerProblem {
             Console.log("hasskit: warning: \(problem.description); the output is token ids only")
         }
-        var tokenizer: Tokenizer?
-        let prompt: [Int]
-        if let text = self.prompt {
-            guard extras.tokenizer != nil else {
-                throw ValidationError(
-                    "\(model) carries no tokenizer.json (convert the model from a folder that has one), so use --prompt-ids"
-                )
-            }
-            tokenizer = extras.tokenizer
+        let ids: [Int]
+        if let text = prompt {
             var template: ChatTemplate?
             if chat || self.template != nil {
                 let (t, warning) = try extras.chatTemplate(named: self.template, path: model)
                 if let warning { Console.log("hasskit: warning: \(warning)") }
                 template = t
             }
-            prompt = try extras.encode(.text(text), chat: template, path: model)
+            ids = try extras.encode(.text(text), chat: template, path: model)
         } else {
-            let ids = (promptIds ?? "").split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-            guard !ids.isEmpty, ids.allSatisfy({ $0 != nil && $0! >= 0 }) else {
+            let parsed = (promptIds ?? "").split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard !parsed.isEmpty, parsed.allSatisfy({ $0 != nil && $0! >= 0 }) else {
                 throw ValidationError("--prompt-ids takes non-negative integers separated by commas")
             }
-            prompt = ids.compactMap { $0 }
+            ids = parsed.compactMap { $0 }
         }
-        let stops: Set<Int> = ignoreEos ? [] : extras.stopTokens
-        let m: any CausalModel
-        m = try Models.openBase(
-            path: model, threads: engine.effectiveThreads, activations: engine.activations)
-        guard prompt.allSatisfy({ $0 < m.vocabularySize }) else {
-            throw ValidationError("a prompt id is outside the vocabulary of \(m.vocabularySize)")
-        }
-        if let draft {
-            try runSpeculative(m, prompt: prompt, draftPath: draft, tokenizer: tokenizer, stops: stops)
-            return
-        }
+        let tokenizer = prompt != nil ? extras.tokenizer : nil
+        var settings = Generation.Settings(
+            maxTokens: maxTokens, sampling: Sampling(temperature: temperature, topP: topP, seed: seed),
+            stopTokens: ignoreEos ? [] : extras.stopTokens)
+        settings.pastContext = pastContext
+        let generation = Generation(
+            model: try Models.openBase(path: model, threads: engine.effectiveThreads, activations: engine.activations),
+            path: model)
+        let stops = settings.stopTokens
+        let result: Generation.Result
         var stream = TextStream(tokenizer: tokenizer)
-        let t0 = Date()
-        var firstToken: Date?
-        let sampling = Sampling(temperature: temperature, topP: topP, seed: seed)
-        let output = m.generate(prompt: prompt, maxTokens: maxTokens, stopTokens: stops, sampling: sampling) { token in
-            if firstToken == nil { firstToken = Date() }
-            if !json && !stops.contains(token) { stream.emit(token) }
-        }
-        // The first token comes right after the prefill pass (its argmax is negligible).
-        let t1 = firstToken ?? Date()
-        let prefill = t1.timeIntervalSince(t0)
-        let decode = Date().timeIntervalSince(t1)
-        if !json { stream.finish() }
-        if json {
-            Console.out(
-                JSONValue.object([
-                    ("prompt_ids", .array(prompt.map { .int($0) })), ("output_ids", .array(output.map { .int($0) })),
-                    ("text", tokenizer.map { .string($0.decode(output)) } ?? .null),
-                    (
-                        "prefill_tokens_per_second",
-                        .double((Double(prompt.count) / max(prefill, 1e-9) * 10).rounded() / 10)
-                    ),
-                    (
-                        "decode_tokens_per_second",
-                        .double((Double(output.count) / max(decode, 1e-9) * 10).rounded() / 10)
-                    ),
-                ]).serialized())
-        }
-    }
-}
-
-extension Run {
-    func runSpeculative(
-        _ m: any CausalModel, prompt: [Int], draftPath: String, tokenizer: Tokenizer?, stops: Set<Int>
-    ) throws {
-        guard topK > 0, depth > 0, totalTokens > 1 else {
-            throw ValidationError("--top-k, --depth and --total-tokens must be positive")
-        }
-        let head: any FeatureDraft
-        head = try Models.openDraft(path: draftPath, base: m)
-        let decoder = SpeculativeDecoder(
-            base: m, head: head, settings: TreeSettings(topK: topK, depth: depth, totalTokens: totalTokens))
-        let t0 = Date()
-        let r = decoder.generate(
-            prompt: prompt, maxNewTokens: maxTokens, stopTokens: stops,
-            sampling: Sampling(temperature: temperature, topP: topP, seed: seed))
-        let seconds = Date().timeIntervalSince(t0)
-        if json {
-            Console.out(
-                JSONValue.object([
-                    ("prompt_ids", .array(prompt.map { .int($0) })), ("output_ids", .array(r.tokens.map { .int($0) })),
-                    ("text", tokenizer.map { .string($0.decode(r.tokens)) } ?? .null),
-                    ("tokens_per_second", .double((Double(r.tokens.count) / max(seconds, 1e-9) * 10).rounded() / 10)),
-                    ("acceptance_length", .double((r.tau * 1000).rounded() / 1000)),
-                    ("base_forward_passes", .int(r.basePasses)),
-                ]).serialized())
+        if let draft {
+            guard topK > 0, depth > 0, totalTokens > 1 else {
+                throw ValidationError("--top-k, --depth and --total-tokens must be positive")
+            }
+            result = try generation.speculative(
+                prompt: ids, draft: try Models.openDraft(path: draft, base: generation.model),
+                tree: TreeSettings(topK: topK, depth: depth, totalTokens: totalTokens), settings: settings)
+            if !json {
+                for t in result.output where !stops.contains(t) { stream.emit(t) }
+            }
         } else {
-            var stream = TextStream(tokenizer: tokenizer)
-            for t in r.tokens where !stops.contains(t) { stream.emit(t) }
+            result = try generation.plain(prompt: ids, settings: settings) { token in
+                if !json && !stops.contains(token) { stream.emit(token) }
+            }
+        }
+        if json {
+            Console.out(result.json(tokenizer: tokenizer).serialized())
+        } else {
             stream.finish()
-            Console.log("τ \(String(format: "%.2f", r.tau)) over \(r.basePasses) base passes")
+            if let tau = result.tau, let passes = result.basePasses {
+                Console.log("τ \(String(format: "%.2f", tau)) over \(passes) base passes")
+            }
         }
     }
 }

@@ -7,6 +7,8 @@ import WeightFormat
 public protocol CausalModel: AnyObject {
     /// Token ids the model takes and scores.
     var vocabularySize: Int { get }
+    /// The positions the model was trained for, nil when its config does not say.
+    var contextLength: Int? { get }
     func makeCache() -> KVCache
     /// Runs one token at the next slot of `cache`; returns its post-norm hidden state and logits.
     @discardableResult

@@ -28,6 +28,8 @@ public struct DeepSeekConfig: Sendable {
     public var routedScaling: Float
     public var rmsEps: Float
     public var ropeTheta: Double
+    /// The positions the model was trained for (`max_position_embeddings`), nil when unknown.
+    public var contextLength: Int?
     /// YaRN: factor, original context, beta_fast, beta_slow, mscale, mscale_all_dim.
     public var yarn:
         (factor: Double, original: Double, betaFast: Double, betaSlow: Double, mscale: Double, mscaleAllDim: Double)?
@@ -60,6 +62,7 @@ public struct DeepSeekConfig: Sendable {
         routedScaling = Float(c["routed_scaling_factor"]?.doubleValue ?? 1)
         rmsEps = Float(c["rms_norm_eps"]?.doubleValue ?? 1e-6)
         ropeTheta = c["rope_theta"]?.doubleValue ?? 10000
+        contextLength = c["max_position_embeddings"]?.intValue.flatMap { $0 > 0 ? $0 : nil }
         guard qkRope % 2 == 0, experts == 0 || (experts % groups == 0 && expertsPerToken > 0) else {
             throw InferenceError("rope dim \(qkRope) / experts \(experts) in \(groups) groups do not fit", path: path)
         }
@@ -206,6 +209,7 @@ public final class DeepSeekModel: CausalModel {
 
     /// Keys hold each head's [nope | rope] (the rope part shared by all heads), values each head's v.
     public var vocabularySize: Int { config.vocab }
+    public var contextLength: Int? { config.contextLength }
 
     public func makeCache() -> KVCache {
         KVCache(layers: config.layers, width: config.heads * config.qkHead, valueWidth: config.heads * config.vHead)

@@ -61,6 +61,7 @@ public final class LlamaModel: CausalModel {
     }
 
     public var vocabularySize: Int { config.vocab }
+    public var contextLength: Int? { config.contextLength }
 
     public func makeCache() -> KVCache { KVCache(layers: config.layers, width: config.kvHeads * config.headDim) }
 

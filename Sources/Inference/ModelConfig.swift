@@ -13,6 +13,8 @@ public struct ModelConfig: Sendable {
     public var vocab: Int
     public var rmsEps: Float
     public var ropeTheta: Double
+    /// The positions the model was trained for (`max_position_embeddings`), nil when unknown.
+    public var contextLength: Int?
     /// LLaMA-3.1 style `rope_scaling` (`rope_type: llama3`), or nil.
     public var llama3Scaling: (factor: Double, low: Double, high: Double, original: Double)?
 
@@ -31,6 +33,7 @@ public struct ModelConfig: Sendable {
         vocab = try int("vocab_size")
         rmsEps = Float(c["rms_norm_eps"]?.doubleValue ?? 1e-6)
         ropeTheta = c["rope_theta"]?.doubleValue ?? 10000
+        contextLength = c["max_position_embeddings"]?.intValue.flatMap { $0 > 0 ? $0 : nil }
         guard heads % kvHeads == 0, headDim % 2 == 0 else {
             throw InferenceError("heads \(heads) / kv heads \(kvHeads) / head dim \(headDim) do not fit", path: path)
         }

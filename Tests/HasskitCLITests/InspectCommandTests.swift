@@ -198,6 +198,29 @@ extension InspectCommandTests {
         #expect(spec["acceptance_length"]?.doubleValue ?? 0 > 3)
         #expect(spec["base_forward_passes"]?.intValue ?? 0 < 24)
     }
+
+    /// A prompt plus --max-tokens past the model's trained positions (1024 here) is refused up
+    /// front with the numbers, unless --past-context; an id outside the vocabulary is refused;
+    /// --threads above the cores runs capped, with a note.
+    @Test func runRefusesWhatTheModelCannotTake() throws {
+        let dir = Fixtures.temporaryDirectory()
+        let base = dir + "/b.hkw"
+        #expect(
+            try Self.run(["convert", Fixtures.path("demo-pair/base"), "--out", base, "--type", "q8_0"]).status == 0)
+        let long = (0..<1020).map { String($0 % 500 + 3) }.joined(separator: ",")
+        let refused = try Self.run(["run", base, "--prompt-ids", long, "--max-tokens", "8"])
+        #expect(refused.status == 64, "\(refused.stderr)")
+        #expect(
+            refused.stderr.contains("1020") && refused.stderr.contains("1028") && refused.stderr.contains("1024")
+                && refused.stderr.contains("--past-context"), "\(refused.stderr)")
+        let allowed = try Self.run(["run", base, "--prompt-ids", long, "--max-tokens", "8", "--past-context", "--json"])
+        #expect(allowed.status == 0, "\(allowed.stderr)")
+        #expect(try JSONParser().parse(allowed.stdout)["output_ids"]?.arrayValue?.count == 8)
+        let outside = try Self.run(["run", base, "--prompt-ids", "1,99999", "--max-tokens", "2"])
+        #expect(outside.status == 64 && outside.stderr.contains("99999"), "\(outside.stderr)")
+        let capped = try Self.run(["run", base, "--prompt-ids", "1,2", "--max-tokens", "2", "--threads", "4096"])
+        #expect(capped.status == 0 && capped.stderr.contains("--threads 4096"), "\(capped.stderr)")
+    }
 }
 
 extension InspectCommandTests {
