@@ -1,5 +1,6 @@
 import ArgumentParser
 import Checkpoints
+import Checks
 import Foundation
 import Inference
 import Platform
@@ -94,7 +95,7 @@ struct BenchModel: ParsableCommand {
                     .squareRoot()
                 let boundKind: String, bound: Double, rate: Double
                 if test == "pp" {
-                    rate = EngineBench.sgemmFLOPS(m: n, n: m.config.intermediate, k: m.config.hidden, threads: t)
+                    rate = MachineProbe.sgemmFLOPS(m: n, n: m.config.intermediate, k: m.config.hidden, threads: t)
                     bound = rate / flopsPerToken
                     boundKind = "sgemm"
                 } else {

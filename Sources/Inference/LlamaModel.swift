@@ -61,6 +61,15 @@ public final class LlamaModel: CausalModel {
     }
 
     public var vocabularySize: Int { config.vocab }
+
+    /// The matrices a decoding step reads in full: every layer's projections and the output head
+    /// (of the embedding only one row).
+    public var decodeMatrices: [WeightMatrix] {
+        layers.flatMap { [$0.q, $0.k, $0.v, $0.o, $0.gate, $0.up, $0.down] } + [output]
+    }
+
+    /// The token embedding (the output head too when they are tied).
+    public var embeddingMatrix: WeightMatrix { embedding }
     public var contextLength: Int? { config.contextLength }
 
     public func makeCache() -> KVCache { KVCache(layers: config.layers, width: config.kvHeads * config.headDim) }

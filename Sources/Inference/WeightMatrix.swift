@@ -80,6 +80,9 @@ public struct WeightMatrix: Sendable {
         data = ByteView(values.withUnsafeBytes { Array($0) }, label: e.name)
     }
 
+    /// Bytes of the stored tensor.
+    public var byteCount: Int { data.count }
+
     /// The whole tensor as f32 (norms and biases: small).
     func vector() -> [Float] {
         var out = [Float](repeating: 0, count: cols)
