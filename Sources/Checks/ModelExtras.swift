@@ -21,7 +21,12 @@ public struct ModelExtras {
     ///   tokenizer that cannot be loaded is then reported in `tokenizerProblem` instead of thrown,
     ///   so the engine can always be run.
     public init(path: String, requireTokenizer: Bool = true) throws {
-        let file = try HKWFile(path: path)
+        try self.init(file: try HKWFile(path: path), requireTokenizer: requireTokenizer)
+    }
+
+    /// What an already opened file carries.
+    public init(file: HKWFile, requireTokenizer: Bool = true) throws {
+        let path = file.path
         do {
             if let bytes = try file.verifiedFile(named: "tokenizer.json") {
                 tokenizer = try Tokenizer(data: bytes)

@@ -88,7 +88,8 @@ struct Run: ParsableCommand {
 
     func run() throws {
         // Ids in, ids out works whatever the tokenizer: the engine can always be checked.
-        let extras = try ModelExtras(path: model, requireTokenizer: prompt != nil)
+        let file = try HKWFile(path: model)
+        let extras = try ModelExtras(file: file, requireTokenizer: prompt != nil)
         if let problem = extras.tokenizerProblem {
             Console.log("hasskit: warning: \(problem.description); the output is token ids only")
         }
@@ -114,7 +115,7 @@ struct Run: ParsableCommand {
             stopTokens: ignoreEos ? [] : extras.stopTokens)
         settings.pastContext = pastContext
         let generation = Generation(
-            model: try Models.openBase(path: model, threads: engine.effectiveThreads, activations: engine.activations),
+            model: try Models.openBase(file: file, threads: engine.effectiveThreads, activations: engine.activations),
             path: model)
         let stops = settings.stopTokens
         let result: Generation.Result

@@ -89,10 +89,17 @@ public enum Models {
     public static func openBase(
         path: String, threads: Int, activations: Activations = .default
     ) throws -> any CausalModel {
-        if try HKWFile(path: path).architecture == .deepseekV3 {
-            return try DeepSeekModel(path: path, threads: threads, activations: activations)
+        try openBase(file: try HKWFile(path: path), threads: threads, activations: activations)
+    }
+
+    /// The base model of an already opened file.
+    public static func openBase(
+        file: HKWFile, threads: Int, activations: Activations = .default
+    ) throws -> any CausalModel {
+        if file.architecture == .deepseekV3 {
+            return try DeepSeekModel(file: file, threads: threads, activations: activations)
         }
-        return try LlamaModel(path: path, threads: threads, activations: activations)
+        return try LlamaModel(file: file, threads: threads, activations: activations)
     }
 
     public static func openDraft(path: String, base: any CausalModel) throws -> any FeatureDraft {

@@ -147,12 +147,17 @@ public final class DeepSeekModel: CausalModel {
     /// What the quantized products multiply (the MTP draft opened on this base follows it).
     public let activations: Activations
 
-    public init(
+    public convenience init(
         path: String, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
         activations: Activations = .default
     ) throws {
-        let f = try HKWFile(path: path)
+        try self.init(file: try HKWFile(path: path), threads: threads, activations: activations)
+    }
+
+    /// Opens a converted DeepSeek-V3 model from its already opened file.
+    public init(file f: HKWFile, threads: Int, activations: Activations = .default) throws {
         file = f
+        let path = f.path
         self.path = path
         self.threads = threads
         self.activations = activations

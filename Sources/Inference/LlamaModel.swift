@@ -26,12 +26,17 @@ public final class LlamaModel: CausalModel {
     public let activations: Activations
 
     /// Opens a converted base model (`architecture` llama or qwen2).
-    public init(
+    public convenience init(
         path: String, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
         activations: Activations = .default
     ) throws {
-        let f = try HKWFile(path: path)
+        try self.init(file: try HKWFile(path: path), threads: threads, activations: activations)
+    }
+
+    /// Opens a converted base model from its already opened file.
+    public init(file f: HKWFile, threads: Int, activations: Activations = .default) throws {
         file = f
+        let path = f.path
         self.path = path
         self.threads = threads
         self.activations = activations

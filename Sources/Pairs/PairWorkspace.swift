@@ -133,9 +133,10 @@ public struct OpenedPair {
     public let basePath: String
 
     public init(base: String, draft: String, threads: Int, activations: Activations = .default) throws {
-        self.base = try Models.openBase(path: base, threads: max(1, threads), activations: activations)
+        let file = try HKWFile(path: base)
+        self.base = try Models.openBase(file: file, threads: max(1, threads), activations: activations)
         head = try Models.openDraft(path: draft, base: self.base)
-        extras = try ModelExtras(path: base)
+        extras = try ModelExtras(file: file)
         basePath = base
     }
 
