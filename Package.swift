@@ -36,8 +36,8 @@ let package = Package(
         .target(
             name: "Hub",
             dependencies: ["Platform", "StrictJSON", "Registry", "CacheLayout", "CCurl", .product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "Checkpoints", dependencies: ["Platform", "StrictJSON", "CKernels"]),
         .target(name: "Quantization", dependencies: ["CKernels"]),
+        .target(name: "Checkpoints", dependencies: ["Platform", "StrictJSON", "Quantization"]),
         .target(
             name: "WeightFormat",
             dependencies: [
@@ -48,7 +48,7 @@ let package = Package(
         .target(
             name: "Conversion",
             dependencies: [
-                "Checkpoints", "Quantization", "WeightFormat", "Platform", "StrictJSON", "CKernels", "CacheLayout",
+                "Checkpoints", "Quantization", "WeightFormat", "Platform", "StrictJSON", "CacheLayout",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
 
@@ -59,7 +59,7 @@ let package = Package(
         // The hub imitation on loopback: the download tests' server with faults, and what
         // `hasskit demo` serves the bundled pair from so that it goes through the real `pull`.
         .target(name: "LoopbackHub", dependencies: ["StrictJSON", "Platform", .product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "Inference", dependencies: ["WeightFormat", "Quantization", "Platform", "StrictJSON", "CKernels", "COpenBLAS"]),
+        .target(name: "Inference", dependencies: ["WeightFormat", "Quantization", "Platform", "StrictJSON", "COpenBLAS"]),
         // Checks over models: does a head fit its base (compat), does speculation reproduce plain
         // decoding (the smoke test), what bounds the engine (bench).
         .target(name: "Checks", dependencies: ["Inference", "WeightFormat", "Tokenizers", "Jinja", "Platform", "StrictJSON"]),

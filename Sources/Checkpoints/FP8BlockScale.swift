@@ -1,4 +1,4 @@
-internal import CKernels
+import Quantization
 
 /// DeepSeek-V3/R1 block-scaled FP8 weights: an `F8_E4M3` weight `[M, N]` with an F32 sibling
 /// `<name>_scale_inv` of shape `[ceil(M/128), ceil(N/128)]`; each value is
@@ -17,7 +17,7 @@ public enum FP8BlockScale {
         try validate(weight: weight, scale: scale, block: block)
         let s = try scale.floats()
         var values = try weight.floats()
-        ck_apply_block_scales(&values, weight.shape[0], weight.shape[1], s, block)
+        Kernels.applyBlockScales(&values, rows: weight.shape[0], cols: weight.shape[1], scales: s, block: block)
         return values
     }
 

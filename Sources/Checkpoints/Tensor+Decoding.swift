@@ -1,5 +1,5 @@
-internal import CKernels
 import Platform
+import Quantization
 
 extension Tensor {
     /// The tensor's values as `Float`, converted exactly as PyTorch's `.float()` does.
@@ -31,19 +31,22 @@ public enum ElementDecoding {
                             bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
                     }
                 case .f16, .bf16:
-                    let convert = dtype == .f16 ? ck_f16_to_f32 : ck_bf16_to_f32
+                    let convert = dtype == .f16 ? Kernels.f16ToF32 : Kernels.bf16ToF32
                     if let base = raw.baseAddress, Int(bitPattern: base) % 2 == 0 {
                         // Aligned (the usual case): convert straight from the mapping.
-                        convert(base.assumingMemoryBound(to: UInt16.self), out.baseAddress, n)
+                        convert(base.assumingMemoryBound(to: UInt16.self), out.baseAddress!, n)
                     } else {
                         // safetensors allows an unpadded header, leaving data at an odd address.
                         let words = (0..<n).map {
                             UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self))
                         }
-                        words.withUnsafeBufferPointer { convert($0.baseAddress, out.baseAddress, n) }
+                        words.withUnsafeBufferPointer { convert($0.baseAddress!, out.baseAddress!, n) }
                     }
                 case .f8e4m3:
-                    ck_f8e4m3_to_f32(raw.baseAddress?.assumingMemoryBound(to: UInt8.self), out.baseAddress, n)
+                    if n > 0 {
+                        Kernels.f8e4m3ToF32(
+                            raw.baseAddress!.assumingMemoryBound(to: UInt8.self), out.baseAddress!, count: n)
+                    }
                 case .f8e5m2:
                     // E5M2 is the top byte of an IEEE binary16.
                     for i in 0..<n { out[i] = Float(Float16(bitPattern: UInt16(raw[i]) << 8)) }
@@ -97,7 +100,11 @@ public enum ElementEncoding {
     /// f32 → bf16 bits (NaN becomes 0x7FC0 as in PyTorch).
     public static func bf16(_ values: [Float]) -> [UInt16] {
         [UInt16](unsafeUninitializedCapacity: values.count) { out, n in
-            values.withUnsafeBufferPointer { ck_f32_to_bf16($0.baseAddress, out.baseAddress, values.count) }
+            if !values.isEmpty {
+                values.withUnsafeBufferPointer {
+                    Kernels.f32ToBF16($0.baseAddress!, out.baseAddress!, count: values.count)
+                }
+            }
             n = values.count
         }
     }
@@ -105,7 +112,11 @@ public enum ElementEncoding {
     /// f32 → f16 bits (overflow to infinity).
     public static func f16(_ values: [Float]) -> [UInt16] {
         [UInt16](unsafeUninitializedCapacity: values.count) { out, n in
-            values.withUnsafeBufferPointer { ck_f32_to_f16($0.baseAddress, out.baseAddress, values.count) }
+            if !values.isEmpty {
+                values.withUnsafeBufferPointer {
+                    Kernels.f32ToF16($0.baseAddress!, out.baseAddress!, count: values.count)
+                }
+            }
             n = values.count
         }
     }
@@ -147,6 +158,6 @@ extension ByteView {
     /// Reads every byte of the view (a word sum the compiler cannot elide); I/O benchmarks use it
     /// to measure the reader against `cat`.
     public func touchAllBytes() -> UInt64 {
-        withUnsafeBytes { raw in ck_touch_bytes(raw.baseAddress, raw.count) }
+        withUnsafeBytes { raw in Kernels.touch(raw.baseAddress, count: raw.count) }
     }
 }

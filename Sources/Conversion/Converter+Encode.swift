@@ -1,4 +1,3 @@
-internal import CKernels
 import Checkpoints
 import Platform
 import Quantization
@@ -113,7 +112,7 @@ extension Converter {
 
     static func encodeBand(_ rows: RowSource, start: Int, count: Int, type: QuantType) -> BandResult {
         let values = rows.band(start: start, count: count)
-        let bad = values.withUnsafeBufferPointer { ck_first_nonfinite($0.baseAddress, $0.count) }
+        let bad = values.withUnsafeBufferPointer { Kernels.firstNonFinite($0) }
         if bad < values.count { return BandResult(nonFinite: bad) }
         let size = values.count / type.blockSize * type.bytesPerBlock
         var encoded = true
@@ -126,11 +125,11 @@ extension Converter {
         else {
             return BandResult()
         }
-        if back.withUnsafeBufferPointer({ ck_first_nonfinite($0.baseAddress, $0.count) }) < back.count {
+        if back.withUnsafeBufferPointer({ Kernels.firstNonFinite($0) }) < back.count {
             return BandResult(overflow: true)
         }
         var r = BandResult(bytes: bytes)
-        ck_error_sums(back, values, values.count, &r.sse, &r.ssx)
+        (r.sse, r.ssx) = Kernels.errorSums(approx: back, exact: values)
         return r
     }
 
@@ -163,7 +162,7 @@ extension Converter {
                 for c in 0..<rows.columns {
                     let i = r * rows.columns + c
                     let s = bandScales[c / block]
-                    codes[i] = ck_float_to_f8e4m3_scalar(values[i] / s)
+                    codes[i] = Kernels.f8e4m3(values[i] / s)
                     let back = Double(F8E4M3.decode(codes[i])) * Double(s)
                     let d = back - Double(values[i])
                     sse += d * d

@@ -1,6 +1,6 @@
-internal import CKernels
 import Foundation
 import Platform
+import Quantization
 
 /// The pieces of a LLaMA decoder layer shared by base models and draft heads: RMSNorm,
 /// rotate-half RoPE, causal GQA attention over a cache, and the SwiGLU MLP, all in f32.
@@ -83,12 +83,13 @@ struct DecoderMath {
                             let first = i * qWidth + kv0 * group * d
                             var scores = [Float](repeating: 0, count: visible[i].count)
                             visible[i].withUnsafeBufferPointer { slots in
-                                ck_attention(
-                                    qs.pointer.assumingMemoryBound(to: Float.self) + first,
-                                    ks.pointer.assumingMemoryBound(to: Float.self) + kv0 * d,
-                                    vs.pointer.assumingMemoryBound(to: Float.self) + kv0 * d, kvWidth, kvWidth,
-                                    slots.baseAddress, slots.count,
-                                    (kv1 - kv0) * group, kv1 - kv0, d, scale, os.pointer + first, &scores)
+                                Kernels.attention(
+                                    q: qs.pointer.assumingMemoryBound(to: Float.self) + first,
+                                    keys: ks.pointer.assumingMemoryBound(to: Float.self) + kv0 * d,
+                                    values: vs.pointer.assumingMemoryBound(to: Float.self) + kv0 * d,
+                                    keyStride: kvWidth, valueStride: kvWidth, slots: slots.baseAddress,
+                                    count: slots.count, heads: (kv1 - kv0) * group, kvHeads: kv1 - kv0, headDim: d,
+                                    scale: scale, out: os.pointer + first, scores: &scores)
                             }
                         }
                     }

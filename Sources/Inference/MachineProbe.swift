@@ -1,8 +1,8 @@
 internal import COpenBLAS
-internal import CKernels
 import Dispatch
 import Foundation
 import Platform
+import Quantization
 
 /// The two rates this machine bounds the engine by, measured with the engine's own memory access
 /// pattern and BLAS (`hasskit bench` sets its figures against them; the bench itself is in Checks).
@@ -38,8 +38,8 @@ public enum MachineProbe {
                             acc &+= m.data.withUnsafeBytes { raw in
                                 let base = raw.baseAddress! + begin
                                 let share = end - begin, part = share / streams
-                                return ck_touch_streams(base, part, streams, part)
-                                    &+ ck_touch_bytes(base + streams * part, share - streams * part)
+                                return Kernels.touch(base, stride: part, streams: streams, count: part)
+                                    &+ Kernels.touch(base + streams * part, count: share - streams * part)
                             }
                         }
                     }

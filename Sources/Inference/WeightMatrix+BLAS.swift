@@ -1,7 +1,7 @@
 internal import COpenBLAS
-internal import CKernels
 import Foundation
 import Platform
+import Quantization
 
 extension WeightMatrix {
     /// Rows decoded at a time for a batched product: bounds the f32 scratch to 16 MiB whatever
@@ -43,7 +43,7 @@ extension WeightMatrix {
                     let input = SendablePointer(UnsafeMutablePointer(mutating: xp.baseAddress!))
                     let out = SendablePointer(yp.baseAddress!)
                     let base = SendableRaw(raw.baseAddress!)
-                    let type = self.type, ckType = self.ckType, rows = self.rows, cols = self.cols, chunk = rowChunk
+                    let type = self.type, rows = self.rows, cols = self.cols, chunk = rowChunk
                     WorkerPool.shared(threads: threads).run(parts) { p in
                         let begin = partStart(p, of: parts), end = partStart(p + 1, of: parts)
                         if type == .f32 {
@@ -57,8 +57,9 @@ extension WeightMatrix {
                         // Small batches (draft levels, narrow trees): the fused kernel reads each
                         // weight block once for the whole batch and stays bit-identical to `apply`.
                         if n <= Self.fusedBatchLimit,
-                            ck_matmul_rows_fused(
-                                ckType, base.pointer, cols, begin, end, input.pointer, n, out.pointer, rows) != 0
+                            Kernels.matmulFused(
+                                type, base.pointer, cols: cols, rows: begin..<end, x: input.pointer, n: n,
+                                y: out.pointer, ldy: rows)
                         {
                             return
                         }
@@ -67,7 +68,8 @@ extension WeightMatrix {
                         while r0 < end {
                             let count = min(chunk, end - r0)
                             scratch.withUnsafeMutableBufferPointer { s in
-                                ck_dequantize_rows(ckType, base.pointer, cols, r0, r0 + count, s.baseAddress)
+                                Kernels.dequantizeRows(
+                                    type, base.pointer, cols: cols, rows: r0..<(r0 + count), into: s.baseAddress!)
                                 cblas_sgemm(
                                     CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(count), Int32(cols), 1,
                                     input.pointer, Int32(cols), s.baseAddress, Int32(cols),

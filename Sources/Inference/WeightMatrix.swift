@@ -1,4 +1,3 @@
-internal import CKernels
 import Dispatch
 import Foundation
 import Platform
@@ -13,7 +12,6 @@ public struct WeightMatrix: Sendable {
     public let rows: Int
     public let cols: Int
     let data: ByteView
-    let ckType: Int32
     /// Whether products quantize their input to 8 bits (fixed when the model opens).
     let int8Activations: Bool
 
@@ -32,13 +30,12 @@ public struct WeightMatrix: Sendable {
         default:
             throw InferenceError("\(e.name) has shape \(e.shape); the engine uses vectors and matrices", path: path)
         }
-        guard let kernel = t.kernelType else {
+        guard t.hasKernel else {
             throw InferenceError("\(e.name) is stored as \(t.rawValue), which the engine does not run yet", path: path)
         }
         if let problem = t.shapeProblem(e.shape) {
             throw InferenceError("\(e.name): \(problem)", path: path, kind: .malformed)
         }
-        ckType = kernel
         data = e.data
     }
 
@@ -55,7 +52,6 @@ public struct WeightMatrix: Sendable {
         self.rows = rows
         self.cols = cols
         type = .f32
-        ckType = Int32(CK_TYPE_F32)
         let blockRows = (rows + 127) / 128, blockCols = (cols + 127) / 128
         var scales = [Float](repeating: 1, count: blockRows * blockCols)
         if let scale {
@@ -73,10 +69,10 @@ public struct WeightMatrix: Sendable {
         var values = [Float](repeating: 0, count: rows * cols)
         e.data.withUnsafeBytes { raw in
             values.withUnsafeMutableBufferPointer {
-                ck_f8e4m3_to_f32(raw.bindMemory(to: UInt8.self).baseAddress, $0.baseAddress, rows * cols)
+                Kernels.f8e4m3ToF32(raw.bindMemory(to: UInt8.self).baseAddress!, $0.baseAddress!, count: rows * cols)
             }
         }
-        ck_apply_block_scales(&values, rows, cols, scales, 128)
+        Kernels.applyBlockScales(&values, rows: rows, cols: cols, scales: scales, block: 128)
         data = ByteView(values.withUnsafeBytes { Array($0) }, label: e.name)
     }
 
@@ -87,7 +83,9 @@ public struct WeightMatrix: Sendable {
     func vector() -> [Float] {
         var out = [Float](repeating: 0, count: cols)
         data.withUnsafeBytes { raw in
-            out.withUnsafeMutableBufferPointer { ck_dequantize_row(ckType, raw.baseAddress, $0.baseAddress, cols) }
+            out.withUnsafeMutableBufferPointer {
+                Kernels.dequantizeRow(type, raw.baseAddress!, into: $0.baseAddress!, cols: cols)
+            }
         }
         return out
     }
@@ -97,7 +95,7 @@ public struct WeightMatrix: Sendable {
         var out = [Float](repeating: 0, count: cols)
         data.withUnsafeBytes { raw in
             out.withUnsafeMutableBufferPointer {
-                ck_dequantize_rows(ckType, raw.baseAddress, cols, r, r + 1, $0.baseAddress)
+                Kernels.dequantizeRows(type, raw.baseAddress!, cols: cols, rows: r..<(r + 1), into: $0.baseAddress!)
             }
         }
         return out
@@ -115,16 +113,19 @@ public struct WeightMatrix: Sendable {
     /// Q8_0, Q4_0, Q4_K and Q6_K matrices multiply 8-bit activations (llama.cpp's scheme) unless
     /// the model was opened with `Activations.f32`.
     var takesInt8Activations: Bool {
-        int8Activations && ck_q8act_supports(ckType, cols) != 0
+        int8Activations && Kernels.takesQ8Activations(type, cols: cols)
     }
 
     /// The n inputs of `x` (row-major n × cols) quantized to 8 bits, one after the other.
     func quantizeActivations(_ x: [Float], n: Int) -> [UInt8] {
-        let bytes = ck_q8act_bytes(cols)
+        let bytes = Kernels.q8ActivationBytes(cols: cols)
         var out = [UInt8](repeating: 0, count: n * bytes)
         x.withUnsafeBufferPointer { xp in
             out.withUnsafeMutableBytes { o in
-                for i in 0..<n { ck_quantize_q8act(xp.baseAddress! + i * cols, cols, o.baseAddress! + i * bytes) }
+                for i in 0..<n {
+                    Kernels.quantizeActivations(
+                        xp.baseAddress! + i * cols, cols: cols, into: o.baseAddress! + i * bytes)
+                }
             }
         }
         return out
@@ -147,15 +148,15 @@ public struct WeightMatrix: Sendable {
                     let out = SendablePointer(yp.baseAddress!)
                     let input = SendableRaw(q.baseAddress!)
                     let base = SendableRaw(raw.baseAddress!)
-                    let type = ckType, cols = self.cols, rows = self.rows, inputBytes = ck_q8act_bytes(cols),
+                    let type = self.type, cols = self.cols, rows = self.rows,
+                        inputBytes = Kernels.q8ActivationBytes(cols: cols),
                         tile = Self.int8InputTile
                     WorkerPool.shared(threads: threads).run(parts) { p in
                         let begin = partStart(p, of: parts), end = partStart(p + 1, of: parts)
                         for t0 in stride(from: 0, to: n, by: tile) {
-                            _ = ck_matmul_rows_q8act(
-                                type, base.pointer, cols, begin, end, input.pointer + t0 * inputBytes,
-                                min(tile, n - t0),
-                                out.pointer + t0 * rows, rows)
+                            _ = Kernels.matmulQ8(
+                                type, base.pointer, cols: cols, rows: begin..<end, xq: input.pointer + t0 * inputBytes,
+                                n: min(tile, n - t0), y: out.pointer + t0 * rows, ldy: rows)
                         }
                     }
                 }
@@ -176,13 +177,14 @@ public struct WeightMatrix: Sendable {
                     let out = SendablePointer(yp.baseAddress!)
                     let input = SendablePointer(UnsafeMutablePointer(mutating: xp.baseAddress!))
                     let base = SendableRaw(raw.baseAddress!)
-                    let type = ckType, cols = self.cols
+                    let type = self.type, cols = self.cols
                     WorkerPool.shared(threads: threads).run(parts) { p in
                         let begin = partStart(p, of: parts), end = partStart(p + 1, of: parts)
                         var scratch = [Float](repeating: 0, count: cols)
                         scratch.withUnsafeMutableBufferPointer { s in
-                            ck_matvec_rows(
-                                type, base.pointer, cols, begin, end, input.pointer, out.pointer, s.baseAddress)
+                            Kernels.matvec(
+                                type, base.pointer, cols: cols, rows: begin..<end, x: input.pointer,
+                                y: out.pointer, scratch: s.baseAddress!)
                         }
                     }
                 }

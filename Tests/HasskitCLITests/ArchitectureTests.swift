@@ -100,5 +100,10 @@ import TestSupport
         for (m, deps) in graph where m != "hasskit" && m != "HasskitCLI" && m != "hasskit-testhub" {
             #expect(!deps.contains("HasskitCLI"), "\(m) depends on the CLI")
         }
+        // Each C library has one owner: the kernels Quantization, the system calls Platform.
+        for (c, owner) in [("CKernels", "Quantization"), ("CPlatform", "Platform")] {
+            let importers = graph.filter { $0.value.contains(c) }.map(\.key)
+            #expect(importers == [owner], "\(c) is a dependency of \(importers.sorted()), only \(owner) may own it")
+        }
     }
 }

@@ -1,0 +1,145 @@
+internal import CKernels
+
+/// The C kernels (CKernels) as the rest of the package calls them: this module is their one owner,
+/// so no other module imports C for arithmetic, and the C numbering of types never leaves it.
+///
+/// Every function here is a thin call of its C kernel (one call covers a range of rows, so the
+/// cost of the call is nothing next to the work). The pointers are raw memory the caller owns:
+/// `w` a matrix of `type` with `cols` columns, `x`/`y` row-major f32 arrays.
+public enum Kernels {
+    // MARK: Element conversions (PyTorch's rounding, bit for bit)
+
+    public static func f16ToF32(_ src: UnsafePointer<UInt16>, _ dst: UnsafeMutablePointer<Float>, count: Int) {
+        ck_f16_to_f32(src, dst, count)
+    }
+
+    public static func bf16ToF32(_ src: UnsafePointer<UInt16>, _ dst: UnsafeMutablePointer<Float>, count: Int) {
+        ck_bf16_to_f32(src, dst, count)
+    }
+
+    public static func f32ToBF16(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<UInt16>, count: Int) {
+        ck_f32_to_bf16(src, dst, count)
+    }
+
+    public static func f32ToF16(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<UInt16>, count: Int) {
+        ck_f32_to_f16(src, dst, count)
+    }
+
+    public static func f8e4m3ToF32(_ src: UnsafePointer<UInt8>, _ dst: UnsafeMutablePointer<Float>, count: Int) {
+        ck_f8e4m3_to_f32(src, dst, count)
+    }
+
+    /// f32 → float8 E4M3FN, round to nearest even after clamping to ±448.
+    public static func f8e4m3(_ value: Float) -> UInt8 { ck_float_to_f8e4m3_scalar(value) }
+
+    /// values[r, c] *= scales[r / block, c / block] for a rows × cols matrix (DeepSeek's FP8 scales).
+    public static func applyBlockScales(_ values: inout [Float], rows: Int, cols: Int, scales: [Float], block: Int) {
+        ck_apply_block_scales(&values, rows, cols, scales, block)
+    }
+
+    // MARK: Measures
+
+    /// The index of the first value that is not finite, or `values.count`.
+    public static func firstNonFinite(_ values: UnsafeBufferPointer<Float>) -> Int {
+        ck_first_nonfinite(values.baseAddress, values.count)
+    }
+
+    /// Σ(approx − exact)² and Σ exact², in double precision.
+    public static func errorSums(approx: [Float], exact: [Float]) -> (sse: Double, ssx: Double) {
+        precondition(approx.count == exact.count)
+        var sse = 0.0, ssx = 0.0
+        ck_error_sums(approx, exact, exact.count, &sse, &ssx)
+        return (sse, ssx)
+    }
+
+    /// Reads `count` bytes (a word sum the compiler cannot elide): I/O and bandwidth benchmarks.
+    public static func touch(_ src: UnsafeRawPointer?, count: Int) -> UInt64 { ck_touch_bytes(src, count) }
+
+    /// The same over `streams` ranges of `count` bytes, `stride` apart, 32 bytes from each in turn.
+    public static func touch(_ src: UnsafeRawPointer?, stride: Int, streams: Int, count: Int) -> UInt64 {
+        ck_touch_streams(src, stride, streams, count)
+    }
+
+    // MARK: Matrix rows
+
+    /// Decodes one row (not of an interleaved type) into `dst` (`cols` floats).
+    public static func dequantizeRow(
+        _ type: QuantType, _ src: UnsafeRawPointer, into dst: UnsafeMutablePointer<Float>, cols: Int
+    ) {
+        ck_dequantize_row(type.kernel, src, dst, cols)
+    }
+
+    /// Decodes rows [begin, end) of any type into `dst` (row-major).
+    public static func dequantizeRows(
+        _ type: QuantType, _ w: UnsafeRawPointer, cols: Int, rows: Range<Int>, into dst: UnsafeMutablePointer<Float>
+    ) {
+        ck_dequantize_rows(type.kernel, w, cols, rows.lowerBound, rows.upperBound, dst)
+    }
+
+    /// y[r] = dot(row r of W, x) for r in `rows`; `scratch` holds at least `cols` floats.
+    public static func matvec(
+        _ type: QuantType, _ w: UnsafeRawPointer, cols: Int, rows: Range<Int>, x: UnsafePointer<Float>,
+        y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>
+    ) {
+        ck_matvec_rows(type.kernel, w, cols, rows.lowerBound, rows.upperBound, x, y, scratch)
+    }
+
+    /// Y[i·ldy + r] = dot(row r of W, X[i]) for the n inputs of X when a fused small-batch kernel
+    /// exists for `type` on this CPU (bit-identical to `matvec`); false, writing nothing, otherwise.
+    public static func matmulFused(
+        _ type: QuantType, _ w: UnsafeRawPointer, cols: Int, rows: Range<Int>, x: UnsafePointer<Float>, n: Int,
+        y: UnsafeMutablePointer<Float>, ldy: Int
+    ) -> Bool {
+        ck_matmul_rows_fused(type.kernel, w, cols, rows.lowerBound, rows.upperBound, x, n, y, ldy) != 0
+    }
+
+    // MARK: 8-bit activations (llama.cpp's scheme, f32 block scales)
+
+    /// Bytes of `cols` activations quantized to 8 bits.
+    public static func q8ActivationBytes(cols: Int) -> Int { ck_q8act_bytes(cols) }
+
+    /// Quantizes `cols` activations (a multiple of 32) into `dst`.
+    public static func quantizeActivations(_ x: UnsafePointer<Float>, cols: Int, into dst: UnsafeMutableRawPointer) {
+        ck_quantize_q8act(x, cols, dst)
+    }
+
+    /// Whether `matmulQ8` takes a `type` matrix of `cols` columns.
+    public static func takesQ8Activations(_ type: QuantType, cols: Int) -> Bool {
+        type.kernelType.map { ck_q8act_supports($0, cols) != 0 } ?? false
+    }
+
+    /// Y[i·ldy + r] = dot(row r of W, Xq[i]) for the n quantized inputs of `xq`: integer block sums,
+    /// bit-identical whatever n. False, writing nothing, when the type does not take them.
+    public static func matmulQ8(
+        _ type: QuantType, _ w: UnsafeRawPointer, cols: Int, rows: Range<Int>, xq: UnsafeRawPointer, n: Int,
+        y: UnsafeMutablePointer<Float>, ldy: Int
+    ) -> Bool {
+        ck_matmul_rows_q8act(type.kernel, w, cols, rows.lowerBound, rows.upperBound, xq, n, y, ldy) != 0
+    }
+
+    // MARK: Attention
+
+    /// Attention of one query (heads × headDim) over the cached positions `slots` (0..<count when
+    /// nil): position p's keys at keys + p·keyStride, values likewise; query head h reads key/value
+    /// head h / (heads / kvHeads); scores scaled by `scale` and softmaxed; `scores` is scratch of
+    /// `count` floats; `out` receives heads × headDim.
+    public static func attention(
+        q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, keyStride: Int,
+        valueStride: Int, slots: UnsafePointer<Int>?, count: Int, heads: Int, kvHeads: Int, headDim: Int,
+        scale: Float, out: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<Float>
+    ) {
+        ck_attention(
+            q, keys, values, keyStride, valueStride, slots, count, heads, kvHeads, headDim, scale, out, scores)
+    }
+}
+
+extension QuantType {
+    /// The C number of a type the kernels run (callers checked `kernelType` when the matrix opened).
+    var kernel: Int32 {
+        guard let k = kernelType else { preconditionFailure("\(rawValue) has no kernel") }
+        return k
+    }
+
+    /// Whether the C kernels run this type (the engine refuses a matrix of another type).
+    public var hasKernel: Bool { kernelType != nil }
+}
