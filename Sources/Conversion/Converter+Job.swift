@@ -11,7 +11,6 @@ extension Converter {
         let options: Options
         var plan: [Planned]
         var architecture: HKWArchitecture
-        var role: String
         var config: [(String, JSONValue)]
         /// Canonical names left out because the base provides them (a head's embedding).
         var shared: [String] = []
@@ -29,7 +28,6 @@ extension Converter {
                 checkpoint, family: family, type: options.type, interleave: options.interleave,
                 outputType: options.outputType, source: source)
             architecture = family.architecture
-            role = family == .eagleHead ? "draft" : "base"
             config = hyper.objectMembers ?? []
             if let layers = options.layers { try keepLayers(layers, source: source) }
             if let basePath = options.draftOf { try shareWithBase(basePath, source: source, log: log) }
@@ -43,7 +41,6 @@ extension Converter {
             let nextn = checkpoint.config?["num_nextn_predict_layers"]?.intValue ?? 0
             if family == .deepseekV3, nextn > 0, Set(layers) == Set(total..<(total + nextn)) {
                 architecture = .deepseekMTP
-                role = "draft"
             }
             config.append(("layers", .array(layers.sorted().map { .int($0) })))
         }
@@ -72,7 +69,7 @@ extension Converter {
         func metadata(files: [String]) throws -> [(String, JSONValue)] {
             var metadata: [(String, JSONValue)] = [
                 ("architecture", .string(architecture.rawValue)),
-                ("role", .string(role)),
+                ("role", .string(architecture.role.rawValue)),
                 ("config", .object(config)),
                 ("provenance", try makeProvenance(checkpoint, options: options, digests: nil)),
             ]

@@ -14,6 +14,15 @@ public enum HKWArchitecture: String, Sendable, CaseIterable {
 
     /// A base model that LlamaModel runs.
     public var isLlamaLike: Bool { self == .llama || self == .qwen2 }
+
+    /// What a file of this architecture is in a pair (`metadata.role`).
+    public var role: HKWRole { self == .eagleHead || self == .deepseekMTP ? .draft : .base }
+}
+
+/// A `.hkw` file's `metadata.role`: the model a pair decodes with, or the draft that proposes.
+public enum HKWRole: String, Sendable {
+    case base
+    case draft
 }
 
 extension HKWFile {
