@@ -147,20 +147,9 @@ public final class DeepSeekModel: CausalModel {
     /// What the quantized products multiply (the MTP draft opened on this base follows it).
     public let activations: Activations
 
-    public convenience init(
-        path: String, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
-        activations: Activations = .default
-    ) throws {
-        try self.init(file: try HKWFile(path: path), threads: threads, activations: activations)
-    }
-
-    /// Opens a converted DeepSeek-V3 model from its already opened file.
+    /// Opens a converted DeepSeek-V3 model from its opened file (`Models.openBase` opens it by path).
     public init(file f: HKWFile, threads: Int, activations: Activations = .default) throws {
-        file = f
-        let path = f.path
-        self.path = path
-        self.threads = threads
-        self.activations = activations
+        (file, path, self.threads, self.activations) = (f, f.path, threads, activations)
         guard
             f.architecture == .deepseekV3
                 || f.metadata["config"]?["family"]?.stringValue == HKWArchitecture.deepseekV3.rawValue

@@ -15,7 +15,7 @@ import WeightFormat
     func matchesTransformers(_ type: ConversionType) throws {
         let out = Fixtures.temporaryDirectory() + "/deepseek-\(type.rawValue).hkw"
         _ = try Converter.convert(source: Fixtures.path("deepseek_v3"), out: out, options: .init(type: type))
-        let model = try DeepSeekModel(path: out, threads: 2)
+        let model = try DeepSeekModel(file: HKWFile(path: out), threads: 2)
         let refs = try #require(try Fixtures.json("refs/deepseek_v3.json")["prompts"]?.arrayValue)
         #expect(refs.count == 3)
         try TransformersReference.expectMatches(model, prompts: refs, label: type.rawValue, tolerance: 1.3e-5)
@@ -31,7 +31,7 @@ import WeightFormat
         var options = Converter.Options(type: type)
         options.layers = [2]
         _ = try Converter.convert(source: Fixtures.path("deepseek_v3"), out: dir + "/mtp.hkw", options: options)
-        let base = try DeepSeekModel(path: dir + "/base.hkw", threads: 2)
+        let base = try DeepSeekModel(file: HKWFile(path: dir + "/base.hkw"), threads: 2)
         return (base, try MTPDraft(path: dir + "/mtp.hkw", base: base))
     }
 
