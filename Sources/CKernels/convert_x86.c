@@ -72,6 +72,8 @@ static unsigned detect_cpu_features(void) {
     if (__builtin_cpu_supports("fma")) f |= CK_CPU_FMA;
     if (__builtin_cpu_supports("avx512f")) f |= CK_CPU_AVX512F;
     if (__builtin_cpu_supports("avx512bw")) f |= CK_CPU_AVX512BW;
+    if (__builtin_cpu_supports("avx512vl")) f |= CK_CPU_AVX512VL;
+    if (__builtin_cpu_supports("avx512vnni")) f |= CK_CPU_AVX512VNNI;
 #endif
     return f;
 }
@@ -87,14 +89,16 @@ unsigned ck_cpu_features_detected(void) {
 unsigned ck_cpu_features(void) {
     // HASSKIT_KERNELS=reference: every dispatch sees a CPU without extensions, so the whole
     // process (the binary or a test run) uses the portable paths; CI runs the tests so once.
-    static int reference = -1;
-    int r = __atomic_load_n(&reference, __ATOMIC_RELAXED);
-    if (r < 0) {
+    // HASSKIT_KERNELS=avx2: it sees no AVX-512, so benchmarks can set the two paths side by side.
+    static unsigned mask = 0;  // 0: not read yet
+    unsigned m = __atomic_load_n(&mask, __ATOMIC_RELAXED);
+    if (m == 0) {
         const char *k = getenv("HASSKIT_KERNELS");
-        r = k != NULL && strcmp(k, "reference") == 0;
-        __atomic_store_n(&reference, r, __ATOMIC_RELAXED);
+        const unsigned avx512 = CK_CPU_AVX512F | CK_CPU_AVX512BW | CK_CPU_AVX512VL | CK_CPU_AVX512VNNI;
+        m = k == NULL ? ~0u : strcmp(k, "reference") == 0 ? 1u << 31 : strcmp(k, "avx2") == 0 ? ~avx512 : ~0u;
+        __atomic_store_n(&mask, m, __ATOMIC_RELAXED);
     }
-    return r ? 0 : ck_cpu_features_detected();
+    return ck_cpu_features_detected() & m;
 }
 
 static int has_avx2_f16c(void) {

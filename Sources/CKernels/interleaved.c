@@ -400,25 +400,26 @@ static void matmul_q4_k_r8_avx2(const unsigned char *w, size_t superblocks, size
 #endif
 
 int ck_matmul_rows_r8(int type, const void *w, size_t cols, size_t row_begin, size_t row_end, const void *xq, size_t n,
-                      float *y, size_t ldy, int reference) {
+                      float *y, size_t ldy, int path) {
+    if (path == CK_PATH_REFERENCE) {
+        ck_matmul_rows_r8_reference(type, w, cols, row_begin, row_end, xq, n, y, ldy);
+        return 1;
+    }
 #if defined(__x86_64__) || defined(__i386__)
-    const unsigned need = CK_CPU_AVX2 | CK_CPU_FMA | CK_CPU_F16C;
-    if (!reference && (ck_cpu_features() & need) == need) {
-        // Whole groups go to the kernel; rows of a group cut by the range go through the reference.
-        const size_t g0 = (row_begin + 7) / 8, g1 = row_end / 8;
-        if (g0 < g1) {
-            const unsigned char *wb = (const unsigned char *)w;
-            const q8act_block *x = (const q8act_block *)xq;
-            if (type == CK_TYPE_Q4_0_R8) matmul_q4_0_r8_avx2(wb, cols / 32, g0, g1, x, n, y, ldy);
-            else if (type == CK_TYPE_Q8_0_R8) matmul_q8_0_r8_avx2(wb, cols / 32, g0, g1, x, n, y, ldy);
-            else matmul_q4_k_r8_avx2(wb, cols / 256, g0, g1, x, n, y, ldy);
-            ck_matmul_rows_r8_reference(type, w, cols, row_begin, 8 * g0, xq, n, y, ldy);
-            ck_matmul_rows_r8_reference(type, w, cols, 8 * g1, row_end, xq, n, y, ldy);
-            return 1;
-        }
+    // Whole groups go to the kernel; rows of a group cut by the range go through the reference.
+    const size_t g0 = (row_begin + 7) / 8, g1 = row_end / 8;
+    if (g0 < g1) {
+        const unsigned char *wb = (const unsigned char *)w;
+        const q8act_block *x = (const q8act_block *)xq;
+        if (path == CK_PATH_AVX512_VNNI) ck_avx512_matmul_r8(type, w, cols, g0, g1, xq, n, y, ldy);
+        else if (type == CK_TYPE_Q4_0_R8) matmul_q4_0_r8_avx2(wb, cols / 32, g0, g1, x, n, y, ldy);
+        else if (type == CK_TYPE_Q8_0_R8) matmul_q8_0_r8_avx2(wb, cols / 32, g0, g1, x, n, y, ldy);
+        else matmul_q4_k_r8_avx2(wb, cols / 256, g0, g1, x, n, y, ldy);
+        ck_matmul_rows_r8_reference(type, w, cols, row_begin, 8 * g0, xq, n, y, ldy);
+        ck_matmul_rows_r8_reference(type, w, cols, 8 * g1, row_end, xq, n, y, ldy);
+        return 1;
     }
 #endif
-    (void)reference;
     ck_matmul_rows_r8_reference(type, w, cols, row_begin, row_end, xq, n, y, ldy);
     return 1;
 }

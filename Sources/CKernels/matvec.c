@@ -108,16 +108,43 @@ int ck_q8act_supports(int type, size_t cols) {
     }
 }
 
-int ck_matmul_rows_q8act(int type, const void *w, size_t cols, size_t row_begin, size_t row_end,
-                         const void *xq, size_t n, float *y, size_t ldy) {
-    if (!ck_q8act_supports(type, cols)) return 0;
-    if (ck_interleaved_rows(type) > 1) return ck_matmul_rows_r8(type, w, cols, row_begin, row_end, xq, n, y, ldy, 0);
+/// Whether this process may run `path` for `type`: the CPU has its instructions (none under
+/// HASSKIT_KERNELS=reference) and the type has a kernel on it.
+static int path_available(int path, int type) {
+    switch (path) {
+    case CK_PATH_REFERENCE: return 1;
 #if defined(__x86_64__) || defined(__i386__)
-    if (fast_products()) {
+    case CK_PATH_AVX2: return fast_products();
+    case CK_PATH_AVX512_VNNI: {
+        const unsigned need = CK_CPU_AVX512F | CK_CPU_AVX512BW | CK_CPU_AVX512VL | CK_CPU_AVX512VNNI;
+        return fast_products() && (ck_cpu_features() & need) == need && ck_interleaved_rows(type) > 1;
+    }
+#endif
+    default: return 0;
+    }
+}
+
+int ck_q8act_path(int type) {
+    if (path_available(CK_PATH_AVX512_VNNI, type)) return CK_PATH_AVX512_VNNI;
+    if (path_available(CK_PATH_AVX2, type)) return CK_PATH_AVX2;
+    return CK_PATH_REFERENCE;
+}
+
+int ck_matmul_rows_q8act_path(int path, int type, const void *w, size_t cols, size_t row_begin, size_t row_end,
+                              const void *xq, size_t n, float *y, size_t ldy) {
+    if (!ck_q8act_supports(type, cols) || !path_available(path, type)) return 0;
+    if (ck_interleaved_rows(type) > 1) return ck_matmul_rows_r8(type, w, cols, row_begin, row_end, xq, n, y, ldy, path);
+#if defined(__x86_64__) || defined(__i386__)
+    if (path == CK_PATH_AVX2) {
         ck_avx2_matmul_rows_q8act(type, w, cols, row_begin, row_end, xq, n, y, ldy);
         return 1;
     }
 #endif
     ck_matmul_rows_q8act_reference(type, w, cols, row_begin, row_end, xq, n, y, ldy);
     return 1;
+}
+
+int ck_matmul_rows_q8act(int type, const void *w, size_t cols, size_t row_begin, size_t row_end,
+                         const void *xq, size_t n, float *y, size_t ldy) {
+    return ck_matmul_rows_q8act_path(ck_q8act_path(type), type, w, cols, row_begin, row_end, xq, n, y, ldy);
 }

@@ -26,7 +26,7 @@ public enum EngineBench {
             return Int((state >> 33) % UInt64(vocab))
         }
         let start = DispatchTime.now()
-        _ = model.forward(tokens: ids, cache: model.makeCache(), positions: nil, visible: nil)
+        _ = model.prefill(tokens: ids, cache: model.makeCache())
         return Double(tokens) / seconds(since: start)
     }
 

@@ -18,6 +18,9 @@ public protocol CausalModel: AnyObject {
     func forward(
         tokens: [Int], cache: KVCache, positions: [Int]?, visible: [[Int]]?
     ) -> (hidden: [[Float]], logits: [[Float]])
+    /// Runs a prompt into the next slots of `cache`: every position's hidden state and the logits
+    /// after the last (where a model can, it applies its output head to the last position only).
+    func prefill(tokens: [Int], cache: KVCache) -> (hidden: [[Float]], logits: [Float])
 }
 
 /// A draft for the tree decoder: pairs (feature fₜ, token xₜ₊₁) in, predicted features and
@@ -46,7 +49,7 @@ extension CausalModel {
         prompt: [Int], maxTokens: Int, stopTokens: Set<Int> = []
     ) -> (tokens: [Int], lastLogits: [Float], margins: [Float]) {
         let cache = makeCache()
-        var logits = forward(tokens: prompt, cache: cache, positions: nil, visible: nil).logits.last ?? []
+        var logits = prefill(tokens: prompt, cache: cache).logits
         let firstLogits = logits
         var out: [Int] = []
         var margins: [Float] = []
@@ -70,7 +73,7 @@ extension CausalModel {
     ) -> [Int] {
         var rng = SeededGenerator(seed: sampling.seed)
         let cache = makeCache()
-        var logits = forward(tokens: prompt, cache: cache, positions: nil, visible: nil).logits.last ?? []
+        var logits = prefill(tokens: prompt, cache: cache).logits
         var out: [Int] = []
         while out.count < maxTokens {
             let token = sampling.isGreedy ? argmax(logits) : rng.pick(sampling.distribution(logits))

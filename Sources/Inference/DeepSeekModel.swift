@@ -337,6 +337,11 @@ public final class DeepSeekModel: CausalModel {
         return (hidden, logits)
     }
 
+    public func prefill(tokens: [Int], cache: KVCache) -> (hidden: [[Float]], logits: [Float]) {
+        let r = forward(tokens: tokens, cache: cache, positions: nil, visible: nil)
+        return (r.hidden, r.logits.last ?? [])
+    }
+
     /// Several tokens, one position at a time (this engine is for checking, not speed).
     public func forward(
         tokens: [Int], cache: KVCache, positions: [Int]? = nil, visible: [[Int]]? = nil

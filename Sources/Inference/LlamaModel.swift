@@ -115,6 +115,19 @@ public final class LlamaModel: CausalModel {
     public func forward(
         tokens: [Int], cache: KVCache, positions: [Int]? = nil, visible: [[Int]]? = nil
     ) -> (hidden: [[Float]], logits: [[Float]]) {
+        run(tokens: tokens, cache: cache, positions: positions, visible: visible, lastLogitsOnly: false)
+    }
+
+    /// A prompt: every position's hidden state, the logits of the last only (the output head is
+    /// applied once, not once per prompt token, as llama.cpp's prompt processing does).
+    public func prefill(tokens: [Int], cache: KVCache) -> (hidden: [[Float]], logits: [Float]) {
+        let r = run(tokens: tokens, cache: cache, positions: nil, visible: nil, lastLogitsOnly: true)
+        return (r.hidden, r.logits.last ?? [])
+    }
+
+    func run(
+        tokens: [Int], cache: KVCache, positions: [Int]?, visible: [[Int]]?, lastLogitsOnly: Bool
+    ) -> (hidden: [[Float]], logits: [[Float]]) {
         let c = config, n = tokens.count, h = c.hidden
         guard n > 0 else { return ([], []) }
         let slot0 = cache.count
@@ -133,11 +146,12 @@ public final class LlamaModel: CausalModel {
         }
         cache.count += n
         let hidden = math.rmsNormRows(x, outputNorm, n: n)
-        let logits = output.applyBatch(hidden, n: n, threads: threads)
+        let first = lastLogitsOnly ? n - 1 : 0
+        let logits = output.applyBatch(Array(hidden[(first * h)...]), n: n - first, threads: threads)
         let rows = output.rows
         return (
             (0..<n).map { Array(hidden[($0 * h)..<(($0 + 1) * h)]) },
-            (0..<n).map { Array(logits[($0 * rows)..<($0 * rows + min(rows, c.vocab))]) }
+            (0..<(n - first)).map { Array(logits[($0 * rows)..<($0 * rows + min(rows, c.vocab))]) }
         )
     }
 

@@ -124,13 +124,13 @@ public final class SpeculativeDecoder {
     ) -> Result {
         precondition(!prompt.isEmpty)
         let cache = base.makeCache()
-        let prefill = base.forward(tokens: prompt, cache: cache, positions: nil, visible: nil)
+        let prefill = base.prefill(tokens: prompt, cache: cache)
         let hidden = prefill.hidden
         var rng = SeededGenerator(seed: sampling.seed)
         func choose(_ logits: [Float]) -> Int {
             sampling.isGreedy ? argmax(logits) : rng.pick(sampling.distribution(logits))
         }
-        var root = choose(prefill.logits.last ?? [])
+        var root = choose(prefill.logits)
         let draftCache = head.makeCache()
         // Pairs (feature f_t, token x_{t+1}) not yet in the draft's stable cache.
         var pendingFeatures = hidden

@@ -42,15 +42,17 @@ import TestSupport
         #expect(QuantType.q4_k_r8.byteCount(shape: [8, 256]) == QuantType.q4_k.byteCount(shape: [8, 256]))
     }
 
-    /// Rows 3..<45 of 48: the range starts and ends inside a group, so both the kernel and the
-    /// reference's row-at-a-time path run; n = 1 takes the four-quarters path.
+    /// Rows 3..<69 of 72: the range starts and ends inside a group, so both the kernel and the
+    /// reference's row-at-a-time path run; 7 whole groups between, so the AVX-512 kernels (two
+    /// groups a register) also take their odd group; n = 1 takes the four-quarters path. Every path
+    /// this CPU has is compared with the reference, in a batch and input by input.
     @Test(arguments: [
         (QuantType.q4_0_r8, 1), (.q4_0_r8, 3), (.q4_0_r8, 9), (.q4_k_r8, 1), (.q4_k_r8, 2), (.q4_k_r8, 5),
         (.q8_0_r8, 1), (.q8_0_r8, 2), (.q8_0_r8, 7),
     ])
     func kernelEqualsReferenceBitForBit(_ type: QuantType, _ n: Int) throws {
         let base = try #require(type.interleavedBase)
-        let rows = 48, cols = base == .q4_k ? 512 : 320, begin = 3, end = 45
+        let rows = 72, cols = base == .q4_k ? 512 : 320, begin = 3, end = 69
         let w = Self.random(rows * cols, scale: 0.03, spikeEvery: 89)
         let x = Self.random(n * cols, scale: 2, spikeEvery: 53)
         var q = [UInt8](repeating: 0, count: try #require(type.byteCount(shape: [rows, cols])).asInt)
@@ -60,21 +62,41 @@ import TestSupport
         let plain = try #require(Quantizer.encode(w, as: base))
         let xq = MatvecKernelTests.q8act(x, cols: cols)
         let kernel = try #require(type.kernelType), baseKernel = try #require(base.kernelType)
-        var fast = [Float](repeating: .nan, count: n * rows), reference = fast, single = fast, viaBase = fast
+        var reference = [Float](repeating: .nan, count: n * rows), fast = reference, viaBase = reference
         q.withUnsafeBytes { wp in
             xq.withUnsafeBytes { xp in
-                #expect(
-                    ck_matmul_rows_q8act(kernel, wp.baseAddress, cols, begin, end, xp.baseAddress, n, &fast, rows) == 1)
                 ck_matmul_rows_q8act_reference(
                     kernel, wp.baseAddress, cols, begin, end, xp.baseAddress, n, &reference, rows)
-                for i in 0..<n {
-                    single.withUnsafeMutableBufferPointer { s in
-                        _ = ck_matmul_rows_q8act(
-                            kernel, wp.baseAddress, cols, begin, end, xp.baseAddress! + i * ck_q8act_bytes(cols), 1,
-                            s.baseAddress! + i * rows, rows)
+                #expect(
+                    ck_matmul_rows_q8act(kernel, wp.baseAddress, cols, begin, end, xp.baseAddress, n, &fast, rows) == 1)
+            }
+        }
+        let dispatchedEqual = fast.map(\.bitPattern) == reference.map(\.bitPattern)
+        #expect(dispatchedEqual, "the dispatched path (\(KernelPath.name)): not the reference's bits")
+        for path in KernelPath.fastPaths {
+            var batch = [Float](repeating: .nan, count: n * rows), single = batch
+            let ran = q.withUnsafeBytes { wp in
+                xq.withUnsafeBytes { xp in
+                    let ran = ck_matmul_rows_q8act_path(
+                        path.code, kernel, wp.baseAddress, cols, begin, end, xp.baseAddress, n, &batch, rows)
+                    for i in 0..<n {
+                        single.withUnsafeMutableBufferPointer { s in
+                            _ = ck_matmul_rows_q8act_path(
+                                path.code, kernel, wp.baseAddress, cols, begin, end,
+                                xp.baseAddress! + i * ck_q8act_bytes(cols), 1, s.baseAddress! + i * rows, rows)
+                        }
                     }
+                    return ran
                 }
             }
+            guard ran == 1 else {
+                print("\(type.rawValue): this CPU has no \(path.name) path; \(KernelPath.name) is tested")
+                continue
+            }
+            let batchEqual = batch.map(\.bitPattern) == reference.map(\.bitPattern)
+            let singleEqual = single.map(\.bitPattern) == reference.map(\.bitPattern)
+            #expect(batchEqual, "\(path.name), batch of \(n): not the reference's bits")
+            #expect(singleEqual, "\(path.name), each input alone: not the reference's bits")
         }
         plain.withUnsafeBytes { wp in
             xq.withUnsafeBytes {
@@ -82,10 +104,7 @@ import TestSupport
                     baseKernel, wp.baseAddress, cols, begin, end, $0.baseAddress, n, &viaBase, rows)
             }
         }
-        #expect(fast.map(\.bitPattern) == reference.map(\.bitPattern))
         let decoded = try #require(Quantizer.decode(plain, as: base, count: rows * cols))
-        #expect(
-            single.map(\.bitPattern) == fast.map(\.bitPattern), "each input alone gets the bits it gets in the batch")
         for i in 0..<n {
             for r in 0..<rows {
                 let k = i * rows + r

@@ -9,7 +9,16 @@ import Testing
 enum KernelPath {
     static let need = UInt32(CK_CPU_AVX2) | UInt32(CK_CPU_FMA) | UInt32(CK_CPU_F16C)
     static let fast = ck_cpu_features() & need == need
-    static let name = fast ? "avx2" : "reference"
+    /// The path the interleaved products take in this run.
+    static let name = pathName(ck_q8act_path(QuantType.q4_0_r8.kernelType!))
+    /// The SIMD paths a test compares with the reference (each skipped, saying so, where the CPU lacks it).
+    static let fastPaths: [(name: String, code: Int32)] = [
+        ("avx2", Int32(CK_PATH_AVX2)), ("avx512-vnni", Int32(CK_PATH_AVX512_VNNI)),
+    ]
+
+    static func pathName(_ code: Int32) -> String {
+        fastPaths.first { $0.code == code }?.name ?? "reference"
+    }
     static let skipReason: Comment =
         ck_cpu_features_detected() & need == need
         ? "HASSKIT_KERNELS=reference: the fast kernels are off in this run, so there is nothing to compare with the reference"
@@ -22,8 +31,15 @@ enum KernelPath {
     @Test func thePathThatRunsIsNamed() {
         let detected = ck_cpu_features_detected() & KernelPath.need == KernelPath.need
         let forced = ProcessInfo.processInfo.environment["HASSKIT_KERNELS"] == "reference"
-        print("kernels: \(KernelPath.name) (CPU has AVX2/FMA/F16C: \(detected), HASSKIT_KERNELS=reference: \(forced))")
+        let vnni =
+            UInt32(CK_CPU_AVX512F) | UInt32(CK_CPU_AVX512BW) | UInt32(CK_CPU_AVX512VL) | UInt32(CK_CPU_AVX512VNNI)
+        let hasVNNI = ck_cpu_features_detected() & vnni == vnni
+        print(
+            "kernels: \(KernelPath.name) (CPU has AVX2/FMA/F16C: \(detected), AVX-512 VNNI: \(hasVNNI), HASSKIT_KERNELS=reference: \(forced))"
+        )
         #expect(KernelPath.fast == (detected && !forced))
+        let expected = forced || !detected ? "reference" : hasVNNI ? "avx512-vnni" : "avx2"
+        #expect(KernelPath.name == expected)
     }
 }
 

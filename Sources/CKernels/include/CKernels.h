@@ -48,9 +48,12 @@ enum {
     CK_CPU_FMA = 1u << 2,
     CK_CPU_AVX512F = 1u << 3,
     CK_CPU_AVX512BW = 1u << 4,
+    CK_CPU_AVX512VL = 1u << 5,
+    CK_CPU_AVX512VNNI = 1u << 6,
 };
 /// The features the kernels dispatch on: those detected, or none when the environment has
-/// HASSKIT_KERNELS=reference (read once), so that every kernel takes its portable path.
+/// HASSKIT_KERNELS=reference (read once), so that every kernel takes its portable path, or
+/// those without AVX-512 under HASSKIT_KERNELS=avx2 (to benchmark the two paths side by side).
 unsigned ck_cpu_features(void);
 /// The features the running CPU has, whatever HASSKIT_KERNELS says (for reports).
 unsigned ck_cpu_features_detected(void);
@@ -176,6 +179,19 @@ int ck_matmul_rows_q8act(int type, const void *w, size_t cols, size_t row_begin,
 /// Whether ck_matmul_rows_q8act takes a `type` matrix of `cols` columns (Q8_0, Q4_0 and their
 /// interleaved forms with cols a multiple of 32; Q4_K, Q6_K and Q4_K_R8 with a multiple of 256).
 int ck_q8act_supports(int type, size_t cols);
+
+/// The implementations of the 8-bit-activation products: the readable reference, AVX2 (with FMA
+/// and F16C), and AVX-512 with VNNI (F, BW, VL, VNNI; the row-interleaved types).
+enum { CK_PATH_REFERENCE = 1, CK_PATH_AVX2 = 2, CK_PATH_AVX512_VNNI = 3 };
+
+/// The path ck_matmul_rows_q8act takes for `type` in this process: the fastest this CPU has
+/// for it, or the reference under HASSKIT_KERNELS=reference.
+int ck_q8act_path(int type);
+
+/// ck_matmul_rows_q8act on the named path (tests compare every path a CPU has with the
+/// reference); returns 0, writing nothing, when the CPU or the type lacks that path.
+int ck_matmul_rows_q8act_path(int path, int type, const void *w, size_t cols, size_t row_begin, size_t row_end,
+                              const void *xq, size_t n, float *y, size_t ldy);
 
 
 /// The readable version of ck_matmul_rows_q8act (same results, bit for bit).

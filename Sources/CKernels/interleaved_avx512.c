@@ -1,0 +1,258 @@
+// AVX-512 with VNNI kernels for the row-interleaved types (Q8_0_R8, Q4_0_R8, Q4_K_R8; the layout
+// is described in interleaved.c). One 512-bit register holds two groups of eight rows: its low
+// half the 32 bytes of one group's piece, its high half the same piece of another group, so each
+// instruction does the work of two AVX2 ones; and `vpdpbusd` multiplies unsigned by signed bytes
+// and adds each four products into a 32-bit lane in one instruction, where AVX2 needs
+// maddubs (to int16) and madd (to int32).
+//
+// Every lane still computes exactly what the readable reference computes for its row: the
+// integer block sums are exact (no intermediate saturates), and the float operations on them are
+// the same operations in the same order (per block, (d_w · d_x) then one fused multiply-add), so
+// each kernel here equals the reference, and the AVX2 kernel, bit for bit, whatever the batch.
+#include "kernels_internal.h"
+#include <string.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+
+#define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,fma,f16c")))
+#define AVX512_INLINE __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,fma,f16c"), always_inline)) static inline
+
+/// 32 bytes at `a` in the low half, 32 bytes at `b` in the high half.
+AVX512_INLINE __m512i load_pair(const unsigned char *a, const unsigned char *b) {
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)a)),
+                              _mm256_loadu_si256((const __m256i *)b), 1);
+}
+
+/// Eight f16 at `a` then eight at `b`, as sixteen floats.
+AVX512_INLINE __m512 halves_pair(const unsigned char *a, const unsigned char *b) {
+    return _mm512_cvtph_ps(_mm256_set_m128i(_mm_loadu_si128((const __m128i *)b), _mm_loadu_si128((const __m128i *)a)));
+}
+
+/// Four activation bytes broadcast to every 32-bit lane.
+AVX512_INLINE __m512i bcast4(const int8_t *q) {
+    int32_t v;
+    memcpy(&v, q, 4);
+    return _mm512_set1_epi32(v);
+}
+
+/// One Q4_0_R8 block column of two groups (16 rows × 32 columns, group-blocks `ga` and `gb`)
+/// times m inputs (input t's block at x + t·xstride): acc[t] += (d_w·d_x)·(Σ nibble·q − 8·Σq).
+AVX512_INLINE void q4_0_pair(const unsigned char *ga, const unsigned char *gb, const q8act_block *x, size_t xstride, const int m,
+                             __m512 *acc) {
+    const __m512i mask = _mm512_set1_epi8(0x0F);
+    __m512i lo[4], hi[4];
+    for (int c = 0; c < 4; c++) {
+        const __m512i v = load_pair(ga + 16 + 32 * c, gb + 16 + 32 * c);
+        lo[c] = _mm512_and_si512(v, mask);
+        hi[c] = _mm512_and_si512(_mm512_srli_epi16(v, 4), mask);
+    }
+    const __m512 dw = halves_pair(ga, gb);
+    for (int t = 0; t < m; t++) {
+        const q8act_block *xt = x + t * xstride;
+        __m512i s = _mm512_setzero_si512();
+        for (int c = 0; c < 4; c++) {
+            s = _mm512_dpbusd_epi32(s, lo[c], bcast4(xt->q + 4 * c));
+            s = _mm512_dpbusd_epi32(s, hi[c], bcast4(xt->q + 16 + 4 * c));
+        }
+        const __m512i p = _mm512_sub_epi32(s, _mm512_set1_epi32(8 * xt->sum));
+        acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_set1_ps(xt->d)), _mm512_cvtepi32_ps(p), acc[t]);
+    }
+}
+
+/// One Q8_0_R8 block column of two groups times m inputs: signed × signed through vpdpbusd with
+/// the weights' signs moved onto the activations (|w| ≤ 128 fits the unsigned operand).
+AVX512_INLINE void q8_0_pair(const unsigned char *ga, const unsigned char *gb, const q8act_block *x, size_t xstride, const int m,
+                             __m512 *acc) {
+    __m512i a[8];
+    __mmask64 negative[8];
+    for (int p = 0; p < 8; p++) {
+        const __m512i v = load_pair(ga + 16 + 32 * p, gb + 16 + 32 * p);
+        a[p] = _mm512_abs_epi8(v);
+        negative[p] = _mm512_movepi8_mask(v);
+    }
+    const __m512 dw = halves_pair(ga, gb);
+    const __m512i zero = _mm512_setzero_si512();
+    for (int t = 0; t < m; t++) {
+        const q8act_block *xt = x + t * xstride;
+        __m512i s = _mm512_setzero_si512();
+        for (int p = 0; p < 8; p++) {
+            const __m512i q = bcast4(xt->q + 4 * p);
+            s = _mm512_dpbusd_epi32(s, a[p], _mm512_mask_sub_epi8(q, negative[p], zero, q));
+        }
+        acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_set1_ps(xt->d)), _mm512_cvtepi32_ps(s), acc[t]);
+    }
+}
+
+AVX512_INLINE void r8_32_pair(int type, const unsigned char *ga, const unsigned char *gb, const q8act_block *x, size_t xstride,
+                              const int m, __m512 *acc) {
+    if (type == CK_TYPE_Q8_0_R8) q8_0_pair(ga, gb, x, xstride, m, acc);
+    else q4_0_pair(ga, gb, x, xstride, m, acc);
+}
+
+/// Byte j (0…3) of each 32-bit lane, as an int32.
+AVX512_INLINE __m512i lane_byte(__m512i words, int j) {
+    return _mm512_and_si512(_mm512_srli_epi32(words, 8 * j), _mm512_set1_epi32(0xFF));
+}
+
+/// One Q4_K_R8 super-block column of two groups (16 rows × 256 columns) times the eight blocks of
+/// m inputs: per sub-block j the exact scⱼ·Σq·x scaled by d_xⱼ into one sum and mⱼ·(d_xⱼ·Σx) into
+/// another, then d and dmin once per super-block (the reference's order).
+AVX512_INLINE void q4_k_pair(const unsigned char *ga, const unsigned char *gb, const q8act_block *x, size_t xstride, const int m,
+                             __m512 *acc, __m512 *corr) {
+    const __m512i mask = _mm512_set1_epi8(0x0F), low6 = _mm512_set1_epi8(0x3F), top2 = _mm512_set1_epi8(0x03);
+    const __m512 d = halves_pair(ga, gb), dmin = halves_pair(ga + 16, gb + 16);
+    const __m512i w0 = load_pair(ga + 32, gb + 32), w1 = load_pair(ga + 64, gb + 64), w2 = load_pair(ga + 96, gb + 96);
+    // ggml's get_scale_min_k4 on every byte at once (as the AVX2 kernel does).
+    const __m512i sc_lo = _mm512_and_si512(w0, low6), m_lo = _mm512_and_si512(w1, low6);
+    const __m512i sc_hi =
+        _mm512_or_si512(_mm512_and_si512(w2, mask), _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(w0, 6), top2), 4));
+    const __m512i m_hi = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(w2, 4), mask),
+                                         _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(w1, 6), top2), 4));
+    __m512 scaled[4], min_sum[4];
+    for (int t = 0; t < m; t++) scaled[t] = min_sum[t] = _mm512_setzero_ps();
+#pragma clang loop unroll(full)
+    for (int c = 0; c < 4; c++) {
+        __m512i s_lo[4], s_hi[4];
+        for (int t = 0; t < m; t++) s_lo[t] = s_hi[t] = _mm512_setzero_si512();
+        for (int k = 0; k < 8; k++) {
+            const __m512i v = load_pair(ga + 128 + 32 * (8 * c + k), gb + 128 + 32 * (8 * c + k));
+            const __m512i lo = _mm512_and_si512(v, mask), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), mask);
+            for (int t = 0; t < m; t++) {
+                const q8act_block *xc = x + t * xstride + 2 * c;
+                s_lo[t] = _mm512_dpbusd_epi32(s_lo[t], lo, bcast4(xc[0].q + 4 * k));
+                s_hi[t] = _mm512_dpbusd_epi32(s_hi[t], hi, bcast4(xc[1].q + 4 * k));
+            }
+        }
+#pragma clang loop unroll(full)
+        for (int h = 0; h < 2; h++) {
+            const int j = 2 * c + h;
+            const __m512i scales = lane_byte(j < 4 ? sc_lo : sc_hi, j % 4);
+            const __m512 mins = _mm512_cvtepi32_ps(lane_byte(j < 4 ? m_lo : m_hi, j % 4));
+            for (int t = 0; t < m; t++) {
+                const q8act_block *xb = x + t * xstride + j;
+                const __m512i p = _mm512_mullo_epi32(h ? s_hi[t] : s_lo[t], scales);
+                scaled[t] = _mm512_fmadd_ps(_mm512_set1_ps(xb->d), _mm512_cvtepi32_ps(p), scaled[t]);
+                min_sum[t] = _mm512_fmadd_ps(mins, _mm512_set1_ps(xb->dsum), min_sum[t]);
+            }
+        }
+    }
+    for (int t = 0; t < m; t++) {
+        acc[t] = _mm512_fmadd_ps(d, scaled[t], acc[t]);
+        corr[t] = _mm512_fmadd_ps(dmin, min_sum[t], corr[t]);
+    }
+}
+
+/// Writes lanes 0–7 to rows 8·ga… and lanes 8–15 to rows 8·gb… of input t's output row (gb = ga
+/// writes only the low half: an odd group at the end of a range).
+AVX512_INLINE void store_pair(__m512 v, float *y, size_t ga, size_t gb) {
+    float lanes[16];
+    _mm512_storeu_ps(lanes, v);
+    memcpy(y + 8 * ga, lanes, 32);
+    if (gb != ga) memcpy(y + 8 * gb, lanes + 8, 32);
+}
+
+/// Inputs per tile of the batched 32-column kernels: each weight pair is unpacked once for them.
+#define TILE_32 4
+#define TILE_K 4
+
+/// Groups [g0, g1) of a 32-column interleaved type. One input: the groups of the four quarters of
+/// the range in two registers (four distant streams, as the AVX2 kernel reads them). Several
+/// inputs: adjacent groups in pairs, each pair's weights unpacked once for a tile of inputs.
+AVX512_INLINE void matmul_r8_32(int type, const unsigned char *w, size_t blocks, size_t g0, size_t g1, const q8act_block *x,
+                                size_t n, float *y, size_t ldy) {
+    const size_t bb = 8 * ck_block_bytes(type), gbytes = blocks * bb;
+    size_t first = g0;
+    if (n == 1) {
+        const size_t quarter = (g1 - g0) / 4;
+        for (size_t g = g0; g < g0 + quarter; g++) {
+            const unsigned char *a = w + g * gbytes, *b = a + quarter * gbytes, *c = b + quarter * gbytes, *d = c + quarter * gbytes;
+            __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+            for (size_t k = 0; k < blocks; k++) {
+                r8_32_pair(type, a + k * bb, b + k * bb, x + k, 0, 1, &s0);
+                r8_32_pair(type, c + k * bb, d + k * bb, x + k, 0, 1, &s1);
+            }
+            store_pair(s0, y, g, g + quarter);
+            store_pair(s1, y, g + 2 * quarter, g + 3 * quarter);
+        }
+        first = g0 + 4 * quarter;
+    }
+    for (size_t g = first; g < g1; g += 2) {
+        const size_t h = g + 1 < g1 ? g + 1 : g;
+        const unsigned char *ga = w + g * gbytes, *gb = w + h * gbytes;
+        for (size_t i0 = 0; i0 < n; i0 += TILE_32) {
+            const size_t m = n - i0 < TILE_32 ? n - i0 : TILE_32;
+            __m512 acc[TILE_32];
+            for (int t = 0; t < TILE_32; t++) acc[t] = _mm512_setzero_ps();
+            for (size_t k = 0; k < blocks; k++) {
+                const q8act_block *xk = x + i0 * blocks + k;
+                switch (m) {  // constant m: each case compiles to straight-line code
+                case 4: r8_32_pair(type, ga + k * bb, gb + k * bb, xk, blocks, 4, acc); break;
+                case 3: r8_32_pair(type, ga + k * bb, gb + k * bb, xk, blocks, 3, acc); break;
+                case 2: r8_32_pair(type, ga + k * bb, gb + k * bb, xk, blocks, 2, acc); break;
+                default: r8_32_pair(type, ga + k * bb, gb + k * bb, xk, blocks, 1, acc); break;
+                }
+            }
+            for (size_t t = 0; t < m; t++) store_pair(acc[t], y + (i0 + t) * ldy, g, h);
+        }
+    }
+}
+
+AVX512 static void matmul_q4_0_r8(const unsigned char *w, size_t blocks, size_t g0, size_t g1, const q8act_block *x, size_t n,
+                                  float *y, size_t ldy) {
+    matmul_r8_32(CK_TYPE_Q4_0_R8, w, blocks, g0, g1, x, n, y, ldy);
+}
+
+AVX512 static void matmul_q8_0_r8(const unsigned char *w, size_t blocks, size_t g0, size_t g1, const q8act_block *x, size_t n,
+                                  float *y, size_t ldy) {
+    matmul_r8_32(CK_TYPE_Q8_0_R8, w, blocks, g0, g1, x, n, y, ldy);
+}
+
+AVX512_INLINE void q4_k_pair_run(const unsigned char *ga, const unsigned char *gb, size_t superblocks, const q8act_block *x,
+                                 size_t xstride, const int m, __m512 *out) {
+    __m512 acc[TILE_K], corr[TILE_K];
+    for (int t = 0; t < m; t++) acc[t] = corr[t] = _mm512_setzero_ps();
+    for (size_t sb = 0; sb < superblocks; sb++) q4_k_pair(ga + sb * 1152, gb + sb * 1152, x + sb * 8, xstride, m, acc, corr);
+    for (int t = 0; t < m; t++) out[t] = _mm512_sub_ps(acc[t], corr[t]);
+}
+
+AVX512 static void matmul_q4_k_r8(const unsigned char *w, size_t superblocks, size_t g0, size_t g1, const q8act_block *x, size_t n,
+                                  float *y, size_t ldy) {
+    const size_t gbytes = superblocks * 1152, blocks = superblocks * 8;
+    size_t first = g0;
+    if (n == 1) {
+        const size_t quarter = (g1 - g0) / 4;
+        for (size_t g = g0; g < g0 + quarter; g++) {
+            __m512 s0, s1;
+            q4_k_pair_run(w + g * gbytes, w + (g + quarter) * gbytes, superblocks, x, 0, 1, &s0);
+            q4_k_pair_run(w + (g + 2 * quarter) * gbytes, w + (g + 3 * quarter) * gbytes, superblocks, x, 0, 1, &s1);
+            store_pair(s0, y, g, g + quarter);
+            store_pair(s1, y, g + 2 * quarter, g + 3 * quarter);
+        }
+        first = g0 + 4 * quarter;
+    }
+    for (size_t g = first; g < g1; g += 2) {
+        const size_t h = g + 1 < g1 ? g + 1 : g;
+        for (size_t i0 = 0; i0 < n; i0 += TILE_K) {
+            const size_t m = n - i0 < TILE_K ? n - i0 : TILE_K;
+            __m512 out[TILE_K];
+            const q8act_block *xi = x + i0 * blocks;
+            switch (m) {
+            case 4: q4_k_pair_run(w + g * gbytes, w + h * gbytes, superblocks, xi, blocks, 4, out); break;
+            case 3: q4_k_pair_run(w + g * gbytes, w + h * gbytes, superblocks, xi, blocks, 3, out); break;
+            case 2: q4_k_pair_run(w + g * gbytes, w + h * gbytes, superblocks, xi, blocks, 2, out); break;
+            default: q4_k_pair_run(w + g * gbytes, w + h * gbytes, superblocks, xi, blocks, 1, out); break;
+            }
+            for (size_t t = 0; t < m; t++) store_pair(out[t], y + (i0 + t) * ldy, g, h);
+        }
+    }
+}
+
+void ck_avx512_matmul_r8(int type, const void *w, size_t cols, size_t g0, size_t g1, const void *xq, size_t n, float *y, size_t ldy) {
+    const unsigned char *wb = (const unsigned char *)w;
+    const q8act_block *x = (const q8act_block *)xq;
+    if (type == CK_TYPE_Q4_0_R8) matmul_q4_0_r8(wb, cols / 32, g0, g1, x, n, y, ldy);
+    else if (type == CK_TYPE_Q8_0_R8) matmul_q8_0_r8(wb, cols / 32, g0, g1, x, n, y, ldy);
+    else matmul_q4_k_r8(wb, cols / 256, g0, g1, x, n, y, ldy);
+}
+#endif
