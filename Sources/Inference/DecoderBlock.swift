@@ -29,9 +29,9 @@ struct DecoderBlock {
 
     /// Runs the layer on `x` (n × hidden, in place). The n new keys and values go to the end of
     /// cache layer `layer`; position i uses RoPE position `positions[i]` and attends to the cache
-    /// slots `visible[i]` (itself included). The caller advances `cache.count`.
+    /// slots `visibility` gives it (itself included). The caller advances `cache.count`.
     func callAsFunction(
-        _ x: inout [Float], n: Int, positions: [Int], visible: [[Int]], cache: KVCache, layer: Int,
+        _ x: inout [Float], n: Int, positions: [Int], visibility: Visibility, cache: KVCache, layer: Int,
         math: DecoderMath, threads: Int, products: Products
     ) {
         let c = math.config
@@ -56,7 +56,8 @@ struct DecoderBlock {
         cache.keys[layer] += ks
         cache.values[layer] += vs
         let attended = math.attention(
-            batch: qs, n: n, keys: cache.keys[layer], values: cache.values[layer], visible: visible, threads: threads)
+            batch: qs, n: n, keys: cache.keys[layer], values: cache.values[layer], visibility: visibility,
+            threads: threads)
         let a = product(o, attended)
         for i in x.indices { x[i] += a[i] }
         let normed = math.rmsNormRows(x, ffnNorm, n: n)

@@ -2,6 +2,14 @@ import Foundation
 import Platform
 import Quantization
 
+/// Which cache slots each query of a batch attends to.
+enum Visibility {
+    /// Query i sees slots 0 … start + i (a prompt, a decode step: causal).
+    case causal(start: Int)
+    /// Query i sees exactly the slots listed (a draft tree's mask).
+    case slots([[Int]])
+}
+
 /// The pieces of a LLaMA decoder layer shared by base models and draft heads: RMSNorm,
 /// rotate-half RoPE, causal GQA attention over a cache, and the SwiGLU MLP, all in f32.
 struct DecoderMath {
@@ -53,22 +61,37 @@ struct DecoderMath {
     ) -> [Float] {
         precondition(visible?.allSatisfy { $0 < positions } ?? true)
         return attention(
-            batch: q, n: 1, keys: keys, values: values, visible: [visible ?? Array(0..<positions)], threads: threads)
+            batch: q, n: 1, keys: keys, values: values,
+            visibility: visible.map { .slots([$0]) } ?? .causal(start: positions - 1), threads: threads)
     }
 
-    /// Attention of the n queries of `q` (n × heads·headDim), query i over the cache slots
-    /// `visible[i]`. The work is spread over `threads`: by query (prefill and tree verification),
-    /// and for fewer queries than threads over long contexts also by key/value heads. Every head's
-    /// work is the same whatever the split, so the bits are too.
-    func attention(batch q: [Float], n: Int, keys: [Float], values: [Float], visible: [[Int]], threads: Int) -> [Float]
-    {
+    /// Queries per task of a causal run: each tile of keys and values is read once for them.
+    static let queryTile = 16
+
+    /// Attention of the n queries of `q` (n × heads·headDim) over the cache slots `visibility`
+    /// gives each. The work is spread over `threads`: by query (a causal run in tiles of
+    /// `queryTile`, a tree query by query), and for fewer queries than threads over long contexts
+    /// also by key/value heads. Every head's work is the same whatever the split, so the bits are
+    /// too, and a causal query gets the bits a tree query over the same slots gets.
+    func attention(
+        batch q: [Float], n: Int, keys: [Float], values: [Float], visibility: Visibility, threads: Int
+    ) -> [Float] {
         let c = config, d = c.headDim, qWidth = c.heads * d, kvWidth = c.kvHeads * d, group = c.heads / c.kvHeads
-        precondition(q.count == n * qWidth && visible.count == n)
-        precondition(
-            visible.allSatisfy { $0.allSatisfy { $0 >= 0 && ($0 + 1) * kvWidth <= min(keys.count, values.count) } })
+        let held = min(keys.count, values.count) / kvWidth
+        precondition(q.count == n * qWidth)
         var out = [Float](repeating: 0, count: n * qWidth)
-        let longest = visible.map(\.count).max() ?? 0
-        let parts = n < threads && longest >= 64 ? max(1, min(threads, c.kvHeads)) : 1
+        let longest: Int
+        switch visibility {
+        case .causal(let start):
+            precondition(start >= 0 && start + n <= held, "causal queries past the cache")
+            longest = start + n
+        case .slots(let visible):
+            precondition(visible.count == n && visible.allSatisfy { $0.allSatisfy { $0 >= 0 && $0 < held } })
+            longest = visible.map(\.count).max() ?? 0
+        }
+        let tiles: Int
+        if case .causal = visibility { tiles = (n + Self.queryTile - 1) / Self.queryTile } else { tiles = n }
+        let parts = tiles < threads && longest >= 64 ? max(1, min(threads, c.kvHeads)) : 1
         let scale = 1 / Float(d).squareRoot()
         q.withUnsafeBufferPointer { qb in
             keys.withUnsafeBufferPointer { kb in
@@ -77,19 +100,33 @@ struct DecoderMath {
                         let qs = SendableRaw(qb.baseAddress!), ks = SendableRaw(kb.baseAddress!),
                             vs = SendableRaw(vb.baseAddress!)
                         let os = SendablePointer(ob.baseAddress!)
-                        WorkerPool.shared(threads: threads).run(n * parts) { task in
+                        WorkerPool.shared(threads: threads).run(tiles * parts) { task in
                             let i = task / parts, p = task % parts
                             let kv0 = c.kvHeads * p / parts, kv1 = c.kvHeads * (p + 1) / parts
-                            let first = i * qWidth + kv0 * group * d
-                            var scores = [Float](repeating: 0, count: visible[i].count)
-                            visible[i].withUnsafeBufferPointer { slots in
-                                Kernels.attention(
-                                    q: qs.pointer.assumingMemoryBound(to: Float.self) + first,
-                                    keys: ks.pointer.assumingMemoryBound(to: Float.self) + kv0 * d,
-                                    values: vs.pointer.assumingMemoryBound(to: Float.self) + kv0 * d,
-                                    keyStride: kvWidth, valueStride: kvWidth, slots: slots.baseAddress,
-                                    count: slots.count, heads: (kv1 - kv0) * group, kvHeads: kv1 - kv0, headDim: d,
-                                    scale: scale, out: os.pointer + first, scores: &scores)
+                            let qPointer = qs.pointer.assumingMemoryBound(to: Float.self) + kv0 * group * d
+                            let kPointer = ks.pointer.assumingMemoryBound(to: Float.self) + kv0 * d
+                            let vPointer = vs.pointer.assumingMemoryBound(to: Float.self) + kv0 * d
+                            switch visibility {
+                            case .causal(let start):
+                                let first = i * Self.queryTile, count = min(Self.queryTile, n - first)
+                                var scores = [Float](repeating: 0, count: count * (start + first + count))
+                                Kernels.attentionCausal(
+                                    q: qPointer + first * qWidth, qStride: qWidth, queries: count,
+                                    firstCount: start + first + 1, keys: kPointer, values: vPointer,
+                                    keyStride: kvWidth, valueStride: kvWidth, heads: (kv1 - kv0) * group,
+                                    kvHeads: kv1 - kv0, headDim: d, scale: scale,
+                                    out: os.pointer + first * qWidth + kv0 * group * d, outStride: qWidth,
+                                    scores: &scores)
+                            case .slots(let visible):
+                                var scores = [Float](repeating: 0, count: visible[i].count)
+                                visible[i].withUnsafeBufferPointer { slots in
+                                    Kernels.attention(
+                                        q: qPointer + i * qWidth, keys: kPointer, values: vPointer,
+                                        keyStride: kvWidth, valueStride: kvWidth, slots: slots.baseAddress,
+                                        count: slots.count, heads: (kv1 - kv0) * group, kvHeads: kv1 - kv0,
+                                        headDim: d, scale: scale, out: os.pointer + i * qWidth + kv0 * group * d,
+                                        scores: &scores)
+                                }
                             }
                         }
                     }

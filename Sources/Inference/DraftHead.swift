@@ -62,7 +62,8 @@ public final class DraftHead: FeatureDraft {
         var out = fc.apply(embedding.row(token) + feature, threads: threads)
         if let b = fcBias { for i in out.indices { out[i] += b[i] } }
         layer(
-            &out, n: 1, positions: [position], visible: [visible ?? Array(0...slot)], cache: cache, layer: 0,
+            &out, n: 1, positions: [position], visibility: visible.map { .slots([$0]) } ?? .causal(start: slot),
+            cache: cache, layer: 0,
             math: math,
             threads: threads, products: .single)
         cache.count += 1
@@ -84,7 +85,7 @@ public final class DraftHead: FeatureDraft {
         guard n > 0 else { return ([], []) }
         let slot0 = cache.count
         let pos = positions ?? Array(slot0..<(slot0 + n))
-        let vis = visible ?? (0..<n).map { Array(0...(slot0 + $0)) }
+        let vis = visible.map(Visibility.slots) ?? .causal(start: slot0)
         var input: [Float] = []
         input.reserveCapacity(n * 2 * h)
         for i in 0..<n { input += embedding.row(tokens[i]) + features[i] }
@@ -92,7 +93,7 @@ public final class DraftHead: FeatureDraft {
         if let b = fcBias { for i in 0..<n { for j in 0..<h { z[i * h + j] += b[j] } } }
         var out = z
         layer(
-            &out, n: n, positions: pos, visible: vis, cache: cache, layer: 0, math: math, threads: base.threads,
+            &out, n: n, positions: pos, visibility: vis, cache: cache, layer: 0, math: math, threads: base.threads,
             products: .batch)
         cache.count += n
         let logits = base.output.applyBatch(out, n: n, threads: base.threads)

@@ -95,7 +95,8 @@ public final class LlamaModel: CausalModel {
         var x = embedding.row(token)
         for (l, layer) in layers.enumerated() {
             layer(
-                &x, n: 1, positions: [position], visible: [visible ?? Array(0...slot)], cache: cache, layer: l,
+                &x, n: 1, positions: [position], visibility: visible.map { .slots([$0]) } ?? .causal(start: slot),
+                cache: cache, layer: l,
                 math: math,
                 threads: threads, products: .single)
         }
@@ -132,7 +133,7 @@ public final class LlamaModel: CausalModel {
         guard n > 0 else { return ([], []) }
         let slot0 = cache.count
         let pos = positions ?? Array(slot0..<(slot0 + n))
-        let vis = visible ?? (0..<n).map { Array(0...(slot0 + $0)) }
+        let vis = visible.map(Visibility.slots) ?? .causal(start: slot0)
         var x: [Float] = []
         x.reserveCapacity(n * h)
         for t in tokens {
@@ -141,7 +142,7 @@ public final class LlamaModel: CausalModel {
         }
         for (l, layer) in layers.enumerated() {
             layer(
-                &x, n: n, positions: pos, visible: vis, cache: cache, layer: l, math: math, threads: threads,
+                &x, n: n, positions: pos, visibility: vis, cache: cache, layer: l, math: math, threads: threads,
                 products: .batch)
         }
         cache.count += n

@@ -133,6 +133,22 @@ public enum Kernels {
     }
 }
 
+extension Kernels {
+    /// Attention of `queries` consecutive causal queries: query t (at q + t·qStride) over
+    /// positions 0 ..< firstCount + t, output at out + t·outStride; `scores` is scratch of
+    /// queries × (firstCount + queries − 1) floats. Each query gets the bits `attention` gives it
+    /// over the same slots.
+    public static func attentionCausal(
+        q: UnsafePointer<Float>, qStride: Int, queries: Int, firstCount: Int, keys: UnsafePointer<Float>,
+        values: UnsafePointer<Float>, keyStride: Int, valueStride: Int, heads: Int, kvHeads: Int, headDim: Int,
+        scale: Float, out: UnsafeMutablePointer<Float>, outStride: Int, scores: UnsafeMutablePointer<Float>
+    ) {
+        ck_attention_causal(
+            q, qStride, queries, firstCount, keys, values, keyStride, valueStride, heads, kvHeads, headDim, scale,
+            out, outStride, scores)
+    }
+}
+
 extension QuantType {
     /// The C number of a type the kernels run (callers checked `kernelType` when the matrix opened).
     var kernel: Int32 {

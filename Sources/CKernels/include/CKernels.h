@@ -206,6 +206,14 @@ void ck_attention(const float *q, const float *keys, const float *values, size_t
                   const ptrdiff_t *slots, size_t count, size_t heads, size_t kv_heads, size_t head_dim, float scale,
                   float *out, float *scores);
 
+/// Attention of `nq` consecutive causal queries: query t (at q + t·q_stride, heads × head_dim)
+/// over positions 0 … count0 + t − 1, output at out + t·out_stride; keys and values as in
+/// ck_attention. `scores` holds nq × (count0 + nq − 1) floats of scratch. Each query gets the bits
+/// ck_attention gives it over the same slots.
+void ck_attention_causal(const float *q, size_t q_stride, size_t nq, size_t count0, const float *keys, const float *values,
+                         size_t key_stride, size_t value_stride, size_t heads, size_t kv_heads, size_t head_dim, float scale,
+                         float *out, size_t out_stride, float *scores);
+
 /// Sum of the bytes viewed as little-endian 64-bit words (plus a tail), used to force every byte
 /// of a mapped region to be read in I/O benchmarks without the compiler eliding the loads.
 uint64_t ck_touch_bytes(const void *src, size_t n);
