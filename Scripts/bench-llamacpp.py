@@ -82,30 +82,38 @@ def quantize(src, dst, ftype):
         sys.exit(f"llama_model_quantize failed ({rc})")
 
 
-def llamacpp_bench(path, threads, pp=128, tg=64):
+def llamacpp_bench(path, threads, pps=(128,), tg=64):
+    """Prompt processing of each length in `pps` (one eval; llama.cpp computes the last logits
+    only) and `tg` single-token evals; tokens per second."""
     from llama_cpp import Llama
-    llm = Llama(model_path=path, n_threads=threads, n_threads_batch=threads, n_ctx=512, n_batch=512, verbose=False)
-    prompt = [(i * 7919) % 30000 + 300 for i in range(pp)]
+    longest = max(pps)
+    llm = Llama(model_path=path, n_threads=threads, n_threads_batch=threads, n_ctx=max(512, longest + 8),
+                n_batch=max(512, longest), n_ubatch=max(512, longest), verbose=False)
+    prompt = [(i * 7919) % 30000 + 300 for i in range(longest)]
     llm.reset()
     llm.eval(prompt[:8])  # warm-up
-    llm.reset()
-    t = time.perf_counter()
-    llm.eval(prompt)
-    pp_rate = pp / (time.perf_counter() - t)
+    rates = {}
+    for pp in pps:
+        llm.reset()
+        t = time.perf_counter()
+        llm.eval(prompt[:pp])
+        rates[f"pp{pp}"] = pp / (time.perf_counter() - t)
     llm.reset()
     llm.eval([1])
     t = time.perf_counter()
     for i in range(tg):
-        llm.eval([prompt[i % pp]])
-    tg_rate = tg / (time.perf_counter() - t)
+        llm.eval([prompt[i % longest]])
+    rates[f"tg{tg}"] = tg / (time.perf_counter() - t)
     del llm
-    return pp_rate, tg_rate
+    return rates
 
 
-def hasskit_bench(hasskit, path, threads):
-    out = subprocess.run([hasskit, "bench", path, "-t", str(threads), "-r", "1", "--json"], capture_output=True, text=True, check=True).stdout
+def hasskit_bench(hasskit, path, threads, pps=(128,)):
+    out = subprocess.run([hasskit, "bench", path, "-t", str(threads), "-r", "1", "-p", ",".join(map(str, pps)), "--json"],
+                         capture_output=True, text=True, check=True).stdout
     rows = {r["test"]: r for r in json.loads(out)}
-    return rows["pp128"]["tokens_per_second"], rows["tg64"]["tokens_per_second"], rows["tg64"]["bound_tokens_per_second"]
+    rates = {k: r["tokens_per_second"] for k, r in rows.items()}
+    return rates, rows["tg64"]["bound_tokens_per_second"]
 
 
 def main():
@@ -114,6 +122,7 @@ def main():
     ap.add_argument("--types", default="q8_0,q4_0,q4_k")
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--pp", default="128", help="prompt lengths, comma-separated")
     ap.add_argument("--hasskit", default=".build/release/hasskit")
     args = ap.parse_args()
     work = args.model_dir.rstrip("/") + "-bench"
@@ -121,8 +130,9 @@ def main():
     f16 = os.path.join(work, "model-f16.gguf")
     if not os.path.exists(f16):
         write_gguf(args.model_dir, f16)
-    ftypes = {"q8_0": 7, "q4_0": 2, "q4_k": 14}
-    print("type  threads  test   llama.cpp t/s  hasskit t/s  hasskit/llama.cpp  hasskit of memory bound")
+    ftypes = {"q8_0": 7, "q4_0": 2, "q4_k": 14, "q4_k_m": 15}
+    pps = tuple(int(p) for p in args.pp.split(","))
+    print("type   threads  test   llama.cpp t/s  hasskit t/s  hasskit/llama.cpp  hasskit of memory bound")
     for typ in args.types.split(","):
         gg = os.path.join(work, f"model-{typ}.gguf")
         hk = os.path.join(work, f"model-{typ}.hkw")
@@ -131,14 +141,16 @@ def main():
         if not os.path.exists(hk):
             subprocess.run([args.hasskit, "convert", args.model_dir, "--out", hk, "--type", typ], check=True, stdout=subprocess.DEVNULL)
         for threads in [int(t) for t in args.threads.split(",")]:
-            lc_pp, lc_tg, hk_pp, hk_tg, bounds = [], [], [], [], []
+            lc, hs, bounds = [], [], []
             for _ in range(args.rounds):
-                a, b = llamacpp_bench(gg, threads)
-                c, d, e = hasskit_bench(args.hasskit, hk, threads)
-                lc_pp.append(a); lc_tg.append(b); hk_pp.append(c); hk_tg.append(d); bounds.append(e)
+                lc.append(llamacpp_bench(gg, threads, pps))
+                rates, bound = hasskit_bench(args.hasskit, hk, threads, pps)
+                hs.append(rates); bounds.append(bound)
             m = statistics.median
-            print(f"{typ:5} {threads:7}  pp128  {m(lc_pp):13.1f}  {m(hk_pp):11.1f}  {m(c / a for a, c in zip(lc_pp, hk_pp)):17.2f}")
-            print(f"{typ:5} {threads:7}  tg64   {m(lc_tg):13.1f}  {m(hk_tg):11.1f}  {m(d / b for b, d in zip(lc_tg, hk_tg)):17.2f}  {m(hk_tg) / m(bounds):.2f}")
+            for test in [f"pp{p}" for p in pps] + ["tg64"]:
+                a = [r[test] for r in lc]; c = [r[test] for r in hs]
+                bound = f"  {m(c) / m(bounds):.2f}" if test == "tg64" else ""
+                print(f"{typ:6} {threads:7}  {test:6} {m(a):13.1f}  {m(c):11.1f}  {m(y / x for x, y in zip(a, c)):17.2f}{bound}")
             sys.stdout.flush()
 
 

@@ -30,6 +30,7 @@ def main():
     ap.add_argument("--vocab", type=int, default=32000)
     ap.add_argument("--heads", type=int, default=16)
     ap.add_argument("--kv-heads", type=int, default=4)
+    ap.add_argument("--context", type=int, default=4096, help="max_position_embeddings")
     ap.add_argument("--head", help="also write a HASS head that predicts the base exactly (see above)")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
@@ -49,7 +50,7 @@ def main():
     config = {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": h,
               "intermediate_size": a.ffn, "num_hidden_layers": a.layers, "num_attention_heads": a.heads,
               "num_key_value_heads": a.kv_heads, "vocab_size": a.vocab, "rms_norm_eps": 1e-5,
-              "rope_theta": 10000.0, "max_position_embeddings": 4096, "bos_token_id": 1, "eos_token_id": 2,
+              "rope_theta": 10000.0, "max_position_embeddings": a.context, "bos_token_id": 1, "eos_token_id": 2,
               "tie_word_embeddings": False, "torch_dtype": "bfloat16", "hidden_act": "silu"}
     json.dump(config, open(os.path.join(a.out, "config.json"), "w"), indent=1)
     if a.head:

@@ -1,90 +1,333 @@
 // Attention over a KV cache (GQA: query head h reads key/value head h / (heads / kv_heads)).
-// Plain C that the compiler vectorises: the scores are ck_dot8 products, the output a sum of value
-// rows weighted by the softmax.
 // - ck_attention: one query over any list of slots (a draft tree's mask).
 // - ck_attention_causal: a run of consecutive causal queries (a prompt, a decode step), tiled so
 //   that each block of keys and values is read once for the whole run while it sits in the
-//   core's cache, instead of once per query. Each query's arithmetic is ck_attention's, in the
-//   same order, so both give the same bits for the same slots (a verified tree reproduces plain
-//   decoding).
+//   core's cache, instead of once per query.
+// Both are built from the same three steps, each with a readable C version and an AVX2 version
+// that performs the same float operations in the same order (no fused multiply-add), so every
+// query gets the same bits from either kernel and on either path (a verified tree reproduces
+// plain decoding; HASSKIT_KERNELS=reference changes nothing):
+//   1. scores: ck_dot8(q, k) · scale;
+//   2. softmax: e = exp(s − max) by ck_expf (below), summed in eight lanes as ck_dot8 sums;
+//   3. output: o += (e / sum) · v, value row after value row.
 #include "kernels_internal.h"
 #include <math.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
 
-void ck_attention(const float *q, const float *keys, const float *values, size_t key_stride, size_t value_stride,
-                  const ptrdiff_t *slots, size_t count, size_t heads, size_t kv_heads, size_t head_dim, float scale,
-                  float *out, float *scores) {
-    const size_t group = heads / kv_heads;
-    for (size_t h = 0; h < heads; h++) {
-        const size_t kv = (h / group) * head_dim;
-        const float *qh = q + h * head_dim;
-        float top = -INFINITY;
-        for (size_t j = 0; j < count; j++) {
-            const size_t p = slots ? (size_t)slots[j] : j;
-            scores[j] = ck_dot8(qh, keys + p * key_stride + kv, head_dim) * scale;
-            top = fmaxf(top, scores[j]);
-        }
-        float sum = 0;
-        for (size_t j = 0; j < count; j++) {
-            scores[j] = expf(scores[j] - top);
-            sum += scores[j];
-        }
-        float *o = out + h * head_dim;
-        for (size_t i = 0; i < head_dim; i++) o[i] = 0;
-        for (size_t j = 0; j < count; j++) {
-            const size_t p = slots ? (size_t)slots[j] : j;
-            const float w = scores[j] / sum, *v = values + p * value_stride + kv;
-            for (size_t i = 0; i < head_dim; i++) o[i] += w * v[i];
-        }
+// MARK: exp
+
+// exp(x) = 2ⁿ · exp(r), n = round(x / ln 2), r = x − n·ln 2 (in two parts), exp(r) by a degree-6
+// polynomial (Cephes' expf coefficients): within 2 ulp of expf over the softmax's range (x ≤ 0),
+// 0 below −87.3 (where expf is subnormal). Written as plain multiplies and adds so the AVX2 lanes
+// compute exactly what this function computes.
+#define EXP_LOW -87.33654f
+#define EXP_LOG2E 1.44269504088896341f
+#define EXP_LN2_HI 0.693359375f
+#define EXP_LN2_LO -2.12194440e-4f
+#define EXP_MAGIC 12582912.0f  // 1.5 · 2²³: adding it rounds to an integer held in the low bits
+#define EXP_P0 1.9875691500e-4f
+#define EXP_P1 1.3981999507e-3f
+#define EXP_P2 8.3334519073e-3f
+#define EXP_P3 4.1665795894e-2f
+#define EXP_P4 1.6666665459e-1f
+#define EXP_P5 5.0000001201e-1f
+
+float ck_expf(float x) {
+    if (!(x >= EXP_LOW)) return 0.0f;  // also NaN → 0 (a masked score)
+    if (x > 88.0f) x = 88.0f;
+    const float shifted = x * EXP_LOG2E + EXP_MAGIC;
+    const float n = shifted - EXP_MAGIC;
+    int32_t bits;
+    memcpy(&bits, &shifted, 4);
+    const int32_t e = bits - 0x4B400000;  // n as an integer
+    float r = x - n * EXP_LN2_HI;
+    r = r - n * EXP_LN2_LO;
+    const float r2 = r * r;
+    float p = EXP_P0;
+    p = p * r + EXP_P1;
+    p = p * r + EXP_P2;
+    p = p * r + EXP_P3;
+    p = p * r + EXP_P4;
+    p = p * r + EXP_P5;
+    p = p * r2 + r;
+    p = p + 1.0f;
+    const int32_t scale_bits = (e + 127) << 23;
+    float scale;
+    memcpy(&scale, &scale_bits, 4);
+    return p * scale;
+}
+
+// MARK: Readable steps
+
+/// scores[j] = dot8(q, key of slot j) · scale for j in [j0, j1).
+static void scores_c(const float *q, const float *keys, size_t key_stride, const ptrdiff_t *slots, size_t j0, size_t j1,
+                     size_t head_dim, float scale, float *scores) {
+    for (size_t j = j0; j < j1; j++) {
+        const size_t p = slots ? (size_t)slots[j] : j;
+        scores[j] = ck_dot8(q, keys + p * key_stride, head_dim) * scale;
     }
 }
+
+/// scores[j] = exp(scores[j] − max) for j < count; returns their sum, in eight lanes.
+static float softmax_c(float *scores, size_t count) {
+    float top = -INFINITY;
+    for (size_t j = 0; j < count; j++) top = fmaxf(top, scores[j]);
+    float acc[8] = {0};
+    size_t j = 0;
+    for (; j + 8 <= count; j += 8) {
+        for (int l = 0; l < 8; l++) {
+            scores[j + l] = ck_expf(scores[j + l] - top);
+            acc[l] += scores[j + l];
+        }
+    }
+    float sum = 0;
+    for (; j < count; j++) {
+        scores[j] = ck_expf(scores[j] - top);
+        sum += scores[j];
+    }
+    for (int l = 0; l < 8; l++) sum += acc[l];
+    return sum;
+}
+
+/// o += (scores[j] / sum) · value of slot j, for j in [j0, j1) in order.
+static void accumulate_c(float *o, const float *values, size_t value_stride, const ptrdiff_t *slots, size_t j0, size_t j1,
+                         size_t head_dim, const float *scores, float sum) {
+    for (size_t j = j0; j < j1; j++) {
+        const size_t p = slots ? (size_t)slots[j] : j;
+        const float w = scores[j] / sum, *v = values + p * value_stride;
+        for (size_t i = 0; i < head_dim; i++) o[i] += w * v[i];
+    }
+}
+
+// MARK: AVX2 steps (the same operations, eight lanes at a time)
+
+#if defined(__x86_64__) || defined(__i386__)
+#define AVX2_INLINE __attribute__((target("avx2"), always_inline)) static inline
+// The steps are called from code compiled for both paths, so they are not forced inline.
+#define AVX2_STEP __attribute__((target("avx2"))) static
+
+AVX2_INLINE float dot8_avx2(const float *a, const float *b, size_t n) {
+    __m256 acc = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
+    float s = 0;
+    for (; i < n; i++) s += a[i] * b[i];
+    float lanes[8];
+    _mm256_storeu_ps(lanes, acc);
+    for (int l = 0; l < 8; l++) s += lanes[l];
+    return s;
+}
+
+AVX2_INLINE __m256 expf_avx2(__m256 x) {
+    const __m256 low = _mm256_set1_ps(EXP_LOW), magic = _mm256_set1_ps(EXP_MAGIC);
+    const __m256 keep = _mm256_cmp_ps(x, low, _CMP_GE_OQ);  // false for NaN, as in ck_expf
+    x = _mm256_min_ps(x, _mm256_set1_ps(88.0f));
+    const __m256 shifted = _mm256_add_ps(_mm256_mul_ps(x, _mm256_set1_ps(EXP_LOG2E)), magic);
+    const __m256 n = _mm256_sub_ps(shifted, magic);
+    const __m256i e = _mm256_sub_epi32(_mm256_castps_si256(shifted), _mm256_set1_epi32(0x4B400000));
+    __m256 r = _mm256_sub_ps(x, _mm256_mul_ps(n, _mm256_set1_ps(EXP_LN2_HI)));
+    r = _mm256_sub_ps(r, _mm256_mul_ps(n, _mm256_set1_ps(EXP_LN2_LO)));
+    const __m256 r2 = _mm256_mul_ps(r, r);
+    __m256 p = _mm256_set1_ps(EXP_P0);
+    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(EXP_P1));
+    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(EXP_P2));
+    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(EXP_P3));
+    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(EXP_P4));
+    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(EXP_P5));
+    p = _mm256_add_ps(_mm256_mul_ps(p, r2), r);
+    p = _mm256_add_ps(p, _mm256_set1_ps(1.0f));
+    const __m256 scale = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(e, _mm256_set1_epi32(127)), 23));
+    return _mm256_and_ps(_mm256_mul_ps(p, scale), keep);
+}
+
+AVX2_STEP void scores_avx2(const float *q, const float *keys, size_t key_stride, const ptrdiff_t *slots, size_t j0, size_t j1,
+                             size_t head_dim, float scale, float *scores) {
+    for (size_t j = j0; j < j1; j++) {
+        const size_t p = slots ? (size_t)slots[j] : j;
+        scores[j] = dot8_avx2(q, keys + p * key_stride, head_dim) * scale;
+    }
+}
+
+AVX2_STEP float softmax_avx2(float *scores, size_t count) {
+    float top = -INFINITY;
+    for (size_t j = 0; j < count; j++) top = fmaxf(top, scores[j]);
+    const __m256 t = _mm256_set1_ps(top);
+    __m256 acc = _mm256_setzero_ps();
+    size_t j = 0;
+    for (; j + 8 <= count; j += 8) {
+        const __m256 e = expf_avx2(_mm256_sub_ps(_mm256_loadu_ps(scores + j), t));
+        _mm256_storeu_ps(scores + j, e);
+        acc = _mm256_add_ps(acc, e);
+    }
+    float sum = 0;
+    for (; j < count; j++) {
+        scores[j] = ck_expf(scores[j] - top);
+        sum += scores[j];
+    }
+    float lanes[8];
+    _mm256_storeu_ps(lanes, acc);
+    for (int l = 0; l < 8; l++) sum += lanes[l];
+    return sum;
+}
+
+AVX2_STEP void accumulate_avx2(float *o, const float *values, size_t value_stride, const ptrdiff_t *slots, size_t j0,
+                                 size_t j1, size_t head_dim, const float *scores, float sum) {
+    if (head_dim % 8 != 0) {
+        accumulate_c(o, values, value_stride, slots, j0, j1, head_dim, scores, sum);
+        return;
+    }
+    for (size_t i = 0; i < head_dim; i += 8) {
+        __m256 acc = _mm256_loadu_ps(o + i);
+        for (size_t j = j0; j < j1; j++) {
+            const size_t p = slots ? (size_t)slots[j] : j;
+            const __m256 w = _mm256_set1_ps(scores[j] / sum);
+            acc = _mm256_add_ps(acc, _mm256_mul_ps(w, _mm256_loadu_ps(values + p * value_stride + i)));
+        }
+        _mm256_storeu_ps(o + i, acc);
+    }
+}
+#endif
+
+// MARK: Kernels
 
 /// Keys (and values) per tile: 64 positions of a 64-wide head are 16 KiB, in L1 with the queries.
 #define KEY_TILE 64
 
-void ck_attention_causal(const float *q, size_t q_stride, size_t nq, size_t count0, const float *keys, const float *values,
-                         size_t key_stride, size_t value_stride, size_t heads, size_t kv_heads, size_t head_dim, float scale,
-                         float *out, size_t out_stride, float *scores) {
-    const size_t group = heads / kv_heads, longest = count0 + nq - 1;
+/// Both kernels, written once over the steps of one path (`fast`: AVX2; a constant after inlining).
+__attribute__((always_inline)) static inline void attention_one(int fast, const float *q, const float *keys, const float *values,
+                                                                 size_t key_stride, size_t value_stride, const ptrdiff_t *slots,
+                                                                 size_t count, size_t heads, size_t kv_heads, size_t head_dim,
+                                                                 float scale, float *out, float *scores) {
+    const size_t group = heads / kv_heads;
     for (size_t h = 0; h < heads; h++) {
         const size_t kv = (h / group) * head_dim;
-        // Scores: query t's row of `scores` holds its count0 + t positions.
+        const float *qh = q + h * head_dim;
+        float *o = out + h * head_dim;
+        for (size_t i = 0; i < head_dim; i++) o[i] = 0;
+#if defined(__x86_64__) || defined(__i386__)
+        if (fast) {
+            scores_avx2(qh, keys + kv, key_stride, slots, 0, count, head_dim, scale, scores);
+            const float sum = softmax_avx2(scores, count);
+            accumulate_avx2(o, values + kv, value_stride, slots, 0, count, head_dim, scores, sum);
+            continue;
+        }
+#endif
+        scores_c(qh, keys + kv, key_stride, slots, 0, count, head_dim, scale, scores);
+        const float sum = softmax_c(scores, count);
+        accumulate_c(o, values + kv, value_stride, slots, 0, count, head_dim, scores, sum);
+    }
+}
+
+__attribute__((always_inline)) static inline void attention_causal(int fast, const float *q, size_t q_stride, size_t nq, size_t count0,
+                                                                    const float *keys, const float *values, size_t key_stride,
+                                                                    size_t value_stride, size_t heads, size_t kv_heads,
+                                                                    size_t head_dim, float scale, float *out, size_t out_stride,
+                                                                    float *scores) {
+    const size_t group = heads / kv_heads, longest = count0 + nq - 1;
+    float sums[nq > 0 ? nq : 1];
+    for (size_t h = 0; h < heads; h++) {
+        const size_t kv = (h / group) * head_dim;
+        // Scores, a tile of keys at a time for every query: query t's row holds count0 + t.
         for (size_t j0 = 0; j0 < longest; j0 += KEY_TILE) {
             const size_t j1 = j0 + KEY_TILE < longest ? j0 + KEY_TILE : longest;
             for (size_t t = 0; t < nq; t++) {
-                const size_t count = count0 + t, end = j1 < count ? j1 : count;
+                const size_t end = j1 < count0 + t ? j1 : count0 + t;
+                if (end <= j0) continue;
                 const float *qh = q + t * q_stride + h * head_dim;
-                float *row = scores + t * longest;
-                for (size_t j = j0; j < end; j++) row[j] = ck_dot8(qh, keys + j * key_stride + kv, head_dim) * scale;
+#if defined(__x86_64__) || defined(__i386__)
+                if (fast) {
+                    scores_avx2(qh, keys + kv, key_stride, NULL, j0, end, head_dim, scale, scores + t * longest);
+                    continue;
+                }
+#endif
+                scores_c(qh, keys + kv, key_stride, NULL, j0, end, head_dim, scale, scores + t * longest);
             }
         }
-        // Softmax per query, in ck_attention's order; the weights are left in `scores`.
-        float sums[nq > 0 ? nq : 1];
         for (size_t t = 0; t < nq; t++) {
-            float *row = scores + t * longest;
-            const size_t count = count0 + t;
-            float top = -INFINITY;
-            for (size_t j = 0; j < count; j++) top = fmaxf(top, row[j]);
-            float sum = 0;
-            for (size_t j = 0; j < count; j++) {
-                row[j] = expf(row[j] - top);
-                sum += row[j];
-            }
-            sums[t] = sum;
+#if defined(__x86_64__) || defined(__i386__)
+            sums[t] = fast ? softmax_avx2(scores + t * longest, count0 + t) : softmax_c(scores + t * longest, count0 + t);
+#else
+            sums[t] = softmax_c(scores + t * longest, count0 + t);
+#endif
             float *o = out + t * out_stride + h * head_dim;
             for (size_t i = 0; i < head_dim; i++) o[i] = 0;
         }
-        // Outputs: each query's value rows added in position order, a tile of values at a time.
+        // Outputs, a tile of values at a time for every query, each query's rows in order.
         for (size_t j0 = 0; j0 < longest; j0 += KEY_TILE) {
             const size_t j1 = j0 + KEY_TILE < longest ? j0 + KEY_TILE : longest;
             for (size_t t = 0; t < nq; t++) {
-                const size_t count = count0 + t, end = j1 < count ? j1 : count;
-                const float *row = scores + t * longest;
+                const size_t end = j1 < count0 + t ? j1 : count0 + t;
+                if (end <= j0) continue;
                 float *o = out + t * out_stride + h * head_dim;
-                for (size_t j = j0; j < end; j++) {
-                    const float w = row[j] / sums[t], *v = values + j * value_stride + kv;
-                    for (size_t i = 0; i < head_dim; i++) o[i] += w * v[i];
+#if defined(__x86_64__) || defined(__i386__)
+                if (fast) {
+                    accumulate_avx2(o, values + kv, value_stride, NULL, j0, end, head_dim, scores + t * longest, sums[t]);
+                    continue;
                 }
+#endif
+                accumulate_c(o, values + kv, value_stride, NULL, j0, end, head_dim, scores + t * longest, sums[t]);
             }
         }
     }
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+__attribute__((target("avx2"))) static void attention_one_avx2(const float *q, const float *keys, const float *values, size_t key_stride,
+                                                                size_t value_stride, const ptrdiff_t *slots, size_t count, size_t heads,
+                                                                size_t kv_heads, size_t head_dim, float scale, float *out,
+                                                                float *scores) {
+    attention_one(1, q, keys, values, key_stride, value_stride, slots, count, heads, kv_heads, head_dim, scale, out, scores);
+}
+
+__attribute__((target("avx2"))) static void attention_causal_avx2(const float *q, size_t q_stride, size_t nq, size_t count0,
+                                                                   const float *keys, const float *values, size_t key_stride,
+                                                                   size_t value_stride, size_t heads, size_t kv_heads,
+                                                                   size_t head_dim, float scale, float *out, size_t out_stride,
+                                                                   float *scores) {
+    attention_causal(1, q, q_stride, nq, count0, keys, values, key_stride, value_stride, heads, kv_heads, head_dim, scale, out,
+                     out_stride, scores);
+}
+#endif
+
+static int attention_avx2(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    return (ck_cpu_features() & CK_CPU_AVX2) != 0;
+#else
+    return 0;
+#endif
+}
+
+void ck_attention(const float *q, const float *keys, const float *values, size_t key_stride, size_t value_stride,
+                  const ptrdiff_t *slots, size_t count, size_t heads, size_t kv_heads, size_t head_dim, float scale,
+                  float *out, float *scores) {
+#if defined(__x86_64__) || defined(__i386__)
+    if (attention_avx2()) {
+        attention_one_avx2(q, keys, values, key_stride, value_stride, slots, count, heads, kv_heads, head_dim, scale, out, scores);
+        return;
+    }
+#endif
+    attention_one(0, q, keys, values, key_stride, value_stride, slots, count, heads, kv_heads, head_dim, scale, out, scores);
+}
+
+void ck_attention_causal(const float *q, size_t q_stride, size_t nq, size_t count0, const float *keys, const float *values,
+                         size_t key_stride, size_t value_stride, size_t heads, size_t kv_heads, size_t head_dim, float scale,
+                         float *out, size_t out_stride, float *scores) {
+#if defined(__x86_64__) || defined(__i386__)
+    if (attention_avx2()) {
+        attention_causal_avx2(q, q_stride, nq, count0, keys, values, key_stride, value_stride, heads, kv_heads, head_dim, scale, out,
+                              out_stride, scores);
+        return;
+    }
+#endif
+    attention_causal(0, q, q_stride, nq, count0, keys, values, key_stride, value_stride, heads, kv_heads, head_dim, scale, out,
+                     out_stride, scores);
+}
+
+void ck_attention_causal_reference(const float *q, size_t q_stride, size_t nq, size_t count0, const float *keys,
+                                   const float *values, size_t key_stride, size_t value_stride, size_t heads, size_t kv_heads,
+                                   size_t head_dim, float scale, float *out, size_t out_stride, float *scores) {
+    attention_causal(0, q, q_stride, nq, count0, keys, values, key_stride, value_stride, heads, kv_heads, head_dim, scale, out,
+                     out_stride, scores);
 }

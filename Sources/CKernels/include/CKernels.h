@@ -206,6 +206,10 @@ void ck_attention(const float *q, const float *keys, const float *values, size_t
                   const ptrdiff_t *slots, size_t count, size_t heads, size_t kv_heads, size_t head_dim, float scale,
                   float *out, float *scores);
 
+/// exp(x) as the attention kernels compute it (a polynomial after range reduction, within 2 ulp of
+/// expf for x ≤ 0; 0 below −87.3 and for NaN), so that the portable and AVX2 paths agree bit for bit.
+float ck_expf(float x);
+
 /// Attention of `nq` consecutive causal queries: query t (at q + t·q_stride, heads × head_dim)
 /// over positions 0 … count0 + t − 1, output at out + t·out_stride; keys and values as in
 /// ck_attention. `scores` holds nq × (count0 + nq − 1) floats of scratch. Each query gets the bits
@@ -213,6 +217,12 @@ void ck_attention(const float *q, const float *keys, const float *values, size_t
 void ck_attention_causal(const float *q, size_t q_stride, size_t nq, size_t count0, const float *keys, const float *values,
                          size_t key_stride, size_t value_stride, size_t heads, size_t kv_heads, size_t head_dim, float scale,
                          float *out, size_t out_stride, float *scores);
+
+/// The readable path of ck_attention_causal (what it computes on a CPU without AVX2), the
+/// reference its AVX2 path equals bit for bit.
+void ck_attention_causal_reference(const float *q, size_t q_stride, size_t nq, size_t count0, const float *keys,
+                                   const float *values, size_t key_stride, size_t value_stride, size_t heads, size_t kv_heads,
+                                   size_t head_dim, float scale, float *out, size_t out_stride, float *scores);
 
 /// Sum of the bytes viewed as little-endian 64-bit words (plus a tail), used to force every byte
 /// of a mapped region to be read in I/O benchmarks without the compiler eliding the loads.
