@@ -2,11 +2,11 @@ import CKernels
 import Foundation
 import Testing
 
-/// The exp the attention kernels use (ck_expf): a polynomial written as plain multiplies and adds,
+/// The attention kernels' paths. The exp they use (ck_expf): a polynomial written as plain multiplies and adds,
 /// so that its AVX2 lanes and the portable code give the same bits. It must stay within 2 ulp of
 /// the C library's expf over the softmax's range (x ≤ 0), give 0 where expf underflows to a
 /// subnormal or for a NaN score, and exactly 1 at 0.
-@Suite struct ExpKernelTests {
+@Suite struct AttentionPathTests {
     @Test func withinTwoUlpOfExpf() {
         var worst: Float = 0
         var x: Float = -87.3
