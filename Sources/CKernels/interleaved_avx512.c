@@ -1,5 +1,5 @@
 // AVX-512 with VNNI kernels for the row-interleaved types (Q8_0_R8, Q4_0_R8, Q4_K_R8; the layout
-// is described in interleaved.c). One 512-bit register holds two groups of eight rows: its low
+// is described in interleaved.c) and for Q6_K rows (the output head and part of Q4_K_M). One 512-bit register holds two groups of eight rows: its low
 // half the 32 bytes of one group's piece, its high half the same piece of another group, so each
 // instruction does the work of two AVX2 ones; and `vpdpbusd` multiplies unsigned by signed bytes
 // and adds each four products into a 32-bit lane in one instruction, where AVX2 needs
@@ -254,5 +254,122 @@ void ck_avx512_matmul_r8(int type, const void *w, size_t cols, size_t g0, size_t
     if (type == CK_TYPE_Q4_0_R8) matmul_q4_0_r8(wb, cols / 32, g0, g1, x, n, y, ldy);
     else if (type == CK_TYPE_Q8_0_R8) matmul_q8_0_r8(wb, cols / 32, g0, g1, x, n, y, ldy);
     else matmul_q4_k_r8(wb, cols / 256, g0, g1, x, n, y, ldy);
+}
+#endif
+
+#if defined(__x86_64__) || defined(__i386__)
+// MARK: Q6_K (plain rows)
+
+/// The hsum256 order (matvec_avx2.c) on each half: lanes 0–7 → *a, lanes 8–15 → *b.
+AVX512_INLINE void hsum_halves(__m512 v, float *a, float *b) {
+    for (int h = 0; h < 2; h++) {
+        const __m256 x = h ? _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)) : _mm512_castps512_ps256(v);
+        __m128 lo = _mm256_castps256_ps128(x), hi = _mm256_extractf128_ps(x, 1);
+        lo = _mm_add_ps(lo, hi);
+        lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
+        lo = _mm_add_ss(lo, _mm_shuffle_ps(lo, lo, 1));
+        *(h ? b : a) = _mm_cvtss_f32(lo);
+    }
+}
+
+/// Two Q6_K rows (super-block `sb` of rows `ra` and `rb`, one per half) times m inputs: per
+/// group of 32 values and per 4-value lane the exact integer scᵢ·Σ(q − 32)·x, as the AVX2 kernel
+/// computes it (sc·Σq·x from vpdpbusd, minus 32·sc·Σx from the activation block's lane sums),
+/// then acc += (d·d_x)·that, groups in order.
+AVX512_INLINE void q6_k_pair(const unsigned char *ra, const unsigned char *rb, const q8act_block *x, size_t xstride, const int m,
+                             __m512 *acc) {
+    const __m512i m4 = _mm512_set1_epi8(0x0F), m2 = _mm512_set1_epi8(3);
+    uint16_t ha, hb;
+    memcpy(&ha, ra + 208, 2);
+    memcpy(&hb, rb + 208, 2);
+    const __m512 d = _mm512_castpd_ps(
+        _mm512_insertf64x4(_mm512_castps_pd(_mm512_set1_ps(_cvtsh_ss(ha))), _mm256_castps_pd(_mm256_set1_ps(_cvtsh_ss(hb))), 1));
+    for (int k = 0; k < 2; k++) {
+        const __m512i ql0 = load_pair(ra + 64 * k, rb + 64 * k), ql1 = load_pair(ra + 64 * k + 32, rb + 64 * k + 32);
+        const __m512i qh = load_pair(ra + 128 + 32 * k, rb + 128 + 32 * k);
+        const __m512i q[4] = {
+            _mm512_or_si512(_mm512_and_si512(ql0, m4), _mm512_slli_epi16(_mm512_and_si512(qh, m2), 4)),
+            _mm512_or_si512(_mm512_and_si512(ql1, m4), _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(qh, 2), m2), 4)),
+            _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql0, 4), m4),
+                            _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(qh, 4), m2), 4)),
+            _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql1, 4), m4),
+                            _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(qh, 6), m2), 4)),
+        };
+        // Row a's eight scales of this half in lanes 0–7, row b's in lanes 8–15.
+        int64_t sa, sb;
+        memcpy(&sa, ra + 192 + 8 * k, 8);
+        memcpy(&sb, rb + 192 + 8 * k, 8);
+        const __m512i scales = _mm512_cvtepi8_epi32(_mm_set_epi64x(sb, sa));
+        for (int g = 0; g < 4; g++) {
+            const int s0 = 2 * g, s1 = 2 * g + 1;
+            const __m512i sc = _mm512_permutexvar_epi32(
+                _mm512_setr_epi32(s0, s0, s0, s0, s1, s1, s1, s1, 8 + s0, 8 + s0, 8 + s0, 8 + s0, 8 + s1, 8 + s1, 8 + s1, 8 + s1),
+                scales);
+            for (int t = 0; t < m; t++) {
+                const q8act_block *xb = x + t * xstride + 4 * k + g;
+                const __m512i xq = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)xb->q));
+                const __m512i sums = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)xb->lane_sums8));
+                const __m512i prod = _mm512_mullo_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), q[g], xq), sc);
+                const __m512i offset = _mm512_slli_epi32(_mm512_mullo_epi32(sc, sums), 2);
+                acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(d, _mm512_set1_ps(xb->d)), _mm512_cvtepi32_ps(_mm512_sub_epi32(prod, offset)),
+                                         acc[t]);
+            }
+        }
+    }
+}
+
+#define TILE_Q6 4
+
+/// Rows [r0, r1) of a Q6_K matrix. One input: the rows of the four quarters of the range in two
+/// registers (four distant streams). Several inputs: adjacent rows in pairs, each pair's values
+/// rebuilt once per super-block for a tile of inputs.
+AVX512 static void matmul_q6_k(const unsigned char *w, size_t stride, size_t superblocks, size_t r0, size_t r1, const q8act_block *x,
+                               size_t n, float *y, size_t ldy) {
+    const size_t blocks = superblocks * 8;
+    size_t first = r0;
+    if (n == 1) {
+        const size_t quarter = (r1 - r0) / 4;
+        for (size_t r = r0; r < r0 + quarter; r++) {
+            __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+            const unsigned char *a = w + r * stride, *b = a + quarter * stride, *c = b + quarter * stride, *d = c + quarter * stride;
+            for (size_t sb = 0; sb < superblocks; sb++) {
+                q6_k_pair(a + sb * sizeof(ck_block_q6_k), b + sb * sizeof(ck_block_q6_k), x + sb * 8, 0, 1, &s0);
+                q6_k_pair(c + sb * sizeof(ck_block_q6_k), d + sb * sizeof(ck_block_q6_k), x + sb * 8, 0, 1, &s1);
+            }
+            hsum_halves(s0, y + r, y + r + quarter);
+            hsum_halves(s1, y + r + 2 * quarter, y + r + 3 * quarter);
+        }
+        first = r0 + 4 * quarter;
+    }
+    for (size_t r = first; r < r1; r += 2) {
+        const size_t rb = r + 1 < r1 ? r + 1 : r;
+        for (size_t i0 = 0; i0 < n; i0 += TILE_Q6) {
+            const size_t m = n - i0 < TILE_Q6 ? n - i0 : TILE_Q6;
+            __m512 acc[TILE_Q6];
+            for (int t = 0; t < TILE_Q6; t++) acc[t] = _mm512_setzero_ps();
+            for (size_t sb = 0; sb < superblocks; sb++) {
+                const unsigned char *a = w + r * stride + sb * sizeof(ck_block_q6_k), *b = w + rb * stride + sb * sizeof(ck_block_q6_k);
+                const q8act_block *xs = x + i0 * blocks + sb * 8;
+                switch (m) {
+                case 4: q6_k_pair(a, b, xs, blocks, 4, acc); break;
+                case 3: q6_k_pair(a, b, xs, blocks, 3, acc); break;
+                case 2: q6_k_pair(a, b, xs, blocks, 2, acc); break;
+                default: q6_k_pair(a, b, xs, blocks, 1, acc); break;
+                }
+            }
+            for (size_t t = 0; t < m; t++) {
+                float lo, hi;
+                hsum_halves(acc[t], &lo, &hi);
+                y[(i0 + t) * ldy + r] = lo;
+                if (rb != r) y[(i0 + t) * ldy + rb] = hi;
+            }
+        }
+    }
+}
+
+void ck_avx512_matmul_q6_k(const void *w, size_t cols, size_t row_begin, size_t row_end, const void *xq, size_t n, float *y,
+                           size_t ldy) {
+    matmul_q6_k((const unsigned char *)w, ck_row_bytes(CK_TYPE_Q6_K, cols), cols / 256, row_begin, row_end,
+                (const q8act_block *)xq, n, y, ldy);
 }
 #endif

@@ -52,9 +52,12 @@ static inline void unpack_scale_min(int j, const uint8_t *q, uint8_t *sc, uint8_
 /// _AVX2 or _AVX512_VNNI), which the caller has checked this CPU runs.
 int ck_matmul_rows_r8(int type, const void *w, size_t cols, size_t row_begin, size_t row_end, const void *xq, size_t n,
                       float *y, size_t ldy, int path);
-/// The AVX-512 VNNI kernels of the interleaved types over whole groups [g0, g1) (interleaved_avx512.c).
+/// The AVX-512 VNNI kernels (interleaved_avx512.c): the interleaved types over whole groups
+/// [g0, g1), and Q6_K rows.
 void ck_avx512_matmul_r8(int type, const void *w, size_t cols, size_t g0, size_t g1, const void *xq, size_t n, float *y,
                          size_t ldy);
+void ck_avx512_matmul_q6_k(const void *w, size_t cols, size_t row_begin, size_t row_end, const void *xq, size_t n, float *y,
+                           size_t ldy);
 void ck_matmul_rows_r8_reference(int type, const void *w, size_t cols, size_t row_begin, size_t row_end,
                                  const void *xq, size_t n, float *y, size_t ldy);
 

@@ -117,7 +117,7 @@ static int path_available(int path, int type) {
     case CK_PATH_AVX2: return fast_products();
     case CK_PATH_AVX512_VNNI: {
         const unsigned need = CK_CPU_AVX512F | CK_CPU_AVX512BW | CK_CPU_AVX512VL | CK_CPU_AVX512VNNI;
-        return fast_products() && (ck_cpu_features() & need) == need && ck_interleaved_rows(type) > 1;
+        return fast_products() && (ck_cpu_features() & need) == need && (ck_interleaved_rows(type) > 1 || type == CK_TYPE_Q6_K);
     }
 #endif
     default: return 0;
@@ -135,6 +135,10 @@ int ck_matmul_rows_q8act_path(int path, int type, const void *w, size_t cols, si
     if (!ck_q8act_supports(type, cols) || !path_available(path, type)) return 0;
     if (ck_interleaved_rows(type) > 1) return ck_matmul_rows_r8(type, w, cols, row_begin, row_end, xq, n, y, ldy, path);
 #if defined(__x86_64__) || defined(__i386__)
+    if (path == CK_PATH_AVX512_VNNI) {
+        ck_avx512_matmul_q6_k(w, cols, row_begin, row_end, xq, n, y, ldy);
+        return 1;
+    }
     if (path == CK_PATH_AVX2) {
         ck_avx2_matmul_rows_q8act(type, w, cols, row_begin, row_end, xq, n, y, ldy);
         return 1;

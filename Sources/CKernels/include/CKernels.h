@@ -181,7 +181,7 @@ int ck_matmul_rows_q8act(int type, const void *w, size_t cols, size_t row_begin,
 int ck_q8act_supports(int type, size_t cols);
 
 /// The implementations of the 8-bit-activation products: the readable reference, AVX2 (with FMA
-/// and F16C), and AVX-512 with VNNI (F, BW, VL, VNNI; the row-interleaved types).
+/// and F16C), and AVX-512 with VNNI (F, BW, VL, VNNI; the row-interleaved types and Q6_K).
 enum { CK_PATH_REFERENCE = 1, CK_PATH_AVX2 = 2, CK_PATH_AVX512_VNNI = 3 };
 
 /// The path ck_matmul_rows_q8act takes for `type` in this process: the fastest this CPU has
