@@ -10,7 +10,8 @@
 #  2. ranges: `hasskit pull --parallel-ranges 8` vs `--parallel-ranges 1`, 256 MiB at 25 MiB/s
 #  3. a sharded repository: `hasskit pull` (defaults) vs `aria2c -x4 -s4 -j4`, 4 × 128 MiB at
 #     25 MiB/s (aria2c: `apt-get install aria2`)
-#   bash Scripts/bench-download.sh     (ROUNDS=3 by default; BENCH_DIR for the work folder)
+#   bash Scripts/bench-download.sh     (ROUNDS=3 by default; BENCH_DIR for the work folder;
+#                                        TESTS="one ranges shards" to choose)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
@@ -65,7 +66,8 @@ def curl():
     os.makedirs(f"{work}/out", exist_ok=True)
     t = timed(["sh", "-c", f"mkdir -p {work}/out && curl -sfL -o {work}/out/f {hub['RESOLVE_URL'][0]}"]); verify([f"{work}/out/f"]); return t
 def aria2():
-    urls = "\n".join(hub["RESOLVE_URL"]) + "\n"
+    # One entry per file, named as on the hub (the redirect's target is a blob named by its hash).
+    urls = "".join(f"{u}\n  out={u.rsplit('/', 1)[1]}\n" for u in hub["RESOLVE_URL"])
     cmd = ["sh", "-c", f"mkdir -p {work}/out && aria2c -q -x4 -s4 -j4 --file-allocation=none --allow-overwrite=true -d {work}/out -i -"]
     clean(); s = time.perf_counter()
     subprocess.run(cmd, check=True, input=urls.encode(), stdout=subprocess.DEVNULL)
@@ -91,6 +93,11 @@ PY
 }
 
 echo "Downloads over a loopback hub limited per connection; $ROUNDS alternating rounds, medians"
-start_hub 512 1 100 && run_test one
-start_hub 256 1 25 && run_test ranges
-start_hub 128 4 25 && run_test shards
+for test in ${TESTS:-one ranges shards}; do
+    case $test in
+    one) start_hub 512 1 100 ;;
+    ranges) start_hub 256 1 25 ;;
+    shards) start_hub 128 4 25 ;;
+    esac
+    run_test $test
+done
