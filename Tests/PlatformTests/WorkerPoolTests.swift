@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import Platform
 import Synchronization
 import Testing
@@ -33,5 +34,35 @@ import Testing
             }
         }
         #expect(total.load(ordering: .relaxed) == callers * jobs * tasks)
+    }
+
+    /// The invariant the race fixed in workers.c broke (a worker late from one job took a task of
+    /// the next, so an index ran twice and the caller waited forever): task counts that grow and
+    /// shrink from job to job, with a thread spinning beside the pool so that workers are
+    /// preempted mid-job. Every job must run each of its indices exactly once and none beyond; a
+    /// hang fails by the limit. The race's window is a few instructions: with the old workers.c
+    /// this test passed in three runs, so it guards the invariant, it does not reproduce that bug.
+    @Test(.timeLimit(.minutes(1))) func changingTaskCountsUnderLoad() {
+        let pool = WorkerPool.shared(threads: 2)
+        let counts = Counts(16)
+        let stop = Atomic<Bool>(false)
+        let spinner = Thread {
+            var x: UInt64 = 1
+            while !stop.load(ordering: .relaxed) { x = x &* 6364136223846793005 &+ 1 }
+            _ = x
+        }
+        spinner.start()
+        defer { stop.store(true, ordering: .relaxed) }
+        var state: UInt64 = 12345
+        var bad = 0
+        for _ in 0..<100_000 {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            let tasks = 2 + Int(state >> 60)  // 2…17, changing every job
+            let n = min(tasks, 16)
+            pool.run(n) { i in counts.values[i] += 1 }
+            for i in 0..<16 where counts.values[i] != (i < n ? 1 : 0) { bad += 1 }
+            for i in 0..<16 { counts.values[i] = 0 }
+        }
+        #expect(bad == 0, "\(bad) indices ran other than once")
     }
 }
