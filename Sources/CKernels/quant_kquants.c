@@ -88,6 +88,102 @@ static float fit_scale_min(int n, int nmax, const float *x, const float *w, uint
     return scale;
 }
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+
+/// round_nearest on eight lanes (the same add and bit extraction).
+__attribute__((target("avx2"), always_inline)) static inline __m256i round_nearest8(__m256 v) {
+    const __m256i bits = _mm256_castps_si256(_mm256_add_ps(v, _mm256_set1_ps(12582912.0f)));
+    return _mm256_sub_epi32(_mm256_and_si256(bits, _mm256_set1_epi32(0x007FFFFF)), _mm256_set1_epi32(0x00400000));
+}
+
+/// The weights and scale search of a Q4_K super-block's eight sub-blocks at once, sub-block j in
+/// lane j: fit_scale_min(32, 15, …, −1, 0.1, 20) with the weights av_x + |x|, every lane doing
+/// the scalar code's float operations in its order (multiplies and adds, never fused; min/max
+/// with the scalar's operand order, so even the sign of a zero matches). Writes scales[j],
+/// mins[j] and L[32j + i] exactly as eight calls of fit_scale_min would.
+__attribute__((target("avx2"))) static void q4_k_search_avx2(const float *x, float *scales, float *mins, uint8_t *L) {
+    float xt[32][8];  // xt[i][j] = x[32j + i]
+    for (int j = 0; j < 8; j++)
+        for (int i = 0; i < 32; i++) xt[i][j] = x[32 * j + i];
+    __m256 X[32], W[32];
+    for (int i = 0; i < 32; i++) X[i] = _mm256_loadu_ps(xt[i]);
+    const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
+    __m256 sum_x2 = _mm256_setzero_ps();
+    for (int i = 0; i < 32; i++) sum_x2 = _mm256_add_ps(sum_x2, _mm256_mul_ps(X[i], X[i]));
+    const __m256 av_x = _mm256_sqrt_ps(_mm256_div_ps(sum_x2, _mm256_set1_ps(32)));
+    for (int i = 0; i < 32; i++) W[i] = _mm256_add_ps(av_x, _mm256_and_ps(X[i], abs_mask));
+
+    __m256 lo = X[0], hi = X[0], sum_w = W[0];
+    __m256 sum_x = _mm256_mul_ps(sum_w, X[0]);
+    for (int i = 1; i < 32; i++) {
+        lo = _mm256_min_ps(X[i], lo);  // x < lo ? x : lo
+        hi = _mm256_max_ps(X[i], hi);  // x > hi ? x : hi
+        sum_w = _mm256_add_ps(sum_w, W[i]);
+        sum_x = _mm256_add_ps(sum_x, _mm256_mul_ps(W[i], X[i]));
+    }
+    const __m256 zero = _mm256_setzero_ps();
+    lo = _mm256_blendv_ps(lo, zero, _mm256_cmp_ps(lo, zero, _CMP_GT_OQ));
+    const __m256 flat = _mm256_cmp_ps(hi, lo, _CMP_EQ_OQ);  // these lanes return at once
+    const __m256i nmax = _mm256_set1_epi32(15), izero = _mm256_setzero_si256();
+    __m256 inv = _mm256_div_ps(_mm256_set1_ps(15), _mm256_sub_ps(hi, lo));
+    __m256 scale = _mm256_div_ps(_mm256_set1_ps(1), inv);
+    __m256 best = zero;
+    __m256i Lv[32];
+    for (int i = 0; i < 32; i++) {
+        Lv[i] = _mm256_min_epi32(_mm256_max_epi32(round_nearest8(_mm256_mul_ps(inv, _mm256_sub_ps(X[i], lo))), izero), nmax);
+        const __m256 diff = _mm256_sub_ps(_mm256_add_ps(_mm256_mul_ps(scale, _mm256_cvtepi32_ps(Lv[i])), lo), X[i]);
+        best = _mm256_add_ps(best, _mm256_mul_ps(W[i], _mm256_mul_ps(diff, diff)));
+    }
+    for (int step = 0; step <= 20; ++step) {
+        const float num = -1.0f + 0.1f * step + 15;
+        inv = _mm256_div_ps(_mm256_set1_ps(num), _mm256_sub_ps(hi, lo));
+        __m256 sum_l = zero, sum_l2 = zero, sum_xl = zero;
+        __m256i trial[32];
+        for (int i = 0; i < 32; i++) {
+            trial[i] = _mm256_min_epi32(_mm256_max_epi32(round_nearest8(_mm256_mul_ps(inv, _mm256_sub_ps(X[i], lo))), izero), nmax);
+            const __m256 l = _mm256_cvtepi32_ps(trial[i]), wl = _mm256_mul_ps(W[i], l);
+            sum_l = _mm256_add_ps(sum_l, wl);
+            sum_l2 = _mm256_add_ps(sum_l2, _mm256_mul_ps(wl, l));
+            sum_xl = _mm256_add_ps(sum_xl, _mm256_mul_ps(wl, X[i]));
+        }
+        const __m256 det = _mm256_sub_ps(_mm256_mul_ps(sum_w, sum_l2), _mm256_mul_ps(sum_l, sum_l));
+        const __m256 solvable = _mm256_cmp_ps(det, zero, _CMP_GT_OQ);
+        if (_mm256_movemask_ps(solvable) == 0) continue;
+        __m256 sv = _mm256_div_ps(_mm256_sub_ps(_mm256_mul_ps(sum_w, sum_xl), _mm256_mul_ps(sum_x, sum_l)), det);
+        __m256 mv = _mm256_div_ps(_mm256_sub_ps(_mm256_mul_ps(sum_l2, sum_x), _mm256_mul_ps(sum_l, sum_xl)), det);
+        const __m256 positive = _mm256_cmp_ps(mv, zero, _CMP_GT_OQ);
+        mv = _mm256_blendv_ps(mv, zero, positive);
+        sv = _mm256_blendv_ps(sv, _mm256_div_ps(sum_xl, sum_l2), positive);
+        __m256 err = zero;
+        for (int i = 0; i < 32; i++) {
+            const __m256 diff = _mm256_sub_ps(_mm256_add_ps(_mm256_mul_ps(sv, _mm256_cvtepi32_ps(trial[i])), mv), X[i]);
+            err = _mm256_add_ps(err, _mm256_mul_ps(W[i], _mm256_mul_ps(diff, diff)));
+        }
+        const __m256 better = _mm256_and_ps(solvable, _mm256_cmp_ps(err, best, _CMP_LT_OQ));
+        const __m256i take = _mm256_castps_si256(better);
+        for (int i = 0; i < 32; i++) Lv[i] = _mm256_blendv_epi8(Lv[i], trial[i], take);
+        best = _mm256_blendv_ps(best, err, better);
+        scale = _mm256_blendv_ps(scale, sv, better);
+        lo = _mm256_blendv_ps(lo, mv, better);
+    }
+    // Flat sub-blocks: L = 0, scale 0, −lo as the min (the scalar's early return).
+    scale = _mm256_blendv_ps(scale, zero, flat);
+    const __m256 neg_min = _mm256_xor_ps(lo, _mm256_set1_ps(-0.0f));  // -lo, sign of zero included
+    float sc[8], mn[8];
+    _mm256_storeu_ps(sc, scale);
+    _mm256_storeu_ps(mn, neg_min);
+    int32_t lt[32][8];
+    const __m256i keep = _mm256_castps_si256(flat);
+    for (int i = 0; i < 32; i++) _mm256_storeu_si256((__m256i *)lt[i], _mm256_andnot_si256(keep, Lv[i]));
+    for (int j = 0; j < 8; j++) {
+        scales[j] = sc[j];
+        mins[j] = mn[j];
+        for (int i = 0; i < 32; i++) L[32 * j + i] = (uint8_t)lt[i][j];
+    }
+}
+#endif
+
 /// The 6-bit scale and min of sub-block j from the 12 packed bytes of a Q4_K block.
 void ck_quantize_q4_k(const float *src, void *dst, size_t n) {
     unsigned char *out = (unsigned char *)dst;
@@ -97,12 +193,21 @@ void ck_quantize_q4_k(const float *src, void *dst, size_t n) {
         const float *x = src + b * QKK;
         unsigned char *blk = out + b * sizeof(ck_block_q4_k);  // d, dmin, scales[12], qs[128]
         float max_scale = 0, max_min = 0;
+#if defined(__x86_64__) || defined(__i386__)
+        if (ck_cpu_features() & CK_CPU_AVX2) {
+            q4_k_search_avx2(x, scales, mins, L);
+        } else
+#endif
+        {
+            for (int j = 0; j < 8; ++j) {
+                float sum_x2 = 0;
+                for (int l = 0; l < 32; ++l) sum_x2 += x[32 * j + l] * x[32 * j + l];
+                float av_x = sqrtf(sum_x2 / 32);
+                for (int l = 0; l < 32; ++l) w[l] = av_x + fabsf(x[32 * j + l]);
+                scales[j] = fit_scale_min(32, 15, x + 32 * j, w, L + 32 * j, &mins[j], trial, -1.0f, 0.1f, 20);
+            }
+        }
         for (int j = 0; j < 8; ++j) {
-            float sum_x2 = 0;
-            for (int l = 0; l < 32; ++l) sum_x2 += x[32 * j + l] * x[32 * j + l];
-            float av_x = sqrtf(sum_x2 / 32);
-            for (int l = 0; l < 32; ++l) w[l] = av_x + fabsf(x[32 * j + l]);
-            scales[j] = fit_scale_min(32, 15, x + 32 * j, w, L + 32 * j, &mins[j], trial, -1.0f, 0.1f, 20);
             if (scales[j] > max_scale) max_scale = scales[j];
             if (mins[j] > max_min) max_min = mins[j];
         }

@@ -45,6 +45,14 @@ import TestSupport
         var spike = [Float](repeating: 1e-3, count: 256)
         spike[17] = 50
         x += spike
+        // Sub-blocks of one super-block that end the search differently (the AVX2 search runs the
+        // eight side by side): constant negative (returns at once), constant positive, zeros, and
+        // random ones.
+        var mixed = Self.randomValues(256, seed: 99)
+        for i in 96..<128 { mixed[i] = 0.5 }
+        for i in 160..<192 { mixed[i] = -0.25 }
+        for i in 192..<224 { mixed[i] = 0 }
+        x += mixed
         #expect(Quantizer.encode(x, as: .q4_k) == KQuantReference.quantizeQ4_K(x))
         #expect(Quantizer.encode(x, as: .q6_k) == KQuantReference.quantizeQ6_K(x))
         let q6 = try #require(Quantizer.encode(x, as: .q6_k))
