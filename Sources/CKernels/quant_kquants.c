@@ -315,6 +315,74 @@ static float fit_scale_symmetric(int n, int nmax, const float *x, int8_t *L) {
     return scale;
 }
 
+#if defined(__x86_64__) || defined(__i386__)
+/// fit_scale_symmetric(16, 32, …) for eight of a Q6_K super-block's sixteen sub-blocks at once
+/// (sub-block `first + j` in lane j), each lane doing the scalar code's operations in its order.
+__attribute__((target("avx2"))) static void q6_k_search_avx2(const float *x, int first, float *scales, int8_t *L) {
+    float xt[16][8];  // xt[i][j] = x[16(first + j) + i]
+    for (int j = 0; j < 8; j++)
+        for (int i = 0; i < 16; i++) xt[i][j] = x[16 * (first + j) + i];
+    __m256 X[16];
+    for (int i = 0; i < 16; i++) X[i] = _mm256_loadu_ps(xt[i]);
+    const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF)), zero = _mm256_setzero_ps();
+    __m256 amax = zero, max = zero;
+    for (int i = 0; i < 16; i++) {
+        const __m256 ax = _mm256_and_ps(X[i], abs_mask), larger = _mm256_cmp_ps(ax, amax, _CMP_GT_OQ);
+        amax = _mm256_blendv_ps(amax, ax, larger);
+        max = _mm256_blendv_ps(max, X[i], larger);
+    }
+    const __m256 flat = _mm256_cmp_ps(amax, _mm256_set1_ps(1e-15f), _CMP_LT_OQ);
+    const __m256i lo = _mm256_set1_epi32(-32), hi = _mm256_set1_epi32(31);
+    __m256 W[16];
+    for (int i = 0; i < 16; i++) W[i] = _mm256_mul_ps(X[i], X[i]);
+    __m256 inv = _mm256_div_ps(_mm256_set1_ps(-32.0f), max);
+    __m256 sumlx = zero, suml2 = zero;
+    __m256i Lv[16];
+    for (int i = 0; i < 16; i++) {
+        Lv[i] = _mm256_min_epi32(_mm256_max_epi32(round_nearest8(_mm256_mul_ps(inv, X[i])), lo), hi);
+        const __m256 l = _mm256_cvtepi32_ps(Lv[i]);
+        sumlx = _mm256_add_ps(sumlx, _mm256_mul_ps(_mm256_mul_ps(W[i], X[i]), l));
+        suml2 = _mm256_add_ps(suml2, _mm256_mul_ps(_mm256_mul_ps(W[i], l), l));
+    }
+    const __m256 nonzero = _mm256_cmp_ps(suml2, zero, _CMP_NEQ_UQ);
+    __m256 scale = _mm256_and_ps(_mm256_div_ps(sumlx, suml2), nonzero);
+    __m256 best = _mm256_mul_ps(scale, sumlx);
+    for (int step = -9; step <= 9; ++step) {
+        if (step == 0) continue;
+        inv = _mm256_div_ps(_mm256_set1_ps(-(32 + 0.1f * step)), max);
+        __m256 sx = zero, s2 = zero;
+        __m256i trial[16];
+        for (int i = 0; i < 16; i++) {
+            trial[i] = _mm256_min_epi32(_mm256_max_epi32(round_nearest8(_mm256_mul_ps(inv, X[i])), lo), hi);
+            const __m256 l = _mm256_cvtepi32_ps(trial[i]);
+            sx = _mm256_add_ps(sx, _mm256_mul_ps(_mm256_mul_ps(W[i], X[i]), l));
+            s2 = _mm256_add_ps(s2, _mm256_mul_ps(_mm256_mul_ps(W[i], l), l));
+        }
+        const __m256 better = _mm256_and_ps(_mm256_cmp_ps(s2, zero, _CMP_GT_OQ),
+                                            _mm256_cmp_ps(_mm256_mul_ps(sx, sx), _mm256_mul_ps(best, s2), _CMP_GT_OQ));
+        if (_mm256_movemask_ps(better) == 0) continue;
+        const __m256i take = _mm256_castps_si256(better);
+        for (int i = 0; i < 16; i++) Lv[i] = _mm256_blendv_epi8(Lv[i], trial[i], take);
+        const __m256 sv = _mm256_div_ps(sx, s2);
+        scale = _mm256_blendv_ps(scale, sv, better);
+        best = _mm256_blendv_ps(best, _mm256_mul_ps(sv, sx), better);
+    }
+    scale = _mm256_blendv_ps(scale, zero, flat);
+    const __m256i keep = _mm256_castps_si256(flat);
+    float sc[8];
+    _mm256_storeu_ps(sc, scale);
+    int32_t lt[16][8];
+    for (int i = 0; i < 16; i++) {
+        // L = l + 32, or 0 for a flat sub-block (the scalar's early return).
+        _mm256_storeu_si256((__m256i *)lt[i], _mm256_andnot_si256(keep, _mm256_add_epi32(Lv[i], _mm256_set1_epi32(32))));
+    }
+    for (int j = 0; j < 8; j++) {
+        scales[first + j] = sc[j];
+        for (int i = 0; i < 16; i++) L[16 * (first + j) + i] = (int8_t)lt[i][j];
+    }
+}
+#endif
+
 void ck_quantize_q6_k(const float *src, void *dst, size_t n) {
     unsigned char *out = (unsigned char *)dst;
     int8_t L[QKK];
@@ -323,8 +391,16 @@ void ck_quantize_q6_k(const float *src, void *dst, size_t n) {
         const float *x = src + b * QKK;
         unsigned char *blk = out + b * sizeof(ck_block_q6_k);  // ql[128], qh[64], scales[16], d
         float max_scale = 0, max_abs_scale = 0;
+#if defined(__x86_64__) || defined(__i386__)
+        if (ck_cpu_features() & CK_CPU_AVX2) {
+            q6_k_search_avx2(x, 0, scales, L);
+            q6_k_search_avx2(x, 8, scales, L);
+        } else
+#endif
+        {
+            for (int j = 0; j < 16; ++j) scales[j] = fit_scale_symmetric(16, 32, x + 16 * j, L + 16 * j);
+        }
         for (int j = 0; j < 16; ++j) {
-            scales[j] = fit_scale_symmetric(16, 32, x + 16 * j, L + 16 * j);
             float a = fabsf(scales[j]);
             if (a > max_abs_scale) {
                 max_abs_scale = a;
