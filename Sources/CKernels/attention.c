@@ -194,6 +194,9 @@ AVX2_STEP void accumulate_avx2(float *o, const float *values, size_t value_strid
 
 /// Keys (and values) per tile: 64 positions of a 64-wide head are 16 KiB, in L1 with the queries.
 #define KEY_TILE 64
+/// Queries per call of the causal kernel's body, whose per-query sums live on the stack: a longer
+/// run is cut into runs of this many (each query's arithmetic does not depend on the cut).
+#define QUERY_RUN 64
 
 /// Both kernels, written once over the steps of one path (`fast`: AVX2; a constant after inlining).
 __attribute__((always_inline)) static inline void attention_one(int fast, const float *q, const float *keys, const float *values,
@@ -226,7 +229,7 @@ __attribute__((always_inline)) static inline void attention_causal(int fast, con
                                                                     size_t head_dim, float scale, float *out, size_t out_stride,
                                                                     float *scores) {
     const size_t group = heads / kv_heads, longest = count0 + nq - 1;
-    float sums[nq > 0 ? nq : 1];
+    float sums[QUERY_RUN];
     for (size_t h = 0; h < heads; h++) {
         const size_t kv = (h / group) * head_dim;
         // Scores, a tile of keys at a time for every query: query t's row holds count0 + t.
@@ -314,20 +317,28 @@ void ck_attention(const float *q, const float *keys, const float *values, size_t
 void ck_attention_causal(const float *q, size_t q_stride, size_t nq, size_t count0, const float *keys, const float *values,
                          size_t key_stride, size_t value_stride, size_t heads, size_t kv_heads, size_t head_dim, float scale,
                          float *out, size_t out_stride, float *scores) {
+    for (size_t t0 = 0; t0 < nq; t0 += QUERY_RUN) {
+        const size_t m = nq - t0 < QUERY_RUN ? nq - t0 : QUERY_RUN;
+        const float *qt = q + t0 * q_stride;
+        float *ot = out + t0 * out_stride;
 #if defined(__x86_64__) || defined(__i386__)
-    if (attention_avx2()) {
-        attention_causal_avx2(q, q_stride, nq, count0, keys, values, key_stride, value_stride, heads, kv_heads, head_dim, scale, out,
-                              out_stride, scores);
-        return;
-    }
+        if (attention_avx2()) {
+            attention_causal_avx2(qt, q_stride, m, count0 + t0, keys, values, key_stride, value_stride, heads, kv_heads, head_dim,
+                                  scale, ot, out_stride, scores);
+            continue;
+        }
 #endif
-    attention_causal(0, q, q_stride, nq, count0, keys, values, key_stride, value_stride, heads, kv_heads, head_dim, scale, out,
-                     out_stride, scores);
+        attention_causal(0, qt, q_stride, m, count0 + t0, keys, values, key_stride, value_stride, heads, kv_heads, head_dim, scale,
+                         ot, out_stride, scores);
+    }
 }
 
 void ck_attention_causal_reference(const float *q, size_t q_stride, size_t nq, size_t count0, const float *keys,
                                    const float *values, size_t key_stride, size_t value_stride, size_t heads, size_t kv_heads,
                                    size_t head_dim, float scale, float *out, size_t out_stride, float *scores) {
-    attention_causal(0, q, q_stride, nq, count0, keys, values, key_stride, value_stride, heads, kv_heads, head_dim, scale, out,
-                     out_stride, scores);
+    for (size_t t0 = 0; t0 < nq; t0 += QUERY_RUN) {
+        const size_t m = nq - t0 < QUERY_RUN ? nq - t0 : QUERY_RUN;
+        attention_causal(0, q + t0 * q_stride, q_stride, m, count0 + t0, keys, values, key_stride, value_stride, heads, kv_heads,
+                         head_dim, scale, out + t0 * out_stride, out_stride, scores);
+    }
 }

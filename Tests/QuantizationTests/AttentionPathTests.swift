@@ -49,4 +49,36 @@ import Testing
         #expect(same, "\(KernelPath.name) attention differs from its readable path")
         #expect(!fast.contains { $0.isNaN })
     }
+
+    /// A run longer than the kernel's internal cut (64 queries) gives each query the bits it gets
+    /// alone (a run of one at its own position).
+    @Test func aLongRunEqualsItsQueriesAlone() {
+        let heads = 4, kvHeads = 2, d = 16, qWidth = heads * d, kvWidth = kvHeads * d, queries = 100, cached = 9
+        let positions = cached + queries
+        var state: UInt64 = 42
+        func random() -> Float {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Float(Int64(bitPattern: state) >> 40) / Float(1 << 23)
+        }
+        let q = (0..<(queries * qWidth)).map { _ in random() }
+        let keys = (0..<(positions * kvWidth)).map { _ in random() }
+        let values = (0..<(positions * kvWidth)).map { _ in random() }
+        var run = [Float](repeating: .nan, count: queries * qWidth), alone = run
+        var scores = [Float](repeating: 0, count: queries * positions)
+        let scale = 1 / Float(d).squareRoot()
+        ck_attention_causal(
+            q, qWidth, queries, cached + 1, keys, values, kvWidth, kvWidth, heads, kvHeads, d, scale, &run, qWidth,
+            &scores)
+        q.withUnsafeBufferPointer { qp in
+            alone.withUnsafeMutableBufferPointer { op in
+                for t in 0..<queries {
+                    ck_attention_causal(
+                        qp.baseAddress! + t * qWidth, qWidth, 1, cached + 1 + t, keys, values, kvWidth, kvWidth, heads,
+                        kvHeads, d, scale, op.baseAddress! + t * qWidth, qWidth, &scores)
+                }
+            }
+        }
+        let same = run.map(\.bitPattern) == alone.map(\.bitPattern)
+        #expect(same, "a query's bits depend on the run it is in")
+    }
 }
