@@ -55,7 +55,7 @@ enum BundledManifests {
                   "depth": 2,
                   "total_tokens": 4
                 },
-                "note": "depth counts draft levels minus one (HASS/EAGLE convention): depth 5 is 6 draft levels. cpu: a 3-token chain, the fastest tree measured on this CPU engine (README, 'Speculation's ceiling': with a perfect head on a 0.67 B Q8_0 model it breaks even, 0.98x, and every wider tree is slower)"
+                "note": "depth counts draft levels minus one (HASS/EAGLE convention): depth 5 is 6 draft levels. cpu: a chain of 3 draft tokens (4 nodes with the root). With a head that is always right it gains 1.43x on a 0.75 B Q8_0 model on this CPU engine (README, 'Speculation's ceiling', measured 2026-12-04 with the AVX-512 kernels; the 7-node chain gains 1.52x there), and every tree with top-k above 1 is slower than plain decoding"
               },
               "published": {
                 "temperature_0": {
@@ -122,7 +122,7 @@ enum BundledManifests {
                   "depth": 2,
                   "total_tokens": 4
                 },
-                "note": "depth counts draft levels minus one (HASS/EAGLE convention): depth 5 is 6 draft levels. cpu: a 3-token chain, the fastest tree measured on this CPU engine (README, 'Speculation's ceiling': with a perfect head on a 0.67 B Q8_0 model it breaks even, 0.98x, and every wider tree is slower)"
+                "note": "depth counts draft levels minus one (HASS/EAGLE convention): depth 5 is 6 draft levels. cpu: a chain of 3 draft tokens (4 nodes with the root). With a head that is always right it gains 1.43x on a 0.75 B Q8_0 model on this CPU engine (README, 'Speculation's ceiling', measured 2026-12-04 with the AVX-512 kernels; the 7-node chain gains 1.52x there), and every tree with top-k above 1 is slower than plain decoding"
               },
               "published": {
                 "temperature_0": {
@@ -249,7 +249,7 @@ enum BundledManifests {
                   "depth": 2,
                   "total_tokens": 4
                 },
-                "note": "depth counts draft levels minus one (HASS/EAGLE convention): depth 5 is 6 draft levels. cpu: a 3-token chain, the fastest tree measured on this CPU engine (README, 'Speculation's ceiling': with a perfect head on a 0.67 B Q8_0 model it breaks even, 0.98x, and every wider tree is slower)"
+                "note": "depth counts draft levels minus one (HASS/EAGLE convention): depth 5 is 6 draft levels. cpu: a chain of 3 draft tokens (4 nodes with the root). With a head that is always right it gains 1.43x on a 0.75 B Q8_0 model on this CPU engine (README, 'Speculation's ceiling', measured 2026-12-04 with the AVX-512 kernels; the 7-node chain gains 1.52x there), and every tree with top-k above 1 is slower than plain decoding"
               },
               "published": {
                 "temperature_0": {
@@ -312,7 +312,7 @@ enum BundledManifests {
                   "depth": 2,
                   "total_tokens": 4
                 },
-                "note": "depth counts draft levels minus one (HASS/EAGLE convention): depth 5 is 6 draft levels. cpu: a 3-token chain, the fastest tree measured on this CPU engine (README, 'Speculation's ceiling': with a perfect head on a 0.67 B Q8_0 model it breaks even, 0.98x, and every wider tree is slower)"
+                "note": "depth counts draft levels minus one (HASS/EAGLE convention): depth 5 is 6 draft levels. cpu: a chain of 3 draft tokens (4 nodes with the root). With a head that is always right it gains 1.43x on a 0.75 B Q8_0 model on this CPU engine (README, 'Speculation's ceiling', measured 2026-12-04 with the AVX-512 kernels; the 7-node chain gains 1.52x there), and every tree with top-k above 1 is slower than plain decoding"
               },
               "published": {
                 "temperature_0": {
@@ -375,7 +375,7 @@ enum BundledManifests {
                   "depth": 2,
                   "total_tokens": 4
                 },
-                "note": "depth counts draft levels minus one (HASS/EAGLE convention): depth 5 is 6 draft levels. cpu: a 3-token chain, the fastest tree measured on this CPU engine (README, 'Speculation's ceiling': with a perfect head on a 0.67 B Q8_0 model it breaks even, 0.98x, and every wider tree is slower)"
+                "note": "depth counts draft levels minus one (HASS/EAGLE convention): depth 5 is 6 draft levels. cpu: a chain of 3 draft tokens (4 nodes with the root). With a head that is always right it gains 1.43x on a 0.75 B Q8_0 model on this CPU engine (README, 'Speculation's ceiling', measured 2026-12-04 with the AVX-512 kernels; the 7-node chain gains 1.52x there), and every tree with top-k above 1 is slower than plain decoding"
               },
               "published": {
                 "temperature_0": {
@@ -442,7 +442,7 @@ enum BundledManifests {
                   "depth": 2,
                   "total_tokens": 4
                 },
-                "note": "depth counts draft levels minus one (HASS/EAGLE convention): depth 5 is 6 draft levels. cpu: a 3-token chain, the fastest tree measured on this CPU engine (README, 'Speculation's ceiling': with a perfect head on a 0.67 B Q8_0 model it breaks even, 0.98x, and every wider tree is slower)"
+                "note": "depth counts draft levels minus one (HASS/EAGLE convention): depth 5 is 6 draft levels. cpu: a chain of 3 draft tokens (4 nodes with the root). With a head that is always right it gains 1.43x on a 0.75 B Q8_0 model on this CPU engine (README, 'Speculation's ceiling', measured 2026-12-04 with the AVX-512 kernels; the 7-node chain gains 1.52x there), and every tree with top-k above 1 is slower than plain decoding"
               },
               "published": {
                 "temperature_0": {
