@@ -4,6 +4,7 @@ import Checks
 import Foundation
 import Inference
 import Platform
+import Quantization
 import StrictJSON
 import Conversion
 import WeightFormat
@@ -79,7 +80,11 @@ struct BenchModel: ParsableCommand {
         let type = EngineBench.mainType(m)
         let name = URL(fileURLWithPath: model).lastPathComponent
         var rows: [JSONValue] = []
+        // The path the model's main storage type takes, and the extensions the kernels see.
+        let path = QuantType(rawValue: type).map(Kernels.path(for:)) ?? "reference"
+        let features = Kernels.cpuFeatures.joined(separator: " ")
         var lines = [
+            "kernels: \(path) (dispatching on: \(features.isEmpty ? "no extensions" : features))",
             "model                      weights/token  params   type   threads  test       t/s             bound t/s        of bound",
             String(repeating: "-", count: 116),
         ]
@@ -114,6 +119,7 @@ struct BenchModel: ParsableCommand {
                         ("bound", .string(boundKind)), ("bound_tokens_per_second", .double(Check.rounded(bound, 2))),
                         (boundKind == "memory" ? "read_bytes_per_second" : "sgemm_flops", .double(rate.rounded())),
                         ("fraction_of_bound", .double(Check.rounded(mean / bound, 3))),
+                        ("kernels", .string(path)), ("cpu_features", .string(features)),
                     ]))
                 let boundText =
                     boundKind == "memory"

@@ -149,6 +149,31 @@ extension Kernels {
     }
 }
 
+extension Kernels {
+    /// The implementation the 8-bit-activation products of `type` take in this process:
+    /// "avx512-vnni", "avx2" or "reference" (the CPU's extensions, within HASSKIT_KERNELS).
+    public static func path(for type: QuantType) -> String {
+        guard let k = type.kernelType else { return "reference" }
+        switch Int(ck_q8act_path(k)) {
+        case Int(CK_PATH_AVX512_VNNI): return "avx512-vnni"
+        case Int(CK_PATH_AVX2): return "avx2"
+        default: return "reference"
+        }
+    }
+
+    /// The instruction-set extensions the kernels dispatch on in this process, by their
+    /// /proc/cpuinfo names (none under HASSKIT_KERNELS=reference).
+    public static var cpuFeatures: [String] {
+        let f = ck_cpu_features()
+        let names: [(UInt32, String)] = [
+            (UInt32(CK_CPU_AVX2), "avx2"), (UInt32(CK_CPU_FMA), "fma"), (UInt32(CK_CPU_F16C), "f16c"),
+            (UInt32(CK_CPU_AVX512F), "avx512f"), (UInt32(CK_CPU_AVX512BW), "avx512bw"),
+            (UInt32(CK_CPU_AVX512VL), "avx512vl"), (UInt32(CK_CPU_AVX512VNNI), "avx512_vnni"),
+        ]
+        return names.filter { f & $0.0 != 0 }.map(\.1)
+    }
+}
+
 extension QuantType {
     /// The C number of a type the kernels run (callers checked `kernelType` when the matrix opened).
     var kernel: Int32 {
