@@ -130,25 +130,37 @@ int ck_q8act_path(int type) {
     return CK_PATH_REFERENCE;
 }
 
-int ck_matmul_rows_q8act_path(int path, int type, const void *w, size_t cols, size_t row_begin, size_t row_end,
-                              const void *xq, size_t n, float *y, size_t ldy) {
-    if (!ck_q8act_supports(type, cols) || !path_available(path, type)) return 0;
-    if (ck_interleaved_rows(type) > 1) return ck_matmul_rows_r8(type, w, cols, row_begin, row_end, xq, n, y, ldy, path);
+/// The product on `path`, which the caller has checked this process may run for `type`.
+static void run_path(int path, int type, const void *w, size_t cols, size_t row_begin, size_t row_end, const void *xq, size_t n,
+                     float *y, size_t ldy) {
+    if (ck_interleaved_rows(type) > 1) {
+        ck_matmul_rows_r8(type, w, cols, row_begin, row_end, xq, n, y, ldy, path);
+        return;
+    }
 #if defined(__x86_64__) || defined(__i386__)
     if (path == CK_PATH_AVX512_VNNI) {
         ck_avx512_matmul_q6_k(w, cols, row_begin, row_end, xq, n, y, ldy);
-        return 1;
+        return;
     }
     if (path == CK_PATH_AVX2) {
         ck_avx2_matmul_rows_q8act(type, w, cols, row_begin, row_end, xq, n, y, ldy);
-        return 1;
+        return;
     }
 #endif
     ck_matmul_rows_q8act_reference(type, w, cols, row_begin, row_end, xq, n, y, ldy);
+}
+
+int ck_matmul_rows_q8act_path(int path, int type, const void *w, size_t cols, size_t row_begin, size_t row_end,
+                              const void *xq, size_t n, float *y, size_t ldy) {
+    if (!ck_q8act_supports(type, cols) || !path_available(path, type)) return 0;
+    run_path(path, type, w, cols, row_begin, row_end, xq, n, y, ldy);
     return 1;
 }
 
 int ck_matmul_rows_q8act(int type, const void *w, size_t cols, size_t row_begin, size_t row_end,
                          const void *xq, size_t n, float *y, size_t ldy) {
-    return ck_matmul_rows_q8act_path(ck_q8act_path(type), type, w, cols, row_begin, row_end, xq, n, y, ldy);
+    // The dispatched path is available by construction: only the shape is checked here.
+    if (!ck_q8act_supports(type, cols)) return 0;
+    run_path(ck_q8act_path(type), type, w, cols, row_begin, row_end, xq, n, y, ldy);
+    return 1;
 }

@@ -7,6 +7,15 @@ import Testing
 /// the C library's expf over the softmax's range (x ≤ 0), give 0 where expf underflows to a
 /// subnormal or for a NaN score, and exactly 1 at 0.
 @Suite struct AttentionPathTests {
+    /// Values uniform in [−1, 1), from a seed.
+    struct Uniform {
+        var state: UInt64
+        mutating func next() -> Float {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Float(Int64(bitPattern: state) >> 40) / Float(1 << 23)
+        }
+    }
+
     @Test func withinTwoUlpOfExpf() {
         var worst: Float = 0
         var x: Float = -87.3
@@ -28,14 +37,10 @@ import Testing
     func causalAttentionEqualsItsReadablePath(_ queries: Int, _ cached: Int) {
         let heads = 6, kvHeads = 2, d = 64, qWidth = heads * d, kvWidth = kvHeads * d
         let positions = cached + queries
-        var state: UInt64 = 0x9E37_79B9
-        func random() -> Float {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Float(Int64(bitPattern: state) >> 40) / Float(1 << 23)
-        }
-        let q = (0..<(queries * qWidth)).map { _ in random() * 2 }
-        let keys = (0..<(positions * kvWidth)).map { _ in random() * 2 }
-        let values = (0..<(positions * kvWidth)).map { _ in random() }
+        var random = Uniform(state: 0x9E37_79B9)
+        let q = (0..<(queries * qWidth)).map { _ in random.next() * 2 }
+        let keys = (0..<(positions * kvWidth)).map { _ in random.next() * 2 }
+        let values = (0..<(positions * kvWidth)).map { _ in random.next() }
         var fast = [Float](repeating: .nan, count: queries * qWidth), plain = fast
         var scores = [Float](repeating: 0, count: queries * positions)
         let scale = 1 / Float(d).squareRoot()
@@ -55,14 +60,10 @@ import Testing
     @Test func aLongRunEqualsItsQueriesAlone() {
         let heads = 4, kvHeads = 2, d = 16, qWidth = heads * d, kvWidth = kvHeads * d, queries = 100, cached = 9
         let positions = cached + queries
-        var state: UInt64 = 42
-        func random() -> Float {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Float(Int64(bitPattern: state) >> 40) / Float(1 << 23)
-        }
-        let q = (0..<(queries * qWidth)).map { _ in random() }
-        let keys = (0..<(positions * kvWidth)).map { _ in random() }
-        let values = (0..<(positions * kvWidth)).map { _ in random() }
+        var random = Uniform(state: 42)
+        let q = (0..<(queries * qWidth)).map { _ in random.next() }
+        let keys = (0..<(positions * kvWidth)).map { _ in random.next() }
+        let values = (0..<(positions * kvWidth)).map { _ in random.next() }
         var run = [Float](repeating: .nan, count: queries * qWidth), alone = run
         var scores = [Float](repeating: 0, count: queries * positions)
         let scale = 1 / Float(d).squareRoot()

@@ -73,28 +73,11 @@ import TestSupport
         }
         let dispatchedEqual = fast.map(\.bitPattern) == reference.map(\.bitPattern)
         #expect(dispatchedEqual, "the dispatched path (\(KernelPath.name)): not the reference's bits")
-        for path in KernelPath.fastPaths {
-            var batch = [Float](repeating: .nan, count: n * rows), single = batch
-            let ran = q.withUnsafeBytes { wp in
-                xq.withUnsafeBytes { xp in
-                    let ran = ck_matmul_rows_q8act_path(
-                        path.code, kernel, wp.baseAddress, cols, begin, end, xp.baseAddress, n, &batch, rows)
-                    for i in 0..<n {
-                        single.withUnsafeMutableBufferPointer { s in
-                            _ = ck_matmul_rows_q8act_path(
-                                path.code, kernel, wp.baseAddress, cols, begin, end,
-                                xp.baseAddress! + i * ck_q8act_bytes(cols), 1, s.baseAddress! + i * rows, rows)
-                        }
-                    }
-                    return ran
-                }
-            }
-            guard ran == 1 else {
-                print("\(type.rawValue): this CPU has no \(path.name) path; \(KernelPath.name) is tested")
-                continue
-            }
-            let batchEqual = batch.map(\.bitPattern) == reference.map(\.bitPattern)
-            let singleEqual = single.map(\.bitPattern) == reference.map(\.bitPattern)
+        for path in KernelPath.everyPath(
+            type: kernel, w: q, cols: cols, rows: rows, begin: begin, end: end, xq: xq, n: n)
+        {
+            let batchEqual = path.batch.map(\.bitPattern) == reference.map(\.bitPattern)
+            let singleEqual = path.single.map(\.bitPattern) == reference.map(\.bitPattern)
             #expect(batchEqual, "\(path.name), batch of \(n): not the reference's bits")
             #expect(singleEqual, "\(path.name), each input alone: not the reference's bits")
         }

@@ -16,6 +16,39 @@ enum KernelPath {
         ("avx2", Int32(CK_PATH_AVX2)), ("avx512-vnni", Int32(CK_PATH_AVX512_VNNI)),
     ]
 
+    /// The product of rows [begin, end) of `w` (a `type` matrix of `cols` columns) with the n
+    /// quantized inputs of `xq`, on every SIMD path this CPU has: each path's result for the batch
+    /// and for each input alone (out rows × n, NaN outside the range). Paths the CPU lacks are
+    /// left out, with a line saying so.
+    static func everyPath(
+        type: Int32, w: [UInt8], cols: Int, rows: Int, begin: Int, end: Int, xq: [UInt8], n: Int
+    ) -> [(name: String, batch: [Float], single: [Float])] {
+        var results: [(name: String, batch: [Float], single: [Float])] = []
+        for path in fastPaths {
+            var batch = [Float](repeating: .nan, count: n * rows), single = batch
+            let ran = w.withUnsafeBytes { wp in
+                xq.withUnsafeBytes { xp in
+                    let ran = ck_matmul_rows_q8act_path(
+                        path.code, type, wp.baseAddress, cols, begin, end, xp.baseAddress, n, &batch, rows)
+                    for i in 0..<n {
+                        single.withUnsafeMutableBufferPointer { s in
+                            _ = ck_matmul_rows_q8act_path(
+                                path.code, type, wp.baseAddress, cols, begin, end,
+                                xp.baseAddress! + i * ck_q8act_bytes(cols), 1, s.baseAddress! + i * rows, rows)
+                        }
+                    }
+                    return ran
+                }
+            }
+            guard ran == 1 else {
+                print("this CPU has no \(path.name) path for kernel type \(type); \(name) is tested")
+                continue
+            }
+            results.append((path.name, batch, single))
+        }
+        return results
+    }
+
     static func pathName(_ code: Int32) -> String {
         fastPaths.first { $0.code == code }?.name ?? "reference"
     }

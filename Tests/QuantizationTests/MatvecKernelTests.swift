@@ -109,24 +109,11 @@ extension MatvecKernelTests {
             #expect(dispatchedEqual, "\(KernelPath.name): not the reference's bits")
             // Every SIMD path this CPU has, in a batch and input by input (rows 23: the AVX-512
             // kernels also take their odd row).
-            for path in KernelPath.fastPaths {
-                var batch = [Float](repeating: .nan, count: n * rows), single = batch
-                let ran = xq.withUnsafeBytes { xp in
-                    let ran = ck_matmul_rows_q8act_path(
-                        path.code, type, wp.baseAddress, cols, 0, rows, xp.baseAddress, n, &batch, rows)
-                    for i in 0..<n {
-                        single.withUnsafeMutableBufferPointer { s in
-                            _ = ck_matmul_rows_q8act_path(
-                                path.code, type, wp.baseAddress, cols, 0, rows,
-                                xp.baseAddress! + i * ck_q8act_bytes(cols),
-                                1, s.baseAddress! + i * rows, rows)
-                        }
-                    }
-                    return ran
-                }
-                guard ran == 1 else { continue }
-                let batchEqual = batch.map(\.bitPattern) == reference.map(\.bitPattern)
-                let singleEqual = single.map(\.bitPattern) == reference.map(\.bitPattern)
+            for path in KernelPath.everyPath(
+                type: type, w: q, cols: cols, rows: rows, begin: 0, end: rows, xq: xq, n: n)
+            {
+                let batchEqual = path.batch.map(\.bitPattern) == reference.map(\.bitPattern)
+                let singleEqual = path.single.map(\.bitPattern) == reference.map(\.bitPattern)
                 #expect(batchEqual, "\(quant.rawValue) \(path.name), batch of \(n): not the reference's bits")
                 #expect(singleEqual, "\(quant.rawValue) \(path.name), each input alone: not the reference's bits")
             }
