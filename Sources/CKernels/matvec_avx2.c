@@ -163,7 +163,8 @@ static void quantize_q8act_avx2(const float *x, size_t cols, q8act_block *out) {
 
 void ck_avx2_quantize_q8act(const float *x, size_t cols, void *dst) { quantize_q8act_avx2(x, cols, (q8act_block *)dst); }
 /// A weight block ready for the integer products: Q8_0 as |w| with its signs (applied to x),
-/// Q4_0 as its unsigned nibbles (low nibbles are elements 0–15), plus the block's scale.
+/// Q4_0 as its unsigned nibbles (low nibbles are elements 0–15), Q5_0 as its unsigned 5-bit values
+/// (the same nibbles with bit i of qh as value i's fifth bit), plus the block's scale.
 typedef struct {
     __m256i values;
     float d;
@@ -177,6 +178,19 @@ static inline wblock load_wblock(int type, const unsigned char *row, size_t b) {
         const unsigned char *block = row + b * sizeof(ck_block_q8_0);
         memcpy(&half, block, 2);
         out.values = _mm256_loadu_si256((const __m256i *)(block + 2));
+    } else if (type == CK_TYPE_Q5_0) {
+        const unsigned char *block = row + b * sizeof(ck_block_q5_0);
+        memcpy(&half, block, 2);
+        uint32_t qh;
+        memcpy(&qh, block + 2, 4);
+        const __m128i raw = _mm_loadu_si128((const __m128i *)(block + 6)), mask = _mm_set1_epi8(0x0F);
+        const __m256i low = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(raw, 4), mask), _mm_and_si128(raw, mask));
+        // Byte i takes byte i/8 of qh, keeps bit i%8 of it, and becomes 16 where that bit is set.
+        const __m256i spread = _mm256_shuffle_epi8(
+            _mm256_set1_epi32((int)qh), _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0));
+        const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ull);
+        const __m256i high = _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit), _mm256_set1_epi8(0x10));
+        out.values = _mm256_or_si256(low, high);
     } else {
         const unsigned char *block = row + b * sizeof(ck_block_q4_0);
         memcpy(&half, block, 2);
@@ -194,6 +208,9 @@ static inline __m256 block_fma(int type, wblock w, const q8act_block *x, __m256 
     __m256i p;
     if (type == CK_TYPE_Q8_0) {
         p = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(w.values, w.values), _mm256_sign_epi8(xq, w.values)), ones);
+    } else if (type == CK_TYPE_Q5_0) {  // (q − 16)·x = q·x − 2 × (8 × the lane sum)
+        p = _mm256_sub_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(w.values, xq), ones),
+                             _mm256_slli_epi32(_mm256_loadu_si256((const __m256i *)x->lane_sums8), 1));
     } else {
         p = _mm256_sub_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(w.values, xq), ones),
                              _mm256_loadu_si256((const __m256i *)x->lane_sums8));
@@ -264,6 +281,11 @@ static void matvec_q8act_rows4_q8_0(const unsigned char *w, size_t stride, size_
 __attribute__((target("avx2,fma,f16c")))
 static void matvec_q8act_rows4_q4_0(const unsigned char *w, size_t stride, size_t blocks, size_t rb, size_t re, const q8act_block *x, float *y) {
     matvec_q8act_rows4(CK_TYPE_Q4_0, w, stride, blocks, rb, re, x, y);
+}
+
+__attribute__((target("avx2,fma,f16c")))
+static void matvec_q8act_rows4_q5_0(const unsigned char *w, size_t stride, size_t blocks, size_t rb, size_t re, const q8act_block *x, float *y) {
+    matvec_q8act_rows4(CK_TYPE_Q5_0, w, stride, blocks, rb, re, x, y);
 }
 
 /// Q4_K: each 32 bytes of nibbles hold two sub-blocks (low and high nibbles); madd with the
@@ -370,6 +392,12 @@ static void matmul_q8act_q4_0(const unsigned char *w, size_t stride, size_t bloc
     matmul_q8act_avx2(CK_TYPE_Q4_0, w, stride, blocks, rb, re, x, n, y, ldy);
 }
 
+__attribute__((target("avx2,fma,f16c")))
+static void matmul_q8act_q5_0(const unsigned char *w, size_t stride, size_t blocks, size_t rb, size_t re, const q8act_block *x,
+                              size_t n, float *y, size_t ldy) {
+    matmul_q8act_avx2(CK_TYPE_Q5_0, w, stride, blocks, rb, re, x, n, y, ldy);
+}
+
 void ck_avx2_matmul_rows_q8act(int type, const void *w, size_t cols, size_t row_begin, size_t row_end, const void *xq, size_t n,
                                float *y, size_t ldy) {
     const size_t stride = ck_row_bytes(type, cols), blocks = cols / 32;
@@ -382,9 +410,13 @@ void ck_avx2_matmul_rows_q8act(int type, const void *w, size_t cols, size_t row_
             for (size_t i = 0; i < n; i++) y[i * ldy + r] = dot_q6k_q8act_avx2(wb + r * stride, x + i * blocks, cols / 256);
         }
     } else if (n == 1) {
-        (type == CK_TYPE_Q8_0 ? matvec_q8act_rows4_q8_0 : matvec_q8act_rows4_q4_0)(wb, stride, blocks, row_begin, row_end, x, y);
+        (type == CK_TYPE_Q8_0   ? matvec_q8act_rows4_q8_0
+         : type == CK_TYPE_Q5_0 ? matvec_q8act_rows4_q5_0
+                                : matvec_q8act_rows4_q4_0)(wb, stride, blocks, row_begin, row_end, x, y);
     } else {
-        (type == CK_TYPE_Q8_0 ? matmul_q8act_q8_0 : matmul_q8act_q4_0)(wb, stride, blocks, row_begin, row_end, x, n, y, ldy);
+        (type == CK_TYPE_Q8_0   ? matmul_q8act_q8_0
+         : type == CK_TYPE_Q5_0 ? matmul_q8act_q5_0
+                                : matmul_q8act_q4_0)(wb, stride, blocks, row_begin, row_end, x, n, y, ldy);
     }
 }
 #endif

@@ -24,7 +24,7 @@ void ck_matvec_rows_reference(int type, const void *w, size_t cols, size_t row_b
 }
 
 // MARK: 8-bit activations
-// Products of Q8_0/Q4_0 rows with activations quantized to 8 bits, as llama.cpp computes them:
+// Products of Q8_0/Q4_0/Q5_0 rows with activations quantized to 8 bits, as llama.cpp computes them:
 // x is cut into blocks of 32 with one f32 scale each (ck_quantize_q8act), and each block's dot
 // product is an exact integer sum, scaled once by (weight scale × activation scale). That turns
 // 32 float multiply-adds into one integer multiply-add instruction, so decoding stops being
@@ -52,12 +52,20 @@ void ck_quantize_q8act_reference(const float *x, size_t cols, void *dst) {
     }
 }
 
-/// Block b of a Q8_0/Q4_0 row as 32 signed values and its scale.
+/// Block b of a Q8_0/Q4_0/Q5_0 row as 32 signed values and its scale.
 static void unpack_block(int type, const unsigned char *row, size_t b, int8_t w[32], float *d) {
     if (type == CK_TYPE_Q8_0) {
         const unsigned char *block = row + b * sizeof(ck_block_q8_0);
         *d = half_value(block);
         memcpy(w, block + 2, 32);
+    } else if (type == CK_TYPE_Q5_0) {
+        const unsigned char *block = row + b * sizeof(ck_block_q5_0);
+        *d = half_value(block);
+        const uint32_t qh = (uint32_t)block[2] | (uint32_t)block[3] << 8 | (uint32_t)block[4] << 16 | (uint32_t)block[5] << 24;
+        for (int i = 0; i < 16; i++) {
+            w[i] = (int8_t)(((block[6 + i] & 0x0F) | ((qh >> i) & 1) << 4) - 16);
+            w[i + 16] = (int8_t)(((block[6 + i] >> 4) | ((qh >> (i + 16)) & 1) << 4) - 16);
+        }
     } else {
         const unsigned char *block = row + b * sizeof(ck_block_q4_0);
         *d = half_value(block);

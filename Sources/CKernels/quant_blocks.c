@@ -1,4 +1,5 @@
-// Q8_0 and Q4_0 block quantization (layouts: docs/FORMAT.md; ggml-common.h block_q8_0/block_q4_0).
+// Q8_0, Q4_0 and Q5_0 block quantization (layouts: docs/FORMAT.md; ggml-common.h block_q8_0,
+// block_q4_0, block_q5_0).
 // The generic versions are written for clarity; the AVX2 versions vectorise the same arithmetic,
 // operation for operation, so both give identical bytes (tests compare them and the Swift reference).
 #include "CKernels.h"
@@ -85,6 +86,51 @@ void ck_dequantize_q4_0(const void *src, float *dst, size_t n) {
         for (int j = 0; j < QK / 2; j++) {
             dst[b * QK + j] = (float)((int)(blk[2 + j] & 0x0F) - 8) * d;
             dst[b * QK + j + QK / 2] = (float)((int)(blk[2 + j] >> 4) - 8) * d;
+        }
+    }
+}
+
+/// Q5_0 as ggml's quantize_row_q5_0_ref: Q4_0's rule with 32 levels (d = max / −16, truncating
+/// x/d + 16.5, capped at 31); the fifth bits go to qh, bit j for value j. Scalar only: Q5_0 is the
+/// fallback for the few matrices whose rows do not fit a K-quant block, so it is never the bulk of
+/// a conversion.
+static inline void q5_0_block(const float *x, unsigned char *out) {
+    float amax = 0.0f, max = 0.0f;
+    for (int j = 0; j < QK; j++) {
+        float a = fabsf(x[j]);
+        if (a > amax) { amax = a; max = x[j]; }
+    }
+    const float d = max / -16.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    put_f16(out, d);
+    uint32_t qh = 0;
+    for (int j = 0; j < QK / 2; j++) {
+        int q0 = (int)(x[j] * id + 16.5f), q1 = (int)(x[j + QK / 2] * id + 16.5f);  // truncation, as the reference's (int8_t) cast
+        q0 = q0 > 31 ? 31 : q0;
+        q1 = q1 > 31 ? 31 : q1;
+        out[6 + j] = (unsigned char)((q0 & 0x0F) | ((q1 & 0x0F) << 4));
+        qh |= (uint32_t)((q0 >> 4) & 1) << j;
+        qh |= (uint32_t)((q1 >> 4) & 1) << (j + QK / 2);
+    }
+    for (int k = 0; k < 4; k++) out[2 + k] = (unsigned char)(qh >> (8 * k));
+}
+
+void ck_quantize_q5_0(const float *src, void *dst, size_t n) {
+    unsigned char *out = (unsigned char *)dst;
+    for (size_t b = 0; b < n / QK; b++) q5_0_block(src + b * QK, out + b * sizeof(ck_block_q5_0));
+}
+
+void ck_dequantize_q5_0(const void *src, float *dst, size_t n) {
+    const unsigned char *in = (const unsigned char *)src;
+    for (size_t b = 0; b < n / QK; b++) {
+        const unsigned char *blk = in + b * sizeof(ck_block_q5_0);
+        const float d = get_f16(blk);
+        const uint32_t qh = (uint32_t)blk[2] | (uint32_t)blk[3] << 8 | (uint32_t)blk[4] << 16 | (uint32_t)blk[5] << 24;
+        for (int j = 0; j < QK / 2; j++) {
+            const int q0 = (blk[6 + j] & 0x0F) | (int)((qh >> j) & 1) << 4;
+            const int q1 = (blk[6 + j] >> 4) | (int)((qh >> (j + QK / 2)) & 1) << 4;
+            dst[b * QK + j] = (float)(q0 - 16) * d;
+            dst[b * QK + j + QK / 2] = (float)(q1 - 16) * d;
         }
     }
 }

@@ -54,5 +54,5 @@ public struct ConversionError: Error, Sendable, CustomStringConvertible {
 
 /// What `hasskit convert --type` accepts.
 public enum ConversionType: String, Sendable, CaseIterable {
-    case f32, f16, bf16, q8_0, q4_0, q4_k, q6_k, q4_k_m, fp8
+    case f32, f16, bf16, q8_0, q4_0, q5_0, q4_k, q6_k, q4_k_m, fp8
 }

@@ -60,12 +60,11 @@ extension Converter {
             case .f32, .f16, .bf16:
                 let q: QuantType = type == .f32 ? .f32 : type == .f16 ? .f16 : .bf16
                 plan.append(entry(q, t.dtype.rawValue == q.rawValue ? .copy : .encode))
-            case .q8_0, .q4_0, .q4_k, .q6_k, .q4_k_m:
+            case .q8_0, .q4_0, .q5_0, .q4_k, .q6_k, .q4_k_m:
                 let wanted = blockType(
                     for: canonical, type: type, layers: layers, columns: columns,
                     outputHead: outputHead && outputType == nil)
-                // Rows that do not fit the block: the nearest smaller block type, else F16.
-                let q = [wanted, .q8_0].first { columns % $0.blockSize == 0 }
+                let q = [wanted, incompatibleFallback(wanted)].first { columns % $0.blockSize == 0 }
                 if var q {
                     let fallback = q != wanted
                     // A GGUF tensor already in this block type is kept as it is.
@@ -117,20 +116,28 @@ extension Converter {
         return kept
     }
 
+    /// The type llama.cpp's `llama_tensor_get_type` puts in place of a K-quant whose rows are not a
+    /// multiple of 256 (its `convert_incompatible_tensor` switch): Q4_K → Q5_0, Q6_K → Q8_0. A
+    /// type that still does not fit becomes F16 there, and here.
+    static func incompatibleFallback(_ wanted: QuantType) -> QuantType {
+        wanted == .q4_k ? .q5_0 : .q8_0
+    }
+
     /// The block type a weight gets, as llama.cpp's `llama_tensor_get_type` chooses it:
-    /// - the output head (or the tied token embedding that serves as it) is Q6_K for the 4-bit
+    /// - the output head (or the tied token embedding that serves as it) is Q6_K for the 4- and 5-bit
     ///   types, Q8_0 where its rows are not a multiple of 256 (llama.cpp: `nx % QK_K != 0`);
     /// - `q4_k_m` is llama.cpp's Q4_K_M recipe: Q6_K for `attn_v` and `ffn_down` in the first and
     ///   last eighth of the layers and every third layer between them; Q4_K for everything else.
     static func blockType(
         for canonical: String, type: ConversionType, layers: Int, columns: Int, outputHead: Bool
     ) -> QuantType {
-        if outputHead, type == .q4_0 || type == .q4_k || type == .q4_k_m {
+        if outputHead, [.q4_0, .q5_0, .q4_k, .q4_k_m].contains(type) {
             return columns % QuantType.q6_k.blockSize == 0 ? .q6_k : .q8_0
         }
         switch type {
         case .q8_0: return .q8_0
         case .q4_0: return .q4_0
+        case .q5_0: return .q5_0
         case .q4_k: return .q4_k
         case .q6_k: return .q6_k
         default: break

@@ -13,8 +13,9 @@ struct Convert: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Convert a checkpoint (LLaMA-2/3, Qwen2, DeepSeek-V3, HASS head) into a .hkw file.",
         discussion: """
-            Types: f32, f16, bf16 (exact for sources of that type), q8_0, q4_0, q4_k, q6_k and q4_k_m \
-            (ggml-compatible blocks; rows that do not fit fall back to q8_0 or f16), fp8 (FP8 weights kept \
+            Types: f32, f16, bf16 (exact for sources of that type), q8_0, q4_0, q5_0, q4_k, q6_k and \
+            q4_k_m (ggml-compatible blocks, chosen per tensor as llama.cpp's quantizer does: the output \
+            head at q6_k; rows that do not fit a K-quant fall back to q5_0 or q8_0, then f16), fp8 (FP8 weights kept \
             with their block scales, byte for byte). Norms and biases are always stored as f32. \
             Tensors stream through in bands, so memory stays small whatever the model size. The output \
             appears only when complete; an existing file is replaced only with --force.

@@ -15,6 +15,9 @@ public enum QuantType: String, Sendable, CaseIterable {
     case q8_0 = "Q8_0"
     /// 32 × 4-bit with one f16 scale, offset 8 (18 bytes).
     case q4_0 = "Q4_0"
+    /// 32 × 5-bit with one f16 scale, offset 16: f16 d, 4 bytes of fifth bits, 16 bytes of nibbles
+    /// (22 bytes). llama.cpp's fallback for a Q4_K matrix whose rows are not a multiple of 256.
+    case q5_0 = "Q5_0"
     /// 256-element super-block: f16 d, f16 dmin, 12 bytes of 6-bit scales/mins, 128 bytes of nibbles (144 bytes).
     case q4_k = "Q4_K"
     /// 256-element super-block: 128 bytes low nibbles, 64 bytes high 2 bits, 16 int8 scales, f16 d (210 bytes).
@@ -31,7 +34,7 @@ public enum QuantType: String, Sendable, CaseIterable {
     public var blockSize: Int {
         switch self {
         case .f32, .f16, .bf16, .f8e4m3, .i32, .i64: return 1
-        case .q8_0, .q4_0, .q4_0_r8, .q8_0_r8: return 32
+        case .q8_0, .q4_0, .q5_0, .q4_0_r8, .q8_0_r8: return 32
         case .q4_k, .q6_k, .q4_k_r8: return 256
         }
     }
@@ -45,6 +48,7 @@ public enum QuantType: String, Sendable, CaseIterable {
         case .i64: return 8
         case .q8_0, .q8_0_r8: return 34
         case .q4_0, .q4_0_r8: return 18
+        case .q5_0: return 22
         case .q4_k, .q4_k_r8: return 144
         case .q6_k: return 210
         }

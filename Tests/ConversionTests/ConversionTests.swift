@@ -196,6 +196,23 @@ import WeightFormat
         }
     }
 
+    /// Rows that do not fit a K-quant block take llama.cpp's replacement (`llama_tensor_get_type`'s
+    /// `convert_incompatible_tensor`): Q4_K → Q5_0, Q6_K → Q8_0. The LLaMA-3 fixture's rows are 128
+    /// wide (320 for ffn_down), and of its 2 layers, q4_k_m gives layer 1 more bits.
+    @Test func rowsThatDoNotFitAKQuantTakeLlamaCppsReplacement() throws {
+        let out = Fixtures.temporaryDirectory() + "/m.hkw"
+        _ = try Converter.convert(source: Fixtures.path("llama3"), out: out, options: .init(type: .q4_k_m))
+        let f = try HKWFile(path: out)
+        #expect(f.tensor(named: "token_embd.weight")?.type == .q5_0)
+        #expect(f.tensor(named: "output.weight")?.type == .q8_0_r8)
+        for layer in 0..<2 {
+            #expect(f.tensor(named: "blk.\(layer).attn_q.weight")?.type == .q5_0)
+            let moreBits: QuantType = layer == 1 ? .q8_0_r8 : .q5_0
+            #expect(f.tensor(named: "blk.\(layer).attn_v.weight")?.type == moreBits, "layer \(layer)")
+            #expect(f.tensor(named: "blk.\(layer).ffn_down.weight")?.type == moreBits, "layer \(layer)")
+        }
+    }
+
     /// The row-interleaved layout changes where the bytes go, not what they say: with and without
     /// it, every tensor decodes to the same bits, and the files have the same size.
     @Test(arguments: [ConversionType.q8_0, .q4_0, .q4_k_m])

@@ -77,6 +77,21 @@ extension DiskHeavyTests {
             #expect(q4File.tensor(named: "token_embd.weight")?.data.array == source.contiguousData().array)
             #expect(q4File.tensor(named: "blk.0.attn_q.weight").map { [.q4_0, .q4_0_r8].contains($0.type) } == true)
 
+            // q4_k_m chooses every tensor's type as llama.cpp's quantizer does for this model
+            // (`llama_model_quantize` Q4_K_M of the same GGUF, counted with gguf-py): Q8_0 for the
+            // output head and the 14 attn_v that want Q6_K (rows of 576), Q5_0 for the 166
+            // matrices that want Q4_K, and Q6_K/Q4_K for ffn_down (rows of 1536).
+            let q4km = dir + "/q4km.hkw"
+            let convertQ4KM = try Self.run(["convert", gguf, "--out", q4km, "--type", "q4_k_m"])
+            #expect(convertQ4KM.status == 0, "\(convertQ4KM.stderr)")
+            var counts: [String: Int] = [:]
+            for t in try HKWFile(path: q4km).tensors where t.shape.count == 2 {
+                counts[(t.type?.interleavedBase ?? t.type)?.rawValue ?? "?", default: 0] += 1
+            }
+            #expect(counts == ["Q8_0": 15, "Q5_0": 166, "Q6_K": 14, "Q4_K": 16], "\(counts)")
+            let runQ4KM = try Self.run(["run", q4km, "--prompt", "The capital of France is", "--max-tokens", "4"])
+            #expect(runQ4KM.status == 0 && !runQ4KM.stdout.isEmpty, "\(runQ4KM.stderr)")
+
             // The template command and the engine benchmark work on it too.
             try Data(#"[{"role": "user", "content": "Hi"}]"#.utf8).write(to: URL(fileURLWithPath: dir + "/m.json"))
             let t = try Self.run(["template", model, "--messages", dir + "/m.json", "--add-generation-prompt"])

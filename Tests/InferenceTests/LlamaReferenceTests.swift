@@ -3,6 +3,7 @@ import Inference
 import StrictJSON
 import Testing
 import TestSupport
+import WeightFormat
 
 /// The engine against transformers (`refs/<model>.json`): last-position logits and greedy
 /// continuations of every prompt, from F32 conversions of the fixture checkpoints.
@@ -48,5 +49,25 @@ import TestSupport
                 }
             }
         }
+    }
+
+    /// q4_k on rows that do not fit a K-quant block (the LLaMA-3 fixture's are 128 wide) stores
+    /// them as Q5_0, as llama.cpp does: the engine runs them, and they keep the logits closer to
+    /// the f32 file's than Q4_0 does (f32 activations, so only the weights differ).
+    @Test func q5_0RowsRunAndBeatQ4_0() throws {
+        let dir = Fixtures.temporaryDirectory()
+        var logits: [ConversionType: [Float]] = [:]
+        for type in [ConversionType.f32, .q4_0, .q4_k] {
+            let path = dir + "/\(type.rawValue).hkw"
+            _ = try Converter.convert(source: Fixtures.path("llama3"), out: path, options: .init(type: type))
+            let model = try LlamaModel(path: path, threads: 1, activations: .f32)
+            logits[type] = model.prefill(tokens: [1, 17, 300, 42, 9], cache: model.makeCache()).logits
+        }
+        #expect(try HKWFile(path: dir + "/q4_k.hkw").tensor(named: "blk.0.attn_q.weight")?.type == .q5_0)
+        func distance(_ type: ConversionType) -> Float {
+            zip(logits[type]!, logits[.f32]!).map { ($0 - $1) * ($0 - $1) }.reduce(0, +).squareRoot()
+        }
+        #expect(distance(.q4_k) > 0)
+        #expect(distance(.q4_k) < distance(.q4_0), "q4_k (Q5_0 rows) \(distance(.q4_k)) vs q4_0 \(distance(.q4_0))")
     }
 }

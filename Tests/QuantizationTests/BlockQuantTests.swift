@@ -4,7 +4,7 @@ import Quantization
 import Testing
 import TestSupport
 
-/// Q8_0/Q4_0: the C kernels (fast and generic) equal the Swift reference, and all equal the gguf
+/// Q8_0/Q4_0/Q5_0: the C kernels (fast and generic) equal the Swift reference, and all equal the gguf
 /// Python package's bytes on the committed vectors (`Scripts/gen_quant_vectors.py`).
 @Suite struct BlockQuantTests {
     static func floats(_ relative: String) throws -> [Float] {
@@ -43,6 +43,17 @@ import TestSupport
         #expect(BlockQuantReference.quantizeQ4_0(x) == expected)
         let deq = try Self.floats("quant/q4_0_dequant_f32.bin")
         let ours = try #require(Quantizer.decode(expected, as: .q4_0, count: x.count))
+        for (a, b) in zip(ours, deq) { #expect(a.bitPattern == b.bitPattern || (a.isNaN && b.isNaN)) }
+    }
+
+    /// Q5_0 has one C quantizer (scalar: it is the fallback for a few matrices), so gguf-py's
+    /// bytes are its oracle, and its decoder's values.
+    @Test func q5_0MatchesGGUFPython() throws {
+        let x = try Self.floats("quant/input_f32.bin")
+        let expected = try FileSystem.readFile(Fixtures.path("quant/q5_0.bin"))
+        #expect(Quantizer.encode(x, as: .q5_0) == expected)
+        let deq = try Self.floats("quant/q5_0_dequant_f32.bin")
+        let ours = try #require(Quantizer.decode(expected, as: .q5_0, count: x.count))
         for (a, b) in zip(ours, deq) { #expect(a.bitPattern == b.bitPattern || (a.isNaN && b.isNaN)) }
     }
 

@@ -71,7 +71,7 @@ import TestSupport
         #expect(back[0..<256].allSatisfy { $0 == 0 })
     }
 
-    @Test(arguments: [(QuantType.q4_k, 0.12), (.q6_k, 0.03), (.q8_0, 0.01), (.q4_0, 0.12)])
+    @Test(arguments: [(QuantType.q4_k, 0.12), (.q6_k, 0.03), (.q8_0, 0.01), (.q4_0, 0.12), (.q5_0, 0.06)])
     func errorIsBounded(_ type: QuantType, _ bound: Double) throws {
         let x = Self.randomValues(64 * 256, seed: 42)
         let q = try #require(Quantizer.encode(x, as: type))

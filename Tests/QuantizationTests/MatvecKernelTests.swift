@@ -77,7 +77,7 @@ extension MatvecKernelTests {
     /// activations' 8-bit rounding.
     @Test(arguments: [
         (QuantType.q8_0, 1), (.q8_0, 3), (.q8_0, 4), (.q8_0, 16), (.q8_0, 60), (.q4_0, 1), (.q4_0, 5), (.q4_0, 60),
-        (.q4_k, 1), (.q4_k, 7), (.q6_k, 1), (.q6_k, 5),
+        (.q5_0, 1), (.q5_0, 6), (.q5_0, 60), (.q4_k, 1), (.q4_k, 7), (.q6_k, 1), (.q6_k, 5),
     ])
     func int8ActivationKernelsAgreeBitForBit(_ quant: QuantType, _ n: Int) throws {
         var g = SeededGenerator(seed: 1592590341)
@@ -86,9 +86,7 @@ extension MatvecKernelTests {
         let x = (0..<(n * cols)).map { i in Float.random(in: -2...2, using: &g) * (i % 53 == 0 ? 50 : 1) }
         let q = try #require(Quantizer.encode(w, as: quant))
         let xq = Self.q8act(x, cols: cols)
-        let type = Int32(
-            quant == .q8_0 ? CK_TYPE_Q8_0 : quant == .q4_0 ? CK_TYPE_Q4_0 : quant == .q4_k ? CK_TYPE_Q4_K : CK_TYPE_Q6_K
-        )
+        let type = try #require(quant.kernelType)
         var fast = [Float](repeating: .nan, count: n * rows), reference = fast
         var scratch = [Float](repeating: 0, count: cols)
         q.withUnsafeBytes { wp in

@@ -22,6 +22,11 @@ typedef struct {
     uint8_t qs[16];  // 32 nibbles, value − 8
 } ck_block_q4_0;
 typedef struct {
+    uint16_t d;
+    uint8_t qh[4];   // bit i: the fifth bit of value i
+    uint8_t qs[16];  // low 4 bits: values 0–15 in the low nibbles, 16–31 in the high; value − 16
+} ck_block_q5_0;
+typedef struct {
     uint16_t d, dmin;
     uint8_t scales[12];  // 8 six-bit scales and 8 six-bit minimums, packed
     uint8_t qs[128];     // 256 nibbles
@@ -34,6 +39,7 @@ typedef struct {
 } ck_block_q6_k;
 _Static_assert(sizeof(ck_block_q8_0) == 34, "Q8_0 block is 34 bytes");
 _Static_assert(sizeof(ck_block_q4_0) == 18, "Q4_0 block is 18 bytes");
+_Static_assert(sizeof(ck_block_q5_0) == 22, "Q5_0 block is 22 bytes");
 _Static_assert(sizeof(ck_block_q4_k) == 144, "Q4_K super-block is 144 bytes");
 _Static_assert(sizeof(ck_block_q6_k) == 210, "Q6_K super-block is 210 bytes");
 
@@ -100,6 +106,10 @@ void ck_dequantize_q8_0(const void *src, float *dst, size_t n);
 void ck_quantize_q4_0(const float *src, void *dst, size_t n);
 void ck_quantize_q4_0_generic(const float *src, void *dst, size_t n);
 void ck_dequantize_q4_0(const void *src, float *dst, size_t n);
+/// Q5_0 (22-byte blocks of 32): ggml's `quantize_row_q5_0_ref`, the scale set by the signed value
+/// of largest magnitude (d = max / −16), each value truncating x/d + 16.5, capped at 31.
+void ck_quantize_q5_0(const float *src, void *dst, size_t n);
+void ck_dequantize_q5_0(const void *src, float *dst, size_t n);
 
 /// Index of the first NaN or infinity in `src`, or `n` when all values are finite.
 size_t ck_first_nonfinite(const float *src, size_t n);
@@ -118,7 +128,7 @@ void ck_dequantize_q6_k(const void *src, float *dst, size_t n);
 enum {
     CK_TYPE_F32 = 0, CK_TYPE_F16 = 1, CK_TYPE_BF16 = 2, CK_TYPE_Q8_0 = 3, CK_TYPE_Q4_0 = 4,
     CK_TYPE_Q4_K = 5, CK_TYPE_Q6_K = 6, CK_TYPE_Q4_0_R8 = 7, CK_TYPE_Q4_K_R8 = 8,
-    CK_TYPE_Q8_0_R8 = 9,
+    CK_TYPE_Q8_0_R8 = 9, CK_TYPE_Q5_0 = 10,
 };
 
 /// Row-interleaved types (Q8_0_R8, Q4_0_R8, Q4_K_R8; see interleaved.c and docs/FORMAT.md) hold the
