@@ -14,6 +14,11 @@ the same text (hasskit's bundled evaluation text), as `llama-perplexity --kl-div
 scored; mean KL(f32 ‖ quantized) in nats, top-1 agreement, perplexity. llama.cpp's GGUFs come from
 llama.cpp's own converter, so their Q/K rows are permuted as llama.cpp expects (the note in
 bench-llamacpp.py about its hand-written GGUF does not apply here).
+
+It also reports how many tensors of hasskit's file (converted again with --plain-rows, ggml's row
+layout) are byte for byte llama.cpp's: same type, same bytes (attn_q/attn_k after applying the
+row permutation llama.cpp's converter gives them). Where every tensor is, the two recipes and
+quantizers agree entirely and the files differ only in their containers.
 """
 import argparse
 import json
@@ -23,9 +28,38 @@ import re
 import subprocess
 import sys
 
+import struct
+
 import numpy as np
 
-FTYPES = {"f32": 0, "q8_0": 7, "q4_0": 2, "q4_k": 14, "q4_k_m": 15}
+FTYPES = {"f32": 0, "q8_0": 7, "q4_0": 2, "q5_0": 8, "q4_k": 14, "q4_k_m": 15}
+
+
+def hkw_tensors(path):
+    """name -> (type, bytes) of a .hkw file (docs/FORMAT.md: preamble, JSON header, data)."""
+    raw = open(path, "rb").read()
+    header_length, data_offset = struct.unpack("<QQ", raw[24:40])
+    header = json.loads(raw[64:64 + header_length])
+    return {t["name"]: (t["type"], raw[data_offset + t["offset"]: data_offset + t["offset"] + t["length"]])
+            for t in header["tensors"]}
+
+
+def identical_tensors(hkw_path, gguf_path):
+    """(tensors of the GGUF that hasskit's file holds with the same type and bytes, tensors)."""
+    import gguf
+    ours = hkw_tensors(hkw_path)
+    reader = gguf.GGUFReader(gguf_path)
+    heads = {"attn_q": int(reader.fields["llama.attention.head_count"].parts[-1][0]),
+             "attn_k": int(reader.fields["llama.attention.head_count_kv"].parts[-1][0])}
+    same = 0
+    for t in reader.tensors:
+        kind, (typ, data) = t.name.split(".")[2] if t.name.startswith("blk.") else "", ours.get(t.name, ("", b""))
+        if kind in heads and typ == t.tensor_type.name:
+            rows = int(t.shape[1])
+            r = np.frombuffer(data, np.uint8).reshape(rows, -1)
+            data = r.reshape(heads[kind], 2, rows // heads[kind] // 2, -1).swapaxes(1, 2).tobytes()
+        same += typ == t.tensor_type.name and data == t.data.tobytes()
+    return same, len(reader.tensors)
 
 
 def eval_text():
@@ -86,7 +120,7 @@ def compare(model, reference, chunks):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("gguf")
-    ap.add_argument("--types", default="q8_0,q4_0,q4_k,q4_k_m")
+    ap.add_argument("--types", default="q8_0,q4_0,q5_0,q4_k,q4_k_m")
     ap.add_argument("--context", type=int, default=256)
     ap.add_argument("--hasskit", default=".build/release/hasskit")
     ap.add_argument("--work", default="/tmp/hasskit-bench-fidelity")
@@ -109,26 +143,29 @@ def main():
 
     # hasskit: f32 and each type from the same GGUF.
     hk_f32 = os.path.join(args.work, "hasskit-f32.hkw")
-    if not os.path.exists(hk_f32):
-        subprocess.run([args.hasskit, "convert", args.gguf, "--out", hk_f32, "--type", "f32"], check=True,
-                       stdout=subprocess.DEVNULL)
+    def convert(out, typ, *extra):  # always anew: the cached llama.cpp files do not change, hasskit may
+        subprocess.run([args.hasskit, "convert", args.gguf, "--out", out, "--type", typ, "--force", *extra],
+                       check=True, stdout=subprocess.DEVNULL)
+    convert(hk_f32, "f32")
     print(f"text: {len(tokens)} llama.cpp tokens, chunks of {args.context}; mean KL(f32 ‖ type) in nats")
-    print(f"{'type':7} {'llama.cpp KLD':>14} {'top-1':>7} {'ppl':>7} {'MiB':>6}   {'hasskit KLD':>12} {'top-1':>7} {'ppl':>7} {'MiB':>6}   f32 ppl (llama.cpp, hasskit)")
+    print(f"{'type':7} {'llama.cpp KLD':>14} {'top-1':>7} {'ppl':>7} {'MiB':>6}   {'hasskit KLD':>12} {'top-1':>7} {'ppl':>7} {'MiB':>6}   "
+          "f32 ppl (llama.cpp, hasskit)   tensors byte for byte llama.cpp's")
     for typ in args.types.split(","):
         gg = os.path.join(args.work, f"llamacpp-{typ}.gguf")
         quantize(f32, gg, FTYPES[typ])
         lc = compare(llama_logits(gg, chunks, args.context), reference, chunks)
         hk_path = os.path.join(args.work, f"hasskit-{typ}.hkw")
-        if not os.path.exists(hk_path):
-            subprocess.run([args.hasskit, "convert", args.gguf, "--out", hk_path, "--type", typ], check=True,
-                           stdout=subprocess.DEVNULL)
+        convert(hk_path, typ)
+        plain = os.path.join(args.work, f"hasskit-{typ}-plain-rows.hkw")
+        convert(plain, typ, "--plain-rows")
+        same, total = identical_tensors(plain, gg)
         hk = json.loads(subprocess.run([args.hasskit, "eval", hk_path, "--reference", hk_f32, "--text", text_file,
                                         "--context", str(args.context), "--json"],
                                        check=True, capture_output=True, text=True).stdout)
         mib = lambda p: os.path.getsize(p) / 2**20
         print(f"{typ:7} {lc['mean_kld']:14.4f} {lc['top1_agreement']:7.3f} {lc['perplexity']:7.2f} {mib(gg):6.1f}   "
               f"{hk['mean_kld']:12.4f} {hk['top1_agreement']:7.3f} {hk['perplexity']:7.2f} {mib(hk_path):6.1f}   "
-              f"({lc['reference_perplexity']:.2f}, {hk['reference_perplexity']:.2f})")
+              f"({lc['reference_perplexity']:.2f}, {hk['reference_perplexity']:.2f})   {same}/{total}")
         sys.stdout.flush()
 
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Layout vectors for Q4_K and Q6_K, made with the `gguf` Python package's dequantizers (gguf-py
+"""Layout vectors for Q4_K, Q5_K and Q6_K, made with the `gguf` Python package's dequantizers (gguf-py
 has no K-quant quantizer): random but valid blocks (finite f16 scales), and the values gguf-py
 decodes from them. hasskit's dequantizers must give the same floats bit for bit.
 
@@ -26,7 +26,9 @@ def main():
     rng = np.random.default_rng(256)
     q4k = blocks(rng, 16, 144, [0, 2])
     q6k = blocks(rng, 16, 210, [208])
-    for name, raw, qt in (("q4_k", q4k, gguf.GGMLQuantizationType.Q4_K), ("q6_k", q6k, gguf.GGMLQuantizationType.Q6_K)):
+    q5k = blocks(rng, 16, 176, [0, 2])
+    for name, raw, qt in (("q4_k", q4k, gguf.GGMLQuantizationType.Q4_K), ("q6_k", q6k, gguf.GGMLQuantizationType.Q6_K),
+                          ("q5_k", q5k, gguf.GGMLQuantizationType.Q5_K)):
         raw.tofile(os.path.join(OUT, f"{name}_blocks.bin"))
         dequantize(raw.reshape(-1), qt).astype("<f4").tofile(os.path.join(OUT, f"{name}_blocks_dequant_f32.bin"))
 

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Golden vectors for the block quantizers, made by the `gguf` Python package (llama.cpp's
-gguf-py, whose Q8_0/Q4_0/Q5_0 quantizers are bit-exact with ggml's reference C code).
+gguf-py, whose Q8_0/Q4_0/Q5_0/Q5_1 quantizers are bit-exact with ggml's reference C code).
 
     pip install gguf numpy && python3 Scripts/gen_quant_vectors.py
 
-Writes Tests/Fixtures/quant/{input_f32.bin, q8_0.bin, q4_0.bin, q5_0.bin and each one's
+Writes Tests/Fixtures/quant/{input_f32.bin, q8_0.bin, q4_0.bin, q5_0.bin, q5_1.bin and each one's
 _dequant_f32.bin} and a README line with the versions.
 """
 import os
@@ -37,7 +37,7 @@ def main():
     x = vectors()
     x.astype("<f4").tofile(os.path.join(OUT, "input_f32.bin"))
     for name, qt in (("q8_0", gguf.GGMLQuantizationType.Q8_0), ("q4_0", gguf.GGMLQuantizationType.Q4_0),
-                     ("q5_0", gguf.GGMLQuantizationType.Q5_0)):
+                     ("q5_0", gguf.GGMLQuantizationType.Q5_0), ("q5_1", gguf.GGMLQuantizationType.Q5_1)):
         q = quantize(x.reshape(-1, 32 * 8), qt)
         q.tofile(os.path.join(OUT, f"{name}.bin"))
         dequantize(q, qt).astype("<f4").tofile(os.path.join(OUT, f"{name}_dequant_f32.bin"))

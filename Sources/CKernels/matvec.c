@@ -3,7 +3,7 @@
 //     The reference decodes each row into a scratch buffer and dots it with x (every type); Q8_0 and
 //     Q4_0 also have fused AVX2/FMA kernels that read the blocks once.
 //   - 8-bit activations (llama.cpp's scheme, the default): ck_quantize_q8act, then
-//     ck_matmul_rows_q8act for Q8_0, Q4_0, Q5_0, Q4_K and Q6_K rows (the row-interleaved types are in
+//     ck_matmul_rows_q8act for Q8_0, Q4_0, Q5_0, Q5_1, Q4_K, Q5_K and Q6_K rows (the row-interleaved types are in
 //     interleaved.c), each next to a readable reference that it equals bit for bit.
 // This file holds the row sizes and the dispatch; the kernels are in matvec_avx2.c and their
 // readable references in matvec_reference.c. Dispatch follows ck_cpu_features() (no extensions
@@ -21,6 +21,8 @@ size_t ck_block_bytes(int type) {
     case CK_TYPE_Q4_0:
     case CK_TYPE_Q4_0_R8: return sizeof(ck_block_q4_0);
     case CK_TYPE_Q5_0: return sizeof(ck_block_q5_0);
+    case CK_TYPE_Q5_1: return sizeof(ck_block_q5_1);
+    case CK_TYPE_Q5_K: return sizeof(ck_block_q5_k);
     case CK_TYPE_Q4_K:
     case CK_TYPE_Q4_K_R8: return sizeof(ck_block_q4_k);
     case CK_TYPE_Q6_K: return sizeof(ck_block_q6_k);
@@ -35,8 +37,10 @@ size_t ck_row_bytes(int type, size_t cols) {
     case CK_TYPE_BF16: return cols * ck_block_bytes(type);
     case CK_TYPE_Q8_0:
     case CK_TYPE_Q4_0:
-    case CK_TYPE_Q5_0: return cols / 32 * ck_block_bytes(type);
+    case CK_TYPE_Q5_0:
+    case CK_TYPE_Q5_1: return cols / 32 * ck_block_bytes(type);
     case CK_TYPE_Q4_K:
+    case CK_TYPE_Q5_K:
     case CK_TYPE_Q6_K: return cols / 256 * ck_block_bytes(type);
     default: return 0;
     }
@@ -50,6 +54,8 @@ void ck_dequantize_row(int type, const void *src, float *dst, size_t cols) {
     case CK_TYPE_Q8_0: ck_dequantize_q8_0(src, dst, cols); break;
     case CK_TYPE_Q4_0: ck_dequantize_q4_0(src, dst, cols); break;
     case CK_TYPE_Q5_0: ck_dequantize_q5_0(src, dst, cols); break;
+    case CK_TYPE_Q5_1: ck_dequantize_q5_1(src, dst, cols); break;
+    case CK_TYPE_Q5_K: ck_dequantize_q5_k(src, dst, cols); break;
     case CK_TYPE_Q4_K: ck_dequantize_q4_k(src, dst, cols); break;
     case CK_TYPE_Q6_K: ck_dequantize_q6_k(src, dst, cols); break;
     default: memset(dst, 0, cols * 4); break;
@@ -105,8 +111,10 @@ int ck_q8act_supports(int type, size_t cols) {
     switch (ck_base_type(type)) {
     case CK_TYPE_Q8_0:
     case CK_TYPE_Q4_0:
-    case CK_TYPE_Q5_0: return cols % 32 == 0;
+    case CK_TYPE_Q5_0:
+    case CK_TYPE_Q5_1: return cols % 32 == 0;
     case CK_TYPE_Q4_K:
+    case CK_TYPE_Q5_K:
     case CK_TYPE_Q6_K: return cols % 256 == 0;
     default: return 0;
     }

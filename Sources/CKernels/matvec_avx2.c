@@ -288,16 +288,19 @@ static void matvec_q8act_rows4_q5_0(const unsigned char *w, size_t stride, size_
     matvec_q8act_rows4(CK_TYPE_Q5_0, w, stride, blocks, rb, re, x, y);
 }
 
-/// Q4_K: each 32 bytes of nibbles hold two sub-blocks (low and high nibbles); madd with the
-/// sub-block's scale instead of ones gives scⱼ·(lane sum) exactly. One super-block of one row.
+/// Q4_K and Q5_K: each 32 bytes of nibbles hold two sub-blocks (low and high nibbles), Q5_K's
+/// fifth bits come from qh (bit j of each byte for sub-block j); madd with the sub-block's scale
+/// instead of ones gives scⱼ·(lane sum) exactly. One super-block of one row.
 __attribute__((target("avx2,fma,f16c"), always_inline))
-static inline void q4k_superblock(const unsigned char *blk, const q8act_block *x, __m256 *acc, float *corr) {
-    const __m256i mask = _mm256_set1_epi8(0x0F);
+static inline void kq_superblock(int type, const unsigned char *blk, const q8act_block *x, __m256 *acc, float *corr) {
+    const __m256i mask = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
     uint16_t hd, hm;
     memcpy(&hd, blk, 2);
     memcpy(&hm, blk + 2, 2);
     const float d = _cvtsh_ss(hd), dmin = _cvtsh_ss(hm);
-    const uint8_t *packed = blk + 4, *qs = blk + 16;
+    const int five = type == CK_TYPE_Q5_K;
+    const uint8_t *packed = blk + 4, *qs = blk + (five ? 48 : 16);
+    const __m256i qh = five ? _mm256_loadu_si256((const __m256i *)(blk + 16)) : _mm256_setzero_si256();
     for (int c = 0; c < 4; c++) {
         const __m256i v = _mm256_loadu_si256((const __m256i *)(qs + 32 * c));
         const __m256i nib[2] = {_mm256_and_si256(v, mask), _mm256_and_si256(_mm256_srli_epi16(v, 4), mask)};
@@ -306,7 +309,12 @@ static inline void q4k_superblock(const unsigned char *blk, const q8act_block *x
             uint8_t sc, m;
             unpack_scale_min(j, packed, &sc, &m);
             const q8act_block *xb = x + j;
-            const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(nib[h], _mm256_loadu_si256((const __m256i *)xb->q)),
+            __m256i q = nib[h];
+            if (five) {
+                const __m256i bit = _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(j)), one);
+                q = _mm256_or_si256(q, _mm256_slli_epi16(bit, 4));
+            }
+            const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(q, _mm256_loadu_si256((const __m256i *)xb->q)),
                                                 _mm256_set1_epi16((short)sc));
             *acc = _mm256_fmadd_ps(_mm256_set1_ps(d * xb->d), _mm256_cvtepi32_ps(p), *acc);
             *corr = fmaf(dmin * xb->d, (float)(m * xb->sum), *corr);
@@ -314,11 +322,12 @@ static inline void q4k_superblock(const unsigned char *blk, const q8act_block *x
     }
 }
 
-/// Q4_K rows; for one input, four rows at a time from the four quarters of the range (see
+/// Q4_K or Q5_K rows; for one input, four rows at a time from the four quarters of the range (see
 /// matvec_q8act_rows4), each row's operations in the same order as alone.
-__attribute__((target("avx2,fma,f16c")))
-static void matmul_q4k_q8act_avx2(const unsigned char *w, size_t stride, size_t cols, size_t rb, size_t re, const q8act_block *x,
-                                  size_t n, float *y, size_t ldy) {
+__attribute__((target("avx2,fma,f16c"), always_inline))
+static inline void matmul_kq_q8act_avx2(int type, const unsigned char *w, size_t stride, size_t cols, size_t rb, size_t re,
+                                        const q8act_block *x, size_t n, float *y, size_t ldy) {
+    const size_t block = type == CK_TYPE_Q5_K ? sizeof(ck_block_q5_k) : sizeof(ck_block_q4_k);
     const size_t superblocks = cols / 256;
     size_t first = rb;
     if (n == 1) {
@@ -327,7 +336,7 @@ static void matmul_q4k_q8act_avx2(const unsigned char *w, size_t stride, size_t 
             __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
             float corr[4] = {0, 0, 0, 0};
             for (size_t sb = 0; sb < superblocks; sb++) {
-                for (int k = 0; k < 4; k++) q4k_superblock(w + (r + k * quarter) * stride + sb * sizeof(ck_block_q4_k), x + sb * 8, &acc[k], &corr[k]);
+                for (int k = 0; k < 4; k++) kq_superblock(type, w + (r + k * quarter) * stride + sb * block, x + sb * 8, &acc[k], &corr[k]);
             }
             for (int k = 0; k < 4; k++) y[r + k * quarter] = hsum256(acc[k]) - corr[k];
         }
@@ -337,10 +346,45 @@ static void matmul_q4k_q8act_avx2(const unsigned char *w, size_t stride, size_t 
         for (size_t i = 0; i < n; i++) {
             __m256 acc = _mm256_setzero_ps();
             float corr = 0;
-            for (size_t sb = 0; sb < superblocks; sb++) q4k_superblock(w + r * stride + sb * sizeof(ck_block_q4_k), x + i * (cols / 32) + sb * 8, &acc, &corr);
+            for (size_t sb = 0; sb < superblocks; sb++) kq_superblock(type, w + r * stride + sb * block, x + i * (cols / 32) + sb * 8, &acc, &corr);
             y[i * ldy + r] = hsum256(acc) - corr;
         }
     }
+}
+
+__attribute__((target("avx2,fma,f16c")))
+static void matmul_q4k_q8act_avx2(const unsigned char *w, size_t stride, size_t cols, size_t rb, size_t re, const q8act_block *x,
+                                  size_t n, float *y, size_t ldy) {
+    matmul_kq_q8act_avx2(CK_TYPE_Q4_K, w, stride, cols, rb, re, x, n, y, ldy);
+}
+
+__attribute__((target("avx2,fma,f16c")))
+static void matmul_q5k_q8act_avx2(const unsigned char *w, size_t stride, size_t cols, size_t rb, size_t re, const q8act_block *x,
+                                  size_t n, float *y, size_t ldy) {
+    matmul_kq_q8act_avx2(CK_TYPE_Q5_K, w, stride, cols, rb, re, x, n, y, ldy);
+}
+
+/// Q5_1: the 5-bit values as Q5_0's (unsigned), the lanes taking (d·dx) × q·x and a separate sum
+/// (m·dx) × Σx, added at the end, as the reference orders them.
+__attribute__((target("avx2,fma,f16c")))
+static float dot_q5_1_q8act_avx2(const unsigned char *row, const q8act_block *x, size_t blocks) {
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256 acc = _mm256_setzero_ps();
+    float corr = 0;
+    for (size_t b = 0; b < blocks; b++) {
+        const unsigned char *block = row + b * sizeof(ck_block_q5_1);
+        uint16_t hm;
+        memcpy(&hm, block + 2, 2);
+        // Q5_1's qh and qs sit 2 bytes further than Q5_0's: load them as a Q5_0 block there.
+        wblock wb = load_wblock(CK_TYPE_Q5_0, block + 2, 0);
+        uint16_t hd;
+        memcpy(&hd, block, 2);
+        wb.d = _cvtsh_ss(hd);
+        const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(wb.values, _mm256_loadu_si256((const __m256i *)x[b].q)), ones);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(wb.d * x[b].d), _mm256_cvtepi32_ps(p), acc);
+        corr = fmaf(_cvtsh_ss(hm) * x[b].d, (float)x[b].sum, corr);
+    }
+    return hsum256(acc) + corr;
 }
 
 /// Q6_K with AVX2: the 6-bit values rebuilt from their low nibbles and high 2-bit pairs, the two
@@ -405,6 +449,12 @@ void ck_avx2_matmul_rows_q8act(int type, const void *w, size_t cols, size_t row_
     const q8act_block *x = (const q8act_block *)xq;
     if (type == CK_TYPE_Q4_K) {
         matmul_q4k_q8act_avx2(wb, stride, cols, row_begin, row_end, x, n, y, ldy);
+    } else if (type == CK_TYPE_Q5_K) {
+        matmul_q5k_q8act_avx2(wb, stride, cols, row_begin, row_end, x, n, y, ldy);
+    } else if (type == CK_TYPE_Q5_1) {
+        for (size_t r = row_begin; r < row_end; r++) {
+            for (size_t i = 0; i < n; i++) y[i * ldy + r] = dot_q5_1_q8act_avx2(wb + r * stride, x + i * blocks, blocks);
+        }
     } else if (type == CK_TYPE_Q6_K) {
         for (size_t r = row_begin; r < row_end; r++) {
             for (size_t i = 0; i < n; i++) y[i * ldy + r] = dot_q6k_q8act_avx2(wb + r * stride, x + i * blocks, cols / 256);

@@ -121,6 +121,54 @@ static float dot_q4k_q8act_reference(const unsigned char *row, const q8act_block
     return hsum8_reference(acc) - corr;
 }
 
+/// Q5_1 (value = d·q + m, q = 0…31): the lanes take (d·dx) × q·x, and a separate sum takes
+/// (m·dx) × Σx, added at the end.
+static float dot_q5_1_q8act_reference(const unsigned char *row, const q8act_block *x, size_t blocks) {
+    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0}, corr = 0;
+    for (size_t b = 0; b < blocks; b++) {
+        const unsigned char *block = row + b * sizeof(ck_block_q5_1);
+        const float d = half_value(block), m = half_value(block + 2);
+        const uint32_t qh = (uint32_t)block[4] | (uint32_t)block[5] << 8 | (uint32_t)block[6] << 16 | (uint32_t)block[7] << 24;
+        for (int lane = 0; lane < 8; lane++) {
+            int32_t s = 0;
+            for (int i = 4 * lane; i < 4 * lane + 4; i++) {
+                const int nibble = i < 16 ? block[8 + i] & 0x0F : block[8 + i - 16] >> 4;
+                s += (nibble | (int)((qh >> i) & 1) << 4) * x[b].q[i];
+            }
+            acc[lane] = fmaf(d * x[b].d, (float)s, acc[lane]);
+        }
+        corr = fmaf(m * x[b].d, (float)x[b].sum, corr);
+    }
+    return hsum8_reference(acc) + corr;
+}
+
+/// Q5_K: Q4_K's sums with each value's fifth bit from qh (bit j of qh[l] for value l of
+/// sub-block j).
+static float dot_q5k_q8act_reference(const unsigned char *row, const q8act_block *x, size_t superblocks) {
+    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0}, corr = 0;
+    for (size_t sb = 0; sb < superblocks; sb++) {
+        const unsigned char *blk = row + sb * sizeof(ck_block_q5_k);
+        const float d = half_value(blk), dmin = half_value(blk + 2);
+        const uint8_t *packed = blk + 4, *qh = blk + 16, *qs = blk + 48;
+        for (int j = 0; j < 8; j++) {
+            uint8_t sc, m;
+            unpack_scale_min(j, packed, &sc, &m);
+            const q8act_block *xb = x + sb * 8 + j;
+            const uint8_t *chunk = qs + 32 * (j / 2);
+            for (int lane = 0; lane < 8; lane++) {
+                int32_t s = 0;
+                for (int i = 4 * lane; i < 4 * lane + 4; i++) {
+                    const int q = (j % 2 ? chunk[i] >> 4 : chunk[i] & 0xF) | ((qh[i] >> j) & 1) << 4;
+                    s += q * xb->q[i];
+                }
+                acc[lane] = fmaf(d * xb->d, (float)(sc * s), acc[lane]);
+            }
+            corr = fmaf(dmin * xb->d, (float)(m * xb->sum), corr);
+        }
+    }
+    return hsum8_reference(acc) - corr;
+}
+
 /// The scale of lane `lane` (elements 4·lane…4·lane+3 of a 32-value group `g` of a Q6_K half):
 /// the first 16 values use scale 2g, the next 16 scale 2g+1.
 static inline int l_scale(int lane, int g) { return 2 * g + lane / 4; }
@@ -165,7 +213,10 @@ void ck_matmul_rows_q8act_reference(int type, const void *w, size_t cols, size_t
         for (size_t i = 0; i < n; i++) {
             const q8act_block *x = (const q8act_block *)xq + i * blocks;
             y[i * ldy + r] = type == CK_TYPE_Q4_K ? dot_q4k_q8act_reference(row, x, cols / 256)
-                           : type == CK_TYPE_Q6_K ? dot_q6k_q8act_reference(row, x, cols / 256) : dot_q8act_reference(type, row, x, blocks);
+                           : type == CK_TYPE_Q5_K ? dot_q5k_q8act_reference(row, x, cols / 256)
+                           : type == CK_TYPE_Q6_K ? dot_q6k_q8act_reference(row, x, cols / 256)
+                           : type == CK_TYPE_Q5_1 ? dot_q5_1_q8act_reference(row, x, blocks)
+                                                  : dot_q8act_reference(type, row, x, blocks);
         }
     }
 }

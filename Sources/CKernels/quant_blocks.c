@@ -135,6 +135,47 @@ void ck_dequantize_q5_0(const void *src, float *dst, size_t n) {
     }
 }
 
+/// Q5_1 as ggml's quantize_row_q5_1_ref: 32 levels from the block's minimum to its maximum.
+static inline void q5_1_block(const float *x, unsigned char *out) {
+    float min = x[0], max = x[0];
+    for (int j = 1; j < QK; j++) {
+        if (x[j] < min) min = x[j];
+        if (x[j] > max) max = x[j];
+    }
+    const float d = (max - min) / 31.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    put_f16(out, d);
+    put_f16(out + 2, min);
+    uint32_t qh = 0;
+    for (int j = 0; j < QK / 2; j++) {
+        const int q0 = (int)((x[j] - min) * id + 0.5f), q1 = (int)((x[j + QK / 2] - min) * id + 0.5f);
+        out[8 + j] = (unsigned char)((q0 & 0x0F) | ((q1 & 0x0F) << 4));
+        qh |= (uint32_t)((q0 >> 4) & 1) << j;
+        qh |= (uint32_t)((q1 >> 4) & 1) << (j + QK / 2);
+    }
+    for (int k = 0; k < 4; k++) out[4 + k] = (unsigned char)(qh >> (8 * k));
+}
+
+void ck_quantize_q5_1(const float *src, void *dst, size_t n) {
+    unsigned char *out = (unsigned char *)dst;
+    for (size_t b = 0; b < n / QK; b++) q5_1_block(src + b * QK, out + b * sizeof(ck_block_q5_1));
+}
+
+void ck_dequantize_q5_1(const void *src, float *dst, size_t n) {
+    const unsigned char *in = (const unsigned char *)src;
+    for (size_t b = 0; b < n / QK; b++) {
+        const unsigned char *blk = in + b * sizeof(ck_block_q5_1);
+        const float d = get_f16(blk), m = get_f16(blk + 2);
+        const uint32_t qh = (uint32_t)blk[4] | (uint32_t)blk[5] << 8 | (uint32_t)blk[6] << 16 | (uint32_t)blk[7] << 24;
+        for (int j = 0; j < QK / 2; j++) {
+            const int q0 = (blk[8 + j] & 0x0F) | (int)((qh >> j) & 1) << 4;
+            const int q1 = (blk[8 + j] >> 4) | (int)((qh >> (j + QK / 2)) & 1) << 4;
+            dst[b * QK + j] = (float)q0 * d + m;
+            dst[b * QK + j + QK / 2] = (float)q1 * d + m;
+        }
+    }
+}
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 

@@ -1,8 +1,9 @@
-// Q4_K and Q6_K super-block quantization (256 values per block), byte-compatible with ggml's
-// block_q4_K / block_q6_K. The scale search follows ggml's reference quantizers
-// (quantize_row_q4_K_ref / quantize_row_q6_K_ref: weighted least squares over candidate
-// scales), computed in the same float operation order so results match it bit for bit when both
-// are compiled without FMA contraction.
+// Q4_K, Q5_K and Q6_K super-block quantization (256 values per block), byte-compatible with
+// ggml's block_q4_K / block_q5_K / block_q6_K. The scale search follows ggml's reference
+// quantizers (quantize_row_q4_K_ref / _q5_K_ref / _q6_K_ref: weighted least squares over
+// candidate scales), computed in the same float operation order so results match it bit for bit
+// when both are compiled without FMA contraction. Q4_K and Q5_K differ only in their levels (16 or
+// 32), their search (see kquant_search) and where the levels go.
 #include "kernels_internal.h"
 #include <math.h>
 #include <string.h>
@@ -97,12 +98,22 @@ __attribute__((target("avx2"), always_inline)) static inline __m256i round_neare
     return _mm256_sub_epi32(_mm256_and_si256(bits, _mm256_set1_epi32(0x007FFFFF)), _mm256_set1_epi32(0x00400000));
 }
 
-/// The weights and scale search of a Q4_K super-block's eight sub-blocks at once, sub-block j in
-/// lane j: fit_scale_min(32, 15, …, −1, 0.1, 20) with the weights av_x + |x|, every lane doing
+/// The scale search of Q4_K (15 levels above 0, ggml's rmin −1 and 21 candidates) and Q5_K (31,
+/// −0.5, 16): make_qkx2_quants' arguments in quantize_row_q4_K_ref / quantize_row_q5_K_ref.
+typedef struct {
+    int nmax;
+    float rmin;
+    int nsteps;
+} kquant_search;
+static const kquant_search q4_k_search = {15, -1.0f, 20}, q5_k_search = {31, -0.5f, 15};
+
+/// The weights and scale search of a Q4_K/Q5_K super-block's eight sub-blocks at once, sub-block
+/// j in lane j: fit_scale_min(32, nmax, …, rmin, 0.1, nsteps) with the weights av_x + |x|, every lane doing
 /// the scalar code's float operations in its order (multiplies and adds, never fused; min/max
 /// with the scalar's operand order, so even the sign of a zero matches). Writes scales[j],
 /// mins[j] and L[32j + i] exactly as eight calls of fit_scale_min would.
-__attribute__((target("avx2"))) static void q4_k_search_avx2(const float *x, float *scales, float *mins, uint8_t *L) {
+__attribute__((target("avx2"))) static void kquant_search_avx2(kquant_search k, const float *x, float *scales, float *mins,
+                                                              uint8_t *L) {
     float xt[32][8];  // xt[i][j] = x[32j + i]
     for (int j = 0; j < 8; j++)
         for (int i = 0; i < 32; i++) xt[i][j] = x[32 * j + i];
@@ -125,8 +136,8 @@ __attribute__((target("avx2"))) static void q4_k_search_avx2(const float *x, flo
     const __m256 zero = _mm256_setzero_ps();
     lo = _mm256_blendv_ps(lo, zero, _mm256_cmp_ps(lo, zero, _CMP_GT_OQ));
     const __m256 flat = _mm256_cmp_ps(hi, lo, _CMP_EQ_OQ);  // these lanes return at once
-    const __m256i nmax = _mm256_set1_epi32(15), izero = _mm256_setzero_si256();
-    __m256 inv = _mm256_div_ps(_mm256_set1_ps(15), _mm256_sub_ps(hi, lo));
+    const __m256i nmax = _mm256_set1_epi32(k.nmax), izero = _mm256_setzero_si256();
+    __m256 inv = _mm256_div_ps(_mm256_set1_ps((float)k.nmax), _mm256_sub_ps(hi, lo));
     __m256 scale = _mm256_div_ps(_mm256_set1_ps(1), inv);
     __m256 best = zero;
     __m256i Lv[32];
@@ -135,8 +146,8 @@ __attribute__((target("avx2"))) static void q4_k_search_avx2(const float *x, flo
         const __m256 diff = _mm256_sub_ps(_mm256_add_ps(_mm256_mul_ps(scale, _mm256_cvtepi32_ps(Lv[i])), lo), X[i]);
         best = _mm256_add_ps(best, _mm256_mul_ps(W[i], _mm256_mul_ps(diff, diff)));
     }
-    for (int step = 0; step <= 20; ++step) {
-        const float num = -1.0f + 0.1f * step + 15;
+    for (int step = 0; step <= k.nsteps; ++step) {
+        const float num = k.rmin + 0.1f * step + k.nmax;
         inv = _mm256_div_ps(_mm256_set1_ps(num), _mm256_sub_ps(hi, lo));
         __m256 sum_l = zero, sum_l2 = zero, sum_xl = zero;
         __m256i trial[32];
@@ -184,67 +195,111 @@ __attribute__((target("avx2"))) static void q4_k_search_avx2(const float *x, flo
 }
 #endif
 
-/// The 6-bit scale and min of sub-block j from the 12 packed bytes of a Q4_K block.
-void ck_quantize_q4_k(const float *src, void *dst, size_t n) {
-    unsigned char *out = (unsigned char *)dst;
-    uint8_t L[QKK], trial[32];
+/// One Q4_K or Q5_K super-block: the per-sub-block search, the scales and minimums to 6 bits
+/// packed as ggml's get_scale_min_k4 reads them, then every value's level again against the
+/// rounded scales (ggml's second pass). Writes d, dmin and the 12 scale bytes at blk, and the
+/// 256 levels (0…nmax) to L.
+static void kquant_superblock(kquant_search k, const float *x, unsigned char *blk, uint8_t L[QKK]) {
+    uint8_t trial[32];
     float w[32], scales[8], mins[8];
-    for (size_t b = 0; b < n / QKK; b++) {
-        const float *x = src + b * QKK;
-        unsigned char *blk = out + b * sizeof(ck_block_q4_k);  // d, dmin, scales[12], qs[128]
-        float max_scale = 0, max_min = 0;
+    float max_scale = 0, max_min = 0;
 #if defined(__x86_64__) || defined(__i386__)
-        if (ck_cpu_features() & CK_CPU_AVX2) {
-            q4_k_search_avx2(x, scales, mins, L);
-        } else
+    if (ck_cpu_features() & CK_CPU_AVX2) {
+        kquant_search_avx2(k, x, scales, mins, L);
+    } else
 #endif
-        {
-            for (int j = 0; j < 8; ++j) {
-                float sum_x2 = 0;
-                for (int l = 0; l < 32; ++l) sum_x2 += x[32 * j + l] * x[32 * j + l];
-                float av_x = sqrtf(sum_x2 / 32);
-                for (int l = 0; l < 32; ++l) w[l] = av_x + fabsf(x[32 * j + l]);
-                scales[j] = fit_scale_min(32, 15, x + 32 * j, w, L + 32 * j, &mins[j], trial, -1.0f, 0.1f, 20);
-            }
-        }
+    {
         for (int j = 0; j < 8; ++j) {
-            if (scales[j] > max_scale) max_scale = scales[j];
-            if (mins[j] > max_min) max_min = mins[j];
+            float sum_x2 = 0;
+            for (int l = 0; l < 32; ++l) sum_x2 += x[32 * j + l] * x[32 * j + l];
+            float av_x = sqrtf(sum_x2 / 32);
+            for (int l = 0; l < 32; ++l) w[l] = av_x + fabsf(x[32 * j + l]);
+            scales[j] = fit_scale_min(32, k.nmax, x + 32 * j, w, L + 32 * j, &mins[j], trial, k.rmin, 0.1f, k.nsteps);
         }
-        float inv_scale = max_scale > 0 ? 63.0f / max_scale : 0.0f;
-        float inv_min = max_min > 0 ? 63.0f / max_min : 0.0f;
-        uint8_t *packed = blk + 4;
-        memset(packed, 0, 12);
-        for (int j = 0; j < 8; ++j) {
-            uint8_t ls = (uint8_t)round_nearest(inv_scale * scales[j]);
-            uint8_t lm = (uint8_t)round_nearest(inv_min * mins[j]);
-            if (ls > 63) ls = 63;
-            if (lm > 63) lm = 63;
-            if (j < 4) {
-                packed[j] = ls;
-                packed[j + 4] = lm;
-            } else {
-                packed[j + 4] = (uint8_t)((ls & 0xF) | ((lm & 0xF) << 4));
-                packed[j - 4] |= (uint8_t)((ls >> 4) << 6);
-                packed[j] |= (uint8_t)((lm >> 4) << 6);
-            }
+    }
+    for (int j = 0; j < 8; ++j) {
+        if (scales[j] > max_scale) max_scale = scales[j];
+        if (mins[j] > max_min) max_min = mins[j];
+    }
+    float inv_scale = max_scale > 0 ? 63.0f / max_scale : 0.0f;
+    float inv_min = max_min > 0 ? 63.0f / max_min : 0.0f;
+    uint8_t *packed = blk + 4;
+    memset(packed, 0, 12);
+    for (int j = 0; j < 8; ++j) {
+        uint8_t ls = (uint8_t)round_nearest(inv_scale * scales[j]);
+        uint8_t lm = (uint8_t)round_nearest(inv_min * mins[j]);
+        if (ls > 63) ls = 63;
+        if (lm > 63) lm = 63;
+        if (j < 4) {
+            packed[j] = ls;
+            packed[j + 4] = lm;
+        } else {
+            packed[j + 4] = (uint8_t)((ls & 0xF) | ((lm & 0xF) << 4));
+            packed[j - 4] |= (uint8_t)((ls >> 4) << 6);
+            packed[j] |= (uint8_t)((lm >> 4) << 6);
         }
-        uint16_t d = half_bits(max_scale / 63.0f), dmin = half_bits(max_min / 63.0f);
-        memcpy(blk, &d, 2);
-        memcpy(blk + 2, &dmin, 2);
-        const float dv = half_value(blk), dminv = half_value(blk + 2);
-        for (int j = 0; j < 8; ++j) {
-            uint8_t sc, m;
-            unpack_scale_min(j, packed, &sc, &m);
-            const float dj = dv * sc;
-            if (!dj) continue;
-            const float mj = dminv * m;
-            for (int l = 0; l < 32; ++l) L[32 * j + l] = (uint8_t)clampi(round_nearest((x[32 * j + l] + mj) / dj), 0, 15);
-        }
+    }
+    uint16_t d = half_bits(max_scale / 63.0f), dmin = half_bits(max_min / 63.0f);
+    memcpy(blk, &d, 2);
+    memcpy(blk + 2, &dmin, 2);
+    const float dv = half_value(blk), dminv = half_value(blk + 2);
+    for (int j = 0; j < 8; ++j) {
+        uint8_t sc, m;
+        unpack_scale_min(j, packed, &sc, &m);
+        const float dj = dv * sc;
+        if (!dj) continue;
+        const float mj = dminv * m;
+        for (int l = 0; l < 32; ++l) L[32 * j + l] = (uint8_t)clampi(round_nearest((x[32 * j + l] + mj) / dj), 0, k.nmax);
+    }
+}
+
+void ck_quantize_q4_k(const float *src, void *dst, size_t n) {
+    uint8_t L[QKK];
+    for (size_t b = 0; b < n / QKK; b++) {
+        unsigned char *blk = (unsigned char *)dst + b * sizeof(ck_block_q4_k);  // d, dmin, scales[12], qs[128]
+        kquant_superblock(q4_k_search, src + b * QKK, blk, L);
         uint8_t *qs = blk + 16;
         for (int j = 0; j < QKK; j += 64) {
             for (int l = 0; l < 32; ++l) qs[l] = (uint8_t)(L[j + l] | (L[j + l + 32] << 4));
             qs += 32;
+        }
+    }
+}
+
+/// Q5_K: Q4_K's low four bits in qs, and the fifth bits in qh: bit 2c of qh[l] for value l of
+/// sub-block 2c, bit 2c + 1 for value l of sub-block 2c + 1 (c = 0…3).
+void ck_quantize_q5_k(const float *src, void *dst, size_t n) {
+    uint8_t L[QKK];
+    for (size_t b = 0; b < n / QKK; b++) {
+        unsigned char *blk = (unsigned char *)dst + b * sizeof(ck_block_q5_k);  // d, dmin, scales[12], qh[32], qs[128]
+        kquant_superblock(q5_k_search, src + b * QKK, blk, L);
+        uint8_t *qh = blk + 16, *qs = blk + 48;
+        memset(qh, 0, 32);
+        for (int c = 0; c < 4; c++) {
+            for (int l = 0; l < 32; ++l) {
+                const int lo = L[64 * c + l], hi = L[64 * c + 32 + l];
+                qs[32 * c + l] = (uint8_t)((lo & 0xF) | ((hi & 0xF) << 4));
+                qh[l] |= (uint8_t)(((lo >> 4) << (2 * c)) | ((hi >> 4) << (2 * c + 1)));
+            }
+        }
+    }
+}
+
+void ck_dequantize_q5_k(const void *src, float *dst, size_t n) {
+    const unsigned char *in = (const unsigned char *)src;
+    for (size_t b = 0; b < n / QKK; b++) {
+        const unsigned char *blk = in + b * sizeof(ck_block_q5_k);
+        const float d = half_value(blk), dmin = half_value(blk + 2);
+        const uint8_t *packed = blk + 4, *qh = blk + 16, *qs = blk + 48;
+        float *y = dst + b * QKK;
+        for (int c = 0; c < 4; c++) {
+            uint8_t sc, m;
+            unpack_scale_min(2 * c, packed, &sc, &m);
+            const float d1 = d * sc, m1 = dmin * m;
+            unpack_scale_min(2 * c + 1, packed, &sc, &m);
+            const float d2 = d * sc, m2 = dmin * m;
+            for (int l = 0; l < 32; ++l) *y++ = d1 * ((qs[32 * c + l] & 0xF) + ((qh[l] >> (2 * c)) & 1 ? 16 : 0)) - m1;
+            for (int l = 0; l < 32; ++l) *y++ = d2 * ((qs[32 * c + l] >> 4) + ((qh[l] >> (2 * c + 1)) & 1 ? 16 : 0)) - m2;
         }
     }
 }

@@ -12,6 +12,10 @@ extension Converter {
     ) throws -> [Planned] {
         let hasFP8 = checkpoint.tensors.contains { $0.dtype == .f8e4m3 }
         let layers = checkpoint.config?["num_hidden_layers"]?.intValue ?? 1
+        let heads = checkpoint.config?["num_attention_heads"]?.intValue
+        let kvHeads = checkpoint.config?["num_key_value_heads"]?.intValue ?? heads
+        // llama.cpp's LLM_TYPE_70B: a LLaMA of 80 layers with grouped-query attention.
+        let seventyB = family == .llama && layers == 80 && kvHeads != nil && kvHeads != heads
         // With tied embeddings the token embedding is also the output head (not in a draft head,
         // which borrows its base's head).
         let tied =
@@ -63,7 +67,7 @@ extension Converter {
             case .q8_0, .q4_0, .q5_0, .q4_k, .q6_k, .q4_k_m:
                 let wanted = blockType(
                     for: canonical, type: type, layers: layers, columns: columns,
-                    outputHead: outputHead && outputType == nil)
+                    outputHead: outputHead && outputType == nil, seventyB: seventyB)
                 let q = [wanted, incompatibleFallback(wanted)].first { columns % $0.blockSize == 0 }
                 if var q {
                     let fallback = q != wanted
@@ -117,19 +121,32 @@ extension Converter {
     }
 
     /// The type llama.cpp's `llama_tensor_get_type` puts in place of a K-quant whose rows are not a
-    /// multiple of 256 (its `convert_incompatible_tensor` switch): Q4_K → Q5_0, Q6_K → Q8_0. A
-    /// type that still does not fit becomes F16 there, and here.
-    static func incompatibleFallback(_ wanted: QuantType) -> QuantType {
-        wanted == .q4_k ? .q5_0 : .q8_0
+    /// multiple of 256 (its `convert_incompatible_tensor` switch): Q4_K → Q5_0, Q5_K → Q5_1,
+    /// Q6_K → Q8_0. A type that still does not fit becomes F16 there, and here.
+    package static func incompatibleFallback(_ wanted: QuantType) -> QuantType {
+        switch wanted {
+        case .q4_k: return .q5_0
+        case .q5_k: return .q5_1
+        default: return .q8_0
+        }
     }
 
-    /// The block type a weight gets, as llama.cpp's `llama_tensor_get_type` chooses it:
-    /// - the output head (or the tied token embedding that serves as it) is Q6_K for the 4- and 5-bit
-    ///   types, Q8_0 where its rows are not a multiple of 256 (llama.cpp: `nx % QK_K != 0`);
-    /// - `q4_k_m` is llama.cpp's Q4_K_M recipe: Q6_K for `attn_v` and `ffn_down` in the first and
-    ///   last eighth of the layers and every third layer between them; Q4_K for everything else.
-    static func blockType(
-        for canonical: String, type: ConversionType, layers: Int, columns: Int, outputHead: Bool
+    /// The block type a weight gets, as llama.cpp's `llama_tensor_get_type` (src/llama-quant.cpp)
+    /// chooses it for the same tensor and layer count:
+    /// - the output head (or the tied token embedding that serves as it) is Q6_K for the 4- and
+    ///   5-bit types, Q8_0 where its rows are not a multiple of 256 (llama.cpp: `nx % QK_K != 0`);
+    /// - `q4_k` is llama.cpp's Q4_K_S: Q5_K for `attn_v` in the first 4 layers and `ffn_down` in
+    ///   the first eighth, Q4_K for everything else;
+    /// - `q4_k_m` is llama.cpp's Q4_K_M: Q6_K for `attn_v` and `ffn_down` in the first and last
+    ///   eighth of the layers and every third layer between them (`use_more_bits`), Q4_K for
+    ///   everything else;
+    /// - in a 70 B LLaMA (80 layers, grouped-query attention), an `attn_v` still at Q4_K becomes
+    ///   Q5_K: eight heads share it, so more bits cost little.
+    /// llama.cpp counts `attn_v` and `ffn_down` tensors in file order; in the dense models here that
+    /// count is the layer index.
+    package static func blockType(
+        for canonical: String, type: ConversionType, layers: Int, columns: Int, outputHead: Bool,
+        seventyB: Bool = false
     ) -> QuantType {
         if outputHead, [.q4_0, .q5_0, .q4_k, .q4_k_m].contains(type) {
             return columns % QuantType.q6_k.blockSize == 0 ? .q6_k : .q8_0
@@ -138,17 +155,23 @@ extension Converter {
         case .q8_0: return .q8_0
         case .q4_0: return .q4_0
         case .q5_0: return .q5_0
-        case .q4_k: return .q4_k
         case .q6_k: return .q6_k
         default: break
         }
         let parts = canonical.split(separator: ".")
         guard parts.count >= 3, parts[0] == "blk", let layer = Int(parts[1]) else { return .q4_k }
-        let kind = parts[2]
-        guard kind == "attn_v" || kind == "ffn_down" else { return .q4_k }
         let n = max(layers, 1)
         let moreBits = layer < n / 8 || layer >= 7 * n / 8 || (layer - n / 8) % 3 == 2
-        return moreBits ? .q6_k : .q4_k
+        switch parts[2] {
+        case "attn_v":
+            let chosen: QuantType =
+                type == .q4_k_m && moreBits ? .q6_k : type == .q4_k && layer < 4 ? .q5_k : .q4_k
+            return seventyB && chosen == .q4_k ? .q5_k : chosen
+        case "ffn_down":
+            return type == .q4_k_m && moreBits ? .q6_k : type == .q4_k && layer < n / 8 ? .q5_k : .q4_k
+        default:
+            return .q4_k
+        }
     }
 
     /// Linear projections inside blocks (not embeddings, the output head or MoE routers).

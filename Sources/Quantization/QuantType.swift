@@ -18,10 +18,16 @@ public enum QuantType: String, Sendable, CaseIterable {
     /// 32 × 5-bit with one f16 scale, offset 16: f16 d, 4 bytes of fifth bits, 16 bytes of nibbles
     /// (22 bytes). llama.cpp's fallback for a Q4_K matrix whose rows are not a multiple of 256.
     case q5_0 = "Q5_0"
+    /// 32 × 5-bit with an f16 scale and an f16 minimum, then Q5_0's fifth bits and nibbles (24
+    /// bytes). llama.cpp's fallback for a Q5_K matrix whose rows are not a multiple of 256.
+    case q5_1 = "Q5_1"
     /// 256-element super-block: f16 d, f16 dmin, 12 bytes of 6-bit scales/mins, 128 bytes of nibbles (144 bytes).
     case q4_k = "Q4_K"
     /// 256-element super-block: 128 bytes low nibbles, 64 bytes high 2 bits, 16 int8 scales, f16 d (210 bytes).
     case q6_k = "Q6_K"
+    /// 256-element super-block: Q4_K's d, dmin and 12 scale bytes, 32 bytes of fifth bits, then Q4_K's
+    /// 128 bytes of low nibbles (176 bytes).
+    case q5_k = "Q5_K"
     /// Q8_0 blocks of eight rows stored together, as Q4_0_R8 does for Q4_0.
     case q8_0_r8 = "Q8_0_R8"
     /// Q4_0 blocks of eight rows stored together, block by block (the engine's fast layout for a
@@ -34,8 +40,8 @@ public enum QuantType: String, Sendable, CaseIterable {
     public var blockSize: Int {
         switch self {
         case .f32, .f16, .bf16, .f8e4m3, .i32, .i64: return 1
-        case .q8_0, .q4_0, .q5_0, .q4_0_r8, .q8_0_r8: return 32
-        case .q4_k, .q6_k, .q4_k_r8: return 256
+        case .q8_0, .q4_0, .q5_0, .q5_1, .q4_0_r8, .q8_0_r8: return 32
+        case .q4_k, .q5_k, .q6_k, .q4_k_r8: return 256
         }
     }
 
@@ -49,6 +55,8 @@ public enum QuantType: String, Sendable, CaseIterable {
         case .q8_0, .q8_0_r8: return 34
         case .q4_0, .q4_0_r8: return 18
         case .q5_0: return 22
+        case .q5_1: return 24
+        case .q5_k: return 176
         case .q4_k, .q4_k_r8: return 144
         case .q6_k: return 210
         }

@@ -5,7 +5,9 @@ internal import CKernels
 /// against).
 public enum Quantizer {
     /// Types `encode` supports.
-    public static let encodableTypes: [QuantType] = [.f32, .f16, .bf16, .q8_0, .q4_0, .q5_0, .q4_k, .q6_k]
+    public static let encodableTypes: [QuantType] = [
+        .f32, .f16, .bf16, .q8_0, .q4_0, .q5_0, .q5_1, .q4_k, .q5_k, .q6_k,
+    ]
 
     /// Encodes `values` (row-major, with the type's block size dividing the row length) as `type`.
     /// - Returns: nil when the type has no encoder yet.
@@ -28,7 +30,7 @@ public enum Quantizer {
                 }
                 count = bytes
             }
-        case .q8_0, .q4_0, .q5_0, .q4_k, .q6_k:
+        case .q8_0, .q4_0, .q5_0, .q5_1, .q4_k, .q5_k, .q6_k:
             return [UInt8](unsafeUninitializedCapacity: bytes) { out, count in
                 values.withUnsafeBufferPointer { src in
                     _ = encode(src, as: type, into: UnsafeMutableRawBufferPointer(out))
@@ -55,6 +57,8 @@ public enum Quantizer {
         case .q8_0: ck_quantize_q8_0(src, dst, n)
         case .q4_0: ck_quantize_q4_0(src, dst, n)
         case .q5_0: ck_quantize_q5_0(src, dst, n)
+        case .q5_1: ck_quantize_q5_1(src, dst, n)
+        case .q5_k: ck_quantize_q5_k(src, dst, n)
         case .q4_k: ck_quantize_q4_k(src, dst, n)
         case .q6_k: ck_quantize_q6_k(src, dst, n)
         default: return false
@@ -130,12 +134,14 @@ public enum Quantizer {
                 }
                 count = n
             }
-        case .q8_0, .q4_0, .q5_0, .q4_k, .q6_k:
+        case .q8_0, .q4_0, .q5_0, .q5_1, .q4_k, .q5_k, .q6_k:
             return [Float](unsafeUninitializedCapacity: n) { out, count in
                 switch type {
                 case .q8_0: ck_dequantize_q8_0(bytes.baseAddress, out.baseAddress, n)
                 case .q4_0: ck_dequantize_q4_0(bytes.baseAddress, out.baseAddress, n)
                 case .q5_0: ck_dequantize_q5_0(bytes.baseAddress, out.baseAddress, n)
+                case .q5_1: ck_dequantize_q5_1(bytes.baseAddress, out.baseAddress, n)
+                case .q5_k: ck_dequantize_q5_k(bytes.baseAddress, out.baseAddress, n)
                 case .q4_k: ck_dequantize_q4_k(bytes.baseAddress, out.baseAddress, n)
                 default: ck_dequantize_q6_k(bytes.baseAddress, out.baseAddress, n)
                 }
@@ -162,6 +168,8 @@ extension QuantType {
         case .q8_0: return Int32(CK_TYPE_Q8_0)
         case .q4_0: return Int32(CK_TYPE_Q4_0)
         case .q5_0: return Int32(CK_TYPE_Q5_0)
+        case .q5_1: return Int32(CK_TYPE_Q5_1)
+        case .q5_k: return Int32(CK_TYPE_Q5_K)
         case .q4_k: return Int32(CK_TYPE_Q4_K)
         case .q6_k: return Int32(CK_TYPE_Q6_K)
         case .q4_0_r8: return Int32(CK_TYPE_Q4_0_R8)

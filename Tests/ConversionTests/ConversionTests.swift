@@ -18,7 +18,8 @@ import WeightFormat
 
     /// Largest relative RMS error accepted per output type (documented in docs/FORMAT.md).
     static let tolerance: [QuantType: Double] = [
-        .f32: 0, .f16: 1e-3, .bf16: 4e-3, .q8_0: 1e-2, .q4_0: 0.12, .q4_k: 0.12, .q6_k: 0.03, .f8e4m3: 0.04,
+        .f32: 0, .f16: 1e-3, .bf16: 4e-3, .q8_0: 1e-2, .q4_0: 0.12, .q5_0: 0.06, .q5_1: 0.06, .q4_k: 0.12, .q5_k: 0.06,
+        .q6_k: 0.03, .f8e4m3: 0.04,
     ]
 
     struct Case: CustomTestStringConvertible, Sendable {
@@ -105,7 +106,7 @@ import WeightFormat
             checked += 1
         }
         #expect(checked > 0)
-        #expect(report.maxRelRMSE <= ([.q4_0, .q4_k, .q4_k_m].contains(c.type) ? 0.12 : 0.04))
+        #expect(report.maxRelRMSE <= ([.q4_0, .q4_k, .q4_k_m].contains(c.type) ? 0.12 : c.type == .q5_0 ? 0.06 : 0.04))
         // The folder holds only the finished file.
         #expect(try FileSystem.contents(of: dir) == ["out.hkw"])
     }
@@ -194,6 +195,34 @@ import WeightFormat
             #expect(
                 try HKWFile(path: out).tensor(named: "blk.3.ffn_up.weight")?.type == (type == .q6_k ? .q6_k : .q4_k_r8))
         }
+        // q4_k is llama.cpp's Q4_K_S: Q5_K for attn_v in the first 4 layers and ffn_down in the
+        // first eighth (none of 4 layers).
+        _ = try Converter.convert(source: src, out: out, options: .init(type: .q4_k, force: true))
+        let s = try HKWFile(path: out)
+        #expect((0..<4).map { s.tensor(named: "blk.\($0).attn_v.weight")?.type } == [.q5_k, .q5_k, .q5_k, .q5_k])
+        #expect((0..<4).allSatisfy { s.tensor(named: "blk.\($0).ffn_down.weight")?.type == .q4_k_r8 })
+    }
+
+    /// llama.cpp's per-tensor rules at the published bases' sizes (`llama_tensor_get_type_impl`):
+    /// 32 layers, Q4_K_S's Q5_K for ffn_down in layers 0–3; 80 layers of a grouped-query LLaMA
+    /// (LLaMA-3-70B), attn_v at Q5_K where it would be Q4_K.
+    @Test func perTensorRulesAtTheBasesSizes() {
+        func type(_ name: String, _ t: ConversionType, layers: Int, seventyB: Bool = false) -> QuantType {
+            Converter.blockType(
+                for: name, type: t, layers: layers, columns: 4096, outputHead: false, seventyB: seventyB)
+        }
+        #expect(
+            (0..<5).map { type("blk.\($0).ffn_down.weight", .q4_k, layers: 32) } == [.q5_k, .q5_k, .q5_k, .q5_k, .q4_k])
+        #expect(
+            (0..<5).map { type("blk.\($0).attn_v.weight", .q4_k, layers: 32) } == [.q5_k, .q5_k, .q5_k, .q5_k, .q4_k])
+        // use_more_bits at 32 layers: 0–3, 28–31, and 6, 9, …, 27.
+        let more = (0..<32).filter { type("blk.\($0).attn_v.weight", .q4_k_m, layers: 32) == .q6_k }
+        #expect(more == [0, 1, 2, 3, 6, 9, 12, 15, 18, 21, 24, 27, 28, 29, 30, 31])
+        #expect(type("blk.10.attn_v.weight", .q4_k_m, layers: 80, seventyB: true) == .q5_k)
+        #expect(type("blk.0.attn_v.weight", .q4_k_m, layers: 80, seventyB: true) == .q6_k)
+        #expect(type("blk.10.attn_v.weight", .q4_k_m, layers: 80) == .q4_k)
+        #expect(type("blk.10.attn_q.weight", .q4_k_m, layers: 80, seventyB: true) == .q4_k)
+        #expect(Converter.incompatibleFallback(.q5_k) == .q5_1)
     }
 
     /// Rows that do not fit a K-quant block take llama.cpp's replacement (`llama_tensor_get_type`'s

@@ -91,6 +91,18 @@ extension DiskHeavyTests {
             #expect(counts == ["Q8_0": 15, "Q5_0": 166, "Q6_K": 14, "Q4_K": 16], "\(counts)")
             let runQ4KM = try Self.run(["run", q4km, "--prompt", "The capital of France is", "--max-tokens", "4"])
             #expect(runQ4KM.status == 0 && !runQ4KM.stdout.isEmpty, "\(runQ4KM.stderr)")
+            // q4_k is llama.cpp's Q4_K_S: Q5_K for ffn_down in layers 0–2 and attn_v in 0–3, the
+            // latter Q5_1 as their rows are 576 wide.
+            let q4ks = dir + "/q4ks.hkw"
+            let convertQ4KS = try Self.run(["convert", gguf, "--out", q4ks, "--type", "q4_k"])
+            #expect(convertQ4KS.status == 0, "\(convertQ4KS.stderr)")
+            counts = [:]
+            for t in try HKWFile(path: q4ks).tensors where t.shape.count == 2 {
+                counts[(t.type?.interleavedBase ?? t.type)?.rawValue ?? "?", default: 0] += 1
+            }
+            #expect(counts == ["Q8_0": 1, "Q5_0": 176, "Q5_1": 4, "Q5_K": 3, "Q4_K": 27], "\(counts)")
+            let runQ4KS = try Self.run(["run", q4ks, "--prompt", "The capital of France is", "--max-tokens", "4"])
+            #expect(runQ4KS.status == 0 && !runQ4KS.stdout.isEmpty, "\(runQ4KS.stderr)")
 
             // The template command and the engine benchmark work on it too.
             try Data(#"[{"role": "user", "content": "Hi"}]"#.utf8).write(to: URL(fileURLWithPath: dir + "/m.json"))

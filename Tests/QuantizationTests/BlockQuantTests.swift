@@ -4,7 +4,7 @@ import Quantization
 import Testing
 import TestSupport
 
-/// Q8_0/Q4_0/Q5_0: the C kernels (fast and generic) equal the Swift reference, and all equal the gguf
+/// Q8_0/Q4_0/Q5_0/Q5_1: the C kernels (fast and generic) equal the Swift reference, and all equal the gguf
 /// Python package's bytes on the committed vectors (`Scripts/gen_quant_vectors.py`).
 @Suite struct BlockQuantTests {
     static func floats(_ relative: String) throws -> [Float] {
@@ -46,14 +46,16 @@ import TestSupport
         for (a, b) in zip(ours, deq) { #expect(a.bitPattern == b.bitPattern || (a.isNaN && b.isNaN)) }
     }
 
-    /// Q5_0 has one C quantizer (scalar: it is the fallback for a few matrices), so gguf-py's
-    /// bytes are its oracle, and its decoder's values.
-    @Test func q5_0MatchesGGUFPython() throws {
+    /// Q5_0 and Q5_1 have one C quantizer each (scalar: they are the fallback for a few
+    /// matrices), so gguf-py's bytes are their oracle, and its decoder's values.
+    @Test(arguments: [QuantType.q5_0, .q5_1])
+    func fiveBitTypesMatchGGUFPython(_ type: QuantType) throws {
+        let name = type.rawValue.lowercased()
         let x = try Self.floats("quant/input_f32.bin")
-        let expected = try FileSystem.readFile(Fixtures.path("quant/q5_0.bin"))
-        #expect(Quantizer.encode(x, as: .q5_0) == expected)
-        let deq = try Self.floats("quant/q5_0_dequant_f32.bin")
-        let ours = try #require(Quantizer.decode(expected, as: .q5_0, count: x.count))
+        let expected = try FileSystem.readFile(Fixtures.path("quant/\(name).bin"))
+        #expect(Quantizer.encode(x, as: type) == expected)
+        let deq = try Self.floats("quant/\(name)_dequant_f32.bin")
+        let ours = try #require(Quantizer.decode(expected, as: type, count: x.count))
         for (a, b) in zip(ours, deq) { #expect(a.bitPattern == b.bitPattern || (a.isNaN && b.isNaN)) }
     }
 

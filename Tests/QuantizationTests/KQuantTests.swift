@@ -4,8 +4,9 @@ import Quantization
 import Testing
 import TestSupport
 
-/// Q4_K/Q6_K: layouts decode exactly as the gguf Python package decodes them; the C quantizers
-/// equal the Swift reference bit for bit; quantization error stays within the documented bounds.
+/// Q4_K/Q5_K/Q6_K: layouts decode exactly as the gguf Python package decodes them; the C
+/// quantizers give ggml's own reference quantizers' bytes and equal the Swift reference bit for
+/// bit; quantization error stays within the documented bounds.
 @Suite struct KQuantTests {
     static func randomValues(_ count: Int, seed: UInt64, scale: Float = 0.02) -> [Float] {
         var state = seed
@@ -20,15 +21,30 @@ import TestSupport
         }
     }
 
-    @Test(arguments: [("q4_k", QuantType.q4_k), ("q6_k", QuantType.q6_k)])
+    @Test(arguments: [("q4_k", QuantType.q4_k), ("q5_k", .q5_k), ("q6_k", .q6_k)])
     func layoutMatchesGGUFPython(_ name: String, _ type: QuantType) throws {
         let blocks = try FileSystem.readFile(Fixtures.path("quant/\(name)_blocks.bin"))
         let expected = try BlockQuantTests.floats("quant/\(name)_blocks_dequant_f32.bin")
         let n = blocks.count / type.bytesPerBlock * 256
         let ours = try #require(Quantizer.decode(blocks, as: type, count: n))
         #expect(ours.map(\.bitPattern) == expected.map(\.bitPattern))
-        let reference = type == .q4_k ? KQuantReference.dequantizeQ4_K(blocks) : KQuantReference.dequantizeQ6_K(blocks)
-        #expect(reference.map(\.bitPattern) == expected.map(\.bitPattern))
+        if type != .q5_k {
+            let reference =
+                type == .q4_k ? KQuantReference.dequantizeQ4_K(blocks) : KQuantReference.dequantizeQ6_K(blocks)
+            #expect(reference.map(\.bitPattern) == expected.map(\.bitPattern))
+        }
+    }
+
+    /// The bytes of ggml's `quantize_row_q4_K_ref`/`_q5_K_ref`/`_q6_K_ref` on 24 super-blocks of
+    /// every kind (`Scripts/gen_kquant_quantizer_vectors.py`): what `llama-quantize` writes.
+    @Test(arguments: [("q4_k", QuantType.q4_k), ("q5_k", .q5_k), ("q6_k", .q6_k)])
+    func quantizerGivesGGMLsBytes(_ name: String, _ type: QuantType) throws {
+        let x = try BlockQuantTests.floats("quant/kquant_input_f32.bin")
+        let expected = try FileSystem.readFile(Fixtures.path("quant/\(name)_ref.bin"))
+        let ours = try #require(Quantizer.encode(x, as: type))
+        let firstDifference = zip(ours, expected).enumerated().first { $0.element.0 != $0.element.1 }?.offset
+        #expect(
+            ours == expected, "\(name): first difference in super-block \((firstDifference ?? 0) / type.bytesPerBlock)")
     }
 
     @Test(arguments: [1, 3, 16])
@@ -71,7 +87,10 @@ import TestSupport
         #expect(back[0..<256].allSatisfy { $0 == 0 })
     }
 
-    @Test(arguments: [(QuantType.q4_k, 0.12), (.q6_k, 0.03), (.q8_0, 0.01), (.q4_0, 0.12), (.q5_0, 0.06)])
+    @Test(arguments: [
+        (QuantType.q4_k, 0.12), (.q6_k, 0.03), (.q8_0, 0.01), (.q4_0, 0.12), (.q5_0, 0.06), (.q5_1, 0.06),
+        (.q5_k, 0.06),
+    ])
     func errorIsBounded(_ type: QuantType, _ bound: Double) throws {
         let x = Self.randomValues(64 * 256, seed: 42)
         let q = try #require(Quantizer.encode(x, as: type))

@@ -77,11 +77,12 @@ extension MatvecKernelTests {
     /// activations' 8-bit rounding.
     @Test(arguments: [
         (QuantType.q8_0, 1), (.q8_0, 3), (.q8_0, 4), (.q8_0, 16), (.q8_0, 60), (.q4_0, 1), (.q4_0, 5), (.q4_0, 60),
-        (.q5_0, 1), (.q5_0, 6), (.q5_0, 60), (.q4_k, 1), (.q4_k, 7), (.q6_k, 1), (.q6_k, 5),
+        (.q5_0, 1), (.q5_0, 6), (.q5_0, 60), (.q5_1, 1), (.q5_1, 6), (.q4_k, 1), (.q4_k, 7), (.q5_k, 1), (.q5_k, 7),
+        (.q6_k, 1), (.q6_k, 5),
     ])
     func int8ActivationKernelsAgreeBitForBit(_ quant: QuantType, _ n: Int) throws {
         var g = SeededGenerator(seed: 1592590341)
-        let rows = 23, cols = quant == .q4_k || quant == .q6_k ? 512 : 320
+        let rows = 23, cols = quant.blockSize == 256 ? 512 : 320
         let w = (0..<(rows * cols)).map { i in Float.random(in: -1...1, using: &g) * (i % 89 == 0 ? 30 : 0.03) }
         let x = (0..<(n * cols)).map { i in Float.random(in: -2...2, using: &g) * (i % 53 == 0 ? 50 : 1) }
         let q = try #require(Quantizer.encode(w, as: quant))

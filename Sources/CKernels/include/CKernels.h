@@ -27,10 +27,21 @@ typedef struct {
     uint8_t qs[16];  // low 4 bits: values 0–15 in the low nibbles, 16–31 in the high; value − 16
 } ck_block_q5_0;
 typedef struct {
+    uint16_t d, m;   // value = d × q + m
+    uint8_t qh[4];   // as Q5_0
+    uint8_t qs[16];  // as Q5_0, unsigned (0…31)
+} ck_block_q5_1;
+typedef struct {
     uint16_t d, dmin;
     uint8_t scales[12];  // 8 six-bit scales and 8 six-bit minimums, packed
     uint8_t qs[128];     // 256 nibbles
 } ck_block_q4_k;
+typedef struct {
+    uint16_t d, dmin;
+    uint8_t scales[12];  // as Q4_K
+    uint8_t qh[32];      // fifth bits: bit 2c of qh[l] for value l of sub-block 2c, 2c + 1 for 2c + 1
+    uint8_t qs[128];     // low four bits, as Q4_K's nibbles
+} ck_block_q5_k;
 typedef struct {
     uint8_t ql[128];    // low 4 bits of 256 six-bit values
     uint8_t qh[64];     // their high 2 bits
@@ -40,6 +51,8 @@ typedef struct {
 _Static_assert(sizeof(ck_block_q8_0) == 34, "Q8_0 block is 34 bytes");
 _Static_assert(sizeof(ck_block_q4_0) == 18, "Q4_0 block is 18 bytes");
 _Static_assert(sizeof(ck_block_q5_0) == 22, "Q5_0 block is 22 bytes");
+_Static_assert(sizeof(ck_block_q5_1) == 24, "Q5_1 block is 24 bytes");
+_Static_assert(sizeof(ck_block_q5_k) == 176, "Q5_K super-block is 176 bytes");
 _Static_assert(sizeof(ck_block_q4_k) == 144, "Q4_K super-block is 144 bytes");
 _Static_assert(sizeof(ck_block_q6_k) == 210, "Q6_K super-block is 210 bytes");
 
@@ -110,6 +123,10 @@ void ck_dequantize_q4_0(const void *src, float *dst, size_t n);
 /// of largest magnitude (d = max / −16), each value truncating x/d + 16.5, capped at 31.
 void ck_quantize_q5_0(const float *src, void *dst, size_t n);
 void ck_dequantize_q5_0(const void *src, float *dst, size_t n);
+/// Q5_1 (24-byte blocks of 32): ggml's `quantize_row_q5_1_ref`, d = (max − min) / 31, m = min,
+/// each value truncating (x − min)/d + 0.5.
+void ck_quantize_q5_1(const float *src, void *dst, size_t n);
+void ck_dequantize_q5_1(const void *src, float *dst, size_t n);
 
 /// Index of the first NaN or infinity in `src`, or `n` when all values are finite.
 size_t ck_first_nonfinite(const float *src, size_t n);
@@ -117,10 +134,12 @@ size_t ck_first_nonfinite(const float *src, size_t n);
 /// Adds Σ(approx−exact)² to *sse and Σexact² to *ssx (for relative RMS errors).
 void ck_error_sums(const float *approx, const float *exact, size_t n, double *sse, double *ssx);
 
-/// K-quants: 256 values per super-block (144 bytes for Q4_K, 210 for Q6_K); `n` is a multiple of
+/// K-quants: 256 values per super-block (144 bytes for Q4_K, 176 for Q5_K, 210 for Q6_K); `n` is a multiple of
 /// 256. The quantizers follow ggml's reference scale search (see quant_kquants.c).
 void ck_quantize_q4_k(const float *src, void *dst, size_t n);
 void ck_dequantize_q4_k(const void *src, float *dst, size_t n);
+void ck_quantize_q5_k(const float *src, void *dst, size_t n);
+void ck_dequantize_q5_k(const void *src, float *dst, size_t n);
 void ck_quantize_q6_k(const float *src, void *dst, size_t n);
 void ck_dequantize_q6_k(const void *src, float *dst, size_t n);
 
@@ -128,7 +147,7 @@ void ck_dequantize_q6_k(const void *src, float *dst, size_t n);
 enum {
     CK_TYPE_F32 = 0, CK_TYPE_F16 = 1, CK_TYPE_BF16 = 2, CK_TYPE_Q8_0 = 3, CK_TYPE_Q4_0 = 4,
     CK_TYPE_Q4_K = 5, CK_TYPE_Q6_K = 6, CK_TYPE_Q4_0_R8 = 7, CK_TYPE_Q4_K_R8 = 8,
-    CK_TYPE_Q8_0_R8 = 9, CK_TYPE_Q5_0 = 10,
+    CK_TYPE_Q8_0_R8 = 9, CK_TYPE_Q5_0 = 10, CK_TYPE_Q5_1 = 11, CK_TYPE_Q5_K = 12,
 };
 
 /// Row-interleaved types (Q8_0_R8, Q4_0_R8, Q4_K_R8; see interleaved.c and docs/FORMAT.md) hold the
