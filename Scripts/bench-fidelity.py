@@ -122,13 +122,13 @@ def main():
     ap.add_argument("gguf")
     ap.add_argument("--types", default="q8_0,q4_0,q5_0,q4_k,q4_k_m")
     ap.add_argument("--context", type=int, default=256)
+    ap.add_argument("--tokens", type=int, default=0,
+                    help="cut the text to about this many llama.cpp tokens (a model whose tokenizer splits finely)")
     ap.add_argument("--hasskit", default=".build/release/hasskit")
     ap.add_argument("--work", default="/tmp/hasskit-bench-fidelity")
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
     text = eval_text()
-    text_file = os.path.join(args.work, "text.txt")
-    open(text_file, "w").write(text)
 
     # llama.cpp: F32 from the GGUF, each type from the F32, logits over the same chunking.
     from llama_cpp import Llama
@@ -137,6 +137,11 @@ def main():
     tok = Llama(model_path=f32, vocab_only=True, verbose=False)
     prefix = tok.tokenize(b"", add_bos=True, special=True)
     tokens = tok.tokenize(text.encode(), add_bos=False, special=False)
+    if args.tokens and len(tokens) > args.tokens:  # both tools read the same shorter text
+        text = text[: len(text) * args.tokens // len(tokens)]
+        tokens = tok.tokenize(text.encode(), add_bos=False, special=False)
+    text_file = os.path.join(args.work, "text.txt")
+    open(text_file, "w").write(text)
     body = max(2, args.context - len(prefix))
     chunks = [prefix + tokens[s: s + body] for s in range(0, len(tokens) - 1, body)]
     reference = llama_logits(f32, chunks, args.context)

@@ -51,4 +51,31 @@ public enum TinyPairWriter {
             try Data(builder.build()).write(to: URL(fileURLWithPath: dir + "/\(name)/model.safetensors"))
         }
     }
+
+    /// Writes a random HASS head (the published layout, as safetensors, without an embedding: the
+    /// head reads its base's) for a base of any shape into `dir` (config.json, model.safetensors).
+    /// `config` is the base's config.json text, which a HASS head repeats. The head's guesses are
+    /// noise, so τ stays near 1, but a check with it must still reproduce plain decoding.
+    public static func writeHead(
+        to dir: String, config: String, hidden h: Int, heads: Int, kvHeads: Int, intermediate: Int,
+        seed: UInt64 = 1
+    ) throws {
+        var rng = SeededGenerator(seed: seed)
+        func noise(_ count: Int, scale: Float = 0.02) -> [Float] {
+            (0..<count).map { _ in Float.random(in: -scale...scale, using: &rng) }
+        }
+        let kv = h / heads * kvHeads
+        var b = SafetensorsBuilder()
+        b.add("fc.weight", shape: [h, 2 * h], floats: noise(2 * h * h))
+        b.add("layers.0.post_attention_layernorm.weight", shape: [h], floats: Array(repeating: 1, count: h))
+        for (p, rows) in [("q", h), ("k", kv), ("v", kv), ("o", h)] {
+            b.add("layers.0.self_attn.\(p)_proj.weight", shape: [rows, h], floats: noise(rows * h))
+        }
+        b.add("layers.0.mlp.gate_proj.weight", shape: [intermediate, h], floats: noise(intermediate * h))
+        b.add("layers.0.mlp.up_proj.weight", shape: [intermediate, h], floats: noise(intermediate * h))
+        b.add("layers.0.mlp.down_proj.weight", shape: [h, intermediate], floats: noise(h * intermediate))
+        try FileSystem.createDirectory(dir)
+        try Data(config.utf8).write(to: URL(fileURLWithPath: dir + "/config.json"))
+        try Data(b.build()).write(to: URL(fileURLWithPath: dir + "/model.safetensors"))
+    }
 }

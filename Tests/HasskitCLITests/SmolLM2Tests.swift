@@ -104,6 +104,36 @@ extension DiskHeavyTests {
             let runQ4KS = try Self.run(["run", q4ks, "--prompt", "The capital of France is", "--max-tokens", "4"])
             #expect(runQ4KS.status == 0 && !runQ4KS.stdout.isEmpty, "\(runQ4KS.stderr)")
 
+            // check --chat with the real template: a random HASS head of this base's shape guesses
+            // badly (τ near 1), and speculative decoding must still give plain greedy's tokens.
+            let c = try #require(try HKWFile(path: model).metadata["config"])
+            func int(_ key: String) throws -> Int { try #require(c[key]?.intValue, "\(key)") }
+            let headConfig = """
+                {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": \(try int("hidden_size")),
+                 "intermediate_size": \(try int("intermediate_size")), "num_attention_heads": \(try int("num_heads")),
+                 "num_key_value_heads": \(try int("num_kv_heads")), "num_hidden_layers": 1,
+                 "vocab_size": \(try int("vocab_size")), "rms_norm_eps": 1e-05, "rope_theta": \(try int("rope_theta")),
+                 "max_position_embeddings": \(try int("max_position_embeddings")), "bos_token_id": 1, "eos_token_id": 2,
+                 "torch_dtype": "float32"}
+                """
+            try TinyPairWriter.writeHead(
+                to: dir + "/head", config: headConfig, hidden: try int("hidden_size"), heads: try int("num_heads"),
+                kvHeads: try int("num_kv_heads"), intermediate: try int("intermediate_size"))
+            let head = dir + "/head.hkw"
+            let convertHead = try Self.run([
+                "convert", dir + "/head", "--out", head, "--type", "f32", "--draft-of", model,
+            ])
+            #expect(convertHead.status == 0, "\(convertHead.stderr)")
+            try Data("What is the capital of France?\nName a colour.\n".utf8).write(
+                to: URL(fileURLWithPath: dir + "/prompts.txt"))
+            let check = try Self.run([
+                "check", "--base", model, "--draft", head, "--chat", "--prompts", dir + "/prompts.txt",
+                "--max-tokens", "12", "--json",
+            ])
+            #expect(check.status == 0, "\(check.stderr)")
+            let report = try JSONParser().parse(check.stdout)
+            #expect(report["identical"]?.boolValue == true && report["prompts"]?.intValue == 2, "\(check.stdout)")
+
             // The template command and the engine benchmark work on it too.
             try Data(#"[{"role": "user", "content": "Hi"}]"#.utf8).write(to: URL(fileURLWithPath: dir + "/m.json"))
             let t = try Self.run(["template", model, "--messages", dir + "/m.json", "--add-generation-prompt"])
