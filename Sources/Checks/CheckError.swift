@@ -15,6 +15,8 @@ public struct CheckError: Error, Sendable, CustomStringConvertible {
         case pastContext(prompt: Int, maxTokens: Int, context: Int)
         /// A prompt token id the model's vocabulary does not have.
         case outsideVocabulary(id: Int, vocabulary: Int)
+        /// The run needs more memory than the machine has available (bytes).
+        case doesNotFit(estimate: MemoryEstimate, total: UInt64, available: UInt64)
     }
 
     public var code: Code
@@ -36,6 +38,9 @@ public struct CheckError: Error, Sendable, CustomStringConvertible {
         case let .badPrompts(why): return "\(path): \(why)"
         case let .outsideVocabulary(id, vocabulary):
             return "\(path): prompt token id \(id) is outside the model's vocabulary of \(vocabulary)"
+        case let .doesNotFit(estimate, total, available):
+            return
+                "\(path) needs about \(estimate.summary) and this machine has \(MemoryEstimate.gib(available)) GiB available of \(MemoryEstimate.gib(total)) GiB: it would read its weights from disk on every token, or be killed. Serve it with a GPU engine (hasskit export writes the SGLang/vLLM launch), or pass --force to run anyway"
         case let .pastContext(prompt, maxTokens, context):
             return
                 "\(path): a prompt of \(prompt) tokens plus \(maxTokens) more needs \(prompt + maxTokens) positions; the model was trained for \(context) (shorten the prompt, lower --max-tokens, or pass --past-context to go on regardless)"

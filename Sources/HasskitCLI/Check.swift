@@ -66,6 +66,10 @@ struct Check: ParsableCommand {
 
     @OptionGroup(title: "Engine") var engine: EngineOptions
 
+    @Flag(
+        help: "Run even when the pair needs more memory than this machine has available (refused by default, exit 79).")
+    var force = false
+
     @Flag(help: "Print one JSON document on stdout.")
     var json = false
 
@@ -95,9 +99,12 @@ struct Check: ParsableCommand {
         let (base, draft, settings) = try resolve()
         let sampling = Sampling(temperature: temperature, seed: seed)
         // The pair first: a head made for another base is the likeliest mistake.
-        let opened = try OpenedPair(
-            base: base, draft: draft, threads: engine.effectiveThreads, activations: engine.activations)
         let prompts = try PromptSet.prompts(file: prompts)
+        let memory = MemoryEstimate.Request(
+            promptTokens: prompts.map(MemoryEstimate.Request.bound), maxTokens: maxTokens,
+            treeNodes: settings.totalTokens, force: force)
+        let opened = try OpenedPair(
+            base: base, draft: draft, threads: engine.effectiveThreads, activations: engine.activations, memory: memory)
         var template: ChatTemplate?
         if chat || self.template != nil
             || prompts.contains(where: { if case .conversation = $0 { true } else { false } })

@@ -27,6 +27,7 @@ public enum HasskitExit {
     public static let integrity: Int32 = 75  // EX_TEMPFAIL, used for: checksum or size mismatch
     public static let noPermission: Int32 = 77  // EX_NOPERM: the hub refused access, or the token
     public static let incompatible: Int32 = 78  // EX_CONFIG, used for: a draft does not fit its base
+    public static let doesNotFit: Int32 = 79  // past sysexits.h: the model needs more memory than the machine has
 
     /// The exit code for an error a command threw: the one map from errors to codes.
     static func code(for error: Error) -> Int32 {
@@ -71,6 +72,7 @@ public enum HasskitExit {
             switch e.code {
             case .noPrompts, .badPrompts: return badInput
             case .noTokenizer, .noChatTemplate, .pastContext, .outsideVocabulary: return usage
+            case .doesNotFit: return doesNotFit
             }
         case let e as PairError:
             switch e.code {

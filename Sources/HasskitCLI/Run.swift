@@ -70,6 +70,11 @@ struct Run: ParsableCommand {
     @Flag(help: "Decode past the positions the model was trained for (refused by default).")
     var pastContext = false
 
+    @Flag(
+        help: "Run even when the model needs more memory than this machine has available (refused by default, exit 79)."
+    )
+    var force = false
+
     @Flag(help: "Print one JSON document on stdout.")
     var json = false
 
@@ -114,6 +119,9 @@ struct Run: ParsableCommand {
             maxTokens: maxTokens, sampling: Sampling(temperature: temperature, topP: topP, seed: seed),
             stopTokens: ignoreEos ? [] : extras.stopTokens)
         settings.pastContext = pastContext
+        try MemoryEstimate.Request(
+            promptTokens: [ids.count], maxTokens: maxTokens, treeNodes: draft == nil ? 0 : totalTokens, force: force
+        ).require(base: file, draft: try draft.map { try HKWFile(path: $0) })
         let generation = Generation(
             model: try Models.openBase(file: file, threads: engine.effectiveThreads, activations: engine.activations),
             path: model)

@@ -132,8 +132,14 @@ public struct OpenedPair {
     public let extras: ModelExtras
     public let basePath: String
 
-    public init(base: String, draft: String, threads: Int, activations: Activations = .default) throws {
+    /// With `memory`, the pair's memory estimate is checked against this machine from the headers
+    /// first, before any weight is touched (`CheckError.doesNotFit`).
+    public init(
+        base: String, draft: String, threads: Int, activations: Activations = .default,
+        memory: MemoryEstimate.Request? = nil
+    ) throws {
         let file = try HKWFile(path: base)
+        if let memory { try memory.require(base: file, draft: try HKWFile(path: draft)) }
         self.base = try Models.openBase(file: file, threads: max(1, threads), activations: activations)
         head = try Models.openDraft(path: draft, base: self.base)
         extras = try ModelExtras(file: file)

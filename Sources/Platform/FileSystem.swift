@@ -74,9 +74,25 @@ public enum FileSystem {
     /// Peak resident set size of this process in bytes (`VmHWM`; 0 where /proc is unavailable).
     public static func peakResidentMemory() -> UInt64 { procStatus("VmHWM:") }
 
+    /// The machine's memory in bytes: `total` (MemTotal) and `available` (MemAvailable: free
+    /// memory plus the page cache and buffers the kernel can reclaim, which includes a model's
+    /// pages cached from an earlier run); `HASSKIT_MEMORY_BYTES` overrides both (tests, or a
+    /// cgroup limit /proc/meminfo does not show). Nil where neither is known.
+    public static func machineMemory() -> (total: UInt64, available: UInt64)? {
+        if let raw = getenv("HASSKIT_MEMORY_BYTES"), let bytes = UInt64(String(cString: raw)) {
+            return (bytes, bytes)
+        }
+        let total = procField("/proc/meminfo", "MemTotal:"), available = procField("/proc/meminfo", "MemAvailable:")
+        guard total > 0 else { return nil }
+        return (total, available > 0 ? available : total)
+    }
+
     /// A `kB` field of /proc/self/status, in bytes.
-    private static func procStatus(_ field: String) -> UInt64 {
-        guard let f = fopen("/proc/self/status", "r") else { return 0 }
+    private static func procStatus(_ field: String) -> UInt64 { procField("/proc/self/status", field) }
+
+    /// A `kB` field of a /proc file, in bytes (0 when absent).
+    private static func procField(_ path: String, _ field: String) -> UInt64 {
+        guard let f = fopen(path, "r") else { return 0 }
         defer { fclose(f) }
         var line = [CChar](repeating: 0, count: 512)
         while fgets(&line, Int32(line.count), f) != nil {

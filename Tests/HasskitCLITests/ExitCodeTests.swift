@@ -228,6 +228,31 @@ import WeightFormat
     }
 
     /// A prompt is any text, one that starts with a dash included.
+    /// A pair that needs more memory than the machine has is refused before a weight is touched,
+    /// with the numbers; --force runs it anyway. (HASSKIT_MEMORY_BYTES stands in for a small
+    /// machine.)
+    @Test func doesNotFit79() throws {
+        let dir = Fixtures.temporaryDirectory("hasskit-exit")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for (src, out) in [("demo-pair/base", "b.hkw"), ("demo-pair/draft", "d.hkw")] {
+            let c = try Self.run(["convert", Fixtures.path(src), "--out", dir + "/" + out, "--type", "f32"])
+            #expect(c.status == 0, "\(c.stderr)")
+        }
+        let small = ["HASSKIT_MEMORY_BYTES": "1048576"]
+        let check = ["check", "--base", dir + "/b.hkw", "--draft", dir + "/d.hkw", "--max-tokens", "4"]
+        let refused = try Self.run(check, env: small)
+        #expect(refused.status == 79, "\(refused.stderr)")
+        #expect(
+            refused.stderr.contains("needs about") && refused.stderr.contains("weights")
+                && refused.stderr.contains("0.0 GiB available of 0.0 GiB") && refused.stderr.contains("--force"),
+            "\(refused.stderr)")
+        let forced = try Self.run(check + ["--force"], env: small)
+        #expect(forced.status == 0, "\(forced.stderr)")
+        let run = try Self.run(["run", dir + "/b.hkw", "--prompt-ids", "1,2,3", "--max-tokens", "2"], env: small)
+        #expect(run.status == 79, "\(run.stderr)")
+        #expect(try Self.run(["run", dir + "/b.hkw", "--prompt-ids", "1,2,3", "--max-tokens", "2"]).status == 0)
+    }
+
     @Test func promptsMayStartWithADash() throws {
         let dir = Fixtures.temporaryDirectory()
         #expect(
