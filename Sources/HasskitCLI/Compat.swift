@@ -1,33 +1,41 @@
 import ArgumentParser
 import Foundation
+import Hub
 import Checks
 import Pairs
 import Inference
 import StrictJSON
 import WeightFormat
 
-/// `hasskit compat BASE.hkw DRAFT.hkw`: before anything runs, does the head fit the base?
+/// `hasskit compat BASE DRAFT` / `hasskit compat PAIR`: before anything runs, does the head fit the base?
 struct Compat: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract:
-            "Check that a converted HASS head fits a converted base, then how often it predicts the base's next token.",
+            "Check that a HASS head fits its base, then how often it predicts the base's next token.",
         discussion: """
-            Structural checks read both headers: architectures, hidden size, vocabulary, fc shape and \
-            bias, the head's attention shapes, RoPE, special tokens, tokenizer, and the base the head \
-            was converted against. When they pass, both models run on the prompt set (bundled, or one \
-            prompt per line of --prompts): the base continues each prompt greedily and, at every position \
-            of that continuation, the head's top-1 token is compared with the base's. Exits 78 when the \
-            pair does not fit.
+            BASE and DRAFT are converted .hkw files or checkpoints (a folder with config.json and \
+            safetensors, sharded or not, or a .bin; a GGUF file); a PAIR uses its converted files, else \
+            its pulled snapshots. Structural checks read headers, configs and tokenizer files only, never \
+            a weight: architectures, hidden size, vocabulary, fc shape and bias, the head's attention \
+            shapes, RoPE, special tokens, tokenizer, weight types, and the base the head was converted \
+            against. When they pass and both are converted (and the pair fits this machine's memory), \
+            both models run on the prompt set (bundled, or one prompt per line of --prompts): the base \
+            continues each prompt greedily and, at every position of that continuation, the head's top-1 \
+            token is compared with the base's; the report says whether that check ran, and why not. \
+            Exits 78 when the pair does not fit.
             """
     )
 
     @OptionGroup var diagnostics: Diagnostics
 
-    @Argument(help: "A converted base model (.hkw).")
+    @Argument(help: "A base: a converted .hkw or a checkpoint; or a pair's name (then no DRAFT).")
     var base: String
 
-    @Argument(help: "A converted HASS draft head (.hkw).")
-    var draft: String
+    @Argument(help: "Its HASS draft head: a converted .hkw or a checkpoint.")
+    var draft: String?
+
+    @Option(help: "For a pair converted to several types: which one (e.g. q8_0).")
+    var type: String?
 
     @Option(help: "A text file with one prompt per line (instead of the bundled set).")
     var prompts: String?
@@ -40,18 +48,25 @@ struct Compat: ParsableCommand {
     @Flag(help: "Print one JSON document on stdout.")
     var json = false
 
-    func run() throws {
-        var report = try PairWorkspace.structuralCompat(base: base, draft: draft)
-        if report.compatible {
-            let opened = try OpenedPair(
-                base: base, draft: draft, threads: engine.effectiveThreads, activations: engine.activations)
-            if opened.extras.tokenizer != nil {
-                let ids = try opened.encode(texts: try PromptSet.texts(file: prompts))
-                report.top1Agreement = opened.top1Agreement(prompts: ids, continuation: continuation)
-            } else if !json {
-                Console.log("note: \(base) carries no tokenizer.json, so the agreement check was skipped")
-            }
+    /// The two inputs: as given, or a pair's converted files (else its pulled snapshots).
+    func resolve() throws -> (base: String, draft: String) {
+        if let draft { return (base, draft) }
+        guard let manifest = try loadRegistry().manifest(named: base) else {
+            throw ValidationError("no pair named \(base) (see hasskit list); or give BASE and DRAFT")
         }
+        let workspace = PairWorkspace(manifest: manifest, client: HubClient(environment: HubEnvironment.fromProcess()))
+        if !workspace.convertedTypes().isEmpty {
+            let files = try workspace.convertedFiles(type: type)
+            return (files.base, files.draft)
+        }
+        return try workspace.snapshots()
+    }
+
+    func run() throws {
+        let (base, draft) = try resolve()
+        var report = try PairWorkspace.structuralCompat(base: base, draft: draft)
+        report.numericSkipped = try numericCheck(&report, base: base, draft: draft)
+        if let why = report.numericSkipped, !json { Console.log("note: the agreement check did not run: \(why)") }
         if json {
             Console.out(report.json.serialized())
         } else {
@@ -68,6 +83,27 @@ struct Compat: ParsableCommand {
             Console.out(report.compatible ? "compatible" : "NOT compatible: \(draft) does not fit \(base)")
         }
         if !report.compatible { throw ExitCode(HasskitExit.incompatible) }
+    }
+
+    /// Runs the agreement check when it can; returns why it did not.
+    func numericCheck(_ report: inout PairCompatibility, base: String, draft: String) throws -> String? {
+        guard report.compatible else { return "the pair does not fit" }
+        guard base.hasSuffix(".hkw"), draft.hasSuffix(".hkw") else {
+            return "it runs both models, so it needs them converted (hasskit convert)"
+        }
+        let opened: OpenedPair
+        do {
+            opened = try OpenedPair(
+                base: base, draft: draft, threads: engine.effectiveThreads, activations: engine.activations,
+                memory: .init(promptTokens: [512], maxTokens: continuation, treeNodes: 0, force: false))
+        } catch let e as CheckError {
+            guard case .doesNotFit = e.code else { throw e }
+            return e.description
+        }
+        guard opened.extras.tokenizer != nil else { return "\(base) carries no tokenizer.json" }
+        let ids = try opened.encode(texts: try PromptSet.texts(file: prompts))
+        report.top1Agreement = opened.top1Agreement(prompts: ids, continuation: continuation)
+        return nil
     }
 }
 
@@ -89,6 +125,8 @@ extension PairCompatibility {
                     })
             ),
             ("top1_agreement", top1Agreement.map { .double(($0 * 1000).rounded() / 1000) } ?? .null),
+            ("checks_run", .array([.string("structural")] + (top1Agreement == nil ? [] : [.string("agreement")]))),
+            ("agreement_skipped", numericSkipped.map { .string($0) } ?? .null),
         ])
     }
 }

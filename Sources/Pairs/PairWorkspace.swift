@@ -120,7 +120,19 @@ public struct PairWorkspace: Sendable {
 
     /// The structural checks of two converted files (headers only, no weights read).
     public static func structuralCompat(base: String, draft: String) throws -> PairCompatibility {
-        PairCompatibility(base: try HKWFile(path: base), draft: try HKWFile(path: draft))
+        PairCompatibility(base: try header(base), draft: try header(draft))
+    }
+
+    /// What `compat` reads of a model: a converted `.hkw` file's header, else a checkpoint
+    /// (folder, sharded or not, `.bin`, GGUF) described from its headers and config, no weight read.
+    public static func header(_ path: String) throws -> ModelHeader {
+        if FileSystem.kind(of: path) == .file, path.hasSuffix(".hkw") {
+            return ModelHeader(file: try HKWFile(path: path))
+        }
+        let d = try Converter.describe(source: path)
+        return ModelHeader(
+            path: path, architecture: d.architecture, config: d.config, shapes: d.shapes, dtypes: d.dtypes,
+            files: d.files)
     }
 }
 

@@ -25,4 +25,34 @@ import TestSupport
             ["run", dir + "/base.hkw", "--prompt-ids", "128000,9906", "--max-tokens", "8"], env: env)
         #expect(run.status == 79 && run.stderr.contains("weights 131.4"), "\(run.stderr)")
     }
+
+    /// compat from checkpoints, without converting: the five published EAGLE-head pairs, as shape
+    /// twins of their hub repositories (sharded BF16 safetensors with an index, the head in HASS's
+    /// layout), fit in seconds from headers and configs alone; a LLaMA-2 head on the LLaMA-3-8B
+    /// base is refused (78), each mismatch named.
+    @Test func compatDecidesFromCheckpointsWithoutReadingWeights() throws {
+        let dir = Fixtures.temporaryDirectory("hasskit-twin")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for (id, shape) in ShapeTwin.headPairs {
+            try ShapeTwin.writeCheckpoint(shape, to: dir + "/\(id)/base")
+            try ShapeTwin.writeHeadCheckpoint(shape, to: dir + "/\(id)/draft")
+            let started = Date()
+            let r = try InspectCommandTests.run(["compat", dir + "/\(id)/base", dir + "/\(id)/draft", "--json"])
+            let seconds = Date().timeIntervalSince(started)
+            #expect(r.status == 0, "\(id): \(r.stderr)")
+            let doc = try JSONParser().parse(r.stdout)
+            #expect(doc["compatible"]?.boolValue == true, "\(id): \(r.stdout)")
+            #expect(doc["checks_run"]?.arrayValue?.compactMap(\.stringValue) == ["structural"], "\(id)")
+            #expect(doc["agreement_skipped"]?.stringValue?.contains("converted") == true, "\(id)")
+            #expect(seconds < 20, "\(id): \(seconds) s")
+        }
+        let wrong = try InspectCommandTests.run([
+            "compat", dir + "/llama3-instruct-8b/base", dir + "/llama2-chat-7b/draft", "--json",
+        ])
+        #expect(wrong.status == 78, "\(wrong.stderr)")
+        let failed = try JSONParser().parse(wrong.stdout)["checks"]?.arrayValue?.filter {
+            $0["ok"]?.boolValue == false
+        }.compactMap { $0["name"]?.stringValue }
+        #expect(failed == ["vocabulary", "embedding", "rope theta"], "\(failed ?? [])")
+    }
 }

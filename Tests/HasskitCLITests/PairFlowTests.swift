@@ -87,6 +87,13 @@ import TestSupport
 
         #expect(try Self.run(["verify", "tiny"], env: env).status == 0)
 
+        // compat PAIR before converting: decided from the pulled snapshots' headers and configs.
+        let early = try Self.run(["compat", "tiny", "--json"], env: env)
+        #expect(early.status == 0, "\(early.stderr)")
+        let earlyDoc = try JSONParser().parse(early.stdout)
+        #expect(earlyDoc["compatible"]?.boolValue == true && earlyDoc["top1_agreement"]?.isNull == true)
+        #expect(earlyDoc["checks_run"]?.arrayValue?.compactMap(\.stringValue) == ["structural"])
+
         let convert = try Self.run(["convert", "tiny", "--type", "q8_0", "--json"], env: env)
         #expect(convert.status == 0, "\(convert.stderr)")
         let reports = try JSONParser().parse(convert.stdout)
