@@ -3,6 +3,7 @@ import Foundation
 import Hub
 import Checks
 import Pairs
+import Platform
 import Inference
 import StrictJSON
 import WeightFormat
@@ -37,6 +38,12 @@ struct Compat: ParsableCommand {
     @Option(help: "For a pair converted to several types: which one (e.g. q8_0).")
     var type: String?
 
+    @Flag(
+        help:
+            "For a PAIR: decide before downloading, from the hub (configs and tokenizer files whole, each weights file's header by range requests)."
+    )
+    var remote = false
+
     @Option(help: "A text file with one prompt per line (instead of the bundled set).")
     var prompts: String?
 
@@ -48,13 +55,17 @@ struct Compat: ParsableCommand {
     @Flag(help: "Print one JSON document on stdout.")
     var json = false
 
-    /// The two inputs: as given, or a pair's converted files (else its pulled snapshots).
-    func resolve() throws -> (base: String, draft: String) {
-        if let draft { return (base, draft) }
+    func workspace() throws -> PairWorkspace {
         guard let manifest = try loadRegistry().manifest(named: base) else {
             throw ValidationError("no pair named \(base) (see hasskit list); or give BASE and DRAFT")
         }
-        let workspace = PairWorkspace(manifest: manifest, client: HubClient(environment: HubEnvironment.fromProcess()))
+        return PairWorkspace(manifest: manifest, client: HubClient(environment: HubEnvironment.fromProcess()))
+    }
+
+    /// The two inputs: as given, or a pair's converted files (else its pulled snapshots).
+    func resolve() throws -> (base: String, draft: String) {
+        if let draft { return (base, draft) }
+        let workspace = try workspace()
         if !workspace.convertedTypes().isEmpty {
             let files = try workspace.convertedFiles(type: type)
             return (files.base, files.draft)
@@ -62,13 +73,34 @@ struct Compat: ParsableCommand {
         return try workspace.snapshots()
     }
 
+    func validate() throws {
+        if remote && draft != nil { throw ValidationError("--remote takes a pair's name, not two models") }
+    }
+
     func run() throws {
-        let (base, draft) = try resolve()
-        var report = try PairWorkspace.structuralCompat(base: base, draft: draft)
-        report.numericSkipped = try numericCheck(&report, base: base, draft: draft)
+        var report: PairCompatibility
+        var remoteRead: RemoteCompat?
+        if remote {
+            let r = try workspace().remoteCompat()
+            report = r.report
+            report.numericSkipped = "--remote reads headers only; pull and convert the pair to measure the agreement"
+            remoteRead = r
+        } else {
+            let (base, draft) = try resolve()
+            report = try PairWorkspace.structuralCompat(base: base, draft: draft)
+            report.numericSkipped = try numericCheck(&report, base: base, draft: draft)
+        }
         if let why = report.numericSkipped, !json { Console.log("note: the agreement check did not run: \(why)") }
         if json {
-            Console.out(report.json.serialized())
+            var doc = report.json
+            if let r = remoteRead, case .object(var members) = doc {
+                members += [
+                    ("bytes_read", .int(Int(r.bytesRead))), ("requests", .int(r.requests)),
+                    ("bytes_on_hub", .int(Int(r.bytesOnHub))),
+                ]
+                doc = .object(members)
+            }
+            Console.out(doc.serialized())
         } else {
             let width = report.checks.map(\.name.count).max() ?? 0
             for c in report.checks {
@@ -80,7 +112,12 @@ struct Compat: ParsableCommand {
             if let a = report.top1Agreement {
                 Console.out("top-1 agreement with the base: \(String(format: "%.1f", a * 100)) %")
             }
-            Console.out(report.compatible ? "compatible" : "NOT compatible: \(draft) does not fit \(base)")
+            if let r = remoteRead {
+                Console.out(
+                    "read \(ByteCount.format(r.bytesRead)) in \(r.requests) requests from the hub, of the \(ByteCount.format(r.bytesOnHub)) a pull would download"
+                )
+            }
+            Console.out(report.compatible ? "compatible" : "NOT compatible: the head does not fit the base")
         }
         if !report.compatible { throw ExitCode(HasskitExit.incompatible) }
     }

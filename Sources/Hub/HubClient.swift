@@ -211,6 +211,38 @@ public struct HubClient: Sendable {
         }
     }
 
+    /// Bytes `range` of `file`: how `compat --remote` reads a safetensors header (the 8-byte
+    /// length, then the header, as huggingface_hub's `get_safetensors_metadata` does) or a zip's
+    /// directory without the weights. A server that ignores a range from byte 0 sends the whole
+    /// file: the transfer stops once the range is in hand.
+    public func readRange(
+        repo: RepoID, commit: CommitID, file: RemoteFile, range: ClosedRange<UInt64>
+    ) throws
+        -> [UInt8]
+    {
+        let url = resolveURL(repo: repo, commit: commit, path: file.path)
+        let want = Int(range.upperBound - range.lowerBound + 1)
+        var data: [UInt8] = []
+        try withRetries(url) {
+            data = []
+            do {
+                _ = try request(url, repo: repo.description, range: range, expect: file, commit: commit.hex) { chunk in
+                    data.append(contentsOf: chunk.prefix(want - data.count))
+                    return data.count < want
+                }
+            } catch let e as HubError where data.count == want {
+                _ = e
+            }
+        }
+        guard data.count == want else {
+            throw HubError(
+                .protocolViolation(
+                    "asked for bytes \(range.lowerBound)–\(range.upperBound) of \(file.path), got \(data.count)"),
+                location: url)
+        }
+        return data
+    }
+
     // MARK: Requests
 
     func getJSON(_ url: String, repo: String, onResponse: (HTTPResponse) -> Void = { _ in }) throws -> JSONValue {

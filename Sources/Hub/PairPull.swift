@@ -87,7 +87,7 @@ public struct PairOperations: Sendable {
     }
 
     /// `fnmatch` without FNM_PATHNAME: `*` matches across `/`, as `hf download` globs do.
-    static func matches(_ path: String, _ pattern: String) -> Bool {
+    public static func matches(_ path: String, _ pattern: String) -> Bool {
         let p = pattern.hasSuffix("/") ? pattern + "*" : pattern
         return fnmatch(p, path, 0) == 0
     }

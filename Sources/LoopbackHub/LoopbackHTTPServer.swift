@@ -1,4 +1,5 @@
 import Foundation
+import Platform
 
 #if canImport(Glibc)
 import Glibc
@@ -46,11 +47,25 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
         }
     }
 
-    /// Bytes shared by all connections (a served file).
+    /// Bytes shared by all connections (a served file): in memory, or a file mapped read-only
+    /// (a sparse shape twin of many gigabytes, served by ranges).
     public final class SharedBytes: @unchecked Sendable {
         // Immutable after init.
         public let bytes: [UInt8]
-        public init(_ bytes: [UInt8]) { self.bytes = bytes }
+        let mapped: ByteStorage?
+        public init(_ bytes: [UInt8]) {
+            self.bytes = bytes
+            mapped = nil
+        }
+        public init(mapping path: String) throws {
+            bytes = []
+            mapped = try ByteStorage(mapping: path)
+        }
+        public var count: Int { mapped?.view.count ?? bytes.count }
+        public subscript(range: Range<Int>) -> ArraySlice<UInt8> {
+            guard let mapped else { return bytes[range] }
+            return mapped.view.withUnsafeBytes { Array($0[range]) }[...]
+        }
     }
 
     public let port: Int
@@ -167,7 +182,7 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
         guard sendAll(c, Array(head.utf8)[...]) else { return }
         if request.method == "HEAD" { return }
         let source: ArraySlice<UInt8> =
-            response.file.map { f in f.bytes[response.fileRange ?? 0..<f.bytes.count] } ?? response.body[...]
+            response.file.map { f in f[response.fileRange ?? 0..<f.count] } ?? response.body[...]
         var sent = 0
         let started = Date()
         while sent < source.count {

@@ -110,6 +110,30 @@ public final class LoopbackHub: @unchecked Sendable {
         return repo
     }
 
+    /// A repository with, besides `files`, large files served from sparse local files by ranges
+    /// (shape twins of real checkpoints). Their listed SHA-256 and git id are stand-ins (digests
+    /// of the path): hashing gigabytes of holes would prove nothing, so only clients that read
+    /// ranges and never verify a whole file (`compat --remote`) may use such a repository.
+    @discardableResult
+    public func addRepo(
+        _ id: String, files: [(String, [UInt8])], mapped: [(path: String, local: String)]
+    ) throws
+        -> Repo
+    {
+        var repo = addRepo(id, files: files)
+        for (path, local) in mapped {
+            let stand = LoopbackHub.hex(SHA256.hash(data: Array(path.utf8)))
+            repo.files.append(
+                File(
+                    path: path, content: try .init(mapping: local), lfs: true, sha256: stand,
+                    gitOID: String(stand.prefix(40))))
+        }
+        state.lock.lock()
+        state.repos[id] = repo
+        state.lock.unlock()
+        return repo
+    }
+
     /// Serves LFS files as the hub does since it moved them to Xet storage: `/resolve/` answers
     /// with a redirect to a bridge that serves byte ranges (`/xet-bridge/<xet hash>` here) and adds
     /// `X-Xet-Hash` beside `X-Linked-Etag`, `X-Linked-Size` and `X-Repo-Commit`. The Xet hash is
@@ -246,7 +270,7 @@ public final class LoopbackHub: @unchecked Sendable {
                 let page = repo.files[min(cursor, repo.files.count)..<min(cursor + pageSize, repo.files.count)]
                 let entries: [JSONValue] = page.map { f in
                     var m: [(String, JSONValue)] = [
-                        ("type", .string("file")), ("oid", .string(f.gitOID)), ("size", .int(f.content.bytes.count)),
+                        ("type", .string("file")), ("oid", .string(f.gitOID)), ("size", .int(f.content.count)),
                         ("path", .string(f.path)),
                     ]
                     if f.lfs {
@@ -254,7 +278,7 @@ public final class LoopbackHub: @unchecked Sendable {
                             (
                                 "lfs",
                                 .object([
-                                    ("oid", .string(f.sha256)), ("size", .int(f.content.bytes.count)),
+                                    ("oid", .string(f.sha256)), ("size", .int(f.content.count)),
                                     ("pointerSize", .int(134)),
                                 ])
                             ))
@@ -298,7 +322,7 @@ public final class LoopbackHub: @unchecked Sendable {
                         ("Location", location),
                         ("X-Repo-Commit", repo.commit),
                         ("X-Linked-Etag", "\"\(wrong ? String(repeating: "0", count: 64) : file.sha256)\""),
-                        ("X-Linked-Size", "\(file.content.bytes.count)"),
+                        ("X-Linked-Size", "\(file.content.count)"),
                     ] + (xet ? [("X-Xet-Hash", xetHash(file))] : []))
             }
             return serveBytes(
@@ -337,7 +361,7 @@ public final class LoopbackHub: @unchecked Sendable {
         let fault = state.faults[key]
         let limit = state.bytesPerSecond
         state.lock.unlock()
-        let size = file.content.bytes.count
+        let size = file.content.count
         var content = file.content
         func fired() {
             state.lock.lock()

@@ -1,4 +1,6 @@
 import Foundation
+import LoopbackHub
+import Platform
 import StrictJSON
 import Testing
 import TestSupport
@@ -54,5 +56,49 @@ import TestSupport
             $0["ok"]?.boolValue == false
         }.compactMap { $0["name"]?.stringValue }
         #expect(failed == ["vocabulary", "embedding", "rope theta"], "\(failed ?? [])")
+    }
+
+    /// compat PAIR --remote on the LLaMA-3-8B pair at its real size (a 16 GB base, as shape twins
+    /// served from sparse files): decided from a few megabytes read by range, the count reported.
+    @Test func remoteCompatReadsAFewMegabytesOfASixteenGigabytePair() throws {
+        let dir = Fixtures.temporaryDirectory("hasskit-twin")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try ShapeTwin.writeCheckpoint(.llama3_8B, to: dir + "/base")
+        try ShapeTwin.writeHeadCheckpoint(.llama3_8B, to: dir + "/draft")
+        let hub = try LoopbackHub()
+        defer { hub.stop() }
+        func repo(_ id: String, _ folder: String) throws {
+            let names = try FileSystem.contents(of: folder)
+            let small = try names.filter { !$0.hasSuffix(".safetensors") }.map {
+                ($0, try FileSystem.readFile(folder + "/" + $0))
+            }
+            let big = names.filter { $0.hasSuffix(".safetensors") }.map { (path: $0, local: folder + "/" + $0) }
+            try hub.addRepo(id, files: small, mapped: big)
+        }
+        try repo("twin/llama3-8b", dir + "/base")
+        try repo("twin/llama3-8b-head", dir + "/draft")
+        try FileSystem.createDirectory(dir + "/manifests")
+        let manifest = """
+            {"schema": 1, "id": "twin-8b", "title": "LLaMA-3-8B twin", "family": "llama3", "chat_template": "llama3",
+             "base": {"repo": "twin/llama3-8b", "revision": "main", "gated": false, "licence": "llama3",
+                      "include": ["config.json", "*.safetensors", "model.safetensors.index.json"]},
+             "draft": {"repo": "twin/llama3-8b-head", "revision": "main", "gated": false, "licence": "apache-2.0",
+                       "kind": "eagle1-head", "include": ["config.json", "model.safetensors"]},
+             "tree": {"gpu": {"top_k": 10, "depth": 5, "total_tokens": 60}, "cpu": {"top_k": 1, "depth": 2, "total_tokens": 4}},
+             "published": {"source": "test"}}
+            """
+        try Data(manifest.utf8).write(to: URL(fileURLWithPath: dir + "/manifests/twin.json"))
+        let env = [
+            "HF_ENDPOINT": hub.endpoint, "HF_HUB_CACHE": dir + "/hub", "HASSKIT_HOME": dir + "/hasskit",
+            "HASSKIT_MANIFESTS": dir + "/manifests", "HF_TOKEN": "", "HF_HOME": dir + "/hf",
+        ]
+        let r = try InspectCommandTests.run(["compat", "twin-8b", "--remote", "--json"], env: env)
+        #expect(r.status == 0, "\(r.stderr)")
+        let doc = try JSONParser().parse(r.stdout)
+        #expect(doc["compatible"]?.boolValue == true, "\(r.stdout)")
+        let read = try #require(doc["bytes_read"]?.uint64Value), onHub = try #require(doc["bytes_on_hub"]?.uint64Value)
+        #expect(onHub > 16_000_000_000 && read < 1_000_000, "read \(read) of \(onHub)")
+        // Two ranges per safetensors file (4 base shards and the head) and each small file once.
+        #expect(doc["requests"]?.intValue == 2 * 5 + 3, "\(doc["requests"]?.intValue ?? -1)")
     }
 }

@@ -71,6 +71,16 @@ import TestSupport
         #expect(planDoc["members"]?.arrayValue?.first?["access"]?.stringValue == "granted")
         #expect((planDoc["bytes_to_fetch"]?.uint64Value ?? 0) > 1_000_000 && planDoc["fits"]?.boolValue == true)
         #expect(FileSystem.kind(of: home + "/hub/models--test-org--tiny-llama3") == .missing)
+
+        // compat --remote before pulling: the configs whole, the base's safetensors headers and
+        // the head's pytorch_model.bin directory and data.pkl by ranges; nothing lands in the cache.
+        let remote = try Self.run(["compat", "tiny", "--remote", "--json"], env: env)
+        #expect(remote.status == 0, "\(remote.stderr)")
+        let remoteDoc = try JSONParser().parse(remote.stdout)
+        #expect(remoteDoc["compatible"]?.boolValue == true, "\(remote.stdout)")
+        let read = remoteDoc["bytes_read"]?.uint64Value ?? .max, onHub = remoteDoc["bytes_on_hub"]?.uint64Value ?? 0
+        #expect(read < onHub / 10, "read \(read) of \(onHub)")
+        #expect(FileSystem.kind(of: home + "/hub/models--test-org--tiny-llama3") == .missing)
         let pull = try Self.run(["pull", "tiny", "--json"], env: env)
         #expect(pull.status == 0, "\(pull.stderr)")
         let summary = try JSONParser().parse(pull.stdout)
