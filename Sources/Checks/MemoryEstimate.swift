@@ -5,10 +5,9 @@ import WeightFormat
 
 /// What running a base (and its draft) on the CPU engine holds in memory, estimated from the
 /// `.hkw` headers before a weight page is touched:
-/// - weights: every stored tensor, as the engine holds it. The mapped bytes are read on every
-///   token (a dense model multiplies by all of them), so they must stay resident or each token
-///   reads the file again; FP8 matrices are dequantized to an f32 copy when the model opens (4
-///   bytes per value).
+/// - weights: every stored tensor, used in place from the mapping (FP8 included): the bytes are
+///   read on every token (a dense model multiplies by all of them), so they must stay resident or
+///   each token reads the file again.
 /// - KV cache: f32 keys and values for every layer at every position the run reaches (the
 ///   prompt, the tokens asked for, and a verified tree's nodes).
 /// - scratch: the activations of the widest batch (the prompt's prefill, or a tree) and one row
@@ -27,7 +26,7 @@ public struct MemoryEstimate: Sendable, Equatable {
     ///   - batch: the most tokens one forward pass takes (the longest prompt, or the tree).
     public init(base: HKWFile, draft: HKWFile?, positions: Int, batch: Int) {
         let members = [base] + (draft.map { [$0] } ?? [])
-        weights = members.reduce(0) { $0 + Self.heldBytes($1) }
+        weights = members.reduce(0) { sum, file in sum + file.tensors.reduce(0) { $0 + $1.length } }
         kvCache = members.reduce(0) { $0 + Self.kvBytesPerPosition($1) } * UInt64(max(0, positions))
         let c = base.metadata["config"]
         let hidden = UInt64(c?["hidden_size"]?.intValue ?? 0)
@@ -37,14 +36,6 @@ public struct MemoryEstimate: Sendable, Equatable {
         // the gate, up and product of the MLP (3 × its width), as f32; plus logits for a tree.
         scratch = UInt64(max(1, batch)) * (4 * hidden + 3 * ffn) * 4 + UInt64(max(1, min(batch, 64))) * vocab * 4
         self.positions = positions
-    }
-
-    /// Bytes the engine holds for a file's tensors: mapped bytes, or f32 for FP8.
-    static func heldBytes(_ file: HKWFile) -> UInt64 {
-        file.tensors.reduce(0) { sum, e in
-            guard e.type == .f8e4m3 else { return sum + e.length }
-            return sum + UInt64(e.shape.reduce(1, *)) * 4
-        }
     }
 
     /// f32 key and value bytes one position adds across a model's layers.

@@ -46,7 +46,7 @@ extension WeightMatrix {
                     let type = self.type, rows = self.rows, cols = self.cols, chunk = rowChunk
                     WorkerPool.shared(threads: threads).run(parts) { p in
                         let begin = partStart(p, of: parts), end = partStart(p + 1, of: parts)
-                        if type == .f32 {
+                        if type == .f32 && blockScales == nil {
                             cblas_sgemm(
                                 CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(end - begin), Int32(cols), 1,
                                 input.pointer, Int32(cols),
@@ -68,8 +68,7 @@ extension WeightMatrix {
                         while r0 < end {
                             let count = min(chunk, end - r0)
                             scratch.withUnsafeMutableBufferPointer { s in
-                                Kernels.dequantizeRows(
-                                    type, base.pointer, cols: cols, rows: r0..<(r0 + count), into: s.baseAddress!)
+                                decodeRows(base.pointer, r0..<(r0 + count), into: s.baseAddress!)
                                 cblas_sgemm(
                                     CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(count), Int32(cols), 1,
                                     input.pointer, Int32(cols), s.baseAddress, Int32(cols),

@@ -14,6 +14,9 @@ public struct WeightMatrix: Sendable {
     let data: ByteView
     /// Whether products quantize their input to 8 bits (fixed when the model opens).
     let int8Activations: Bool
+    /// An FP8 matrix's scales, one per 128 × 128 block (row-major over the blocks); nil for the
+    /// other types.
+    let blockScales: [Float]?
 
     init(_ e: HKWFile.Entry, path: String, activations: Activations) throws {
         name = e.name
@@ -37,11 +40,14 @@ public struct WeightMatrix: Sendable {
             throw InferenceError("\(e.name): \(problem)", path: path, kind: .malformed)
         }
         data = e.data
+        blockScales = nil
     }
 
-    /// An FP8 E4M3 matrix (`--type fp8`, DeepSeek's block-scaled weights kept as stored),
-    /// dequantized when the model opens: value = fp8 × `scale[row / 128, col / 128]` (the stored
-    /// `weight_scale_inv`; an unscaled FP8 tensor has scale 1). The engine then runs it as F32.
+    /// An FP8 E4M3 matrix (`--type fp8`, DeepSeek's block-scaled weights kept as stored), used in
+    /// place from the mapping: value = fp8 × `scale[row / 128, col / 128]` (the stored
+    /// `weight_scale_inv`; an unscaled FP8 tensor has scale 1). Products decode a few rows at a
+    /// time into f32 scratch (`decodeFP8`), so the model holds its file's bytes, not a 4× copy;
+    /// the values, and so the products, are bit for bit those of a full f32 copy.
     init(fp8 e: HKWFile.Entry, scale: HKWFile.Entry?, path: String) throws {
         name = e.name
         int8Activations = false
@@ -51,7 +57,7 @@ public struct WeightMatrix: Sendable {
         let rows = e.shape.count == 2 ? e.shape[0] : 1, cols = e.shape.last ?? 0
         self.rows = rows
         self.cols = cols
-        type = .f32
+        type = .f8e4m3
         let blockRows = (rows + 127) / 128, blockCols = (cols + 127) / 128
         var scales = [Float](repeating: 1, count: blockRows * blockCols)
         if let scale {
@@ -66,37 +72,48 @@ public struct WeightMatrix: Sendable {
             throw InferenceError(
                 "\(e.name) holds \(e.data.count) bytes, \(rows)×\(cols) FP8 needs \(rows * cols)", path: path)
         }
-        var values = [Float](repeating: 0, count: rows * cols)
-        e.data.withUnsafeBytes { raw in
-            values.withUnsafeMutableBufferPointer {
-                Kernels.f8e4m3ToF32(raw.bindMemory(to: UInt8.self).baseAddress!, $0.baseAddress!, count: rows * cols)
+        data = e.data
+        blockScales = scales
+    }
+
+    /// Rows `range` of an FP8 matrix decoded into `dst` (range.count × cols): each value fp8 → f32,
+    /// then × its block's scale, the same two operations as `Kernels.applyBlockScales` on a copy.
+    static func decodeFP8(
+        _ base: UnsafeRawPointer, scales: [Float], cols: Int, rows range: Range<Int>,
+        into dst: UnsafeMutablePointer<Float>
+    ) {
+        Kernels.f8e4m3ToF32(
+            base.assumingMemoryBound(to: UInt8.self) + range.lowerBound * cols, dst, count: range.count * cols)
+        let blockCols = (cols + 127) / 128
+        for (i, r) in range.enumerated() {
+            let row = dst + i * cols, first = (r / 128) * blockCols
+            for j in 0..<blockCols {
+                let s = scales[first + j]
+                for c in (j * 128)..<min(cols, (j + 1) * 128) { row[c] *= s }
             }
         }
-        Kernels.applyBlockScales(&values, rows: rows, cols: cols, scales: scales, block: 128)
-        data = ByteView(values.withUnsafeBytes { Array($0) }, label: e.name)
+    }
+
+    /// Rows `range` as f32 into `dst`, whatever the type.
+    func decodeRows(_ base: UnsafeRawPointer, _ range: Range<Int>, into dst: UnsafeMutablePointer<Float>) {
+        if let blockScales {
+            Self.decodeFP8(base, scales: blockScales, cols: cols, rows: range, into: dst)
+        } else {
+            Kernels.dequantizeRows(type, base, cols: cols, rows: range, into: dst)
+        }
     }
 
     /// Bytes of the stored tensor.
     public var byteCount: Int { data.count }
 
     /// The whole tensor as f32 (norms and biases: small).
-    func vector() -> [Float] {
-        var out = [Float](repeating: 0, count: cols)
-        data.withUnsafeBytes { raw in
-            out.withUnsafeMutableBufferPointer {
-                Kernels.dequantizeRow(type, raw.baseAddress!, into: $0.baseAddress!, cols: cols)
-            }
-        }
-        return out
-    }
+    func vector() -> [Float] { row(0) }
 
     /// Row `r` as f32 (embedding lookups).
     func row(_ r: Int) -> [Float] {
         var out = [Float](repeating: 0, count: cols)
         data.withUnsafeBytes { raw in
-            out.withUnsafeMutableBufferPointer {
-                Kernels.dequantizeRows(type, raw.baseAddress!, cols: cols, rows: r..<(r + 1), into: $0.baseAddress!)
-            }
+            out.withUnsafeMutableBufferPointer { decodeRows(raw.baseAddress!, r..<(r + 1), into: $0.baseAddress!) }
         }
         return out
     }
@@ -181,10 +198,23 @@ public struct WeightMatrix: Sendable {
                     WorkerPool.shared(threads: threads).run(parts) { p in
                         let begin = partStart(p, of: parts), end = partStart(p + 1, of: parts)
                         var scratch = [Float](repeating: 0, count: cols)
+                        var decoded = [Float](repeating: 0, count: blockScales == nil ? 0 : cols)
                         scratch.withUnsafeMutableBufferPointer { s in
-                            Kernels.matvec(
-                                type, base.pointer, cols: cols, rows: begin..<end, x: input.pointer,
-                                y: out.pointer, scratch: s.baseAddress!)
+                            guard blockScales != nil else {
+                                Kernels.matvec(
+                                    type, base.pointer, cols: cols, rows: begin..<end, x: input.pointer,
+                                    y: out.pointer, scratch: s.baseAddress!)
+                                return
+                            }
+                            // FP8: each row decoded, then the F32 product an f32 copy would run.
+                            decoded.withUnsafeMutableBufferPointer { d in
+                                for r in begin..<end {
+                                    decodeRows(base.pointer, r..<(r + 1), into: d.baseAddress!)
+                                    Kernels.matvec(
+                                        .f32, UnsafeRawPointer(d.baseAddress!), cols: cols, rows: 0..<1,
+                                        x: input.pointer, y: out.pointer + r, scratch: s.baseAddress!)
+                                }
+                            }
                         }
                     }
                 }

@@ -30,4 +30,25 @@ extension DiskHeavyTests {
             )
         }
     }
+
+    /// An FP8 model runs from its mapped bytes: generating with a ~240 MB FP8 file (DeepSeek's
+    /// layout, 128 × 128 block scales) keeps peak resident memory within the file's size plus
+    /// 160 MiB, where a dequantized copy would hold 4 bytes per weight (about 900 MB here).
+    @Suite struct FP8ResidentMemoryTests {
+        @Test func anFP8ModelStaysAtItsFileSize() throws {
+            let dir = Fixtures.temporaryDirectory("hasskit-rss")
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            try FP8CheckpointGenerator.write(to: dir + "/src", shape: .init(layers: 20))
+            let convert = try InspectCommandTests.run(
+                ["convert", dir + "/src", "--out", dir + "/m.hkw", "--type", "fp8"])
+            #expect(convert.status == 0, "\(convert.stderr)")
+            let file = try #require(try FileManager.default.attributesOfItem(atPath: dir + "/m.hkw")[.size] as? UInt64)
+            let result = try ChildProcess.runMeasuringPeakRSS(
+                InspectCommandTests.binary, ["run", dir + "/m.hkw", "--prompt-ids", "1,2,3,4", "--max-tokens", "3"])
+            #expect(result.status == 0)
+            let bound = file + 160 << 20
+            #expect(result.peakRSSBytes < bound, "peak RSS \(result.peakRSSBytes >> 20) MiB, file \(file >> 20) MiB")
+            print("run of a \(file >> 20) MiB FP8 model: peak RSS \(result.peakRSSBytes >> 20) MiB")
+        }
+    }
 }
