@@ -3,17 +3,20 @@ import Quantization
 import WeightFormat
 
 extension Converter {
-    /// True when the head's embedding equals the base's, within what the base's own storage type
-    /// can hold (its recorded quantization error, or exactness for lossless types).
-    static func embeddingMatches(_ head: Tensor, base: HKWFile, basePath: String) throws -> Bool {
-        guard let be = base.tensor(named: "token_embd.weight"), let type = be.type else { return false }
+    /// True when a draft's tensor equals the base's `baseName` (its embedding, or the output head
+    /// an MTP layer repeats), within what the base's own storage type can hold (its recorded
+    /// quantization error, or exactness for lossless types).
+    static func matchesBase(_ head: Tensor, baseName: String, base: HKWFile, basePath: String) throws -> Bool {
+        guard let be = base.tensor(named: baseName), let type = be.type, type.interleavedBase == nil else {
+            return false
+        }
         guard be.shape == head.shape else {
             throw ConversionError(
                 .draftBase(
-                    "the head's embedding is \(head.shape) but the base's is \(be.shape): this head was not made for this base"
+                    "the draft's \(head.name) is \(head.shape) but the base's \(baseName) is \(be.shape): this draft was not made for this base"
                 ), path: basePath)
         }
-        let recorded = base.metadata["quality"]?["token_embd.weight"]?["rel_rmse"]?.doubleValue ?? 0
+        let recorded = base.metadata["quality"]?[baseName]?["rel_rmse"]?.doubleValue ?? 0
         let tolerance = max(1e-6, 2 * recorded)
         let source = try RowSource(tensor: head, scale: nil)
         let band = source.bandRows()

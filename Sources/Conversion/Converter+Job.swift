@@ -45,22 +45,36 @@ extension Converter {
             config.append(("layers", .array(layers.sorted().map { .int($0) })))
         }
 
-        /// `--draft-of`: a head whose embedding equals its base's leaves it out (the engine reads
-        /// the base's) and records which base it was checked against.
+        /// `--draft-of`: a HASS head whose embedding equals its base's leaves it out (the engine
+        /// reads the base's), and so does a DeepSeek MTP draft (`--layers mtp`) with its copies of
+        /// the embedding and the output head (1.85 GB each at R1's size); the base checked
+        /// against is recorded.
         mutating func shareWithBase(_ basePath: String, source: String, log: (String) -> Void) throws {
-            guard family == .eagleHead else {
+            let mtp = family == .deepseekV3 && architecture == .deepseekMTP
+            guard family == .eagleHead || mtp else {
                 throw ConversionError(
-                    .draftBase("--draft-of applies to HASS draft heads; this is a \(family.rawValue) checkpoint"),
-                    path: source)
+                    .draftBase(
+                        "--draft-of applies to HASS draft heads and DeepSeek MTP drafts (--layers mtp); this is a \(family.rawValue) checkpoint"
+                    ), path: source)
             }
             let base = try HKWFile(path: basePath)
             baseHash = base.contentHash
-            if let i = plan.firstIndex(where: { $0.canonical == "token_embd.weight" }),
-                try embeddingMatches(plan[i].source, base: base, basePath: basePath)
-            {
-                plan.remove(at: i)
-                shared.append("token_embd.weight")
-                log("token_embd.weight equals the base's embedding: not stored (the engine reads the base's)")
+            let copies: [(suffix: String, baseName: String)] =
+                mtp
+                ? [
+                    (".nextn.embed_tokens.weight", "token_embd.weight"),
+                    (".nextn.shared_head_head.weight", "output.weight"),
+                ]
+                : [("token_embd.weight", "token_embd.weight")]
+            for (suffix, baseName) in copies {
+                for name in plan.map(\.canonical) where name == suffix || name.hasSuffix(suffix) {
+                    guard let i = plan.firstIndex(where: { $0.canonical == name }),
+                        try matchesBase(plan[i].source, baseName: baseName, base: base, basePath: basePath)
+                    else { continue }
+                    plan.remove(at: i)
+                    shared.append(name)
+                    log("\(name) equals the base's \(baseName): not stored (the engine reads the base's)")
+                }
             }
         }
 

@@ -1,6 +1,7 @@
 import Conversion
 import Checks
 import Inference
+import Platform
 import StrictJSON
 import Testing
 import TestSupport
@@ -77,6 +78,33 @@ import WeightFormat
 }
 
 extension MTPDraftTests {
+    /// `--layers mtp --draft-of BASE.hkw`: the MTP layer's copies of the embedding and the output
+    /// head equal the base's, so they are left out (the engine reads the base's), and the draft
+    /// computes exactly what the full one does.
+    @Test func anMTPDraftSharesTheBasesEmbeddingAndHead() throws {
+        let dir = Fixtures.temporaryDirectory()
+        _ = try Converter.convert(
+            source: Fixtures.path("deepseek_v3"), out: dir + "/base.hkw", options: .init(type: .fp8))
+        var options = Converter.Options(type: .fp8)
+        options.layers = [2]
+        _ = try Converter.convert(source: Fixtures.path("deepseek_v3"), out: dir + "/full.hkw", options: options)
+        options.draftOf = dir + "/base.hkw"
+        let report = try Converter.convert(
+            source: Fixtures.path("deepseek_v3"), out: dir + "/shared.hkw", options: options)
+        #expect(report.shared == ["blk.2.nextn.embed_tokens.weight", "blk.2.nextn.shared_head_head.weight"])
+        let shared = try HKWFile(path: dir + "/shared.hkw"), full = try HKWFile(path: dir + "/full.hkw")
+        #expect(shared.tensor(named: "blk.2.nextn.embed_tokens.weight") == nil)
+        #expect(try FileSystem.size(of: dir + "/shared.hkw") < FileSystem.size(of: dir + "/full.hkw"))
+        #expect(full.tensor(named: "blk.2.nextn.shared_head_head.weight") != nil)
+        let base = try DeepSeekModel(file: HKWFile(path: dir + "/base.hkw"), threads: 2)
+        let a = try MTPDraft(path: dir + "/full.hkw", base: base),
+            b = try MTPDraft(path: dir + "/shared.hkw", base: base)
+        let features = [[Float]](repeating: (0..<base.config.hidden).map { Float($0 % 7) * 0.1 }, count: 3)
+        let la = a.forward(features: features, tokens: [5, 9, 11], cache: a.makeCache()).logits
+        let lb = b.forward(features: features, tokens: [5, 9, 11], cache: b.makeCache()).logits
+        #expect(la.map { $0.map(\.bitPattern) } == lb.map { $0.map(\.bitPattern) })
+    }
+
     /// compat on a DeepSeek pair checks the MTP layer against the base; a HASS head for another
     /// architecture is refused.
     @Test func compatibilityOfMTPDrafts() throws {
