@@ -1,4 +1,5 @@
 import Jinja
+import Platform
 import StrictJSON
 import Tokenizers
 import WeightFormat
@@ -26,11 +27,23 @@ public struct ModelExtras {
 
     /// What an already opened file carries.
     public init(file: HKWFile, requireTokenizer: Bool = true) throws {
-        let path = file.path
+        try self.init(path: file.path, requireTokenizer: requireTokenizer) { try file.verifiedFile(named: $0) }
+    }
+
+    /// What a checkpoint folder (a pulled snapshot) has beside its weights: the same files, read
+    /// from the folder, for a model too big to convert here (`check --server`).
+    public init(folder: String, requireTokenizer: Bool = true) throws {
+        try self.init(path: folder, requireTokenizer: requireTokenizer) { name in
+            let file = FileSystem.join(folder, name)
+            return FileSystem.kind(of: file) == .file ? try FileSystem.readFile(file) : nil
+        }
+    }
+
+    init(path: String, requireTokenizer: Bool, read: (String) throws -> [UInt8]?) throws {
         do {
-            if let bytes = try file.verifiedFile(named: "tokenizer.json") {
+            if let bytes = try read("tokenizer.json") {
                 tokenizer = try Tokenizer(data: bytes)
-            } else if let bytes = try file.verifiedFile(named: "tokenizer.model") {
+            } else if let bytes = try read("tokenizer.model") {
                 tokenizer = try Tokenizer(sentencePieceModel: bytes)
             }
         } catch var e as TokenizerError {
@@ -40,14 +53,13 @@ public struct ModelExtras {
         }
         do {
             chatTemplate = try ChatTemplate.load(
-                tokenizerConfig: try file.verifiedFile(named: "tokenizer_config.json"),
-                jinjaFile: try file.verifiedFile(named: "chat_template.jinja"))
+                tokenizerConfig: try read("tokenizer_config.json"), jinjaFile: try read("chat_template.jinja"))
         } catch var e as JinjaError {
             e.message = "\(path): \(e.message)"
             chatTemplateProblem = e
         }
         for name in ["config.json", "generation_config.json"] {
-            guard let bytes = try file.verifiedFile(named: name), let json = try? JSONParser().parse(bytes) else {
+            guard let bytes = try read(name), let json = try? JSONParser().parse(bytes) else {
                 continue
             }
             let ids = json["eos_token_id"].map { $0.arrayValue ?? [$0] } ?? []

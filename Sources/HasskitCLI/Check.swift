@@ -8,6 +8,7 @@ import Platform
 import Registry
 import StrictJSON
 import Tokenizers
+import WeightFormat
 
 /// `hasskit check --base B.hkw --draft D.hkw`: the speculative-decoding smoke test. Each prompt is
 /// decoded plainly and through the draft tree; the outputs must be identical token for token.
@@ -70,11 +71,34 @@ struct Check: ParsableCommand {
         help: "Run even when the pair needs more memory than this machine has available (refused by default, exit 79).")
     var force = false
 
+    @Option(
+        help: ArgumentHelp(
+            "Check a serving engine the pair was exported to (its base URL, e.g. http://localhost:30000) instead of hasskit's engine.",
+            valueName: "URL"))
+    var server: String?
+
+    @Option(name: .customLong("engine"), help: "The server's API: sglang (/generate) or vllm (/v1/completions).")
+    var servingEngine: ServingEngine = .sglang
+
+    @Option(
+        help: ArgumentHelp(
+            "A second server of the same engine, without speculation, for the plain outputs (default: hasskit's engine on --base).",
+            valueName: "URL"))
+    var plainServer: String?
+
     @Flag(help: "Print one JSON document on stdout.")
     var json = false
 
     func validate() throws {
         guard maxTokens > 0 else { throw ValidationError("--max-tokens must be positive") }
+        if server != nil {
+            guard (pair == nil) != (base == nil) else {
+                throw ValidationError(
+                    "with --server, give a pair or --base (a .hkw or a checkpoint folder: its tokenizer)")
+            }
+            guard temperature == 0 else { throw ValidationError("--server checks greedy decoding (temperature 0)") }
+            return
+        }
         guard (pair == nil) == (base != nil && draft != nil), base == nil || draft != nil, draft == nil || base != nil
         else {
             throw ValidationError("give a pair, or both --base and --draft")
@@ -96,6 +120,10 @@ struct Check: ParsableCommand {
     }
 
     func run() throws {
+        if let server {
+            try runServer(server)
+            return
+        }
         let (base, draft, settings) = try resolve()
         let sampling = Sampling(temperature: temperature, seed: seed)
         // The pair first: a head made for another base is the likeliest mistake.
@@ -146,6 +174,73 @@ struct Check: ParsableCommand {
             )
         }
         if sampling.isGreedy && !check.identical { throw ExitCode(1) }
+    }
+
+    /// `--server`: the prompts through the base's tokenizer and chat template, sent to the server;
+    /// the plain outputs from --plain-server, or from hasskit's engine on the base.
+    func runServer(_ server: String) throws {
+        let base: String
+        if let pair {
+            guard let manifest = try loadRegistry().manifest(named: pair) else {
+                throw ValidationError("no pair named \(pair) (see hasskit list)")
+            }
+            let workspace = PairWorkspace(
+                manifest: manifest, client: HubClient(environment: HubEnvironment.fromProcess()))
+            base =
+                workspace.convertedTypes().isEmpty
+                ? try workspace.snapshots().base : try workspace.convertedFiles(type: type).base
+        } else {
+            base = self.base ?? ""
+        }
+        let converted = base.hasSuffix(".hkw")
+        let extras = converted ? try ModelExtras(path: base) : try ModelExtras(folder: base)
+        let prompts = try PromptSet.prompts(file: prompts)
+        var template: ChatTemplate?
+        if chat || self.template != nil
+            || prompts.contains(where: { if case .conversation = $0 { true } else { false } })
+        {
+            let (t, warning) = try extras.chatTemplate(named: self.template, path: base)
+            if let warning { Console.log("hasskit: warning: \(warning)") }
+            template = t
+        }
+        let ids = try prompts.map { try extras.encode($0, chat: template, path: base) }
+        let plain: ServerCheck.Plain
+        if let plainServer {
+            plain = .server(plainServer, servingEngine)
+        } else {
+            guard converted else {
+                throw ValidationError(
+                    "without --plain-server the plain outputs come from hasskit's engine: give a converted --base")
+            }
+            let file = try HKWFile(path: base)
+            try MemoryEstimate.Request(
+                promptTokens: ids.map(\.count), maxTokens: maxTokens, treeNodes: 0, force: force
+            ).require(base: file, draft: nil)
+            plain = .engine(
+                try Models.openBase(file: file, threads: engine.effectiveThreads, activations: engine.activations))
+        }
+        let check = try ServerCheck.run(
+            server: server, engine: servingEngine, plain: plain, prompts: ids, maxTokens: maxTokens,
+            stopTokens: extras.stopTokens)
+        if json {
+            Console.out(check.json(maxTokens: maxTokens, server: server).serialized())
+        } else {
+            for (i, r) in check.results.enumerated() {
+                Console.log(
+                    "prompt \(i + 1)/\(ids.count): \(r.speculative.count) tokens, \(r.firstDifference.map { "DIFFERS at token \($0)" } ?? "identical")"
+                )
+            }
+            let same = check.results.filter { $0.firstDifference == nil }.count
+            Console.out("identical    \(check.identical ? "yes" : "NO") (\(same)/\(ids.count) prompts)")
+            Console.out(
+                "τ            \(check.tau.map { String(format: "%.2f", $0) } ?? "–") tokens per verification (the server's counters)"
+            )
+            Console.out("plain        \(String(format: "%.1f", check.plainTokensPerSecond)) tok/s")
+            Console.out(
+                "speculative  \(String(format: "%.1f", check.speculativeTokensPerSecond)) tok/s at \(server) (\(servingEngine.rawValue))"
+            )
+        }
+        if !check.identical { throw ExitCode(1) }
     }
 
     static func rounded(_ x: Double, _ digits: Int) -> Double {
@@ -200,3 +295,5 @@ struct TreeOptions: ParsableArguments {
         TreeSettings(topK: topK ?? tree.topK, depth: depth ?? tree.depth, totalTokens: totalTokens ?? tree.totalTokens)
     }
 }
+
+extension ServingEngine: ExpressibleByArgument {}

@@ -14,6 +14,8 @@ struct HTTPRequest: Sendable {
     /// Abort when fewer than `stallBytesPerSecond` arrive for `stallSeconds` (stall detection).
     var stallSeconds = 30
     var stallBytesPerSecond = 1
+    /// A request body (POST); libcurl copies it before the transfer starts.
+    var body: [UInt8]?
 }
 
 /// Status and headers of a response. Header names are lower-cased (HTTP/2 sends them so anyway).
@@ -75,6 +77,12 @@ enum CurlTransfer {
                 _ = ccurl_setopt_long(handle, CURLOPT_NOBODY, 1)
             } else if request.method != "GET" {
                 _ = ccurl_setopt_str(handle, CURLOPT_CUSTOMREQUEST, request.method)
+            }
+            if let body = request.body {
+                _ = ccurl_setopt_long(handle, CURLOPT_POSTFIELDSIZE, body.count)
+                _ = body.withUnsafeBytes {
+                    ccurl_setopt_ptr(handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: $0.baseAddress))
+                }
             }
             if let r = request.range {
                 _ = ccurl_setopt_str(handle, CURLOPT_RANGE, "\(r.lowerBound)-\(r.upperBound)")

@@ -13,6 +13,8 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
         public var method: String
         public var path: String
         public var headers: [String: String]
+        /// The body (`Content-Length` bytes; at most 16 MiB).
+        public var body: [UInt8] = []
         public func header(_ name: String) -> String? { headers[name.lowercased()] }
 
         /// The `Range: bytes=a-b` of the request, clamped to `size`.
@@ -155,7 +157,12 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
             if n <= 0 || buffer.count > 64 << 10 { return }
             buffer.append(contentsOf: chunk[0..<n])
         }
-        let text = String(decoding: buffer, as: UTF8.self)
+        let headerEnd =
+            (0...(buffer.count - 4)).first {
+                buffer[$0] == 13 && buffer[$0 + 1] == 10 && buffer[$0 + 2] == 13 && buffer[$0 + 3] == 10
+            }! + 4
+        var body = Array(buffer[headerEnd...])
+        let text = String(decoding: buffer[..<headerEnd], as: UTF8.self)
         var lines = text.components(separatedBy: "\r\n")
         let first = lines.removeFirst().split(separator: " ")
         guard first.count >= 2 else { return }
@@ -165,7 +172,13 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
             headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(
                 in: .whitespaces)
         }
-        let request = Request(method: String(first[0]), path: String(first[1]), headers: headers)
+        let length = min(Int(headers["content-length"] ?? "") ?? 0, 16 << 20)
+        while body.count < length {
+            let n = recv(c, &chunk, chunk.count, 0)
+            if n <= 0 { return }
+            body.append(contentsOf: chunk[0..<n])
+        }
+        let request = Request(method: String(first[0]), path: String(first[1]), headers: headers, body: body)
         lock.lock()
         requestsSeen.append(request)
         lock.unlock()
