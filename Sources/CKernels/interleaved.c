@@ -84,6 +84,21 @@ static void gather_block(int type, const unsigned char *w, size_t blocks, size_t
     move_block(type, (unsigned char *)w + ((r / 8) * blocks + b) * 8 * bpb, blk, r % 8, 0);
 }
 
+void ck_gather_rows(int type, const void *w, size_t cols, const size_t *rows, size_t n, void *dst) {
+    const size_t stride = ck_row_bytes(ck_base_type(type), cols);
+    unsigned char *out = (unsigned char *)dst;
+    if (ck_interleaved_rows(type) == 1) {
+        for (size_t i = 0; i < n; i++) memcpy(out + i * stride, (const unsigned char *)w + rows[i] * stride, stride);
+        return;
+    }
+    size_t per, bpb;
+    base_block(type, &per, &bpb);
+    const size_t blocks = cols / per;
+    for (size_t i = 0; i < n; i++) {
+        for (size_t b = 0; b < blocks; b++) gather_block(type, (const unsigned char *)w, blocks, bpb, rows[i], b, out + i * stride + b * bpb);
+    }
+}
+
 void ck_dequantize_rows(int type, const void *w, size_t cols, size_t row_begin, size_t row_end, float *dst) {
     if (ck_interleaved_rows(type) == 1) {
         const size_t stride = ck_row_bytes(type, cols);

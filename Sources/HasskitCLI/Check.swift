@@ -72,6 +72,18 @@ struct Check: ParsableCommand {
     var force = false
 
     @Option(
+        name: .customLong("draft-vocab"),
+        help: ArgumentHelp(
+            "FR-Spec: the head proposes only the N most frequent tokens (ranked over --draft-vocab-text, default the bundled evaluation text); lossless.",
+            valueName: "N"))
+    var draftVocab: Int?
+
+    @Option(
+        name: .customLong("draft-vocab-text"),
+        help: ArgumentHelp("The text that ranks tokens for --draft-vocab.", valueName: "FILE"))
+    var draftVocabText: String?
+
+    @Option(
         help: ArgumentHelp(
             "Check a serving engine the pair was exported to (its base URL, e.g. http://localhost:30000) instead of hasskit's engine.",
             valueName: "URL"))
@@ -91,6 +103,7 @@ struct Check: ParsableCommand {
 
     func validate() throws {
         guard maxTokens > 0 else { throw ValidationError("--max-tokens must be positive") }
+        if let n = draftVocab, n < 1 { throw ValidationError("--draft-vocab must be positive") }
         if server != nil {
             guard (pair == nil) != (base == nil) else {
                 throw ValidationError(
@@ -132,7 +145,10 @@ struct Check: ParsableCommand {
             promptTokens: prompts.map(MemoryEstimate.Request.bound), maxTokens: maxTokens,
             treeNodes: settings.totalTokens, force: force)
         let opened = try OpenedPair(
-            base: base, draft: draft, threads: engine.effectiveThreads, activations: engine.activations, memory: memory)
+            base: base, draft: draft, threads: engine.effectiveThreads, activations: engine.activations, memory: memory,
+            draftVocabulary: try draftVocab.map {
+                ($0, try draftVocabText.map { try String(contentsOfFile: $0, encoding: .utf8) })
+            })
         var template: ChatTemplate?
         if chat || self.template != nil
             || prompts.contains(where: { if case .conversation = $0 { true } else { false } })

@@ -70,6 +70,18 @@ struct Run: ParsableCommand {
     @Flag(help: "Decode past the positions the model was trained for (refused by default).")
     var pastContext = false
 
+    @Option(
+        name: .customLong("draft-vocab"),
+        help: ArgumentHelp(
+            "With --draft, FR-Spec: the head proposes only the N most frequent tokens (ranked over --draft-vocab-text, default the bundled evaluation text); lossless.",
+            valueName: "N"))
+    var draftVocab: Int?
+
+    @Option(
+        name: .customLong("draft-vocab-text"),
+        help: ArgumentHelp("The text that ranks tokens for --draft-vocab.", valueName: "FILE"))
+    var draftVocabText: String?
+
     @Flag(
         help: "Run even when the model needs more memory than this machine has available (refused by default, exit 79)."
     )
@@ -133,7 +145,16 @@ struct Run: ParsableCommand {
                 throw ValidationError("--top-k, --depth and --total-tokens must be positive")
             }
             result = try generation.speculative(
-                prompt: ids, draft: try Models.openDraft(path: draft, base: generation.model),
+                prompt: ids,
+                draft: try Models.openDraft(
+                    path: draft, base: generation.model,
+                    draftVocabulary: try draftVocab.map { size in
+                        guard let tokenizer = extras.tokenizer else { throw CheckError(.noTokenizer, path: model) }
+                        let text = try draftVocabText.map { try String(contentsOfFile: $0, encoding: .utf8) }
+                        return DraftVocabulary.ranked(
+                            tokenizer: tokenizer, text: text ?? DraftVocabulary.defaultText, size: size,
+                            include: extras.stopTokens)
+                    }),
                 tree: TreeSettings(topK: topK, depth: depth, totalTokens: totalTokens), settings: settings)
             if !json {
                 for t in result.output where !stops.contains(t) { stream.emit(t) }

@@ -105,10 +105,16 @@ public enum Models {
         return try LlamaModel(file: file, threads: threads, activations: activations)
     }
 
-    public static func openDraft(path: String, base: any CausalModel) throws -> any FeatureDraft {
+    /// - Parameter draftVocabulary: FR-Spec's token subset for a HASS head (see `DraftHead`);
+    ///   an MTP draft always drafts over the whole vocabulary.
+    public static func openDraft(
+        path: String, base: any CausalModel, draftVocabulary: [Int]? = nil
+    ) throws
+        -> any FeatureDraft
+    {
         switch base {
         case let b as DeepSeekModel: return try MTPDraft(path: path, base: b)
-        case let b as LlamaModel: return try DraftHead(path: path, base: b)
+        case let b as LlamaModel: return try DraftHead(path: path, base: b, draftVocabulary: draftVocabulary)
         default: throw InferenceError("no draft kind for this base", path: path, kind: .incompatible)
         }
     }

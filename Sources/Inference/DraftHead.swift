@@ -17,10 +17,16 @@ public final class DraftHead: FeatureDraft {
     /// The head's one decoder layer, without an input norm.
     let layer: DecoderBlock
     let math: DecoderMath
+    /// FR-Spec's draft vocabulary: the token ids the head may propose (ascending) and the base
+    /// output head's rows for them; nil drafts over the whole vocabulary.
+    let vocabulary: (ids: [Int], head: WeightMatrix)?
 
     /// Opens a converted head; its embedding is its own copy, or the base's when the converter
     /// found them equal and left it out.
-    public init(path: String, base: LlamaModel) throws {
+    /// - Parameter draftVocabulary: token ids the head may propose (FR-Spec): each draft level
+    ///   multiplies by their rows of the output head only, and the other tokens get −∞. Lossless:
+    ///   verification still scores the whole vocabulary.
+    public init(path: String, base: LlamaModel, draftVocabulary: [Int]? = nil) throws {
         let f = try HKWFile(path: path)
         guard f.architecture == .eagleHead else {
             throw InferenceError(
@@ -47,6 +53,43 @@ public final class DraftHead: FeatureDraft {
         let check = ShapeCheck(path: path)
         try check.vector("fc.bias", fcBias, count: config.hidden)
         try layer.checkShapes(prefix: "blk.0.", config: config, check: check)
+        if let ids = draftVocabulary {
+            var kept = Set(ids.filter { $0 >= 0 && $0 < base.config.vocab })
+            guard !kept.isEmpty else {
+                throw InferenceError("the draft vocabulary is empty", path: path, kind: .malformed)
+            }
+            // Whole groups of 8 rows keep a row-interleaved head interleaved, so the kept tokens'
+            // logits come from the same kernel, bit for bit: the lowest ids left out fill the gap.
+            var next = 0
+            while kept.count % 8 != 0 && kept.count < base.config.vocab {
+                kept.insert(next)
+                next += 1
+            }
+            let sorted = kept.sorted()
+            vocabulary = (sorted, base.output.selectingRows(sorted))
+        } else {
+            vocabulary = nil
+        }
+    }
+
+    /// The logits of n predicted features (row-major n × hidden) through the base's head: the
+    /// whole vocabulary, or the draft vocabulary's rows with −∞ for every other token.
+    func headLogits(_ out: [Float], n: Int) -> [[Float]] {
+        let vocab = base.config.vocab
+        guard let (ids, head) = vocabulary else {
+            let logits =
+                n == 1
+                ? base.output.apply(out, threads: base.threads)
+                : base.output.applyBatch(out, n: n, threads: base.threads)
+            let rows = base.output.rows
+            return (0..<n).map { Array(logits[($0 * rows)..<($0 * rows + min(rows, vocab))]) }
+        }
+        let sub = n == 1 ? head.apply(out, threads: base.threads) : head.applyBatch(out, n: n, threads: base.threads)
+        return (0..<n).map { i in
+            var l = [Float](repeating: -.infinity, count: vocab)
+            for (j, id) in ids.enumerated() { l[id] = sub[i * ids.count + j] }
+            return l
+        }
     }
 
     public func makeCache() -> KVCache { KVCache(layers: 1, width: config.kvHeads * config.headDim) }
@@ -67,9 +110,7 @@ public final class DraftHead: FeatureDraft {
             math: math,
             threads: threads, products: .single)
         cache.count += 1
-        var logits = base.output.apply(out, threads: threads)
-        if logits.count > base.config.vocab { logits.removeLast(logits.count - base.config.vocab) }
-        return (out, logits)
+        return (out, headLogits(out, n: 1)[0])
     }
 
     /// Several draft positions in one pass (each weight read once for the batch): the pairs go
@@ -96,18 +137,9 @@ public final class DraftHead: FeatureDraft {
             &out, n: n, positions: pos, visibility: vis, cache: cache, layer: 0, math: math, threads: base.threads,
             products: .batch)
         cache.count += n
-        let logits = base.output.applyBatch(out, n: n, threads: base.threads)
-        let rows = base.output.rows, vocab = min(rows, base.config.vocab)
-        return (
-            (0..<n).map { Array(out[($0 * h)..<(($0 + 1) * h)]) },
-            (0..<n).map { Array(logits[($0 * rows)..<($0 * rows + vocab)]) }
-        )
+        return ((0..<n).map { Array(out[($0 * h)..<(($0 + 1) * h)]) }, headLogits(out, n: n))
     }
 
     /// Logits of a predicted feature through the base's head (HASS heads have no final norm).
-    public func logits(of feature: [Float]) -> [Float] {
-        var l = base.output.apply(feature, threads: base.threads)
-        if l.count > base.config.vocab { l.removeLast(l.count - base.config.vocab) }
-        return l
-    }
+    public func logits(of feature: [Float]) -> [Float] { headLogits(feature, n: 1)[0] }
 }

@@ -76,6 +76,51 @@ public struct WeightMatrix: Sendable {
         blockScales = scales
     }
 
+    /// Rows `ids` of this matrix as a matrix of their own (the draft vocabulary's slice of an
+    /// output head): the blocks byte for byte, row-interleaved again when this matrix was and the
+    /// count allows it, so each kept row's products are computed as before. FP8 rows are decoded.
+    func selectingRows(_ ids: [Int]) -> WeightMatrix {
+        if let blockScales {
+            var values = [Float](repeating: 0, count: ids.count * cols)
+            data.withUnsafeBytes { raw in
+                values.withUnsafeMutableBufferPointer { v in
+                    for (i, r) in ids.enumerated() {
+                        Self.decodeFP8(
+                            raw.baseAddress!, scales: blockScales, cols: cols, rows: r..<(r + 1),
+                            into: v.baseAddress! + i * cols)
+                    }
+                }
+            }
+            return WeightMatrix(
+                name: name + "[draft vocabulary]", type: .f32, rows: ids.count, cols: cols,
+                data: ByteView(values.withUnsafeBytes { Array($0) }, label: name), int8Activations: false)
+        }
+        let plain = type.interleavedBase ?? type
+        var bytes = data.withUnsafeBytes { Kernels.gatherRows(type, $0.baseAddress!, cols: cols, rows: ids) }
+        var stored = plain
+        if let fast = plain.interleaved, type.interleavedBase != nil, fast.shapeProblem([ids.count, cols]) == nil {
+            var grouped = [UInt8](repeating: 0, count: bytes.count)
+            bytes.withUnsafeBytes { src in
+                grouped.withUnsafeMutableBytes { Quantizer.interleave(src, rows: ids.count, as: fast, into: $0) }
+            }
+            bytes = grouped
+            stored = fast
+        }
+        return WeightMatrix(
+            name: name + "[draft vocabulary]", type: stored, rows: ids.count, cols: cols,
+            data: ByteView(bytes, label: name), int8Activations: int8Activations)
+    }
+
+    init(name: String, type: QuantType, rows: Int, cols: Int, data: ByteView, int8Activations: Bool) {
+        self.name = name
+        self.type = type
+        self.rows = rows
+        self.cols = cols
+        self.data = data
+        self.int8Activations = int8Activations
+        blockScales = nil
+    }
+
     /// Rows `range` of an FP8 matrix decoded into `dst` (range.count × cols): each value fp8 → f32,
     /// then × its block's scale, the same two operations as `Kernels.applyBlockScales` on a copy.
     static func decodeFP8(

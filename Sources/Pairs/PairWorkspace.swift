@@ -146,15 +146,24 @@ public struct OpenedPair {
 
     /// With `memory`, the pair's memory estimate is checked against this machine from the headers
     /// first, before any weight is touched (`CheckError.doesNotFit`).
+    /// With `draftVocabulary` (FR-Spec: the size, and the text to rank tokens by; the bundled
+    /// evaluation text when nil), a HASS head drafts over the most frequent tokens only.
     public init(
         base: String, draft: String, threads: Int, activations: Activations = .default,
-        memory: MemoryEstimate.Request? = nil
+        memory: MemoryEstimate.Request? = nil, draftVocabulary: (size: Int, text: String?)? = nil
     ) throws {
         let file = try HKWFile(path: base)
         if let memory { try memory.require(base: file, draft: try HKWFile(path: draft)) }
         self.base = try Models.openBase(file: file, threads: max(1, threads), activations: activations)
-        head = try Models.openDraft(path: draft, base: self.base)
         extras = try ModelExtras(file: file)
+        var ids: [Int]?
+        if let v = draftVocabulary {
+            guard let tokenizer = extras.tokenizer else { throw CheckError(.noTokenizer, path: base) }
+            ids = DraftVocabulary.ranked(
+                tokenizer: tokenizer, text: v.text ?? DraftVocabulary.defaultText, size: v.size,
+                include: extras.stopTokens)
+        }
+        head = try Models.openDraft(path: draft, base: self.base, draftVocabulary: ids)
         basePath = base
     }
 

@@ -104,6 +104,20 @@ public enum Kernels {
     }
 
     /// Whether `matmulQ8` takes a `type` matrix of `cols` columns.
+    /// Rows `rows` of a `type` matrix, their blocks byte for byte in the base type's plain layout.
+    public static func gatherRows(_ type: QuantType, _ w: UnsafeRawPointer, cols: Int, rows: [Int]) -> [UInt8] {
+        let plain = type.interleavedBase ?? type
+        let stride = plain.byteCount(shape: [1, cols]).map(Int.init) ?? 0
+        var out = [UInt8](repeating: 0, count: stride * rows.count)
+        let indices = rows.map { size_t($0) }
+        indices.withUnsafeBufferPointer { r in
+            out.withUnsafeMutableBytes { o in
+                ck_gather_rows(type.kernel, w, cols, r.baseAddress, rows.count, o.baseAddress)
+            }
+        }
+        return out
+    }
+
     public static func takesQ8Activations(_ type: QuantType, cols: Int) -> Bool {
         type.kernelType.map { ck_q8act_supports($0, cols) != 0 } ?? false
     }

@@ -162,6 +162,11 @@ size_t ck_interleaved_rows(int type);
 /// after another in `src`, into the interleaved layout (the same number of bytes).
 void ck_interleave_rows(int type, const void *src, size_t rows, size_t cols, void *dst);
 
+/// Copies rows `rows[0..n)` of a matrix of any type into `dst`, one after another in its base
+/// type's plain layout (an interleaved type's rows gathered out of their groups): the blocks
+/// byte for byte.
+void ck_gather_rows(int type, const void *w, size_t cols, const size_t *rows, size_t n, void *dst);
+
 /// Decodes rows [row_begin, row_end) of a matrix of any type into dst (row-major, cols each).
 void ck_dequantize_rows(int type, const void *w, size_t cols, size_t row_begin, size_t row_end, float *dst);
 
