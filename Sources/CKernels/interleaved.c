@@ -1,4 +1,4 @@
-// Row-interleaved types, Q8_0_R8, Q4_0_R8 and Q4_K_R8 (docs/FORMAT.md): the blocks of Q8_0, Q4_0
+// Row-interleaved types, Q8_0_R8, Q4_0_R8, Q5_0_R8 and Q4_K_R8 (docs/FORMAT.md): the blocks of Q8_0, Q4_0, Q5_0
 // and Q4_K, byte for byte, but eight consecutive rows stored together, block by block, so that one
 // 32-byte load holds four bytes of each of the eight rows. A product's eight float lanes are then the
 // eight rows' results, which removes most of the per-block work of the row-at-a-time kernels:
@@ -14,6 +14,8 @@
 //   4-byte pieces, piece p at 16 + 32p + 4i.
 // - Q4_0_R8 (144 bytes per 32 columns): row i's f16 scale at 2i; its 16 nibble bytes as four
 //   4-byte pieces, piece c at 16 + 32c + 4i.
+// - Q5_0_R8 (176 bytes per 32 columns): row i's f16 scale at 2i, its 4 bytes of fifth bits at
+//   16 + 4i, its 16 nibble bytes as four 4-byte pieces, piece c at 48 + 32c + 4i.
 // - Q4_K_R8 (1152 bytes per 256 columns): row i's d at 2i and dmin at 16 + 2i; its 12 scale bytes
 //   as three 4-byte words, word w at 32 + 32w + 4i; its 128 nibble bytes as 32 pieces, piece p at
 //   128 + 32p + 4i.
@@ -33,6 +35,7 @@ int ck_base_type(int type) {
     case CK_TYPE_Q4_0_R8: return CK_TYPE_Q4_0;
     case CK_TYPE_Q4_K_R8: return CK_TYPE_Q4_K;
     case CK_TYPE_Q8_0_R8: return CK_TYPE_Q8_0;
+    case CK_TYPE_Q5_0_R8: return CK_TYPE_Q5_0;
     default: return type;
     }
 }
@@ -50,6 +53,9 @@ static void move_block(int type, unsigned char *gb, unsigned char *blk, size_t i
         for (size_t p = 0; p < 8; p++) PIECE(16 + 32 * p + 4 * i, 2 + 4 * p, 4);
     } else if (type == CK_TYPE_Q4_0_R8) {
         for (size_t c = 0; c < 4; c++) PIECE(16 + 32 * c + 4 * i, 2 + 4 * c, 4);
+    } else if (type == CK_TYPE_Q5_0_R8) {
+        PIECE(16 + 4 * i, 2, 4);
+        for (size_t c = 0; c < 4; c++) PIECE(48 + 32 * c + 4 * i, 6 + 4 * c, 4);
     } else {
         PIECE(16 + 2 * i, 2, 2);
         for (size_t w = 0; w < 3; w++) PIECE(32 + 32 * w + 4 * i, 4 + 4 * w, 4);
@@ -125,8 +131,9 @@ void ck_dequantize_rows(int type, const void *w, size_t cols, size_t row_begin, 
 
 // MARK: References
 
-/// Row r of a Q8_0_R8 or Q4_0_R8 matrix times one input: per block the exact integer Σq·x (for
-/// Q4_0, Σ(q − 8)·x), then one fused multiply-add by (d·dx), blocks in order.
+/// Row r of a Q8_0_R8, Q4_0_R8 or Q5_0_R8 matrix times one input: per block the exact integer
+/// Σq·x (for Q4_0, Σ(q − 8)·x; for Q5_0, Σ(q − 16)·x), then one fused multiply-add by (d·dx),
+/// blocks in order.
 static float dot_r8_32_reference(int type, const unsigned char *w, size_t blocks, size_t r, const q8act_block *x) {
     const size_t bpb = ck_block_bytes(type);
     float acc = 0;
@@ -136,6 +143,13 @@ static float dot_r8_32_reference(int type, const unsigned char *w, size_t blocks
         int32_t s = 0;
         if (type == CK_TYPE_Q8_0_R8) {
             for (int j = 0; j < 32; j++) s += (int8_t)blk[2 + j] * x[b].q[j];
+        } else if (type == CK_TYPE_Q5_0_R8) {  // Σ(q − 16)·x, q = nibble + 16 × bit j of qh
+            const uint32_t qh = (uint32_t)blk[2] | (uint32_t)blk[3] << 8 | (uint32_t)blk[4] << 16 | (uint32_t)blk[5] << 24;
+            for (int j = 0; j < 16; j++) {
+                s += ((blk[6 + j] & 0xF) | (int)((qh >> j) & 1) << 4) * x[b].q[j];
+                s += ((blk[6 + j] >> 4) | (int)((qh >> (j + 16)) & 1) << 4) * x[b].q[j + 16];
+            }
+            s -= 16 * x[b].sum;
         } else {
             for (int j = 0; j < 16; j++) s += (blk[2 + j] & 0xF) * x[b].q[j] + (blk[2 + j] >> 4) * x[b].q[j + 16];
             s -= 8 * x[b].sum;
@@ -219,6 +233,47 @@ static inline void q4_0_r8_block(const unsigned char *gb, const q8act_block *x, 
     }
 }
 
+/// Each row's fifth bits for piece c of a Q5_0_R8 group-block: byte k of row i's word becomes 16
+/// when bit `first + k` of its qh is set (first = 4c for the low nibbles, 16 + 4c for the high).
+__attribute__((target("avx2"), always_inline))
+static inline __m256i q5_bits(__m256i qh, int first) {
+    const char b = (char)(first / 8);
+    const __m128i ctl = _mm_setr_epi8(b, b, b, b, 4 + b, 4 + b, 4 + b, 4 + b, 8 + b, 8 + b, 8 + b, 8 + b, 12 + b, 12 + b, 12 + b, 12 + b);
+    const __m256i spread = _mm256_shuffle_epi8(qh, _mm256_set_m128i(ctl, ctl));
+    const int s = first % 8;
+    const __m256i bit = _mm256_set1_epi32((int)((1u << s) | (2u << s) << 8 | (4u << s) << 16 | (8u << s) << 24));
+    return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit), _mm256_set1_epi8(0x10));
+}
+
+/// One Q5_0_R8 group-block (8 rows × 32 columns) times one block of m ≤ 4 inputs, as
+/// q4_0_r8_block with each value's fifth bit added; the low and the high nibbles' products are
+/// summed in int16 separately (4 × 2 × 31 × 127 fits) and widened before they meet.
+__attribute__((target("avx2,fma,f16c"), always_inline))
+static inline void q5_0_r8_block(const unsigned char *gb, const q8act_block *x, size_t xstride, const int m, __m256 *acc) {
+    const __m256i mask = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
+    const __m256i qh = _mm256_loadu_si256((const __m256i *)(gb + 16));
+    __m256i lo[4], hi[4];
+    // Unrolled, so that q5_bits' shuffle controls and masks are constants.
+#pragma clang loop unroll(full)
+    for (int c = 0; c < 4; c++) {
+        const __m256i v = _mm256_loadu_si256((const __m256i *)(gb + 48 + 32 * c));
+        lo[c] = _mm256_or_si256(_mm256_and_si256(v, mask), q5_bits(qh, 4 * c));
+        hi[c] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v, 4), mask), q5_bits(qh, 16 + 4 * c));
+    }
+    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)gb));
+    for (int t = 0; t < m; t++) {
+        const q8act_block *xt = x + t * xstride;
+        __m256i sl = _mm256_setzero_si256(), sh = _mm256_setzero_si256();
+        for (int c = 0; c < 4; c++) {
+            sl = _mm256_add_epi16(sl, _mm256_maddubs_epi16(lo[c], bcast4(xt->q + 4 * c)));
+            sh = _mm256_add_epi16(sh, _mm256_maddubs_epi16(hi[c], bcast4(xt->q + 16 + 4 * c)));
+        }
+        const __m256i p = _mm256_sub_epi32(_mm256_add_epi32(_mm256_madd_epi16(sl, ones), _mm256_madd_epi16(sh, ones)),
+                                           _mm256_set1_epi32(16 * xt->sum));
+        acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(xt->d)), _mm256_cvtepi32_ps(p), acc[t]);
+    }
+}
+
 /// One Q8_0_R8 group-block (8 rows × 32 columns) times one block of m ≤ 4 inputs, as
 /// q4_0_r8_block: signed × signed through maddubs with the weights' signs moved onto the
 /// activations (|w| ≤ 127, so a pair sum fits int16), widened to int32 per piece.
@@ -246,6 +301,7 @@ static inline void q8_0_r8_block(const unsigned char *gb, const q8act_block *x, 
 __attribute__((target("avx2,fma,f16c"), always_inline))
 static inline void r8_block(int type, const unsigned char *gb, const q8act_block *x, size_t xstride, const int m, __m256 *acc) {
     if (type == CK_TYPE_Q8_0_R8) q8_0_r8_block(gb, x, xstride, m, acc);
+    else if (type == CK_TYPE_Q5_0_R8) q5_0_r8_block(gb, x, xstride, m, acc);
     else q4_0_r8_block(gb, x, xstride, m, acc);
 }
 
@@ -374,6 +430,11 @@ static void matmul_q4_0_r8_avx2(const unsigned char *w, size_t blocks, size_t g0
 }
 
 __attribute__((target("avx2,fma,f16c")))
+static void matmul_q5_0_r8_avx2(const unsigned char *w, size_t blocks, size_t g0, size_t g1, const q8act_block *x, size_t n, float *y, size_t ldy) {
+    matmul_r8_32_avx2(CK_TYPE_Q5_0_R8, w, blocks, g0, g1, x, n, y, ldy);
+}
+
+__attribute__((target("avx2,fma,f16c")))
 static void matmul_q8_0_r8_avx2(const unsigned char *w, size_t blocks, size_t g0, size_t g1, const q8act_block *x, size_t n, float *y, size_t ldy) {
     matmul_r8_32_avx2(CK_TYPE_Q8_0_R8, w, blocks, g0, g1, x, n, y, ldy);
 }
@@ -429,6 +490,7 @@ int ck_matmul_rows_r8(int type, const void *w, size_t cols, size_t row_begin, si
         if (path == CK_PATH_AVX512_VNNI) ck_avx512_matmul_r8(type, w, cols, g0, g1, xq, n, y, ldy);
         else if (type == CK_TYPE_Q4_0_R8) matmul_q4_0_r8_avx2(wb, cols / 32, g0, g1, x, n, y, ldy);
         else if (type == CK_TYPE_Q8_0_R8) matmul_q8_0_r8_avx2(wb, cols / 32, g0, g1, x, n, y, ldy);
+        else if (type == CK_TYPE_Q5_0_R8) matmul_q5_0_r8_avx2(wb, cols / 32, g0, g1, x, n, y, ldy);
         else matmul_q4_k_r8_avx2(wb, cols / 256, g0, g1, x, n, y, ldy);
         ck_matmul_rows_r8_reference(type, w, cols, row_begin, 8 * g0, xq, n, y, ldy);
         ck_matmul_rows_r8_reference(type, w, cols, 8 * g1, row_end, xq, n, y, ldy);

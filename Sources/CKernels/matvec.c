@@ -20,7 +20,8 @@ size_t ck_block_bytes(int type) {
     case CK_TYPE_Q8_0_R8: return sizeof(ck_block_q8_0);
     case CK_TYPE_Q4_0:
     case CK_TYPE_Q4_0_R8: return sizeof(ck_block_q4_0);
-    case CK_TYPE_Q5_0: return sizeof(ck_block_q5_0);
+    case CK_TYPE_Q5_0:
+    case CK_TYPE_Q5_0_R8: return sizeof(ck_block_q5_0);
     case CK_TYPE_Q5_1: return sizeof(ck_block_q5_1);
     case CK_TYPE_Q5_K: return sizeof(ck_block_q5_k);
     case CK_TYPE_Q4_K:
@@ -129,7 +130,9 @@ static int path_available(int path, int type) {
     case CK_PATH_AVX2: return fast_products();
     case CK_PATH_AVX512_VNNI: {
         const unsigned need = CK_CPU_AVX512F | CK_CPU_AVX512BW | CK_CPU_AVX512VL | CK_CPU_AVX512VNNI;
-        return fast_products() && (ck_cpu_features() & need) == need && (ck_interleaved_rows(type) > 1 || type == CK_TYPE_Q6_K);
+        // Q5_0_R8 has no AVX-512 kernel yet: its AVX2 kernel serves.
+        return fast_products() && (ck_cpu_features() & need) == need &&
+               ((ck_interleaved_rows(type) > 1 && type != CK_TYPE_Q5_0_R8) || type == CK_TYPE_Q6_K);
     }
 #endif
     default: return 0;

@@ -234,9 +234,10 @@ import WeightFormat
         let f = try HKWFile(path: out)
         #expect(f.tensor(named: "token_embd.weight")?.type == .q5_0)
         #expect(f.tensor(named: "output.weight")?.type == .q8_0_r8)
+        // (Matrices are stored row-interleaved; the embedding, looked up by row, is not.)
         for layer in 0..<2 {
-            #expect(f.tensor(named: "blk.\(layer).attn_q.weight")?.type == .q5_0)
-            let moreBits: QuantType = layer == 1 ? .q8_0_r8 : .q5_0
+            #expect(f.tensor(named: "blk.\(layer).attn_q.weight")?.type == .q5_0_r8)
+            let moreBits: QuantType = layer == 1 ? .q8_0_r8 : .q5_0_r8
             #expect(f.tensor(named: "blk.\(layer).attn_v.weight")?.type == moreBits, "layer \(layer)")
             #expect(f.tensor(named: "blk.\(layer).ffn_down.weight")?.type == moreBits, "layer \(layer)")
         }

@@ -63,7 +63,7 @@ import WeightFormat
             let model = try LlamaModel(path: path, threads: 1, activations: .f32)
             logits[type] = model.prefill(tokens: [1, 17, 300, 42, 9], cache: model.makeCache()).logits
         }
-        #expect(try HKWFile(path: dir + "/q4_k.hkw").tensor(named: "blk.0.attn_q.weight")?.type == .q5_0)
+        #expect(try HKWFile(path: dir + "/q4_k.hkw").tensor(named: "blk.0.attn_q.weight")?.type == .q5_0_r8)
         func distance(_ type: ConversionType) -> Float {
             zip(logits[type]!, logits[.f32]!).map { ($0 - $1) * ($0 - $1) }.reduce(0, +).squareRoot()
         }

@@ -13,7 +13,7 @@ import TestSupport
         return (0..<count).map { i in Float.random(in: -1...1, using: &g) * scale * (i % spikeEvery == 0 ? 40 : 1) }
     }
 
-    @Test(arguments: [QuantType.q8_0_r8, .q4_0_r8, .q4_k_r8])
+    @Test(arguments: [QuantType.q8_0_r8, .q4_0_r8, .q4_k_r8, .q5_0_r8])
     func decodesToTheBaseTypesValues(_ type: QuantType) throws {
         let base = try #require(type.interleavedBase)
         let rows = 24, cols = base == .q4_k ? 512 : 96
@@ -48,7 +48,7 @@ import TestSupport
     /// this CPU has is compared with the reference, in a batch and input by input.
     @Test(arguments: [
         (QuantType.q4_0_r8, 1), (.q4_0_r8, 3), (.q4_0_r8, 9), (.q4_k_r8, 1), (.q4_k_r8, 2), (.q4_k_r8, 5),
-        (.q8_0_r8, 1), (.q8_0_r8, 2), (.q8_0_r8, 7),
+        (.q8_0_r8, 1), (.q8_0_r8, 2), (.q8_0_r8, 7), (.q5_0_r8, 1), (.q5_0_r8, 4), (.q5_0_r8, 9),
     ])
     func kernelEqualsReferenceBitForBit(_ type: QuantType, _ n: Int) throws {
         let base = try #require(type.interleavedBase)
