@@ -1,4 +1,4 @@
-// AVX-512 with VNNI kernels for the row-interleaved types (Q8_0_R8, Q4_0_R8, Q4_K_R8; the layout
+// AVX-512 with VNNI kernels for the row-interleaved types (Q8_0_R8, Q4_0_R8, Q5_0_R8, Q4_K_R8; the layout
 // is described in interleaved.c) and for Q6_K rows (the output head and part of Q4_K_M). One 512-bit register holds two groups of eight rows: its low
 // half the 32 bytes of one group's piece, its high half the same piece of another group, so each
 // instruction does the work of two AVX2 ones; and `vpdpbusd` multiplies unsigned by signed bytes
@@ -84,9 +84,46 @@ AVX512_INLINE void q8_0_pair(const unsigned char *ga, const unsigned char *gb, c
     }
 }
 
+/// Each row's fifth bits for a piece of a Q5_0_R8 pair (as q5_bits in interleaved.c, on 16 rows):
+/// byte k of a row's word becomes 16 when bit `first + k` of its qh is set.
+AVX512_INLINE __m512i q5_bits_pair(__m512i qh, int first) {
+    const char b = (char)(first / 8);
+    const __m128i ctl = _mm_setr_epi8(b, b, b, b, 4 + b, 4 + b, 4 + b, 4 + b, 8 + b, 8 + b, 8 + b, 8 + b, 12 + b, 12 + b, 12 + b, 12 + b);
+    const __m512i spread = _mm512_shuffle_epi8(qh, _mm512_broadcast_i32x4(ctl));
+    const int s = first % 8;
+    const __m512i bit = _mm512_set1_epi32((int)((1u << s) | (2u << s) << 8 | (4u << s) << 16 | (8u << s) << 24));
+    return _mm512_maskz_mov_epi8(_mm512_test_epi8_mask(spread, bit), _mm512_set1_epi8(0x10));
+}
+
+/// One Q5_0_R8 block column of two groups times m inputs: acc[t] += (d_w·d_x)·(Σ q·x − 16·Σx).
+AVX512_INLINE void q5_0_pair(const unsigned char *ga, const unsigned char *gb, const q8act_block *x, size_t xstride, const int m,
+                             __m512 *acc) {
+    const __m512i mask = _mm512_set1_epi8(0x0F);
+    const __m512i qh = load_pair(ga + 16, gb + 16);
+    __m512i lo[4], hi[4];
+#pragma clang loop unroll(full)
+    for (int c = 0; c < 4; c++) {
+        const __m512i v = load_pair(ga + 48 + 32 * c, gb + 48 + 32 * c);
+        lo[c] = _mm512_or_si512(_mm512_and_si512(v, mask), q5_bits_pair(qh, 4 * c));
+        hi[c] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(v, 4), mask), q5_bits_pair(qh, 16 + 4 * c));
+    }
+    const __m512 dw = halves_pair(ga, gb);
+    for (int t = 0; t < m; t++) {
+        const q8act_block *xt = x + t * xstride;
+        __m512i s = _mm512_setzero_si512();
+        for (int c = 0; c < 4; c++) {
+            s = _mm512_dpbusd_epi32(s, lo[c], bcast4(xt->q + 4 * c));
+            s = _mm512_dpbusd_epi32(s, hi[c], bcast4(xt->q + 16 + 4 * c));
+        }
+        const __m512i p = _mm512_sub_epi32(s, _mm512_set1_epi32(16 * xt->sum));
+        acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_set1_ps(xt->d)), _mm512_cvtepi32_ps(p), acc[t]);
+    }
+}
+
 AVX512_INLINE void r8_32_pair(int type, const unsigned char *ga, const unsigned char *gb, const q8act_block *x, size_t xstride,
                               const int m, __m512 *acc) {
     if (type == CK_TYPE_Q8_0_R8) q8_0_pair(ga, gb, x, xstride, m, acc);
+    else if (type == CK_TYPE_Q5_0_R8) q5_0_pair(ga, gb, x, xstride, m, acc);
     else q4_0_pair(ga, gb, x, xstride, m, acc);
 }
 
@@ -203,6 +240,11 @@ AVX512 static void matmul_q4_0_r8(const unsigned char *w, size_t blocks, size_t 
     matmul_r8_32(CK_TYPE_Q4_0_R8, w, blocks, g0, g1, x, n, y, ldy);
 }
 
+AVX512 static void matmul_q5_0_r8(const unsigned char *w, size_t blocks, size_t g0, size_t g1, const q8act_block *x, size_t n,
+                                  float *y, size_t ldy) {
+    matmul_r8_32(CK_TYPE_Q5_0_R8, w, blocks, g0, g1, x, n, y, ldy);
+}
+
 AVX512 static void matmul_q8_0_r8(const unsigned char *w, size_t blocks, size_t g0, size_t g1, const q8act_block *x, size_t n,
                                   float *y, size_t ldy) {
     matmul_r8_32(CK_TYPE_Q8_0_R8, w, blocks, g0, g1, x, n, y, ldy);
@@ -253,6 +295,7 @@ void ck_avx512_matmul_r8(int type, const void *w, size_t cols, size_t g0, size_t
     const q8act_block *x = (const q8act_block *)xq;
     if (type == CK_TYPE_Q4_0_R8) matmul_q4_0_r8(wb, cols / 32, g0, g1, x, n, y, ldy);
     else if (type == CK_TYPE_Q8_0_R8) matmul_q8_0_r8(wb, cols / 32, g0, g1, x, n, y, ldy);
+    else if (type == CK_TYPE_Q5_0_R8) matmul_q5_0_r8(wb, cols / 32, g0, g1, x, n, y, ldy);
     else matmul_q4_k_r8(wb, cols / 256, g0, g1, x, n, y, ldy);
 }
 #endif

@@ -130,9 +130,7 @@ static int path_available(int path, int type) {
     case CK_PATH_AVX2: return fast_products();
     case CK_PATH_AVX512_VNNI: {
         const unsigned need = CK_CPU_AVX512F | CK_CPU_AVX512BW | CK_CPU_AVX512VL | CK_CPU_AVX512VNNI;
-        // Q5_0_R8 has no AVX-512 kernel yet: its AVX2 kernel serves.
-        return fast_products() && (ck_cpu_features() & need) == need &&
-               ((ck_interleaved_rows(type) > 1 && type != CK_TYPE_Q5_0_R8) || type == CK_TYPE_Q6_K);
+        return fast_products() && (ck_cpu_features() & need) == need && (ck_interleaved_rows(type) > 1 || type == CK_TYPE_Q6_K);
     }
 #endif
     default: return 0;
