@@ -208,31 +208,6 @@ static inline __m256i bcast4(const int8_t *q) {
     return _mm256_set1_epi32(v);
 }
 
-/// One Q4_0_R8 group-block (8 rows × 32 columns) times one block of m ≤ 4 inputs (input t's at
-/// x + t·xstride): acc[t][i] += (dᵢ·dxₜ)·sᵢₜ, the weights unpacked once for all of them and every
-/// input's operations in the order of a single input.
-__attribute__((target("avx2,fma,f16c"), always_inline))
-static inline void q4_0_r8_block(const unsigned char *gb, const q8act_block *x, size_t xstride, const int m, __m256 *acc) {
-    const __m256i mask = _mm256_set1_epi8(0x0F);
-    __m256i lo[4], hi[4];
-    for (int c = 0; c < 4; c++) {
-        const __m256i v = _mm256_loadu_si256((const __m256i *)(gb + 16 + 32 * c));
-        lo[c] = _mm256_and_si256(v, mask);
-        hi[c] = _mm256_and_si256(_mm256_srli_epi16(v, 4), mask);
-    }
-    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)gb));
-    for (int t = 0; t < m; t++) {
-        const q8act_block *xt = x + t * xstride;
-        __m256i s = _mm256_setzero_si256();
-        for (int c = 0; c < 4; c++) {
-            s = _mm256_add_epi16(s, _mm256_maddubs_epi16(lo[c], bcast4(xt->q + 4 * c)));
-            s = _mm256_add_epi16(s, _mm256_maddubs_epi16(hi[c], bcast4(xt->q + 16 + 4 * c)));
-        }
-        const __m256i p = _mm256_sub_epi32(_mm256_madd_epi16(s, _mm256_set1_epi16(1)), _mm256_set1_epi32(8 * xt->sum));
-        acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(xt->d)), _mm256_cvtepi32_ps(p), acc[t]);
-    }
-}
-
 /// Each row's fifth bits for piece c of a Q5_0_R8 group-block: byte k of row i's word becomes 16
 /// when bit `first + k` of its qh is set (first = 4c for the low nibbles, 16 + 4c for the high).
 __attribute__((target("avx2"), always_inline))
@@ -245,20 +220,29 @@ static inline __m256i q5_bits(__m256i qh, int first) {
     return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit), _mm256_set1_epi8(0x10));
 }
 
-/// One Q5_0_R8 group-block (8 rows × 32 columns) times one block of m ≤ 4 inputs, as
-/// q4_0_r8_block with each value's fifth bit added; the low and the high nibbles' products are
-/// summed in int16 separately (4 × 2 × 31 × 127 fits) and widened before they meet.
+/// One Q4_0_R8 or Q5_0_R8 group-block (8 rows × 32 columns) times one block of m ≤ 4 inputs (input
+/// t's at x + t·xstride): acc[t][i] += (dᵢ·dxₜ)·sᵢₜ, sᵢₜ = Σ q·x − o·Σx with o the type's offset (8,
+/// or 16 with Q5_0's fifth bits added to the nibbles), the weights unpacked once for all inputs and
+/// every input's operations in the order of a single input. Q4_0's 8 int16 partial sums fit
+/// (8 × 2 × 15 × 127); Q5_0's low and high nibbles are summed apart (4 × 2 × 31 × 127 each fits)
+/// and widened before they meet.
 __attribute__((target("avx2,fma,f16c"), always_inline))
-static inline void q5_0_r8_block(const unsigned char *gb, const q8act_block *x, size_t xstride, const int m, __m256 *acc) {
+static inline void q4_5_0_r8_block(int type, const unsigned char *gb, const q8act_block *x, size_t xstride, const int m,
+                                   __m256 *acc) {
+    const int five = type == CK_TYPE_Q5_0_R8, qs = five ? 48 : 16, offset = five ? 16 : 8;
     const __m256i mask = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
-    const __m256i qh = _mm256_loadu_si256((const __m256i *)(gb + 16));
+    const __m256i qh = five ? _mm256_loadu_si256((const __m256i *)(gb + 16)) : _mm256_setzero_si256();
     __m256i lo[4], hi[4];
     // Unrolled, so that q5_bits' shuffle controls and masks are constants.
 #pragma clang loop unroll(full)
     for (int c = 0; c < 4; c++) {
-        const __m256i v = _mm256_loadu_si256((const __m256i *)(gb + 48 + 32 * c));
-        lo[c] = _mm256_or_si256(_mm256_and_si256(v, mask), q5_bits(qh, 4 * c));
-        hi[c] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v, 4), mask), q5_bits(qh, 16 + 4 * c));
+        const __m256i v = _mm256_loadu_si256((const __m256i *)(gb + qs + 32 * c));
+        lo[c] = _mm256_and_si256(v, mask);
+        hi[c] = _mm256_and_si256(_mm256_srli_epi16(v, 4), mask);
+        if (five) {
+            lo[c] = _mm256_or_si256(lo[c], q5_bits(qh, 4 * c));
+            hi[c] = _mm256_or_si256(hi[c], q5_bits(qh, 16 + 4 * c));
+        }
     }
     const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)gb));
     for (int t = 0; t < m; t++) {
@@ -266,16 +250,19 @@ static inline void q5_0_r8_block(const unsigned char *gb, const q8act_block *x, 
         __m256i sl = _mm256_setzero_si256(), sh = _mm256_setzero_si256();
         for (int c = 0; c < 4; c++) {
             sl = _mm256_add_epi16(sl, _mm256_maddubs_epi16(lo[c], bcast4(xt->q + 4 * c)));
-            sh = _mm256_add_epi16(sh, _mm256_maddubs_epi16(hi[c], bcast4(xt->q + 16 + 4 * c)));
+            const __m256i h = _mm256_maddubs_epi16(hi[c], bcast4(xt->q + 16 + 4 * c));
+            if (five) sh = _mm256_add_epi16(sh, h);
+            else sl = _mm256_add_epi16(sl, h);
         }
-        const __m256i p = _mm256_sub_epi32(_mm256_add_epi32(_mm256_madd_epi16(sl, ones), _mm256_madd_epi16(sh, ones)),
-                                           _mm256_set1_epi32(16 * xt->sum));
+        __m256i p = _mm256_madd_epi16(sl, ones);
+        if (five) p = _mm256_add_epi32(p, _mm256_madd_epi16(sh, ones));
+        p = _mm256_sub_epi32(p, _mm256_set1_epi32(offset * xt->sum));
         acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(xt->d)), _mm256_cvtepi32_ps(p), acc[t]);
     }
 }
 
 /// One Q8_0_R8 group-block (8 rows × 32 columns) times one block of m ≤ 4 inputs, as
-/// q4_0_r8_block: signed × signed through maddubs with the weights' signs moved onto the
+/// q4_5_0_r8_block: signed × signed through maddubs with the weights' signs moved onto the
 /// activations (|w| ≤ 127, so a pair sum fits int16), widened to int32 per piece.
 __attribute__((target("avx2,fma,f16c"), always_inline))
 static inline void q8_0_r8_block(const unsigned char *gb, const q8act_block *x, size_t xstride, const int m, __m256 *acc) {
@@ -301,8 +288,7 @@ static inline void q8_0_r8_block(const unsigned char *gb, const q8act_block *x, 
 __attribute__((target("avx2,fma,f16c"), always_inline))
 static inline void r8_block(int type, const unsigned char *gb, const q8act_block *x, size_t xstride, const int m, __m256 *acc) {
     if (type == CK_TYPE_Q8_0_R8) q8_0_r8_block(gb, x, xstride, m, acc);
-    else if (type == CK_TYPE_Q5_0_R8) q5_0_r8_block(gb, x, xstride, m, acc);
-    else q4_0_r8_block(gb, x, xstride, m, acc);
+    else q4_5_0_r8_block(type, gb, x, xstride, m, acc);
 }
 
 /// Byte j (0…3) of each row's 32-bit word, as the int16 pair (v, v) (madd multiplier).

@@ -36,16 +36,35 @@ AVX512_INLINE __m512i bcast4(const int8_t *q) {
     return _mm512_set1_epi32(v);
 }
 
-/// One Q4_0_R8 block column of two groups (16 rows × 32 columns, group-blocks `ga` and `gb`)
-/// times m inputs (input t's block at x + t·xstride): acc[t] += (d_w·d_x)·(Σ nibble·q − 8·Σq).
-AVX512_INLINE void q4_0_pair(const unsigned char *ga, const unsigned char *gb, const q8act_block *x, size_t xstride, const int m,
-                             __m512 *acc) {
+/// Each row's fifth bits for a piece of a Q5_0_R8 pair (as q5_bits in interleaved.c, on 16 rows):
+/// byte k of a row's word becomes 16 when bit `first + k` of its qh is set.
+AVX512_INLINE __m512i q5_bits_pair(__m512i qh, int first) {
+    const char b = (char)(first / 8);
+    const __m128i ctl = _mm_setr_epi8(b, b, b, b, 4 + b, 4 + b, 4 + b, 4 + b, 8 + b, 8 + b, 8 + b, 8 + b, 12 + b, 12 + b, 12 + b, 12 + b);
+    const __m512i spread = _mm512_shuffle_epi8(qh, _mm512_broadcast_i32x4(ctl));
+    const int s = first % 8;
+    const __m512i bit = _mm512_set1_epi32((int)((1u << s) | (2u << s) << 8 | (4u << s) << 16 | (8u << s) << 24));
+    return _mm512_maskz_mov_epi8(_mm512_test_epi8_mask(spread, bit), _mm512_set1_epi8(0x10));
+}
+
+/// One Q4_0_R8 or Q5_0_R8 block column of two groups (16 rows × 32 columns, group-blocks `ga` and
+/// `gb`) times m inputs (input t's block at x + t·xstride): acc[t] += (d_w·d_x)·(Σ q·x − o·Σx), o
+/// the type's offset (8, or 16 with Q5_0's fifth bits added to the nibbles).
+AVX512_INLINE void q4_5_0_pair(int type, const unsigned char *ga, const unsigned char *gb, const q8act_block *x, size_t xstride,
+                               const int m, __m512 *acc) {
+    const int five = type == CK_TYPE_Q5_0_R8, qs = five ? 48 : 16, offset = five ? 16 : 8;
     const __m512i mask = _mm512_set1_epi8(0x0F);
+    const __m512i qh = five ? load_pair(ga + 16, gb + 16) : _mm512_setzero_si512();
     __m512i lo[4], hi[4];
+#pragma clang loop unroll(full)
     for (int c = 0; c < 4; c++) {
-        const __m512i v = load_pair(ga + 16 + 32 * c, gb + 16 + 32 * c);
+        const __m512i v = load_pair(ga + qs + 32 * c, gb + qs + 32 * c);
         lo[c] = _mm512_and_si512(v, mask);
         hi[c] = _mm512_and_si512(_mm512_srli_epi16(v, 4), mask);
+        if (five) {
+            lo[c] = _mm512_or_si512(lo[c], q5_bits_pair(qh, 4 * c));
+            hi[c] = _mm512_or_si512(hi[c], q5_bits_pair(qh, 16 + 4 * c));
+        }
     }
     const __m512 dw = halves_pair(ga, gb);
     for (int t = 0; t < m; t++) {
@@ -55,7 +74,7 @@ AVX512_INLINE void q4_0_pair(const unsigned char *ga, const unsigned char *gb, c
             s = _mm512_dpbusd_epi32(s, lo[c], bcast4(xt->q + 4 * c));
             s = _mm512_dpbusd_epi32(s, hi[c], bcast4(xt->q + 16 + 4 * c));
         }
-        const __m512i p = _mm512_sub_epi32(s, _mm512_set1_epi32(8 * xt->sum));
+        const __m512i p = _mm512_sub_epi32(s, _mm512_set1_epi32(offset * xt->sum));
         acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_set1_ps(xt->d)), _mm512_cvtepi32_ps(p), acc[t]);
     }
 }
@@ -84,47 +103,10 @@ AVX512_INLINE void q8_0_pair(const unsigned char *ga, const unsigned char *gb, c
     }
 }
 
-/// Each row's fifth bits for a piece of a Q5_0_R8 pair (as q5_bits in interleaved.c, on 16 rows):
-/// byte k of a row's word becomes 16 when bit `first + k` of its qh is set.
-AVX512_INLINE __m512i q5_bits_pair(__m512i qh, int first) {
-    const char b = (char)(first / 8);
-    const __m128i ctl = _mm_setr_epi8(b, b, b, b, 4 + b, 4 + b, 4 + b, 4 + b, 8 + b, 8 + b, 8 + b, 8 + b, 12 + b, 12 + b, 12 + b, 12 + b);
-    const __m512i spread = _mm512_shuffle_epi8(qh, _mm512_broadcast_i32x4(ctl));
-    const int s = first % 8;
-    const __m512i bit = _mm512_set1_epi32((int)((1u << s) | (2u << s) << 8 | (4u << s) << 16 | (8u << s) << 24));
-    return _mm512_maskz_mov_epi8(_mm512_test_epi8_mask(spread, bit), _mm512_set1_epi8(0x10));
-}
-
-/// One Q5_0_R8 block column of two groups times m inputs: acc[t] += (d_w·d_x)·(Σ q·x − 16·Σx).
-AVX512_INLINE void q5_0_pair(const unsigned char *ga, const unsigned char *gb, const q8act_block *x, size_t xstride, const int m,
-                             __m512 *acc) {
-    const __m512i mask = _mm512_set1_epi8(0x0F);
-    const __m512i qh = load_pair(ga + 16, gb + 16);
-    __m512i lo[4], hi[4];
-#pragma clang loop unroll(full)
-    for (int c = 0; c < 4; c++) {
-        const __m512i v = load_pair(ga + 48 + 32 * c, gb + 48 + 32 * c);
-        lo[c] = _mm512_or_si512(_mm512_and_si512(v, mask), q5_bits_pair(qh, 4 * c));
-        hi[c] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(v, 4), mask), q5_bits_pair(qh, 16 + 4 * c));
-    }
-    const __m512 dw = halves_pair(ga, gb);
-    for (int t = 0; t < m; t++) {
-        const q8act_block *xt = x + t * xstride;
-        __m512i s = _mm512_setzero_si512();
-        for (int c = 0; c < 4; c++) {
-            s = _mm512_dpbusd_epi32(s, lo[c], bcast4(xt->q + 4 * c));
-            s = _mm512_dpbusd_epi32(s, hi[c], bcast4(xt->q + 16 + 4 * c));
-        }
-        const __m512i p = _mm512_sub_epi32(s, _mm512_set1_epi32(16 * xt->sum));
-        acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_set1_ps(xt->d)), _mm512_cvtepi32_ps(p), acc[t]);
-    }
-}
-
 AVX512_INLINE void r8_32_pair(int type, const unsigned char *ga, const unsigned char *gb, const q8act_block *x, size_t xstride,
                               const int m, __m512 *acc) {
     if (type == CK_TYPE_Q8_0_R8) q8_0_pair(ga, gb, x, xstride, m, acc);
-    else if (type == CK_TYPE_Q5_0_R8) q5_0_pair(ga, gb, x, xstride, m, acc);
-    else q4_0_pair(ga, gb, x, xstride, m, acc);
+    else q4_5_0_pair(type, ga, gb, x, xstride, m, acc);
 }
 
 /// Byte j (0…3) of each 32-bit lane, as an int32.
