@@ -1,3 +1,4 @@
+import Platform
 import Tokenizers
 
 /// FR-Spec's draft vocabulary (Zhao et al. 2025; SGLang's `--speculative-token-map`): the tokens a
@@ -26,4 +27,12 @@ public enum DraftVocabulary {
     /// The default ranking text: the bundled evaluation text (about 2,000 tokens of prose, code
     /// and dialogue).
     public static var defaultText: String { EvalText.text }
+
+    /// A model's draft vocabulary: `size` tokens ranked by its tokenizer over the text of
+    /// `textFile` (the bundled evaluation text when nil), its stop tokens included.
+    public static func ids(size: Int, textFile: String?, extras: ModelExtras, path: String) throws -> [Int] {
+        guard let tokenizer = extras.tokenizer else { throw CheckError(.noTokenizer, path: path) }
+        let text = try textFile.map { String(decoding: try FileSystem.readFile($0), as: UTF8.self) } ?? defaultText
+        return ranked(tokenizer: tokenizer, text: text, size: size, include: extras.stopTokens)
+    }
 }

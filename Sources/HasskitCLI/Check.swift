@@ -71,17 +71,7 @@ struct Check: ParsableCommand {
         help: "Run even when the pair needs more memory than this machine has available (refused by default, exit 79).")
     var force = false
 
-    @Option(
-        name: .customLong("draft-vocab"),
-        help: ArgumentHelp(
-            "FR-Spec: the head proposes only the N most frequent tokens (ranked over --draft-vocab-text, default the bundled evaluation text); lossless.",
-            valueName: "N"))
-    var draftVocab: Int?
-
-    @Option(
-        name: .customLong("draft-vocab-text"),
-        help: ArgumentHelp("The text that ranks tokens for --draft-vocab.", valueName: "FILE"))
-    var draftVocabText: String?
+    @OptionGroup(title: "Draft vocabulary") var vocabulary: DraftVocabularyOptions
 
     @Option(
         help: ArgumentHelp(
@@ -103,7 +93,6 @@ struct Check: ParsableCommand {
 
     func validate() throws {
         guard maxTokens > 0 else { throw ValidationError("--max-tokens must be positive") }
-        if let n = draftVocab, n < 1 { throw ValidationError("--draft-vocab must be positive") }
         if server != nil {
             guard (pair == nil) != (base == nil) else {
                 throw ValidationError(
@@ -124,10 +113,7 @@ struct Check: ParsableCommand {
     /// The two files and the tree: from the options, or from a converted pair in the store.
     func resolve() throws -> (base: String, draft: String, tree: TreeSettings) {
         guard let pair else { return (base ?? "", draft ?? "", self.tree.apply(to: .published)) }
-        guard let manifest = try loadRegistry().manifest(named: pair) else {
-            throw ValidationError("no pair named \(pair) (see hasskit list)")
-        }
-        let workspace = PairWorkspace(manifest: manifest, client: HubClient(environment: HubEnvironment.fromProcess()))
+        let workspace = try pairWorkspace(named: pair)
         let files = try workspace.convertedFiles(type: type)
         return (files.base, files.draft, self.tree.apply(to: workspace.cpuTree))
     }
@@ -146,9 +132,7 @@ struct Check: ParsableCommand {
             treeNodes: settings.totalTokens, force: force)
         let opened = try OpenedPair(
             base: base, draft: draft, threads: engine.effectiveThreads, activations: engine.activations, memory: memory,
-            draftVocabulary: try draftVocab.map {
-                ($0, try draftVocabText.map { try String(contentsOfFile: $0, encoding: .utf8) })
-            })
+            draftVocabulary: vocabulary.request)
         var template: ChatTemplate?
         if chat || self.template != nil
             || prompts.contains(where: { if case .conversation = $0 { true } else { false } })
@@ -195,19 +179,7 @@ struct Check: ParsableCommand {
     /// `--server`: the prompts through the base's tokenizer and chat template, sent to the server;
     /// the plain outputs from --plain-server, or from hasskit's engine on the base.
     func runServer(_ server: String) throws {
-        let base: String
-        if let pair {
-            guard let manifest = try loadRegistry().manifest(named: pair) else {
-                throw ValidationError("no pair named \(pair) (see hasskit list)")
-            }
-            let workspace = PairWorkspace(
-                manifest: manifest, client: HubClient(environment: HubEnvironment.fromProcess()))
-            base =
-                workspace.convertedTypes().isEmpty
-                ? try workspace.snapshots().base : try workspace.convertedFiles(type: type).base
-        } else {
-            base = self.base ?? ""
-        }
+        let base = try pair.map { try pairWorkspace(named: $0).convertedOrPulled(type: type).base } ?? self.base ?? ""
         let converted = base.hasSuffix(".hkw")
         let extras = converted ? try ModelExtras(path: base) : try ModelExtras(folder: base)
         let prompts = try PromptSet.prompts(file: prompts)

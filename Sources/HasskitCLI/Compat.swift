@@ -55,22 +55,12 @@ struct Compat: ParsableCommand {
     @Flag(help: "Print one JSON document on stdout.")
     var json = false
 
-    func workspace() throws -> PairWorkspace {
-        guard let manifest = try loadRegistry().manifest(named: base) else {
-            throw ValidationError("no pair named \(base) (see hasskit list); or give BASE and DRAFT")
-        }
-        return PairWorkspace(manifest: manifest, client: HubClient(environment: HubEnvironment.fromProcess()))
-    }
+    func workspace() throws -> PairWorkspace { try pairWorkspace(named: base, hint: "; or give BASE and DRAFT") }
 
     /// The two inputs: as given, or a pair's converted files (else its pulled snapshots).
     func resolve() throws -> (base: String, draft: String) {
         if let draft { return (base, draft) }
-        let workspace = try workspace()
-        if !workspace.convertedTypes().isEmpty {
-            let files = try workspace.convertedFiles(type: type)
-            return (files.base, files.draft)
-        }
-        return try workspace.snapshots()
+        return try workspace().convertedOrPulled(type: type)
     }
 
     func validate() throws {

@@ -31,4 +31,26 @@ struct EngineOptions: ParsableArguments {
     }
 }
 
+/// FR-Spec's draft vocabulary, for the commands that draft (`check`, `run --draft`).
+struct DraftVocabularyOptions: ParsableArguments {
+    @Option(
+        name: .customLong("draft-vocab"),
+        help: ArgumentHelp(
+            "FR-Spec: the head proposes only the N most frequent tokens (ranked over --draft-vocab-text, default the bundled evaluation text); lossless.",
+            valueName: "N"))
+    var size: Int?
+
+    @Option(
+        name: .customLong("draft-vocab-text"),
+        help: ArgumentHelp("The text that ranks tokens for --draft-vocab.", valueName: "FILE"))
+    var textFile: String?
+
+    func validate() throws {
+        if let size, size < 1 { throw ValidationError("--draft-vocab must be positive") }
+    }
+
+    /// What `OpenedPair` and `DraftVocabulary.ids` take; nil without --draft-vocab.
+    var request: (size: Int, textFile: String?)? { size.map { ($0, textFile) } }
+}
+
 extension Activations: ExpressibleByArgument {}

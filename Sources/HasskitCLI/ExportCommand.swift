@@ -79,11 +79,8 @@ struct ExportCommand: ParsableCommand {
         var kind: String?
         var provenance: [(String, JSONValue)] = []
         if let pair {
-            guard let manifest = try loadRegistry().manifest(named: pair) else {
-                throw ValidationError("no pair named \(pair) (see hasskit list)")
-            }
-            let workspace = PairWorkspace(
-                manifest: manifest, client: HubClient(environment: HubEnvironment.fromProcess()))
+            let workspace = try pairWorkspace(named: pair)
+            let manifest = workspace.manifest
             folders = try workspace.snapshots()
             defaultTree = ExportTree(manifest.gpuTree)
             kind = manifest.draftKind.rawValue

@@ -2,6 +2,7 @@ import ArgumentParser
 import CacheLayout
 import Foundation
 import Hub
+import Pairs
 import Platform
 import WeightFormat
 import Registry
@@ -10,6 +11,15 @@ import StrictJSON
 /// Loads the registry, turning manifest errors into one clear line.
 func loadRegistry() throws -> Registry {
     return try Registry()
+}
+
+/// The pair `name` names (an id or alias) with the hub configured from the environment, or a
+/// usage error naming it (`hint` says what else the command takes).
+func pairWorkspace(named name: String, hint: String = "") throws -> PairWorkspace {
+    guard let manifest = try loadRegistry().manifest(named: name) else {
+        throw ValidationError("no pair named \(name) (see hasskit list)\(hint)")
+    }
+    return PairWorkspace(manifest: manifest, client: HubClient(environment: HubEnvironment.fromProcess()))
 }
 
 /// Shared options of commands that talk to the hub.

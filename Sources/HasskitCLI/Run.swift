@@ -70,17 +70,7 @@ struct Run: ParsableCommand {
     @Flag(help: "Decode past the positions the model was trained for (refused by default).")
     var pastContext = false
 
-    @Option(
-        name: .customLong("draft-vocab"),
-        help: ArgumentHelp(
-            "With --draft, FR-Spec: the head proposes only the N most frequent tokens (ranked over --draft-vocab-text, default the bundled evaluation text); lossless.",
-            valueName: "N"))
-    var draftVocab: Int?
-
-    @Option(
-        name: .customLong("draft-vocab-text"),
-        help: ArgumentHelp("The text that ranks tokens for --draft-vocab.", valueName: "FILE"))
-    var draftVocabText: String?
+    @OptionGroup(title: "Draft vocabulary (with --draft)") var vocabulary: DraftVocabularyOptions
 
     @Flag(
         help: "Run even when the model needs more memory than this machine has available (refused by default, exit 79)."
@@ -148,12 +138,8 @@ struct Run: ParsableCommand {
                 prompt: ids,
                 draft: try Models.openDraft(
                     path: draft, base: generation.model,
-                    draftVocabulary: try draftVocab.map { size in
-                        guard let tokenizer = extras.tokenizer else { throw CheckError(.noTokenizer, path: model) }
-                        let text = try draftVocabText.map { try String(contentsOfFile: $0, encoding: .utf8) }
-                        return DraftVocabulary.ranked(
-                            tokenizer: tokenizer, text: text ?? DraftVocabulary.defaultText, size: size,
-                            include: extras.stopTokens)
+                    draftVocabulary: try vocabulary.request.map {
+                        try DraftVocabulary.ids(size: $0.size, textFile: $0.textFile, extras: extras, path: model)
                     }),
                 tree: TreeSettings(topK: topK, depth: depth, totalTokens: totalTokens), settings: settings)
             if !json {

@@ -68,6 +68,14 @@ public struct PairWorkspace: Sendable {
         }
     }
 
+    /// The pair's converted files (of `type`, when it was converted as several), else its pulled
+    /// snapshots: what `compat` and `check --server` read.
+    public func convertedOrPulled(type: String?) throws -> (base: String, draft: String) {
+        guard !convertedTypes().isEmpty else { return try snapshots() }
+        let files = try convertedFiles(type: type)
+        return (files.base, files.draft)
+    }
+
     /// The types this pair is converted as (both files present), sorted.
     public func convertedTypes() -> [String] {
         let names = Set((try? FileSystem.contents(of: folder)) ?? [])
@@ -146,22 +154,19 @@ public struct OpenedPair {
 
     /// With `memory`, the pair's memory estimate is checked against this machine from the headers
     /// first, before any weight is touched (`CheckError.doesNotFit`).
-    /// With `draftVocabulary` (FR-Spec: the size, and the text to rank tokens by; the bundled
-    /// evaluation text when nil), a HASS head drafts over the most frequent tokens only.
+    /// With `draftVocabulary` (FR-Spec: the size, and the file of text to rank tokens by; the
+    /// bundled evaluation text when nil), a HASS head drafts over the most frequent tokens only.
     public init(
         base: String, draft: String, threads: Int, activations: Activations = .default,
-        memory: MemoryEstimate.Request? = nil, draftVocabulary: (size: Int, text: String?)? = nil
+        memory: MemoryEstimate.Request? = nil, draftVocabulary: (size: Int, textFile: String?)? = nil
     ) throws {
         let file = try HKWFile(path: base)
         if let memory { try memory.require(base: file, draft: try HKWFile(path: draft)) }
         self.base = try Models.openBase(file: file, threads: max(1, threads), activations: activations)
-        extras = try ModelExtras(file: file)
-        var ids: [Int]?
-        if let v = draftVocabulary {
-            guard let tokenizer = extras.tokenizer else { throw CheckError(.noTokenizer, path: base) }
-            ids = DraftVocabulary.ranked(
-                tokenizer: tokenizer, text: v.text ?? DraftVocabulary.defaultText, size: v.size,
-                include: extras.stopTokens)
+        let extras = try ModelExtras(file: file)
+        self.extras = extras
+        let ids = try draftVocabulary.map {
+            try DraftVocabulary.ids(size: $0.size, textFile: $0.textFile, extras: extras, path: base)
         }
         head = try Models.openDraft(path: draft, base: self.base, draftVocabulary: ids)
         basePath = base
