@@ -143,12 +143,8 @@ static float dot_r8_32_reference(int type, const unsigned char *w, size_t blocks
         int32_t s = 0;
         if (type == CK_TYPE_Q8_0_R8) {
             for (int j = 0; j < 32; j++) s += (int8_t)blk[2 + j] * x[b].q[j];
-        } else if (type == CK_TYPE_Q5_0_R8) {  // Σ(q − 16)·x, q = nibble + 16 × bit j of qh
-            const uint32_t qh = (uint32_t)blk[2] | (uint32_t)blk[3] << 8 | (uint32_t)blk[4] << 16 | (uint32_t)blk[5] << 24;
-            for (int j = 0; j < 16; j++) {
-                s += ((blk[6 + j] & 0xF) | (int)((qh >> j) & 1) << 4) * x[b].q[j];
-                s += ((blk[6 + j] >> 4) | (int)((qh >> (j + 16)) & 1) << 4) * x[b].q[j + 16];
-            }
+        } else if (type == CK_TYPE_Q5_0_R8) {  // Σ(q − 16)·x
+            for (int j = 0; j < 32; j++) s += q5_value(blk + 2, j) * x[b].q[j];
             s -= 16 * x[b].sum;
         } else {
             for (int j = 0; j < 16; j++) s += (blk[2 + j] & 0xF) * x[b].q[j] + (blk[2 + j] >> 4) * x[b].q[j + 16];

@@ -75,6 +75,20 @@ static inline float ck_dot8(const float *a, const float *b, size_t n) {
     return s;
 }
 
+/// Q5_0 and Q5_1 blocks end in the same 20 bytes: qh (bit j, little-endian, is value j's fifth bit)
+/// then qs (values 0–15 in the low nibbles, 16–31 in the high). Value j (0…31) of such a tail.
+static inline int q5_value(const unsigned char *tail, int j) {
+    const int nibble = j < 16 ? tail[4 + j] & 0x0F : tail[4 + j - 16] >> 4;
+    return nibble | ((tail[j / 8] >> (j % 8)) & 1) << 4;
+}
+
+/// Writes 32 values (0…31) as such a tail.
+static inline void q5_pack(unsigned char *tail, const int q[32]) {
+    memset(tail, 0, 4);
+    for (int j = 0; j < 16; j++) tail[4 + j] = (unsigned char)((q[j] & 0x0F) | ((q[j + 16] & 0x0F) << 4));
+    for (int j = 0; j < 32; j++) tail[j / 8] |= (unsigned char)(((q[j] >> 4) & 1) << (j % 8));
+}
+
 static inline float half_value(const unsigned char *p) {
     uint16_t h;
     memcpy(&h, p, 2);

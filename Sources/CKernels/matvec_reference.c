@@ -61,11 +61,7 @@ static void unpack_block(int type, const unsigned char *row, size_t b, int8_t w[
     } else if (type == CK_TYPE_Q5_0) {
         const unsigned char *block = row + b * sizeof(ck_block_q5_0);
         *d = half_value(block);
-        const uint32_t qh = (uint32_t)block[2] | (uint32_t)block[3] << 8 | (uint32_t)block[4] << 16 | (uint32_t)block[5] << 24;
-        for (int i = 0; i < 16; i++) {
-            w[i] = (int8_t)(((block[6 + i] & 0x0F) | ((qh >> i) & 1) << 4) - 16);
-            w[i + 16] = (int8_t)(((block[6 + i] >> 4) | ((qh >> (i + 16)) & 1) << 4) - 16);
-        }
+        for (int i = 0; i < 32; i++) w[i] = (int8_t)(q5_value(block + 2, i) - 16);
     } else {
         const unsigned char *block = row + b * sizeof(ck_block_q4_0);
         *d = half_value(block);
@@ -128,13 +124,9 @@ static float dot_q5_1_q8act_reference(const unsigned char *row, const q8act_bloc
     for (size_t b = 0; b < blocks; b++) {
         const unsigned char *block = row + b * sizeof(ck_block_q5_1);
         const float d = half_value(block), m = half_value(block + 2);
-        const uint32_t qh = (uint32_t)block[4] | (uint32_t)block[5] << 8 | (uint32_t)block[6] << 16 | (uint32_t)block[7] << 24;
         for (int lane = 0; lane < 8; lane++) {
             int32_t s = 0;
-            for (int i = 4 * lane; i < 4 * lane + 4; i++) {
-                const int nibble = i < 16 ? block[8 + i] & 0x0F : block[8 + i - 16] >> 4;
-                s += (nibble | (int)((qh >> i) & 1) << 4) * x[b].q[i];
-            }
+            for (int i = 4 * lane; i < 4 * lane + 4; i++) s += q5_value(block + 4, i) * x[b].q[i];
             acc[lane] = fmaf(d * x[b].d, (float)s, acc[lane]);
         }
         corr = fmaf(m * x[b].d, (float)x[b].sum, corr);

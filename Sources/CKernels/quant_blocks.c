@@ -2,7 +2,7 @@
 // block_q4_0, block_q5_0).
 // The generic versions are written for clarity; the AVX2 versions vectorise the same arithmetic,
 // operation for operation, so both give identical bytes (tests compare them and the Swift reference).
-#include "CKernels.h"
+#include "kernels_internal.h"
 #include <math.h>
 #include <string.h>
 
@@ -103,16 +103,12 @@ static inline void q5_0_block(const float *x, unsigned char *out) {
     const float d = max / -16.0f;
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
     put_f16(out, d);
-    uint32_t qh = 0;
-    for (int j = 0; j < QK / 2; j++) {
-        int q0 = (int)(x[j] * id + 16.5f), q1 = (int)(x[j + QK / 2] * id + 16.5f);  // truncation, as the reference's (int8_t) cast
-        q0 = q0 > 31 ? 31 : q0;
-        q1 = q1 > 31 ? 31 : q1;
-        out[6 + j] = (unsigned char)((q0 & 0x0F) | ((q1 & 0x0F) << 4));
-        qh |= (uint32_t)((q0 >> 4) & 1) << j;
-        qh |= (uint32_t)((q1 >> 4) & 1) << (j + QK / 2);
+    int q[QK];
+    for (int j = 0; j < QK; j++) {
+        const int v = (int)(x[j] * id + 16.5f);  // truncation, as the reference's (int8_t) cast
+        q[j] = v > 31 ? 31 : v;
     }
-    for (int k = 0; k < 4; k++) out[2 + k] = (unsigned char)(qh >> (8 * k));
+    q5_pack(out + 2, q);
 }
 
 void ck_quantize_q5_0(const float *src, void *dst, size_t n) {
@@ -125,13 +121,7 @@ void ck_dequantize_q5_0(const void *src, float *dst, size_t n) {
     for (size_t b = 0; b < n / QK; b++) {
         const unsigned char *blk = in + b * sizeof(ck_block_q5_0);
         const float d = get_f16(blk);
-        const uint32_t qh = (uint32_t)blk[2] | (uint32_t)blk[3] << 8 | (uint32_t)blk[4] << 16 | (uint32_t)blk[5] << 24;
-        for (int j = 0; j < QK / 2; j++) {
-            const int q0 = (blk[6 + j] & 0x0F) | (int)((qh >> j) & 1) << 4;
-            const int q1 = (blk[6 + j] >> 4) | (int)((qh >> (j + QK / 2)) & 1) << 4;
-            dst[b * QK + j] = (float)(q0 - 16) * d;
-            dst[b * QK + j + QK / 2] = (float)(q1 - 16) * d;
-        }
+        for (int j = 0; j < QK; j++) dst[b * QK + j] = (float)(q5_value(blk + 2, j) - 16) * d;
     }
 }
 
@@ -146,14 +136,9 @@ static inline void q5_1_block(const float *x, unsigned char *out) {
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
     put_f16(out, d);
     put_f16(out + 2, min);
-    uint32_t qh = 0;
-    for (int j = 0; j < QK / 2; j++) {
-        const int q0 = (int)((x[j] - min) * id + 0.5f), q1 = (int)((x[j + QK / 2] - min) * id + 0.5f);
-        out[8 + j] = (unsigned char)((q0 & 0x0F) | ((q1 & 0x0F) << 4));
-        qh |= (uint32_t)((q0 >> 4) & 1) << j;
-        qh |= (uint32_t)((q1 >> 4) & 1) << (j + QK / 2);
-    }
-    for (int k = 0; k < 4; k++) out[4 + k] = (unsigned char)(qh >> (8 * k));
+    int q[QK];
+    for (int j = 0; j < QK; j++) q[j] = (int)((x[j] - min) * id + 0.5f);
+    q5_pack(out + 4, q);
 }
 
 void ck_quantize_q5_1(const float *src, void *dst, size_t n) {
@@ -166,13 +151,7 @@ void ck_dequantize_q5_1(const void *src, float *dst, size_t n) {
     for (size_t b = 0; b < n / QK; b++) {
         const unsigned char *blk = in + b * sizeof(ck_block_q5_1);
         const float d = get_f16(blk), m = get_f16(blk + 2);
-        const uint32_t qh = (uint32_t)blk[4] | (uint32_t)blk[5] << 8 | (uint32_t)blk[6] << 16 | (uint32_t)blk[7] << 24;
-        for (int j = 0; j < QK / 2; j++) {
-            const int q0 = (blk[8 + j] & 0x0F) | (int)((qh >> j) & 1) << 4;
-            const int q1 = (blk[8 + j] >> 4) | (int)((qh >> (j + QK / 2)) & 1) << 4;
-            dst[b * QK + j] = (float)q0 * d + m;
-            dst[b * QK + j + QK / 2] = (float)q1 * d + m;
-        }
+        for (int j = 0; j < QK; j++) dst[b * QK + j] = (float)q5_value(blk + 4, j) * d + m;
     }
 }
 
