@@ -25,13 +25,20 @@ import WeightFormat
 
 /// DeepSeek's MTP layer as a draft: against transformers' MtpModel, then in the tree decoder.
 @Suite struct MTPDraftTests {
-    static func convert(_ type: ConversionType) throws -> (DeepSeekModel, MTPDraft) {
+    /// The fixture's base and its MTP layer converted to `type`, as `base.hkw` and `mtp.hkw` in a
+    /// new folder (returned).
+    static func convertFiles(_ type: ConversionType) throws -> String {
         let dir = Fixtures.temporaryDirectory()
         _ = try Converter.convert(
             source: Fixtures.path("deepseek_v3"), out: dir + "/base.hkw", options: .init(type: type))
         var options = Converter.Options(type: type)
         options.layers = [2]
         _ = try Converter.convert(source: Fixtures.path("deepseek_v3"), out: dir + "/mtp.hkw", options: options)
+        return dir
+    }
+
+    static func convert(_ type: ConversionType) throws -> (DeepSeekModel, MTPDraft) {
+        let dir = try convertFiles(type)
         let base = try DeepSeekModel(file: HKWFile(path: dir + "/base.hkw"), threads: 2)
         return (base, try MTPDraft(path: dir + "/mtp.hkw", base: base))
     }
@@ -82,22 +89,19 @@ extension MTPDraftTests {
     /// head equal the base's, so they are left out (the engine reads the base's), and the draft
     /// computes exactly what the full one does.
     @Test func anMTPDraftSharesTheBasesEmbeddingAndHead() throws {
-        let dir = Fixtures.temporaryDirectory()
-        _ = try Converter.convert(
-            source: Fixtures.path("deepseek_v3"), out: dir + "/base.hkw", options: .init(type: .fp8))
+        let dir = try Self.convertFiles(.fp8)
         var options = Converter.Options(type: .fp8)
         options.layers = [2]
-        _ = try Converter.convert(source: Fixtures.path("deepseek_v3"), out: dir + "/full.hkw", options: options)
         options.draftOf = dir + "/base.hkw"
         let report = try Converter.convert(
             source: Fixtures.path("deepseek_v3"), out: dir + "/shared.hkw", options: options)
         #expect(report.shared == ["blk.2.nextn.embed_tokens.weight", "blk.2.nextn.shared_head_head.weight"])
-        let shared = try HKWFile(path: dir + "/shared.hkw"), full = try HKWFile(path: dir + "/full.hkw")
+        let shared = try HKWFile(path: dir + "/shared.hkw"), full = try HKWFile(path: dir + "/mtp.hkw")
         #expect(shared.tensor(named: "blk.2.nextn.embed_tokens.weight") == nil)
-        #expect(try FileSystem.size(of: dir + "/shared.hkw") < FileSystem.size(of: dir + "/full.hkw"))
+        #expect(try FileSystem.size(of: dir + "/shared.hkw") < FileSystem.size(of: dir + "/mtp.hkw"))
         #expect(full.tensor(named: "blk.2.nextn.shared_head_head.weight") != nil)
         let base = try DeepSeekModel(file: HKWFile(path: dir + "/base.hkw"), threads: 2)
-        let a = try MTPDraft(path: dir + "/full.hkw", base: base),
+        let a = try MTPDraft(path: dir + "/mtp.hkw", base: base),
             b = try MTPDraft(path: dir + "/shared.hkw", base: base)
         let features = [[Float]](repeating: (0..<base.config.hidden).map { Float($0 % 7) * 0.1 }, count: 3)
         let la = a.forward(features: features, tokens: [5, 9, 11], cache: a.makeCache()).logits
@@ -108,12 +112,7 @@ extension MTPDraftTests {
     /// compat on a DeepSeek pair checks the MTP layer against the base; a HASS head for another
     /// architecture is refused.
     @Test func compatibilityOfMTPDrafts() throws {
-        let dir = Fixtures.temporaryDirectory()
-        _ = try Converter.convert(
-            source: Fixtures.path("deepseek_v3"), out: dir + "/base.hkw", options: .init(type: .fp8))
-        var options = Converter.Options(type: .fp8)
-        options.layers = [2]
-        _ = try Converter.convert(source: Fixtures.path("deepseek_v3"), out: dir + "/mtp.hkw", options: options)
+        let dir = try Self.convertFiles(.fp8)
         _ = try Converter.convert(
             source: Fixtures.path("draft_llama3"), out: dir + "/head.hkw", options: .init(type: .f16))
         let fits = PairCompatibility(
