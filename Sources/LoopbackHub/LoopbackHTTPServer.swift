@@ -152,15 +152,14 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
         setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var buffer: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 4096)
-        while !buffer.containsHeaderEnd {
+        var headerEnd = buffer.headerEnd
+        while headerEnd == nil {
             let n = recv(c, &chunk, chunk.count, 0)
             if n <= 0 || buffer.count > 64 << 10 { return }
             buffer.append(contentsOf: chunk[0..<n])
+            headerEnd = buffer.headerEnd
         }
-        let headerEnd =
-            (0...(buffer.count - 4)).first {
-                buffer[$0] == 13 && buffer[$0 + 1] == 10 && buffer[$0 + 2] == 13 && buffer[$0 + 3] == 10
-            }! + 4
+        guard let headerEnd else { return }
         var body = Array(buffer[headerEnd...])
         let text = String(decoding: buffer[..<headerEnd], as: UTF8.self)
         var lines = text.components(separatedBy: "\r\n")
@@ -232,11 +231,12 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
 }
 
 private extension Array where Element == UInt8 {
-    var containsHeaderEnd: Bool {
-        guard count >= 4 else { return false }
+    /// The offset just past the blank line that ends the headers, nil until it has arrived.
+    var headerEnd: Int? {
+        guard count >= 4 else { return nil }
         for i in 0...(count - 4) where self[i] == 13 && self[i + 1] == 10 && self[i + 2] == 13 && self[i + 3] == 10 {
-            return true
+            return i + 4
         }
-        return false
+        return nil
     }
 }

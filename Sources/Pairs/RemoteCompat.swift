@@ -52,6 +52,7 @@ struct RemoteHeaderReader {
     static let maxHeader: UInt64 = 100 << 20
 
     mutating func mirror(repo: RepoID, commit: CommitID, files: [RemoteFile], into dir: String) throws {
+        try FileSystem.createDirectory(dir)
         for f in files {
             bytesOnHub += f.size
             let name = FileSystem.split(f.path).name
@@ -59,7 +60,6 @@ struct RemoteHeaderReader {
             // name is used only once it is known to be a plain file name.
             guard !f.path.contains("/"), !name.hasPrefix("."), !name.isEmpty else { continue }
             let local = FileSystem.join(dir, name)
-            try FileSystem.createDirectory(dir)
             var pieces: [(offset: UInt64, bytes: [UInt8])] = []
             if name.hasSuffix(".safetensors") {
                 pieces = try safetensorsPieces(repo: repo, commit: commit, file: f)

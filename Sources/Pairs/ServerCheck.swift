@@ -78,16 +78,17 @@ public struct ServerCheck: Sendable {
         }
         check.speculativeTokensPerSecond = specSeconds > 0 ? Double(generated) / specSeconds : 0
         var plainSeconds = 0.0, plainTokens = 0
-        let plainClient: ServingClient? =
-            if case let .server(url, kind) = plain { try ServingClient(url: url, engine: kind) } else { nil }
+        let plainOutput: ([Int]) throws -> [Int]
+        switch plain {
+        case let .server(url, kind):
+            let client = try ServingClient(url: url, engine: kind)
+            plainOutput = { try client.generate($0, maxTokens: maxTokens).output }
+        case let .engine(model):
+            plainOutput = { model.generate(prompt: $0, maxTokens: maxTokens, sampling: .greedy) }
+        }
         for (i, p) in prompts.enumerated() {
             let started = DispatchTime.now().uptimeNanoseconds
-            let out: [Int]
-            switch plain {
-            case .server: out = trimmed(try plainClient!.generate(p, maxTokens: maxTokens).output, stopTokens)
-            case let .engine(model):
-                out = trimmed(model.generate(prompt: p, maxTokens: maxTokens, sampling: .greedy), stopTokens)
-            }
+            let out = trimmed(try plainOutput(p), stopTokens)
             plainSeconds += Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
             plainTokens += out.count
             check.results.append(Result(prompt: p, speculative: spec[i], plain: out))
