@@ -69,12 +69,13 @@ AVX512_INLINE void q4_5_0_pair(int type, const unsigned char *ga, const unsigned
     const __m512 dw = halves_pair(ga, gb);
     for (int t = 0; t < m; t++) {
         const q8act_block *xt = x + t * xstride;
-        __m512i s = _mm512_setzero_si512();
+        // Two independent chains (integer sums are exact in any order), the offset as the start.
+        __m512i s_lo = _mm512_set1_epi32(-offset * xt->sum), s_hi = _mm512_setzero_si512();
         for (int c = 0; c < 4; c++) {
-            s = _mm512_dpbusd_epi32(s, lo[c], bcast4(xt->q + 4 * c));
-            s = _mm512_dpbusd_epi32(s, hi[c], bcast4(xt->q + 16 + 4 * c));
+            s_lo = _mm512_dpbusd_epi32(s_lo, lo[c], bcast4(xt->q + 4 * c));
+            s_hi = _mm512_dpbusd_epi32(s_hi, hi[c], bcast4(xt->q + 16 + 4 * c));
         }
-        const __m512i p = _mm512_sub_epi32(s, _mm512_set1_epi32(offset * xt->sum));
+        const __m512i p = _mm512_add_epi32(s_lo, s_hi);
         acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_set1_ps(xt->d)), _mm512_cvtepi32_ps(p), acc[t]);
     }
 }
@@ -94,12 +95,12 @@ AVX512_INLINE void q8_0_pair(const unsigned char *ga, const unsigned char *gb, c
     const __m512i zero = _mm512_setzero_si512();
     for (int t = 0; t < m; t++) {
         const q8act_block *xt = x + t * xstride;
-        __m512i s = _mm512_setzero_si512();
+        __m512i s[2] = {_mm512_setzero_si512(), _mm512_setzero_si512()};
         for (int p = 0; p < 8; p++) {
             const __m512i q = bcast4(xt->q + 4 * p);
-            s = _mm512_dpbusd_epi32(s, a[p], _mm512_mask_sub_epi8(q, negative[p], zero, q));
+            s[p & 1] = _mm512_dpbusd_epi32(s[p & 1], a[p], _mm512_mask_sub_epi8(q, negative[p], zero, q));
         }
-        acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_set1_ps(xt->d)), _mm512_cvtepi32_ps(s), acc[t]);
+        acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_set1_ps(xt->d)), _mm512_cvtepi32_ps(_mm512_add_epi32(s[0], s[1])), acc[t]);
     }
 }
 
@@ -172,46 +173,59 @@ AVX512_INLINE void store_pair(__m512 v, float *y, size_t ga, size_t gb) {
 }
 
 /// Inputs per tile of the batched 32-column kernels: each weight pair is unpacked once for them.
-#define TILE_32 4
+#define TILE_32 8
 #define TILE_K 4
 
 /// Groups [g0, g1) of a 32-column interleaved type. One input: the groups of the four quarters of
 /// the range in two registers (four distant streams, as the AVX2 kernel reads them). Several
 /// inputs: adjacent groups in pairs, each pair's weights unpacked once for a tile of inputs.
+AVX512_INLINE void r8_32_pair_m(int type, const unsigned char *ga, const unsigned char *gb, const q8act_block *x, size_t xstride,
+                                size_t m, __m512 *acc) {
+    switch (m) {  // constant m: each case compiles to straight-line code
+    case 8: r8_32_pair(type, ga, gb, x, xstride, 8, acc); break;
+    case 7: r8_32_pair(type, ga, gb, x, xstride, 7, acc); break;
+    case 6: r8_32_pair(type, ga, gb, x, xstride, 6, acc); break;
+    case 5: r8_32_pair(type, ga, gb, x, xstride, 5, acc); break;
+    case 4: r8_32_pair(type, ga, gb, x, xstride, 4, acc); break;
+    case 3: r8_32_pair(type, ga, gb, x, xstride, 3, acc); break;
+    case 2: r8_32_pair(type, ga, gb, x, xstride, 2, acc); break;
+    default: r8_32_pair(type, ga, gb, x, xstride, 1, acc); break;
+    }
+}
+
+/// Groups [g0, g1) of a 32-column interleaved type. The groups of the four quarters of the range
+/// are read together, in two registers (four distant streams: distant rows stream faster than
+/// neighbours), each pair's weights unpacked once for a tile of inputs; the groups left over
+/// after the quarters go in adjacent pairs.
 AVX512_INLINE void matmul_r8_32(int type, const unsigned char *w, size_t blocks, size_t g0, size_t g1, const q8act_block *x,
                                 size_t n, float *y, size_t ldy) {
     const size_t bb = 8 * ck_block_bytes(type), gbytes = blocks * bb;
-    size_t first = g0;
-    if (n == 1) {
-        const size_t quarter = (g1 - g0) / 4;
-        for (size_t g = g0; g < g0 + quarter; g++) {
-            const unsigned char *a = w + g * gbytes, *b = a + quarter * gbytes, *c = b + quarter * gbytes, *d = c + quarter * gbytes;
-            __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+    const size_t quarter = (g1 - g0) / 4;
+    for (size_t g = g0; g < g0 + quarter; g++) {
+        const unsigned char *a = w + g * gbytes, *b = a + quarter * gbytes, *c = b + quarter * gbytes, *d = c + quarter * gbytes;
+        for (size_t i0 = 0; i0 < n; i0 += TILE_32) {
+            const size_t m = n - i0 < TILE_32 ? n - i0 : TILE_32;
+            __m512 s0[TILE_32], s1[TILE_32];
+            for (int t = 0; t < TILE_32; t++) s0[t] = s1[t] = _mm512_setzero_ps();
             for (size_t k = 0; k < blocks; k++) {
-                r8_32_pair(type, a + k * bb, b + k * bb, x + k, 0, 1, &s0);
-                r8_32_pair(type, c + k * bb, d + k * bb, x + k, 0, 1, &s1);
+                const q8act_block *xk = x + i0 * blocks + k;
+                r8_32_pair_m(type, a + k * bb, b + k * bb, xk, blocks, m, s0);
+                r8_32_pair_m(type, c + k * bb, d + k * bb, xk, blocks, m, s1);
             }
-            store_pair(s0, y, g, g + quarter);
-            store_pair(s1, y, g + 2 * quarter, g + 3 * quarter);
+            for (size_t t = 0; t < m; t++) {
+                store_pair(s0[t], y + (i0 + t) * ldy, g, g + quarter);
+                store_pair(s1[t], y + (i0 + t) * ldy, g + 2 * quarter, g + 3 * quarter);
+            }
         }
-        first = g0 + 4 * quarter;
     }
-    for (size_t g = first; g < g1; g += 2) {
+    for (size_t g = g0 + 4 * quarter; g < g1; g += 2) {
         const size_t h = g + 1 < g1 ? g + 1 : g;
         const unsigned char *ga = w + g * gbytes, *gb = w + h * gbytes;
         for (size_t i0 = 0; i0 < n; i0 += TILE_32) {
             const size_t m = n - i0 < TILE_32 ? n - i0 : TILE_32;
             __m512 acc[TILE_32];
             for (int t = 0; t < TILE_32; t++) acc[t] = _mm512_setzero_ps();
-            for (size_t k = 0; k < blocks; k++) {
-                const q8act_block *xk = x + i0 * blocks + k;
-                switch (m) {  // constant m: each case compiles to straight-line code
-                case 4: r8_32_pair(type, ga + k * bb, gb + k * bb, xk, blocks, 4, acc); break;
-                case 3: r8_32_pair(type, ga + k * bb, gb + k * bb, xk, blocks, 3, acc); break;
-                case 2: r8_32_pair(type, ga + k * bb, gb + k * bb, xk, blocks, 2, acc); break;
-                default: r8_32_pair(type, ga + k * bb, gb + k * bb, xk, blocks, 1, acc); break;
-                }
-            }
+            for (size_t k = 0; k < blocks; k++) r8_32_pair_m(type, ga + k * bb, gb + k * bb, x + i0 * blocks + k, blocks, m, acc);
             for (size_t t = 0; t < m; t++) store_pair(acc[t], y + (i0 + t) * ldy, g, h);
         }
     }
@@ -240,33 +254,41 @@ AVX512_INLINE void q4_k_pair_run(const unsigned char *ga, const unsigned char *g
     for (int t = 0; t < m; t++) out[t] = _mm512_sub_ps(acc[t], corr[t]);
 }
 
+AVX512_INLINE void q4_k_pair_run_m(const unsigned char *ga, const unsigned char *gb, size_t superblocks, const q8act_block *x,
+                                   size_t xstride, size_t m, __m512 *out) {
+    switch (m) {  // constant m: each case compiles to straight-line code
+    case 4: q4_k_pair_run(ga, gb, superblocks, x, xstride, 4, out); break;
+    case 3: q4_k_pair_run(ga, gb, superblocks, x, xstride, 3, out); break;
+    case 2: q4_k_pair_run(ga, gb, superblocks, x, xstride, 2, out); break;
+    default: q4_k_pair_run(ga, gb, superblocks, x, xstride, 1, out); break;
+    }
+}
+
+/// Groups [g0, g1) of Q4_K_R8: as matmul_r8_32, the four quarters of the range together (a pair
+/// of groups from the first and second, then from the third and fourth), the rest in adjacent pairs.
 AVX512 static void matmul_q4_k_r8(const unsigned char *w, size_t superblocks, size_t g0, size_t g1, const q8act_block *x, size_t n,
                                   float *y, size_t ldy) {
     const size_t gbytes = superblocks * 1152, blocks = superblocks * 8;
-    size_t first = g0;
-    if (n == 1) {
-        const size_t quarter = (g1 - g0) / 4;
-        for (size_t g = g0; g < g0 + quarter; g++) {
-            __m512 s0, s1;
-            q4_k_pair_run(w + g * gbytes, w + (g + quarter) * gbytes, superblocks, x, 0, 1, &s0);
-            q4_k_pair_run(w + (g + 2 * quarter) * gbytes, w + (g + 3 * quarter) * gbytes, superblocks, x, 0, 1, &s1);
-            store_pair(s0, y, g, g + quarter);
-            store_pair(s1, y, g + 2 * quarter, g + 3 * quarter);
+    const size_t quarter = (g1 - g0) / 4;
+    for (size_t g = g0; g < g0 + quarter; g++) {
+        for (size_t i0 = 0; i0 < n; i0 += TILE_K) {
+            const size_t m = n - i0 < TILE_K ? n - i0 : TILE_K;
+            __m512 s0[TILE_K], s1[TILE_K];
+            const q8act_block *xi = x + i0 * blocks;
+            q4_k_pair_run_m(w + g * gbytes, w + (g + quarter) * gbytes, superblocks, xi, blocks, m, s0);
+            q4_k_pair_run_m(w + (g + 2 * quarter) * gbytes, w + (g + 3 * quarter) * gbytes, superblocks, xi, blocks, m, s1);
+            for (size_t t = 0; t < m; t++) {
+                store_pair(s0[t], y + (i0 + t) * ldy, g, g + quarter);
+                store_pair(s1[t], y + (i0 + t) * ldy, g + 2 * quarter, g + 3 * quarter);
+            }
         }
-        first = g0 + 4 * quarter;
     }
-    for (size_t g = first; g < g1; g += 2) {
+    for (size_t g = g0 + 4 * quarter; g < g1; g += 2) {
         const size_t h = g + 1 < g1 ? g + 1 : g;
         for (size_t i0 = 0; i0 < n; i0 += TILE_K) {
             const size_t m = n - i0 < TILE_K ? n - i0 : TILE_K;
             __m512 out[TILE_K];
-            const q8act_block *xi = x + i0 * blocks;
-            switch (m) {
-            case 4: q4_k_pair_run(w + g * gbytes, w + h * gbytes, superblocks, xi, blocks, 4, out); break;
-            case 3: q4_k_pair_run(w + g * gbytes, w + h * gbytes, superblocks, xi, blocks, 3, out); break;
-            case 2: q4_k_pair_run(w + g * gbytes, w + h * gbytes, superblocks, xi, blocks, 2, out); break;
-            default: q4_k_pair_run(w + g * gbytes, w + h * gbytes, superblocks, xi, blocks, 1, out); break;
-            }
+            q4_k_pair_run_m(w + g * gbytes, w + h * gbytes, superblocks, x + i0 * blocks, blocks, m, out);
             for (size_t t = 0; t < m; t++) store_pair(out[t], y + (i0 + t) * ldy, g, h);
         }
     }
@@ -333,11 +355,10 @@ AVX512_INLINE void q6_k_pair(const unsigned char *ra, const unsigned char *rb, c
             for (int t = 0; t < m; t++) {
                 const q8act_block *xb = x + t * xstride + 4 * k + g;
                 const __m512i xq = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)xb->q));
-                const __m512i sums = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)xb->lane_sums8));
-                const __m512i prod = _mm512_mullo_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), q[g], xq), sc);
-                const __m512i offset = _mm512_slli_epi32(_mm512_mullo_epi32(sc, sums), 2);
-                acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(d, _mm512_set1_ps(xb->d)), _mm512_cvtepi32_ps(_mm512_sub_epi32(prod, offset)),
-                                         acc[t]);
+                // sc·(Σq·x − 32·Σx) per lane, which is exactly sc·Σq·x − sc·32·Σx.
+                const __m512i start = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)xb->lane_sums_neg32));
+                const __m512i prod = _mm512_mullo_epi32(_mm512_dpbusd_epi32(start, q[g], xq), sc);
+                acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(d, _mm512_set1_ps(xb->d)), _mm512_cvtepi32_ps(prod), acc[t]);
             }
         }
     }
@@ -345,43 +366,49 @@ AVX512_INLINE void q6_k_pair(const unsigned char *ra, const unsigned char *rb, c
 
 #define TILE_Q6 4
 
-/// Rows [r0, r1) of a Q6_K matrix. One input: the rows of the four quarters of the range in two
-/// registers (four distant streams). Several inputs: adjacent rows in pairs, each pair's values
-/// rebuilt once per super-block for a tile of inputs.
+AVX512_INLINE void q6_k_pair_m(const unsigned char *ra, const unsigned char *rb, const q8act_block *x, size_t xstride, size_t m,
+                               __m512 *acc) {
+    switch (m) {  // constant m: each case compiles to straight-line code
+    case 4: q6_k_pair(ra, rb, x, xstride, 4, acc); break;
+    case 3: q6_k_pair(ra, rb, x, xstride, 3, acc); break;
+    case 2: q6_k_pair(ra, rb, x, xstride, 2, acc); break;
+    default: q6_k_pair(ra, rb, x, xstride, 1, acc); break;
+    }
+}
+
+/// Rows [r0, r1) of a Q6_K matrix: the rows of the four quarters of the range in two registers
+/// (four distant streams), each pair's values rebuilt once per super-block for a tile of inputs;
+/// the rows left over after the quarters in adjacent pairs.
 AVX512 static void matmul_q6_k(const unsigned char *w, size_t stride, size_t superblocks, size_t r0, size_t r1, const q8act_block *x,
                                size_t n, float *y, size_t ldy) {
-    const size_t blocks = superblocks * 8;
-    size_t first = r0;
-    if (n == 1) {
-        const size_t quarter = (r1 - r0) / 4;
-        for (size_t r = r0; r < r0 + quarter; r++) {
-            __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
-            const unsigned char *a = w + r * stride, *b = a + quarter * stride, *c = b + quarter * stride, *d = c + quarter * stride;
+    const size_t blocks = superblocks * 8, sbytes = sizeof(ck_block_q6_k);
+    const size_t quarter = (r1 - r0) / 4;
+    for (size_t r = r0; r < r0 + quarter; r++) {
+        const unsigned char *a = w + r * stride, *b = a + quarter * stride, *c = b + quarter * stride, *d = c + quarter * stride;
+        for (size_t i0 = 0; i0 < n; i0 += TILE_Q6) {
+            const size_t m = n - i0 < TILE_Q6 ? n - i0 : TILE_Q6;
+            __m512 s0[TILE_Q6], s1[TILE_Q6];
+            for (int t = 0; t < TILE_Q6; t++) s0[t] = s1[t] = _mm512_setzero_ps();
             for (size_t sb = 0; sb < superblocks; sb++) {
-                q6_k_pair(a + sb * sizeof(ck_block_q6_k), b + sb * sizeof(ck_block_q6_k), x + sb * 8, 0, 1, &s0);
-                q6_k_pair(c + sb * sizeof(ck_block_q6_k), d + sb * sizeof(ck_block_q6_k), x + sb * 8, 0, 1, &s1);
+                const q8act_block *xs = x + i0 * blocks + sb * 8;
+                q6_k_pair_m(a + sb * sbytes, b + sb * sbytes, xs, blocks, m, s0);
+                q6_k_pair_m(c + sb * sbytes, d + sb * sbytes, xs, blocks, m, s1);
             }
-            hsum_halves(s0, y + r, y + r + quarter);
-            hsum_halves(s1, y + r + 2 * quarter, y + r + 3 * quarter);
+            for (size_t t = 0; t < m; t++) {
+                float *yt = y + (i0 + t) * ldy;
+                hsum_halves(s0[t], yt + r, yt + r + quarter);
+                hsum_halves(s1[t], yt + r + 2 * quarter, yt + r + 3 * quarter);
+            }
         }
-        first = r0 + 4 * quarter;
     }
-    for (size_t r = first; r < r1; r += 2) {
+    for (size_t r = r0 + 4 * quarter; r < r1; r += 2) {
         const size_t rb = r + 1 < r1 ? r + 1 : r;
         for (size_t i0 = 0; i0 < n; i0 += TILE_Q6) {
             const size_t m = n - i0 < TILE_Q6 ? n - i0 : TILE_Q6;
             __m512 acc[TILE_Q6];
             for (int t = 0; t < TILE_Q6; t++) acc[t] = _mm512_setzero_ps();
-            for (size_t sb = 0; sb < superblocks; sb++) {
-                const unsigned char *a = w + r * stride + sb * sizeof(ck_block_q6_k), *b = w + rb * stride + sb * sizeof(ck_block_q6_k);
-                const q8act_block *xs = x + i0 * blocks + sb * 8;
-                switch (m) {
-                case 4: q6_k_pair(a, b, xs, blocks, 4, acc); break;
-                case 3: q6_k_pair(a, b, xs, blocks, 3, acc); break;
-                case 2: q6_k_pair(a, b, xs, blocks, 2, acc); break;
-                default: q6_k_pair(a, b, xs, blocks, 1, acc); break;
-                }
-            }
+            for (size_t sb = 0; sb < superblocks; sb++)
+                q6_k_pair_m(w + r * stride + sb * sbytes, w + rb * stride + sb * sbytes, x + i0 * blocks + sb * 8, blocks, m, acc);
             for (size_t t = 0; t < m; t++) {
                 float lo, hi;
                 hsum_halves(acc[t], &lo, &hi);

@@ -15,6 +15,9 @@ typedef struct {
     int8_t q[32];
     /// d × sum, as a float (the Q4_K_R8 minimum term).
     float dsum;
+    /// −32 × the same lane sums: Q6_K's offset (its values are q − 32), the start of a lane's
+    /// integer sum so that one multiply by the scale gives sc·Σ(q − 32)·x.
+    int32_t lane_sums_neg32[8];
 } q8act_block;
 
 /// The lane sums of a block whose values are set.
@@ -23,6 +26,7 @@ static inline void q8act_sums(q8act_block *b) {
     for (int lane = 0; lane < 8; lane++) {
         const int8_t *q = b->q + 4 * lane;
         b->lane_sums8[lane] = 8 * (q[0] + q[1] + q[2] + q[3]);
+        b->lane_sums_neg32[lane] = -32 * (q[0] + q[1] + q[2] + q[3]);
         b->sum += q[0] + q[1] + q[2] + q[3];
     }
     b->dsum = b->d * (float)b->sum;

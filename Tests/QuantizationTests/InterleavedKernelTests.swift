@@ -44,10 +44,12 @@ import TestSupport
 
     /// Rows 3..<69 of 72: the range starts and ends inside a group, so both the kernel and the
     /// reference's row-at-a-time path run; 7 whole groups between, so the AVX-512 kernels (two
-    /// groups a register) also take their odd group; n = 1 takes the four-quarters path. Every path
+    /// groups a register) also take their odd group; the first four take the four-quarters path, in
+    /// tiles of up to eight inputs (n = 9, 12: a full tile and a part). Every path
     /// this CPU has is compared with the reference, in a batch and input by input.
     @Test(arguments: [
-        (QuantType.q4_0_r8, 1), (.q4_0_r8, 3), (.q4_0_r8, 9), (.q4_k_r8, 1), (.q4_k_r8, 2), (.q4_k_r8, 5),
+        (QuantType.q4_0_r8, 1), (.q4_0_r8, 3), (.q4_0_r8, 9), (.q4_0_r8, 12), (.q4_k_r8, 1), (.q4_k_r8, 2),
+        (.q4_k_r8, 5),
         (.q8_0_r8, 1), (.q8_0_r8, 2), (.q8_0_r8, 7), (.q5_0_r8, 1), (.q5_0_r8, 4), (.q5_0_r8, 9),
     ])
     func kernelEqualsReferenceBitForBit(_ type: QuantType, _ n: Int) throws {
