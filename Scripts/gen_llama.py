@@ -9,7 +9,8 @@ text is meaningless but every matrix is read per token exactly as in a trained m
 
 With --head HEAD_DIR the base's o_proj and down_proj are zero (every layer still reads all its
 weights, but writes nothing) and lm_head is scaled up, so the base decodes as a peaked bigram model;
-HEAD_DIR gets a HASS head (fc = [I | 0], its layer writing zeros) that predicts that base exactly:
+HEAD_DIR gets a HASS head (fc = [50·I | 0], its layer writing zeros) that predicts that base exactly,
+with the base's probabilities up to the per-token RMS (so trees are ranked as a trained head ranks them):
 the upper bound of speculative decoding, for measuring what a tree can gain on this CPU
 (the construction is explained in Tests/InferenceTests/PerfectDraftTests.swift).
 """
@@ -62,7 +63,11 @@ def main():
                 (p + "mlp.gate_proj.weight", (a.ffn, h)), (p + "mlp.up_proj.weight", (a.ffn, h)),
                 (p + "mlp.down_proj.weight", (h, a.ffn))]
         fc = np.zeros((h, 2 * h), dtype=np.float32)
-        fc[:, :h] = np.eye(h, dtype=np.float32)
+        # 50 = 1 / 0.02, the RMS of the embeddings: the head has no final norm, so its feature c·e
+        # must carry the scale the base's RMSNorm gives e/rms(e), or its distribution comes out
+        # nearly flat (argmax right, every probability near 1/vocab) and EAGLE-2's tree selection,
+        # which ranks nodes by cumulative log-probability, spends the budget on first-level siblings.
+        fc[:, :h] = np.eye(h, dtype=np.float32) * 50.0
         write(os.path.join(a.head, "model.safetensors"), head, {p + "self_attn.o_proj.weight", p + "mlp.down_proj.weight"},
               {}, fixed={"fc.weight": fc})
         json.dump(dict(config, num_hidden_layers=1, bias=False), open(os.path.join(a.head, "config.json"), "w"), indent=1)

@@ -1,5 +1,5 @@
-// Row-interleaved types, Q8_0_R8, Q4_0_R8, Q5_0_R8 and Q4_K_R8 (docs/FORMAT.md): the blocks of Q8_0, Q4_0, Q5_0
-// and Q4_K, byte for byte, but eight consecutive rows stored together, block by block, so that one
+// Row-interleaved types, Q8_0_R8, Q4_0_R8, Q5_0_R8, Q4_K_R8 and Q6_K_R8 (docs/FORMAT.md): the blocks of Q8_0,
+// Q4_0, Q5_0, Q4_K and Q6_K, byte for byte, but eight consecutive rows stored together, block by block, so that one
 // 32-byte load holds four bytes of each of the eight rows. A product's eight float lanes are then the
 // eight rows' results, which removes most of the per-block work of the row-at-a-time kernels:
 // - no horizontal sums, and one f16→f32 conversion and one multiply-add for eight blocks;
@@ -19,6 +19,12 @@
 // - Q4_K_R8 (1152 bytes per 256 columns): row i's d at 2i and dmin at 16 + 2i; its 12 scale bytes
 //   as three 4-byte words, word w at 32 + 32w + 4i; its 128 nibble bytes as 32 pieces, piece p at
 //   128 + 32p + 4i.
+// - Q6_K_R8 (1680 bytes per 256 columns): row i's d at 2i; its 16 scale bytes as four words, word
+//   w at 16 + 32w + 4i; its 128 ql bytes as 32 pieces and its 64 qh bytes as 16 pieces, at
+//   q6_k_r8_ql(p) + 4i and q6_k_r8_qh(p) + 4i (kernels_internal.h: in the order the products read
+//   them, so a group is one forward stream). A 32-byte load of ql piece 16k + j (j < 8) holds values
+//   128k + 4j … 128k + 4j + 3 (low nibbles) and 128k + 64 + 4j … (high nibbles) of eight rows; ql
+//   piece 16k + 8 + j the values 32 further on; qh piece 8k + j the top two bits of all four.
 //
 // Each product has a readable reference (one row at a time, gathered from the layout) that the
 // AVX2 kernel equals bit for bit, whatever the batch size.
@@ -36,6 +42,7 @@ int ck_base_type(int type) {
     case CK_TYPE_Q4_K_R8: return CK_TYPE_Q4_K;
     case CK_TYPE_Q8_0_R8: return CK_TYPE_Q8_0;
     case CK_TYPE_Q5_0_R8: return CK_TYPE_Q5_0;
+    case CK_TYPE_Q6_K_R8: return CK_TYPE_Q6_K;
     default: return type;
     }
 }
@@ -48,7 +55,7 @@ size_t ck_interleaved_rows(int type) { return ck_base_type(type) != type ? 8 : 1
 static void move_block(int type, unsigned char *gb, unsigned char *blk, size_t i, int into_group) {
 #define PIECE(group_offset, block_offset, n) \
     (into_group ? memcpy(gb + (group_offset), blk + (block_offset), n) : memcpy(blk + (block_offset), gb + (group_offset), n))
-    PIECE(2 * i, 0, 2);
+    if (type != CK_TYPE_Q6_K_R8) PIECE(2 * i, 0, 2);
     if (type == CK_TYPE_Q8_0_R8) {
         for (size_t p = 0; p < 8; p++) PIECE(16 + 32 * p + 4 * i, 2 + 4 * p, 4);
     } else if (type == CK_TYPE_Q4_0_R8) {
@@ -56,6 +63,11 @@ static void move_block(int type, unsigned char *gb, unsigned char *blk, size_t i
     } else if (type == CK_TYPE_Q5_0_R8) {
         PIECE(16 + 4 * i, 2, 4);
         for (size_t c = 0; c < 4; c++) PIECE(48 + 32 * c + 4 * i, 6 + 4 * c, 4);
+    } else if (type == CK_TYPE_Q6_K_R8) {  // d is at the end of a Q6_K block
+        PIECE(2 * i, 208, 2);
+        for (size_t w = 0; w < 4; w++) PIECE(16 + 32 * w + 4 * i, 192 + 4 * w, 4);
+        for (size_t p = 0; p < 32; p++) PIECE(q6_k_r8_ql(p) + 4 * i, 4 * p, 4);
+        for (size_t p = 0; p < 16; p++) PIECE(q6_k_r8_qh(p) + 4 * i, 128 + 4 * p, 4);
     } else {
         PIECE(16 + 2 * i, 2, 2);
         for (size_t w = 0; w < 3; w++) PIECE(32 + 32 * w + 4 * i, 4 + 4 * w, 4);
@@ -67,7 +79,7 @@ static void move_block(int type, unsigned char *gb, unsigned char *blk, size_t i
 /// Elements per block and bytes per block of the base type.
 static void base_block(int type, size_t *elements, size_t *bytes) {
     const int base = ck_base_type(type);
-    *elements = base == CK_TYPE_Q4_K ? 256 : 32;
+    *elements = base == CK_TYPE_Q4_K || base == CK_TYPE_Q6_K ? 256 : 32;
     *bytes = ck_row_bytes(base, *elements);
 }
 
@@ -181,6 +193,43 @@ static float dot_q4_k_r8_reference(const unsigned char *w, size_t superblocks, s
     return acc - corr;
 }
 
+/// Activation blocks of a Q6_K half in the order the Q6_K_R8 products take them: the two that
+/// the first 64 ql bytes hold (low nibbles, then high), then the two of the next 64.
+static const int q6_k_r8_order[4] = {0, 2, 1, 3};
+
+/// Value l (0…31) of activation block g (0…3) of half k of a Q6_K block, as stored (0…63).
+static inline int q6_k_value(const unsigned char *blk, int k, int g, int l) {
+    const uint8_t *ql = blk + 64 * k, *qh = blk + 128 + 32 * k;
+    const int lo = g % 2 ? ql[l + 32] : ql[l];
+    return (g < 2 ? lo & 0xF : lo >> 4) | (((qh[l] >> (2 * g)) & 3) << 4);
+}
+
+/// Row r of a Q6_K_R8 matrix times one input. Per activation block (32 values, two int8 scales)
+/// the exact integer sc₀·Σ(q − 32)·x over its first 16 values plus sc₁·Σ(q − 32)·x over the last
+/// 16, times the block's activation scale into one sum, blocks in q6_k_r8_order; d scales the sum
+/// once per super-block.
+static float dot_q6_k_r8_reference(const unsigned char *w, size_t superblocks, size_t r, const q8act_block *x) {
+    float acc = 0;
+    unsigned char blk[sizeof(ck_block_q6_k)];
+    for (size_t sb = 0; sb < superblocks; sb++) {
+        gather_block(CK_TYPE_Q6_K_R8, w, superblocks, sizeof(ck_block_q6_k), r, sb, blk);
+        const int8_t *sc = (const int8_t *)(blk + 192);
+        float scaled = 0;
+        for (int k = 0; k < 2; k++) {
+            for (int o = 0; o < 4; o++) {
+                const int g = q6_k_r8_order[o];
+                const q8act_block *xb = x + sb * 8 + 4 * k + g;
+                int32_t s[2] = {0, 0};
+                for (int l = 0; l < 32; l++) s[l / 16] += (q6_k_value(blk, k, g, l) - 32) * xb->q[l];
+                const int32_t p = sc[8 * k + 2 * g] * s[0] + sc[8 * k + 2 * g + 1] * s[1];
+                scaled = fmaf(xb->d, (float)p, scaled);
+            }
+        }
+        acc = fmaf(half_value(blk + 208), scaled, acc);
+    }
+    return acc;
+}
+
 void ck_matmul_rows_r8_reference(int type, const void *w, size_t cols, size_t row_begin, size_t row_end,
                                  const void *xq, size_t n, float *y, size_t ldy) {
     const unsigned char *wb = (const unsigned char *)w;
@@ -188,7 +237,9 @@ void ck_matmul_rows_r8_reference(int type, const void *w, size_t cols, size_t ro
     for (size_t r = row_begin; r < row_end; r++) {
         for (size_t i = 0; i < n; i++) {
             const q8act_block *xi = x + i * (cols / 32);
-            y[i * ldy + r] = type == CK_TYPE_Q4_K_R8 ? dot_q4_k_r8_reference(wb, cols / 256, r, xi) : dot_r8_32_reference(type, wb, cols / 32, r, xi);
+            y[i * ldy + r] = type == CK_TYPE_Q4_K_R8   ? dot_q4_k_r8_reference(wb, cols / 256, r, xi)
+                             : type == CK_TYPE_Q6_K_R8 ? dot_q6_k_r8_reference(wb, cols / 256, r, xi)
+                                                       : dot_r8_32_reference(type, wb, cols / 32, r, xi);
         }
     }
 }
@@ -356,6 +407,65 @@ static inline void q4_k_r8_superblock(const unsigned char *gb, const q8act_block
     }
 }
 
+/// One Q6_K_R8 group-superblock (8 rows × 256 columns) times the 8 blocks of m ≤ 2 inputs: the
+/// activation blocks in q6_k_r8_order, each sc₀·Σ(q − 32)·x over its first 16 values plus
+/// sc₁·Σ(q − 32)·x over the rest (maddubs pairs summed two at a time in int16, at most
+/// 4 × 63 × 127, then widened; each sum started at −32·Σx), times the block's activation scale into
+/// one sum; d once per super-block.
+__attribute__((target("avx2,fma,f16c"), always_inline))
+static inline void q6_k_r8_superblock(const unsigned char *gb, const q8act_block *x, size_t xstride, const int m, __m256 *acc) {
+    const __m256i mask = _mm256_set1_epi8(0x0F), top = _mm256_set1_epi8(0x30), ones = _mm256_set1_epi16(1);
+    __m256 scaled[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+#pragma clang loop unroll(full)
+    for (int k = 0; k < 2; k++) {
+#pragma clang loop unroll(full)
+        for (int pass = 0; pass < 2; pass++) {  // blocks 0 and 2, then 1 and 3 (q6_k_r8_order)
+            const int g_lo = pass, g_hi = pass + 2;
+            __m256i s[2][2][2];  // input, block (g_lo, g_hi), half of the block
+            for (int t = 0; t < m; t++) {
+                for (int h = 0; h < 2; h++) {
+                    s[t][0][h] = _mm256_set1_epi32(x[t * xstride + 4 * k + g_lo].half_sums_neg32[h]);
+                    s[t][1][h] = _mm256_set1_epi32(x[t * xstride + 4 * k + g_hi].half_sums_neg32[h]);
+                }
+            }
+#pragma clang loop unroll(full)
+            for (int j = 0; j < 8; j += 2) {
+                __m256i v_lo[2], v_hi[2];
+                for (int u = 0; u < 2; u++) {
+                    const __m256i q = _mm256_loadu_si256((const __m256i *)(gb + q6_k_r8_ql(16 * k + 8 * pass + j + u)));
+                    const __m256i hb = _mm256_loadu_si256((const __m256i *)(gb + q6_k_r8_qh(8 * k + j + u)));
+                    const __m256i h_lo = pass ? _mm256_slli_epi16(hb, 2) : _mm256_slli_epi16(hb, 4);
+                    const __m256i h_hi = pass ? _mm256_srli_epi16(hb, 2) : hb;
+                    v_lo[u] = _mm256_or_si256(_mm256_and_si256(q, mask), _mm256_and_si256(h_lo, top));
+                    v_hi[u] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), mask), _mm256_and_si256(h_hi, top));
+                }
+                for (int t = 0; t < m; t++) {
+                    const q8act_block *xk = x + t * xstride + 4 * k;
+                    const __m256i lo = _mm256_add_epi16(_mm256_maddubs_epi16(v_lo[0], bcast4(xk[g_lo].q + 4 * j)),
+                                                        _mm256_maddubs_epi16(v_lo[1], bcast4(xk[g_lo].q + 4 * j + 4)));
+                    const __m256i hi = _mm256_add_epi16(_mm256_maddubs_epi16(v_hi[0], bcast4(xk[g_hi].q + 4 * j)),
+                                                        _mm256_maddubs_epi16(v_hi[1], bcast4(xk[g_hi].q + 4 * j + 4)));
+                    s[t][0][j / 4] = _mm256_add_epi32(s[t][0][j / 4], _mm256_madd_epi16(lo, ones));
+                    s[t][1][j / 4] = _mm256_add_epi32(s[t][1][j / 4], _mm256_madd_epi16(hi, ones));
+                }
+            }
+#pragma clang loop unroll(full)
+            for (int b = 0; b < 2; b++) {
+                const int g = b ? g_hi : g_lo, first = 8 * k + 2 * g;  // the block's first scale
+                const __m256i words = _mm256_loadu_si256((const __m256i *)(gb + 16 + 32 * (first / 4)));
+                const __m256i sc0 = _mm256_srai_epi32(_mm256_slli_epi32(words, 24 - 8 * (first % 4)), 24);
+                const __m256i sc1 = _mm256_srai_epi32(_mm256_slli_epi32(words, 16 - 8 * (first % 4)), 24);
+                for (int t = 0; t < m; t++) {
+                    const __m256i p = _mm256_add_epi32(_mm256_mullo_epi32(s[t][b][0], sc0), _mm256_mullo_epi32(s[t][b][1], sc1));
+                    scaled[t] = _mm256_fmadd_ps(_mm256_set1_ps(x[t * xstride + 4 * k + g].d), _mm256_cvtepi32_ps(p), scaled[t]);
+                }
+            }
+        }
+    }
+    const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)gb));
+    for (int t = 0; t < m; t++) acc[t] = _mm256_fmadd_ps(d, scaled[t], acc[t]);
+}
+
 /// Groups [g0, g1) of 8 rows. One input: four groups at a time, from the four quarters of the
 /// range (distant rows stream faster than neighbours: see matvec_q8act_rows4 in matvec.c).
 /// Several inputs: each group-block loaded once for every input.
@@ -421,10 +531,15 @@ static void matmul_q8_0_r8_avx2(const unsigned char *w, size_t blocks, size_t g0
     matmul_r8_32_avx2(CK_TYPE_Q8_0_R8, w, blocks, g0, g1, x, n, y, ldy);
 }
 
-__attribute__((target("avx2,fma,f16c")))
-static void matmul_q4_k_r8_avx2(const unsigned char *w, size_t superblocks, size_t g0, size_t g1, const q8act_block *x, size_t n,
-                                float *y, size_t ldy) {
-    const size_t gbytes = superblocks * 1152, blocks = superblocks * 8;
+/// Groups [g0, g1) of a 256-column interleaved type (Q4_K_R8, Q6_K_R8), as matmul_r8_32_avx2: one
+/// input, the four quarters of the range together; several, each group-superblock unpacked once
+/// for two inputs.
+__attribute__((target("avx2,fma,f16c"), always_inline))
+static inline void matmul_r8_256_avx2(int type, const unsigned char *w, size_t superblocks, size_t g0, size_t g1, const q8act_block *x,
+                                      size_t n, float *y, size_t ldy) {
+    const size_t sbytes = 8 * ck_block_bytes(type), gbytes = superblocks * sbytes, blocks = superblocks * 8;
+#define SUPERBLOCK(gb, xs, stride, M, acc, corr) \
+    (type == CK_TYPE_Q6_K_R8 ? q6_k_r8_superblock(gb, xs, stride, M, acc) : q4_k_r8_superblock(gb, xs, stride, M, acc, corr))
     size_t first = g0;
     if (n == 1) {
         const size_t quarter = (g1 - g0) / 4;
@@ -432,7 +547,7 @@ static void matmul_q4_k_r8_avx2(const unsigned char *w, size_t superblocks, size
             __m256 acc[4], corr[4];
             for (int t = 0; t < 4; t++) acc[t] = corr[t] = _mm256_setzero_ps();
             for (size_t sb = 0; sb < superblocks; sb++) {
-                for (int t = 0; t < 4; t++) q4_k_r8_superblock(w + (g + t * quarter) * gbytes + sb * 1152, x + sb * 8, 0, 1, &acc[t], &corr[t]);
+                for (int t = 0; t < 4; t++) SUPERBLOCK(w + (g + t * quarter) * gbytes + sb * sbytes, x + sb * 8, 0, 1, &acc[t], &corr[t]);
             }
             for (int t = 0; t < 4; t++) _mm256_storeu_ps(y + 8 * (g + t * quarter), _mm256_sub_ps(acc[t], corr[t]));
         }
@@ -443,9 +558,9 @@ static void matmul_q4_k_r8_avx2(const unsigned char *w, size_t superblocks, size
             const int m = n - i >= 2 ? 2 : 1;
             __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()}, corr[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
             for (size_t sb = 0; sb < superblocks; sb++) {
-                const unsigned char *gb = w + g * gbytes + sb * 1152;
-                if (m == 2) q4_k_r8_superblock(gb, x + i * blocks + sb * 8, blocks, 2, acc, corr);
-                else q4_k_r8_superblock(gb, x + i * blocks + sb * 8, blocks, 1, acc, corr);
+                const unsigned char *gb = w + g * gbytes + sb * sbytes;
+                if (m == 2) SUPERBLOCK(gb, x + i * blocks + sb * 8, blocks, 2, acc, corr);
+                else SUPERBLOCK(gb, x + i * blocks + sb * 8, blocks, 1, acc, corr);
             }
             for (int t = 0; t < m; t++) {
                 float lanes[8];
@@ -454,6 +569,19 @@ static void matmul_q4_k_r8_avx2(const unsigned char *w, size_t superblocks, size
             }
         }
     }
+#undef SUPERBLOCK
+}
+
+__attribute__((target("avx2,fma,f16c")))
+static void matmul_q4_k_r8_avx2(const unsigned char *w, size_t superblocks, size_t g0, size_t g1, const q8act_block *x, size_t n,
+                                float *y, size_t ldy) {
+    matmul_r8_256_avx2(CK_TYPE_Q4_K_R8, w, superblocks, g0, g1, x, n, y, ldy);
+}
+
+__attribute__((target("avx2,fma,f16c")))
+static void matmul_q6_k_r8_avx2(const unsigned char *w, size_t superblocks, size_t g0, size_t g1, const q8act_block *x, size_t n,
+                                float *y, size_t ldy) {
+    matmul_r8_256_avx2(CK_TYPE_Q6_K_R8, w, superblocks, g0, g1, x, n, y, ldy);
 }
 #endif
 
@@ -473,6 +601,7 @@ int ck_matmul_rows_r8(int type, const void *w, size_t cols, size_t row_begin, si
         else if (type == CK_TYPE_Q4_0_R8) matmul_q4_0_r8_avx2(wb, cols / 32, g0, g1, x, n, y, ldy);
         else if (type == CK_TYPE_Q8_0_R8) matmul_q8_0_r8_avx2(wb, cols / 32, g0, g1, x, n, y, ldy);
         else if (type == CK_TYPE_Q5_0_R8) matmul_q5_0_r8_avx2(wb, cols / 32, g0, g1, x, n, y, ldy);
+        else if (type == CK_TYPE_Q6_K_R8) matmul_q6_k_r8_avx2(wb, cols / 256, g0, g1, x, n, y, ldy);
         else matmul_q4_k_r8_avx2(wb, cols / 256, g0, g1, x, n, y, ldy);
         ck_matmul_rows_r8_reference(type, w, cols, row_begin, 8 * g0, xq, n, y, ldy);
         ck_matmul_rows_r8_reference(type, w, cols, 8 * g1, row_end, xq, n, y, ldy);

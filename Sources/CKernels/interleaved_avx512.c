@@ -254,29 +254,106 @@ AVX512_INLINE void q4_k_pair_run(const unsigned char *ga, const unsigned char *g
     for (int t = 0; t < m; t++) out[t] = _mm512_sub_ps(acc[t], corr[t]);
 }
 
-AVX512_INLINE void q4_k_pair_run_m(const unsigned char *ga, const unsigned char *gb, size_t superblocks, const q8act_block *x,
-                                   size_t xstride, size_t m, __m512 *out) {
-    switch (m) {  // constant m: each case compiles to straight-line code
-    case 4: q4_k_pair_run(ga, gb, superblocks, x, xstride, 4, out); break;
-    case 3: q4_k_pair_run(ga, gb, superblocks, x, xstride, 3, out); break;
-    case 2: q4_k_pair_run(ga, gb, superblocks, x, xstride, 2, out); break;
-    default: q4_k_pair_run(ga, gb, superblocks, x, xstride, 1, out); break;
+/// Byte j (0…3) of each 32-bit lane, sign-extended (Q6_K's int8 scales).
+AVX512_INLINE __m512i lane_byte_signed(__m512i words, int j) {
+    return _mm512_srai_epi32(_mm512_slli_epi32(words, 24 - 8 * j), 24);
+}
+
+/// Half k of one Q6_K_R8 super-block column of two groups (16 rows × 128 columns) times m inputs:
+/// the activation blocks in q6_k_r8_order (interleaved.c), each as sc₀·Σ(q − 32)·x over its first
+/// 16 values plus sc₁·Σ(q − 32)·x over the rest (vpdpbusd on the 6-bit values, each sum started at
+/// −32·Σx), times the block's activation scale into scaled[t].
+AVX512_INLINE void q6_k_half_pair(const unsigned char *ga, const unsigned char *gb, int k, const __m512i *words,
+                                  const q8act_block *x, size_t xstride, const int m, __m512 *scaled) {
+    const __m512i mask = _mm512_set1_epi8(0x0F), top = _mm512_set1_epi8(0x30);
+    for (int pass = 0; pass < 2; pass++) {  // blocks 0 and 2 (ql pieces 16k…16k+7), then 1 and 3
+        const int g_lo = pass, g_hi = pass + 2;
+        __m512i p[TILE_K][2];  // input, block (g_lo, g_hi)
+        for (int h = 0; h < 2; h++) {  // the block's first 16 values (scale 2g), then the last 16
+            __m512i s[TILE_K][2];
+            for (int t = 0; t < m; t++) {
+                s[t][0] = _mm512_set1_epi32(x[t * xstride + 4 * k + g_lo].half_sums_neg32[h]);
+                s[t][1] = _mm512_set1_epi32(x[t * xstride + 4 * k + g_hi].half_sums_neg32[h]);
+            }
+#pragma clang loop unroll(full)
+            for (int jj = 0; jj < 4; jj++) {
+                const int j = 4 * h + jj;
+                const size_t ql = q6_k_r8_ql(16 * k + 8 * pass + j), qh = q6_k_r8_qh(8 * k + j);
+                const __m512i q = load_pair(ga + ql, gb + ql);
+                const __m512i hb = load_pair(ga + qh, gb + qh);
+                // Top bits of block g are bits 2g, 2g+1 of the qh byte, moved to bits 4 and 5.
+                const __m512i h_lo = pass ? _mm512_slli_epi16(hb, 2) : _mm512_slli_epi16(hb, 4);
+                const __m512i h_hi = pass ? _mm512_srli_epi16(hb, 2) : hb;
+                const __m512i v_lo = _mm512_or_si512(_mm512_and_si512(q, mask), _mm512_and_si512(h_lo, top));
+                const __m512i v_hi = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(q, 4), mask), _mm512_and_si512(h_hi, top));
+                for (int t = 0; t < m; t++) {
+                    const q8act_block *xk = x + t * xstride + 4 * k;
+                    s[t][0] = _mm512_dpbusd_epi32(s[t][0], v_lo, bcast4(xk[g_lo].q + 4 * j));
+                    s[t][1] = _mm512_dpbusd_epi32(s[t][1], v_hi, bcast4(xk[g_hi].q + 4 * j));
+                }
+            }
+            for (int b = 0; b < 2; b++) {
+                const int index = 8 * k + 2 * (b ? g_hi : g_lo) + h;  // this half's scale
+                const __m512i sc = lane_byte_signed(words[index / 4], index % 4);
+                for (int t = 0; t < m; t++) {
+                    const __m512i part = _mm512_mullo_epi32(s[t][b], sc);
+                    p[t][b] = h ? _mm512_add_epi32(p[t][b], part) : part;
+                }
+            }
+        }
+        for (int b = 0; b < 2; b++) {
+            const int g = b ? g_hi : g_lo;
+            for (int t = 0; t < m; t++)
+                scaled[t] = _mm512_fmadd_ps(_mm512_set1_ps(x[t * xstride + 4 * k + g].d), _mm512_cvtepi32_ps(p[t][b]), scaled[t]);
+        }
     }
 }
 
-/// Groups [g0, g1) of Q4_K_R8: as matmul_r8_32, the four quarters of the range together (a pair
-/// of groups from the first and second, then from the third and fourth), the rest in adjacent pairs.
-AVX512 static void matmul_q4_k_r8(const unsigned char *w, size_t superblocks, size_t g0, size_t g1, const q8act_block *x, size_t n,
-                                  float *y, size_t ldy) {
-    const size_t gbytes = superblocks * 1152, blocks = superblocks * 8;
+/// All super-blocks of a pair of Q6_K_R8 groups times m inputs: out[t] = Σ d·scaled.
+AVX512_INLINE void q6_k_r8_pair_run(const unsigned char *ga, const unsigned char *gb, size_t superblocks, const q8act_block *x,
+                                    size_t xstride, const int m, __m512 *out) {
+    for (int t = 0; t < m; t++) out[t] = _mm512_setzero_ps();
+    for (size_t sb = 0; sb < superblocks; sb++) {
+        const unsigned char *a = ga + sb * 1680, *b = gb + sb * 1680;
+        __m512i words[4];
+        for (int w = 0; w < 4; w++) words[w] = load_pair(a + 16 + 32 * w, b + 16 + 32 * w);
+        __m512 scaled[TILE_K];
+        for (int t = 0; t < m; t++) scaled[t] = _mm512_setzero_ps();
+        q6_k_half_pair(a, b, 0, words, x + sb * 8, xstride, m, scaled);
+        q6_k_half_pair(a, b, 1, words, x + sb * 8, xstride, m, scaled);
+        const __m512 d = halves_pair(a, b);
+        for (int t = 0; t < m; t++) out[t] = _mm512_fmadd_ps(d, scaled[t], out[t]);
+    }
+}
+
+AVX512_INLINE void k_pair_run_m(int type, const unsigned char *ga, const unsigned char *gb, size_t superblocks, const q8act_block *x,
+                                size_t xstride, size_t m, __m512 *out) {
+#define RUN(M)                                                                                   \
+    (type == CK_TYPE_Q6_K_R8 ? q6_k_r8_pair_run(ga, gb, superblocks, x, xstride, M, out) \
+                             : q4_k_pair_run(ga, gb, superblocks, x, xstride, M, out))
+    switch (m) {  // constant m: each case compiles to straight-line code
+    case 4: RUN(4); break;
+    case 3: RUN(3); break;
+    case 2: RUN(2); break;
+    default: RUN(1); break;
+    }
+#undef RUN
+}
+
+/// Groups [g0, g1) of a 256-column interleaved type (Q4_K_R8, Q6_K_R8): as matmul_r8_32, the four
+/// quarters of the range together (a pair of groups from the first and second, then from the third
+/// and fourth), the rest in adjacent pairs.
+AVX512_INLINE void matmul_r8_256(int type, const unsigned char *w, size_t superblocks, size_t g0, size_t g1, const q8act_block *x,
+                                 size_t n, float *y, size_t ldy) {
+    const size_t gbytes = superblocks * 8 * ck_block_bytes(type), blocks = superblocks * 8;
     const size_t quarter = (g1 - g0) / 4;
     for (size_t g = g0; g < g0 + quarter; g++) {
         for (size_t i0 = 0; i0 < n; i0 += TILE_K) {
             const size_t m = n - i0 < TILE_K ? n - i0 : TILE_K;
             __m512 s0[TILE_K], s1[TILE_K];
             const q8act_block *xi = x + i0 * blocks;
-            q4_k_pair_run_m(w + g * gbytes, w + (g + quarter) * gbytes, superblocks, xi, blocks, m, s0);
-            q4_k_pair_run_m(w + (g + 2 * quarter) * gbytes, w + (g + 3 * quarter) * gbytes, superblocks, xi, blocks, m, s1);
+            k_pair_run_m(type, w + g * gbytes, w + (g + quarter) * gbytes, superblocks, xi, blocks, m, s0);
+            k_pair_run_m(type, w + (g + 2 * quarter) * gbytes, w + (g + 3 * quarter) * gbytes, superblocks, xi, blocks, m, s1);
             for (size_t t = 0; t < m; t++) {
                 store_pair(s0[t], y + (i0 + t) * ldy, g, g + quarter);
                 store_pair(s1[t], y + (i0 + t) * ldy, g + 2 * quarter, g + 3 * quarter);
@@ -288,10 +365,20 @@ AVX512 static void matmul_q4_k_r8(const unsigned char *w, size_t superblocks, si
         for (size_t i0 = 0; i0 < n; i0 += TILE_K) {
             const size_t m = n - i0 < TILE_K ? n - i0 : TILE_K;
             __m512 out[TILE_K];
-            q4_k_pair_run_m(w + g * gbytes, w + h * gbytes, superblocks, x + i0 * blocks, blocks, m, out);
+            k_pair_run_m(type, w + g * gbytes, w + h * gbytes, superblocks, x + i0 * blocks, blocks, m, out);
             for (size_t t = 0; t < m; t++) store_pair(out[t], y + (i0 + t) * ldy, g, h);
         }
     }
+}
+
+AVX512 static void matmul_q4_k_r8(const unsigned char *w, size_t superblocks, size_t g0, size_t g1, const q8act_block *x, size_t n,
+                                  float *y, size_t ldy) {
+    matmul_r8_256(CK_TYPE_Q4_K_R8, w, superblocks, g0, g1, x, n, y, ldy);
+}
+
+AVX512 static void matmul_q6_k_r8(const unsigned char *w, size_t superblocks, size_t g0, size_t g1, const q8act_block *x, size_t n,
+                                  float *y, size_t ldy) {
+    matmul_r8_256(CK_TYPE_Q6_K_R8, w, superblocks, g0, g1, x, n, y, ldy);
 }
 
 void ck_avx512_matmul_r8(int type, const void *w, size_t cols, size_t g0, size_t g1, const void *xq, size_t n, float *y, size_t ldy) {
@@ -300,6 +387,7 @@ void ck_avx512_matmul_r8(int type, const void *w, size_t cols, size_t g0, size_t
     if (type == CK_TYPE_Q4_0_R8) matmul_q4_0_r8(wb, cols / 32, g0, g1, x, n, y, ldy);
     else if (type == CK_TYPE_Q8_0_R8) matmul_q8_0_r8(wb, cols / 32, g0, g1, x, n, y, ldy);
     else if (type == CK_TYPE_Q5_0_R8) matmul_q5_0_r8(wb, cols / 32, g0, g1, x, n, y, ldy);
+    else if (type == CK_TYPE_Q6_K_R8) matmul_q6_k_r8(wb, cols / 256, g0, g1, x, n, y, ldy);
     else matmul_q4_k_r8(wb, cols / 256, g0, g1, x, n, y, ldy);
 }
 #endif

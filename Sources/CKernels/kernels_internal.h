@@ -18,7 +18,19 @@ typedef struct {
     /// −32 × the same lane sums: Q6_K's offset (its values are q − 32), the start of a lane's
     /// integer sum so that one multiply by the scale gives sc·Σ(q − 32)·x.
     int32_t lane_sums_neg32[8];
+    /// −32 × the sum of the first 16 values and of the last 16: Q6_K_R8's offset per scale.
+    int32_t half_sums_neg32[2];
 } q8act_block;
+
+/// Where a Q6_K_R8 group-block (interleaved.c) keeps row 0's 4-byte ql piece p (0…31) and qh piece
+/// p (0…15); row i's is 4i further on. Each half k takes 768 bytes from 144 + 768k, in the order
+/// the products read them: ql piece 16k + j beside qh piece 8k + j (j = 0…7), then ql pieces
+/// 16k + 8 … 16k + 15.
+static inline size_t q6_k_r8_ql(size_t p) {
+    const size_t k = p / 16, j = p % 16;
+    return 144 + 768 * k + (j < 8 ? 64 * j : 512 + 32 * (j - 8));
+}
+static inline size_t q6_k_r8_qh(size_t p) { return 144 + 768 * (p / 8) + 64 * (p % 8) + 32; }
 
 /// The lane sums of a block whose values are set.
 static inline void q8act_sums(q8act_block *b) {
@@ -29,6 +41,8 @@ static inline void q8act_sums(q8act_block *b) {
         b->lane_sums_neg32[lane] = -32 * (q[0] + q[1] + q[2] + q[3]);
         b->sum += q[0] + q[1] + q[2] + q[3];
     }
+    b->half_sums_neg32[0] = b->lane_sums_neg32[0] + b->lane_sums_neg32[1] + b->lane_sums_neg32[2] + b->lane_sums_neg32[3];
+    b->half_sums_neg32[1] = b->lane_sums_neg32[4] + b->lane_sums_neg32[5] + b->lane_sums_neg32[6] + b->lane_sums_neg32[7];
     b->dsum = b->d * (float)b->sum;
 }
 

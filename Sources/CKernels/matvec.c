@@ -26,7 +26,8 @@ size_t ck_block_bytes(int type) {
     case CK_TYPE_Q5_K: return sizeof(ck_block_q5_k);
     case CK_TYPE_Q4_K:
     case CK_TYPE_Q4_K_R8: return sizeof(ck_block_q4_k);
-    case CK_TYPE_Q6_K: return sizeof(ck_block_q6_k);
+    case CK_TYPE_Q6_K:
+    case CK_TYPE_Q6_K_R8: return sizeof(ck_block_q6_k);
     default: return 0;
     }
 }

@@ -2,8 +2,8 @@ import Checkpoints
 import Quantization
 
 extension Converter {
-    /// With `interleave`, Q8_0, Q4_0 and Q4_K matrices whose rows come in whole groups of 8 are
-    /// stored row-interleaved (Q8_0_R8, Q4_0_R8, Q4_K_R8: the same blocks, laid out for the
+    /// With `interleave`, Q8_0, Q4_0, Q4_K, Q5_0 and Q6_K matrices whose rows come in whole groups
+    /// of 8 are stored row-interleaved (Q8_0_R8 … Q6_K_R8: the same blocks, laid out for the
     /// engine's kernels);
     /// the token embedding stays row after row, as the engine looks rows up in it.
     static func makePlan(

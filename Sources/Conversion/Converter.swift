@@ -32,7 +32,7 @@ public struct Converter {
         /// Keep only these decoder layers (and drop the embedding, final norm and head): with
         /// DeepSeek's MTP layer index this extracts the multi-token-prediction draft.
         public var layers: [Int]?
-        /// Store Q8_0/Q4_0/Q4_K matrices row-interleaved (Q8_0_R8/Q4_0_R8/Q4_K_R8), the layout the
+        /// Store Q8_0/Q4_0/Q4_K/Q5_0/Q6_K matrices row-interleaved (Q8_0_R8/…/Q6_K_R8), the layout the
         /// engine's kernels run fastest on; false keeps ggml's row-after-row layout.
         public var interleave = true
         /// The output head's type (llama-quantize's `--output-tensor-type`); nil: llama.cpp's choice

@@ -52,7 +52,7 @@ struct Convert: ParsableCommand {
     @Flag(
         name: .customLong("plain-rows"),
         help:
-            "Store Q8_0/Q4_0/Q4_K/Q5_0 matrices row after row (ggml's layout) instead of eight rows interleaved (Q8_0_R8/Q4_0_R8/Q4_K_R8/Q5_0_R8, the engine's fast layout)."
+            "Store Q8_0/Q4_0/Q4_K/Q5_0/Q6_K matrices row after row (ggml's layout) instead of eight rows interleaved (Q8_0_R8/Q4_0_R8/Q4_K_R8/Q5_0_R8/Q6_K_R8, the engine's fast layout)."
     )
     var plainRows = false
 

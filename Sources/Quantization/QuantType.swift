@@ -37,13 +37,16 @@ public enum QuantType: String, Sendable, CaseIterable {
     case q4_k_r8 = "Q4_K_R8"
     /// Q5_0 blocks of eight rows stored together, as Q4_0_R8 does for Q4_0.
     case q5_0_r8 = "Q5_0_R8"
+    /// Q6_K super-blocks of eight rows stored together (pieces in the order the products read them;
+    /// docs/FORMAT.md).
+    case q6_k_r8 = "Q6_K_R8"
 
     /// Elements per block (1 for element types).
     public var blockSize: Int {
         switch self {
         case .f32, .f16, .bf16, .f8e4m3, .i32, .i64: return 1
         case .q8_0, .q4_0, .q5_0, .q5_1, .q4_0_r8, .q8_0_r8, .q5_0_r8: return 32
-        case .q4_k, .q5_k, .q6_k, .q4_k_r8: return 256
+        case .q4_k, .q5_k, .q6_k, .q4_k_r8, .q6_k_r8: return 256
         }
     }
 
@@ -60,7 +63,7 @@ public enum QuantType: String, Sendable, CaseIterable {
         case .q5_1: return 24
         case .q5_k: return 176
         case .q4_k, .q4_k_r8: return 144
-        case .q6_k: return 210
+        case .q6_k, .q6_k_r8: return 210
         }
     }
 
@@ -71,6 +74,7 @@ public enum QuantType: String, Sendable, CaseIterable {
         case .q4_k_r8: return .q4_k
         case .q8_0_r8: return .q8_0
         case .q5_0_r8: return .q5_0
+        case .q6_k_r8: return .q6_k
         default: return nil
         }
     }

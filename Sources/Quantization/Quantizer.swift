@@ -176,6 +176,7 @@ extension QuantType {
         case .q4_k_r8: return Int32(CK_TYPE_Q4_K_R8)
         case .q8_0_r8: return Int32(CK_TYPE_Q8_0_R8)
         case .q5_0_r8: return Int32(CK_TYPE_Q5_0_R8)
+        case .q6_k_r8: return Int32(CK_TYPE_Q6_K_R8)
         case .f8e4m3, .i32, .i64: return nil
         }
     }

@@ -158,7 +158,7 @@ import WeightFormat
         for type in [ConversionType.q4_0, .q4_k] {
             _ = try Converter.convert(source: wide, out: out, options: .init(type: type, force: true))
             let f = try HKWFile(path: out)
-            #expect(f.tensor(named: "output.weight")?.type == .q6_k, "\(type)")
+            #expect(f.tensor(named: "output.weight")?.type == .q6_k_r8, "\(type)")
             #expect(f.tensor(named: "token_embd.weight")?.type == (type == .q4_0 ? .q4_0 : .q4_k), "\(type)")
         }
         // The LLaMA-3 fixture's rows are 128 wide.
@@ -179,13 +179,18 @@ import WeightFormat
         let out = Fixtures.temporaryDirectory() + "/m.hkw"
         let report = try Converter.convert(source: src, out: out, options: .init(type: .q4_k_m))
         let f = try HKWFile(path: out)
-        #expect(f.tensor(named: "output.weight")?.type == .q6_k)
+        #expect(f.tensor(named: "output.weight")?.type == .q6_k_r8)
         #expect(f.tensor(named: "token_embd.weight")?.type == .q4_k)
         // 4 layers: more bits for layers 2 (every third after the first eighth) and 3 (last eighth).
-        // Q4_K matrices are stored row-interleaved (the embedding is looked up by row: it is not).
-        #expect((0..<4).map { f.tensor(named: "blk.\($0).attn_v.weight")?.type } == [.q4_k_r8, .q4_k_r8, .q6_k, .q6_k])
+        // Q4_K and Q6_K matrices are stored row-interleaved (the embedding is looked up by row: it is not).
         #expect(
-            (0..<4).map { f.tensor(named: "blk.\($0).ffn_down.weight")?.type } == [.q4_k_r8, .q4_k_r8, .q6_k, .q6_k])
+            (0..<4).map { f.tensor(named: "blk.\($0).attn_v.weight")?.type } == [
+                .q4_k_r8, .q4_k_r8, .q6_k_r8, .q6_k_r8,
+            ])
+        #expect(
+            (0..<4).map { f.tensor(named: "blk.\($0).ffn_down.weight")?.type } == [
+                .q4_k_r8, .q4_k_r8, .q6_k_r8, .q6_k_r8,
+            ])
         #expect(f.tensor(named: "blk.0.attn_q.weight")?.type == .q4_k_r8)
         #expect(f.tensor(named: "blk.0.attn_norm.weight")?.type == .f32)
         #expect(report.maxRelRMSE < 0.12)
@@ -193,7 +198,8 @@ import WeightFormat
             let r = try Converter.convert(source: src, out: out, options: .init(type: type, force: true))
             #expect(r.maxRelRMSE < (type == .q6_k ? 0.03 : 0.12))
             #expect(
-                try HKWFile(path: out).tensor(named: "blk.3.ffn_up.weight")?.type == (type == .q6_k ? .q6_k : .q4_k_r8))
+                try HKWFile(path: out).tensor(named: "blk.3.ffn_up.weight")?.type
+                    == (type == .q6_k ? .q6_k_r8 : .q4_k_r8))
         }
         // q4_k is llama.cpp's Q4_K_S: Q5_K for attn_v in the first 4 layers and ffn_down in the
         // first eighth (none of 4 layers).

@@ -13,10 +13,10 @@ import TestSupport
         return (0..<count).map { i in Float.random(in: -1...1, using: &g) * scale * (i % spikeEvery == 0 ? 40 : 1) }
     }
 
-    @Test(arguments: [QuantType.q8_0_r8, .q4_0_r8, .q4_k_r8, .q5_0_r8])
+    @Test(arguments: [QuantType.q8_0_r8, .q4_0_r8, .q4_k_r8, .q5_0_r8, .q6_k_r8])
     func decodesToTheBaseTypesValues(_ type: QuantType) throws {
         let base = try #require(type.interleavedBase)
-        let rows = 24, cols = base == .q4_k ? 512 : 96
+        let rows = 24, cols = base.blockSize == 256 ? 512 : 96
         let w = Self.random(rows * cols, scale: 0.03, spikeEvery: 71)
         let plain = try #require(Quantizer.encode(w, as: base))
         var interleaved = [UInt8](repeating: 0, count: plain.count)
@@ -50,11 +50,12 @@ import TestSupport
     @Test(arguments: [
         (QuantType.q4_0_r8, 1), (.q4_0_r8, 3), (.q4_0_r8, 9), (.q4_0_r8, 12), (.q4_k_r8, 1), (.q4_k_r8, 2),
         (.q4_k_r8, 5),
-        (.q8_0_r8, 1), (.q8_0_r8, 2), (.q8_0_r8, 7), (.q5_0_r8, 1), (.q5_0_r8, 4), (.q5_0_r8, 9),
+        (.q8_0_r8, 1), (.q8_0_r8, 2), (.q8_0_r8, 7), (.q5_0_r8, 1), (.q5_0_r8, 4), (.q5_0_r8, 9), (.q6_k_r8, 1),
+        (.q6_k_r8, 2), (.q6_k_r8, 6),
     ])
     func kernelEqualsReferenceBitForBit(_ type: QuantType, _ n: Int) throws {
         let base = try #require(type.interleavedBase)
-        let rows = 72, cols = base == .q4_k ? 512 : 320, begin = 3, end = 69
+        let rows = 72, cols = base.blockSize == 256 ? 512 : 320, begin = 3, end = 69
         let w = Self.random(rows * cols, scale: 0.03, spikeEvery: 89)
         let x = Self.random(n * cols, scale: 2, spikeEvery: 53)
         var q = [UInt8](repeating: 0, count: try #require(type.byteCount(shape: [rows, cols])).asInt)

@@ -146,12 +146,12 @@ extension MatvecKernelTests {
         x[40] = 1e30
         let xq = Self.q8act(x, cols: 64)
         #expect(xq.count == ck_q8act_bytes(64))
-        // Layout: 8 int32 lane sums, the f32 scale, the int32 sum, 32 int8 values, the f32 scale × sum, 8 int32 lane sums × −32 per block.
+        // Layout: 8 int32 lane sums, the f32 scale, the int32 sum, 32 int8 values, the f32 scale × sum, 8 int32 lane sums × −32, the two half sums × −32 per block.
         let q = xq[40..<72].map { Int8(bitPattern: $0) }
         #expect(q[3] == 0 && q.allSatisfy { $0 >= -127 && $0 <= 127 })
         #expect(
             xq[36..<40].withUnsafeBytes { $0.loadUnaligned(as: Int32.self) } == q.reduce(Int32(0)) { $0 + Int32($1) })
-        #expect(ck_q8act_bytes(32) == 108)
+        #expect(ck_q8act_bytes(32) == 116)
         #expect(
             xq[76..<80].withUnsafeBytes { $0.loadUnaligned(as: Int32.self) } == -32
                 * q[0..<4].reduce(Int32(0)) { $0 + Int32($1) })
@@ -159,7 +159,7 @@ extension MatvecKernelTests {
             xq[72..<76].withUnsafeBytes { $0.loadUnaligned(as: Float.self) } == xq[32..<36].withUnsafeBytes {
                 $0.loadUnaligned(as: Float.self)
             } * Float(q.reduce(Int32(0)) { $0 + Int32($1) }))
-        #expect(Int8(bitPattern: xq[108 + 40 + 8]) == 127)  // 1e30 takes the top of its block
+        #expect(Int8(bitPattern: xq[116 + 40 + 8]) == 127)  // 1e30 takes the top of its block
     }
 }
 

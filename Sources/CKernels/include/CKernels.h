@@ -148,6 +148,7 @@ enum {
     CK_TYPE_F32 = 0, CK_TYPE_F16 = 1, CK_TYPE_BF16 = 2, CK_TYPE_Q8_0 = 3, CK_TYPE_Q4_0 = 4,
     CK_TYPE_Q4_K = 5, CK_TYPE_Q6_K = 6, CK_TYPE_Q4_0_R8 = 7, CK_TYPE_Q4_K_R8 = 8,
     CK_TYPE_Q8_0_R8 = 9, CK_TYPE_Q5_0 = 10, CK_TYPE_Q5_1 = 11, CK_TYPE_Q5_K = 12, CK_TYPE_Q5_0_R8 = 13,
+    CK_TYPE_Q6_K_R8 = 14,
 };
 
 /// Row-interleaved types (Q8_0_R8, Q4_0_R8, Q4_K_R8; see interleaved.c and docs/FORMAT.md) hold the
