@@ -246,14 +246,6 @@ AVX512 static void matmul_q8_0_r8(const unsigned char *w, size_t blocks, size_t 
     matmul_r8_32(CK_TYPE_Q8_0_R8, w, blocks, g0, g1, x, n, y, ldy);
 }
 
-AVX512_INLINE void q4_k_pair_run(const unsigned char *ga, const unsigned char *gb, size_t superblocks, const q8act_block *x,
-                                 size_t xstride, const int m, __m512 *out) {
-    __m512 acc[TILE_K], corr[TILE_K];
-    for (int t = 0; t < m; t++) acc[t] = corr[t] = _mm512_setzero_ps();
-    for (size_t sb = 0; sb < superblocks; sb++) q4_k_pair(ga + sb * 1152, gb + sb * 1152, x + sb * 8, xstride, m, acc, corr);
-    for (int t = 0; t < m; t++) out[t] = _mm512_sub_ps(acc[t], corr[t]);
-}
-
 /// Byte j (0…3) of each 32-bit lane, sign-extended (Q6_K's int8 scales).
 AVX512_INLINE __m512i lane_byte_signed(__m512i words, int j) {
     return _mm512_srai_epi32(_mm512_slli_epi32(words, 24 - 8 * j), 24);
@@ -309,40 +301,57 @@ AVX512_INLINE void q6_k_half_pair(const unsigned char *ga, const unsigned char *
     }
 }
 
-/// All super-blocks of a pair of Q6_K_R8 groups times m inputs: out[t] = Σ d·scaled.
-AVX512_INLINE void q6_k_r8_pair_run(const unsigned char *ga, const unsigned char *gb, size_t superblocks, const q8act_block *x,
-                                    size_t xstride, const int m, __m512 *out) {
-    for (int t = 0; t < m; t++) out[t] = _mm512_setzero_ps();
+/// One super-block column of a pair of Q6_K_R8 groups times m inputs: acc[t] += d·scaled.
+AVX512_INLINE void q6_k_r8_pair(const unsigned char *a, const unsigned char *b, const q8act_block *x, size_t xstride, const int m,
+                                __m512 *acc) {
+    __m512i words[4];
+    for (int w = 0; w < 4; w++) words[w] = load_pair(a + 16 + 32 * w, b + 16 + 32 * w);
+    __m512 scaled[TILE_K];
+    for (int t = 0; t < m; t++) scaled[t] = _mm512_setzero_ps();
+    q6_k_half_pair(a, b, 0, words, x, xstride, m, scaled);
+    q6_k_half_pair(a, b, 1, words, x, xstride, m, scaled);
+    const __m512 d = halves_pair(a, b);
+    for (int t = 0; t < m; t++) acc[t] = _mm512_fmadd_ps(d, scaled[t], acc[t]);
+}
+
+/// The groups (a, b) and, when c is not NULL, (c, d) of a 256-column interleaved type times m
+/// inputs, super-block by super-block (so four streams are read together): out0[t] and out1[t]
+/// are the pairs' results, Q4_K_R8's sum minus its minimum term (Q6_K_R8 has none: minus zero).
+AVX512_INLINE void k_run(int type, const unsigned char *a, const unsigned char *b, const unsigned char *c, const unsigned char *d,
+                         size_t superblocks, const q8act_block *x, size_t xstride, const int m, __m512 *out0, __m512 *out1) {
+    const size_t sbytes = 8 * ck_block_bytes(type);
+    __m512 acc0[TILE_K], corr0[TILE_K], acc1[TILE_K], corr1[TILE_K];
+    for (int t = 0; t < m; t++) acc0[t] = corr0[t] = acc1[t] = corr1[t] = _mm512_setzero_ps();
     for (size_t sb = 0; sb < superblocks; sb++) {
-        const unsigned char *a = ga + sb * 1680, *b = gb + sb * 1680;
-        __m512i words[4];
-        for (int w = 0; w < 4; w++) words[w] = load_pair(a + 16 + 32 * w, b + 16 + 32 * w);
-        __m512 scaled[TILE_K];
-        for (int t = 0; t < m; t++) scaled[t] = _mm512_setzero_ps();
-        q6_k_half_pair(a, b, 0, words, x + sb * 8, xstride, m, scaled);
-        q6_k_half_pair(a, b, 1, words, x + sb * 8, xstride, m, scaled);
-        const __m512 d = halves_pair(a, b);
-        for (int t = 0; t < m; t++) out[t] = _mm512_fmadd_ps(d, scaled[t], out[t]);
+        const size_t o = sb * sbytes;
+        const q8act_block *xs = x + sb * 8;
+        if (type == CK_TYPE_Q6_K_R8) {
+            q6_k_r8_pair(a + o, b + o, xs, xstride, m, acc0);
+            if (c) q6_k_r8_pair(c + o, d + o, xs, xstride, m, acc1);
+        } else {
+            q4_k_pair(a + o, b + o, xs, xstride, m, acc0, corr0);
+            if (c) q4_k_pair(c + o, d + o, xs, xstride, m, acc1, corr1);
+        }
+    }
+    for (int t = 0; t < m; t++) {
+        out0[t] = _mm512_sub_ps(acc0[t], corr0[t]);
+        if (c) out1[t] = _mm512_sub_ps(acc1[t], corr1[t]);
     }
 }
 
-AVX512_INLINE void k_pair_run_m(int type, const unsigned char *ga, const unsigned char *gb, size_t superblocks, const q8act_block *x,
-                                size_t xstride, size_t m, __m512 *out) {
-#define RUN(M)                                                                                   \
-    (type == CK_TYPE_Q6_K_R8 ? q6_k_r8_pair_run(ga, gb, superblocks, x, xstride, M, out) \
-                             : q4_k_pair_run(ga, gb, superblocks, x, xstride, M, out))
+AVX512_INLINE void k_run_m(int type, const unsigned char *a, const unsigned char *b, const unsigned char *c, const unsigned char *d,
+                           size_t superblocks, const q8act_block *x, size_t xstride, size_t m, __m512 *out0, __m512 *out1) {
     switch (m) {  // constant m: each case compiles to straight-line code
-    case 4: RUN(4); break;
-    case 3: RUN(3); break;
-    case 2: RUN(2); break;
-    default: RUN(1); break;
+    case 4: k_run(type, a, b, c, d, superblocks, x, xstride, 4, out0, out1); break;
+    case 3: k_run(type, a, b, c, d, superblocks, x, xstride, 3, out0, out1); break;
+    case 2: k_run(type, a, b, c, d, superblocks, x, xstride, 2, out0, out1); break;
+    default: k_run(type, a, b, c, d, superblocks, x, xstride, 1, out0, out1); break;
     }
-#undef RUN
 }
 
 /// Groups [g0, g1) of a 256-column interleaved type (Q4_K_R8, Q6_K_R8): as matmul_r8_32, the four
-/// quarters of the range together (a pair of groups from the first and second, then from the third
-/// and fourth), the rest in adjacent pairs.
+/// quarters of the range together (a pair of groups from the first and second and a pair from the third
+/// and fourth, super-block by super-block), the rest in adjacent pairs.
 AVX512_INLINE void matmul_r8_256(int type, const unsigned char *w, size_t superblocks, size_t g0, size_t g1, const q8act_block *x,
                                  size_t n, float *y, size_t ldy) {
     const size_t gbytes = superblocks * 8 * ck_block_bytes(type), blocks = superblocks * 8;
@@ -352,8 +361,13 @@ AVX512_INLINE void matmul_r8_256(int type, const unsigned char *w, size_t superb
             const size_t m = n - i0 < TILE_K ? n - i0 : TILE_K;
             __m512 s0[TILE_K], s1[TILE_K];
             const q8act_block *xi = x + i0 * blocks;
-            k_pair_run_m(type, w + g * gbytes, w + (g + quarter) * gbytes, superblocks, xi, blocks, m, s0);
-            k_pair_run_m(type, w + (g + 2 * quarter) * gbytes, w + (g + 3 * quarter) * gbytes, superblocks, xi, blocks, m, s1);
+            const unsigned char *a = w + g * gbytes, *b = a + quarter * gbytes, *c = b + quarter * gbytes, *d = c + quarter * gbytes;
+            if (m == 1) {  // four streams together; for a tile, two pairs' state would not fit the registers
+                k_run_m(type, a, b, c, d, superblocks, xi, blocks, 1, s0, s1);
+            } else {
+                k_run_m(type, a, b, NULL, NULL, superblocks, xi, blocks, m, s0, s0);
+                k_run_m(type, c, d, NULL, NULL, superblocks, xi, blocks, m, s1, s1);
+            }
             for (size_t t = 0; t < m; t++) {
                 store_pair(s0[t], y + (i0 + t) * ldy, g, g + quarter);
                 store_pair(s1[t], y + (i0 + t) * ldy, g + 2 * quarter, g + 3 * quarter);
@@ -365,7 +379,7 @@ AVX512_INLINE void matmul_r8_256(int type, const unsigned char *w, size_t superb
         for (size_t i0 = 0; i0 < n; i0 += TILE_K) {
             const size_t m = n - i0 < TILE_K ? n - i0 : TILE_K;
             __m512 out[TILE_K];
-            k_pair_run_m(type, w + g * gbytes, w + h * gbytes, superblocks, x + i0 * blocks, blocks, m, out);
+            k_run_m(type, w + g * gbytes, w + h * gbytes, NULL, NULL, superblocks, x + i0 * blocks, blocks, m, out, out);
             for (size_t t = 0; t < m; t++) store_pair(out[t], y + (i0 + t) * ldy, g, h);
         }
     }
