@@ -72,10 +72,11 @@ struct List: ParsableCommand {
             "PAIR                          BASE                                       DRAFT KIND    GATED  ON DISK"
         ]
         for m in registry.manifests {
-            let usage = try? ops.diskUsage(m.id)
-            let pulled = usage.map { $0 != nil } ?? false
+            // nil when the pair is not pulled (or its lock cannot be read).
+            let usage: (downloaded: UInt64, converted: UInt64)? = (try? ops.diskUsage(m.id)) ?? nil
+            let pulled = usage != nil
             let sizes: [(String, JSONValue)] =
-                usage.flatMap { $0 }.map {
+                usage.map {
                     [("bytes_downloaded", .int($0.downloaded)), ("bytes_converted", .int($0.converted))]
                 } ?? []
             rows.append(
@@ -88,7 +89,7 @@ struct List: ParsableCommand {
                         ("gated", .bool(m.base.gated || m.draft.gated)), ("pulled", .bool(pulled)),
                     ] + sizes))
             let onDisk =
-                usage.flatMap { $0 }.map {
+                usage.map {
                     "\(formatBytes($0.downloaded)) pulled"
                         + ($0.converted > 0 ? " + \(formatBytes($0.converted)) converted" : "")
                 } ?? "not pulled"

@@ -168,7 +168,7 @@ struct RemoteHeaderReader {
 
     /// A file of `size` bytes holding `pieces` at their offsets; the rest is a hole.
     func writeSparse(_ path: String, size: UInt64, pieces: [(offset: UInt64, bytes: [UInt8])]) throws {
-        FileManager.default.createFile(atPath: path, contents: nil)
+        _ = FileManager.default.createFile(atPath: path, contents: nil)  // if it failed, FileHandle throws
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         defer { try? handle.close() }
         for (offset, bytes) in pieces where !bytes.isEmpty {
