@@ -110,6 +110,11 @@ AVX512_INLINE void r8_32_pair(int type, const unsigned char *ga, const unsigned 
     else q4_5_0_pair(type, ga, gb, x, xstride, m, acc);
 }
 
+/// Inputs per tile of the batched kernels (32-column types; 256-column types): each weight pair is
+/// unpacked once for them.
+#define TILE_32 8
+#define TILE_K 8
+
 /// Byte j (0…3) of each 32-bit lane, as an int32.
 AVX512_INLINE __m512i lane_byte(__m512i words, int j) {
     return _mm512_and_si512(_mm512_srli_epi32(words, 8 * j), _mm512_set1_epi32(0xFF));
@@ -129,11 +134,11 @@ AVX512_INLINE void q4_k_pair(const unsigned char *ga, const unsigned char *gb, c
         _mm512_or_si512(_mm512_and_si512(w2, mask), _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(w0, 6), top2), 4));
     const __m512i m_hi = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(w2, 4), mask),
                                          _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(w1, 6), top2), 4));
-    __m512 scaled[4], min_sum[4];
-    for (int t = 0; t < m; t++) scaled[t] = min_sum[t] = _mm512_setzero_ps();
+    __m512 scaled[TILE_K];
+    for (int t = 0; t < m; t++) scaled[t] = _mm512_setzero_ps();
 #pragma clang loop unroll(full)
     for (int c = 0; c < 4; c++) {
-        __m512i s_lo[4], s_hi[4];
+        __m512i s_lo[TILE_K], s_hi[TILE_K];
         for (int t = 0; t < m; t++) s_lo[t] = s_hi[t] = _mm512_setzero_si512();
         for (int k = 0; k < 8; k++) {
             const __m512i v = load_pair(ga + 128 + 32 * (8 * c + k), gb + 128 + 32 * (8 * c + k));
@@ -148,18 +153,24 @@ AVX512_INLINE void q4_k_pair(const unsigned char *ga, const unsigned char *gb, c
         for (int h = 0; h < 2; h++) {
             const int j = 2 * c + h;
             const __m512i scales = lane_byte(j < 4 ? sc_lo : sc_hi, j % 4);
-            const __m512 mins = _mm512_cvtepi32_ps(lane_byte(j < 4 ? m_lo : m_hi, j % 4));
             for (int t = 0; t < m; t++) {
                 const q8act_block *xb = x + t * xstride + j;
                 const __m512i p = _mm512_mullo_epi32(h ? s_hi[t] : s_lo[t], scales);
                 scaled[t] = _mm512_fmadd_ps(_mm512_set1_ps(xb->d), _mm512_cvtepi32_ps(p), scaled[t]);
-                min_sum[t] = _mm512_fmadd_ps(mins, _mm512_set1_ps(xb->dsum), min_sum[t]);
             }
         }
     }
+    for (int t = 0; t < m; t++) acc[t] = _mm512_fmadd_ps(d, scaled[t], acc[t]);
+    // The minimum term after the products (its own chain, in the same order), so that a tile's
+    // sums and this term's are not in registers at once.
     for (int t = 0; t < m; t++) {
-        acc[t] = _mm512_fmadd_ps(d, scaled[t], acc[t]);
-        corr[t] = _mm512_fmadd_ps(dmin, min_sum[t], corr[t]);
+        __m512 min_sum = _mm512_setzero_ps();
+#pragma clang loop unroll(full)
+        for (int j = 0; j < 8; j++) {
+            const __m512 mins = _mm512_cvtepi32_ps(lane_byte(j < 4 ? m_lo : m_hi, j % 4));
+            min_sum = _mm512_fmadd_ps(mins, _mm512_set1_ps(x[t * xstride + j].dsum), min_sum);
+        }
+        corr[t] = _mm512_fmadd_ps(dmin, min_sum, corr[t]);
     }
 }
 
@@ -172,9 +183,6 @@ AVX512_INLINE void store_pair(__m512 v, float *y, size_t ga, size_t gb) {
     if (gb != ga) memcpy(y + 8 * gb, lanes + 8, 32);
 }
 
-/// Inputs per tile of the batched 32-column kernels: each weight pair is unpacked once for them.
-#define TILE_32 8
-#define TILE_K 4
 
 /// Groups [g0, g1) of a 32-column interleaved type. One input: the groups of the four quarters of
 /// the range in two registers (four distant streams, as the AVX2 kernel reads them). Several
@@ -342,6 +350,10 @@ AVX512_INLINE void k_run(int type, const unsigned char *a, const unsigned char *
 AVX512_INLINE void k_run_m(int type, const unsigned char *a, const unsigned char *b, const unsigned char *c, const unsigned char *d,
                            size_t superblocks, const q8act_block *x, size_t xstride, size_t m, __m512 *out0, __m512 *out1) {
     switch (m) {  // constant m: each case compiles to straight-line code
+    case 8: k_run(type, a, b, c, d, superblocks, x, xstride, 8, out0, out1); break;
+    case 7: k_run(type, a, b, c, d, superblocks, x, xstride, 7, out0, out1); break;
+    case 6: k_run(type, a, b, c, d, superblocks, x, xstride, 6, out0, out1); break;
+    case 5: k_run(type, a, b, c, d, superblocks, x, xstride, 5, out0, out1); break;
     case 4: k_run(type, a, b, c, d, superblocks, x, xstride, 4, out0, out1); break;
     case 3: k_run(type, a, b, c, d, superblocks, x, xstride, 3, out0, out1); break;
     case 2: k_run(type, a, b, c, d, superblocks, x, xstride, 2, out0, out1); break;

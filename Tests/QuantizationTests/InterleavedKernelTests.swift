@@ -49,9 +49,9 @@ import TestSupport
     /// this CPU has is compared with the reference, in a batch and input by input.
     @Test(arguments: [
         (QuantType.q4_0_r8, 1), (.q4_0_r8, 3), (.q4_0_r8, 9), (.q4_0_r8, 12), (.q4_k_r8, 1), (.q4_k_r8, 2),
-        (.q4_k_r8, 5),
+        (.q4_k_r8, 5), (.q4_k_r8, 11),
         (.q8_0_r8, 1), (.q8_0_r8, 2), (.q8_0_r8, 7), (.q5_0_r8, 1), (.q5_0_r8, 4), (.q5_0_r8, 9), (.q6_k_r8, 1),
-        (.q6_k_r8, 2), (.q6_k_r8, 6),
+        (.q6_k_r8, 2), (.q6_k_r8, 6), (.q6_k_r8, 10),
     ])
     func kernelEqualsReferenceBitForBit(_ type: QuantType, _ n: Int) throws {
         let base = try #require(type.interleavedBase)
