@@ -108,16 +108,21 @@ static void accumulate_c(float *o, const float *values, size_t value_stride, con
 // The steps are called from code compiled for both paths, so they are not forced inline.
 #define AVX2_STEP __attribute__((target("avx2"))) static
 
-AVX2_INLINE float dot8_avx2(const float *a, const float *b, size_t n) {
-    __m256 acc = _mm256_setzero_ps();
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
+/// The horizontal end of dot8_avx2: the tail's products, then the eight lanes in order.
+AVX2_INLINE float dot8_finish(__m256 acc, const float *a, const float *b, size_t from, size_t n) {
     float s = 0;
-    for (; i < n; i++) s += a[i] * b[i];
+    for (size_t i = from; i < n; i++) s += a[i] * b[i];
     float lanes[8];
     _mm256_storeu_ps(lanes, acc);
     for (int l = 0; l < 8; l++) s += lanes[l];
     return s;
+}
+
+AVX2_INLINE float dot8_avx2(const float *a, const float *b, size_t n) {
+    __m256 acc = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
+    return dot8_finish(acc, a, b, i, n);
 }
 
 AVX2_INLINE __m256 expf_avx2(__m256 x) {
@@ -144,7 +149,20 @@ AVX2_INLINE __m256 expf_avx2(__m256 x) {
 
 AVX2_STEP void scores_avx2(const float *q, const float *keys, size_t key_stride, const ptrdiff_t *slots, size_t j0, size_t j1,
                              size_t head_dim, float scale, float *scores) {
-    for (size_t j = j0; j < j1; j++) {
+    // Four keys at a time: four independent chains, each summed as dot8_avx2 sums one key.
+    size_t j = j0;
+    for (; j + 4 <= j1; j += 4) {
+        const float *k[4];
+        for (int u = 0; u < 4; u++) k[u] = keys + (slots ? (size_t)slots[j + u] : j + u) * key_stride;
+        __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+        size_t i = 0;
+        for (; i + 8 <= head_dim; i += 8) {
+            const __m256 qv = _mm256_loadu_ps(q + i);
+            for (int u = 0; u < 4; u++) acc[u] = _mm256_add_ps(acc[u], _mm256_mul_ps(qv, _mm256_loadu_ps(k[u] + i)));
+        }
+        for (int u = 0; u < 4; u++) scores[j + u] = dot8_finish(acc[u], q, k[u], i, head_dim) * scale;
+    }
+    for (; j < j1; j++) {
         const size_t p = slots ? (size_t)slots[j] : j;
         scores[j] = dot8_avx2(q, keys + p * key_stride, head_dim) * scale;
     }
@@ -178,14 +196,34 @@ AVX2_STEP void accumulate_avx2(float *o, const float *values, size_t value_strid
         accumulate_c(o, values, value_stride, slots, j0, j1, head_dim, scores, sum);
         return;
     }
-    for (size_t i = 0; i < head_dim; i += 8) {
-        __m256 acc = _mm256_loadu_ps(o + i);
-        for (size_t j = j0; j < j1; j++) {
-            const size_t p = slots ? (size_t)slots[j] : j;
-            const __m256 w = _mm256_set1_ps(scores[j] / sum);
-            acc = _mm256_add_ps(acc, _mm256_mul_ps(w, _mm256_loadu_ps(values + p * value_stride + i)));
+    // Each weight divided once per run of 64 rows, not once per eight columns (a division per
+    // row and column block was most of the time at head_dim 128); the same quotients, the same bits.
+    float weights[64];
+    for (size_t r0 = j0; r0 < j1; r0 += 64) {
+        const size_t r1 = r0 + 64 < j1 ? r0 + 64 : j1;
+        for (size_t j = r0; j < r1; j++) weights[j - r0] = scores[j] / sum;
+        // Eight column blocks at a time: eight independent sums, each still row after row (one
+        // block at a time waited on the previous row's add at every row).
+        size_t i = 0;
+        for (; i + 64 <= head_dim; i += 64) {
+            __m256 acc[8];
+            for (int c = 0; c < 8; c++) acc[c] = _mm256_loadu_ps(o + i + 8 * c);
+            for (size_t j = r0; j < r1; j++) {
+                const size_t p = slots ? (size_t)slots[j] : j;
+                const __m256 w = _mm256_set1_ps(weights[j - r0]);
+                const float *v = values + p * value_stride + i;
+                for (int c = 0; c < 8; c++) acc[c] = _mm256_add_ps(acc[c], _mm256_mul_ps(w, _mm256_loadu_ps(v + 8 * c)));
+            }
+            for (int c = 0; c < 8; c++) _mm256_storeu_ps(o + i + 8 * c, acc[c]);
         }
-        _mm256_storeu_ps(o + i, acc);
+        for (; i < head_dim; i += 8) {
+            __m256 acc = _mm256_loadu_ps(o + i);
+            for (size_t j = r0; j < r1; j++) {
+                const size_t p = slots ? (size_t)slots[j] : j;
+                acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_set1_ps(weights[j - r0]), _mm256_loadu_ps(values + p * value_stride + i)));
+            }
+            _mm256_storeu_ps(o + i, acc);
+        }
     }
 }
 #endif
