@@ -19,7 +19,7 @@ python3 - "$WORK" "$REPEATS" "$TYPE" <<'PY'
 import json, statistics, subprocess, sys
 work, repeats, typ = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 run = [".build/release/hasskit", "run", f"{work}/base-{typ}.hkw", "--prompt-ids", "5,6,7,8", "--max-tokens", "64", "--ignore-eos", "--json"]
-trees = [(1, 1, 3), (1, 2, 4), (1, 3, 5), (1, 5, 7), (2, 3, 8), (4, 3, 16), (10, 5, 60)]
+trees = [(1, 1, 3), (1, 2, 4), (1, 3, 5), (1, 5, 7), (1, 7, 9), (2, 2, 5), (2, 3, 8), (4, 1, 5), (4, 3, 16), (10, 5, 60)]
 plain, spec, tau = [], {t: [] for t in trees}, {}
 for _ in range(repeats):
     plain.append(json.loads(subprocess.run(run, capture_output=True, text=True, check=True).stdout)["decode_tokens_per_second"])
