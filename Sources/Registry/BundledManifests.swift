@@ -3,435 +3,456 @@
 enum BundledManifests {
     /// File name and contents of every bundled manifest.
     static let files: [(String, String)] = [
-        ("deepseek-r1-distill-qwen-32b.json", #"""
-{
-  "schema": 1,
-  "id": "deepseek-r1-distill-qwen-32b",
-  "aliases": [
-    "r1-distill-qwen-32b",
-    "qwen-32b"
-  ],
-  "title": "DeepSeek-R1-Distill-Qwen-32B with its HASS draft head",
-  "family": "qwen2",
-  "chat_template": "deepseek-r1",
-  "base": {
-    "repo": "deepseek-ai/DeepSeek-R1-Distill-Qwen-32B",
-    "revision": "main",
-    "gated": false,
-    "licence": "mit",
-    "include": [
-      "config.json",
-      "generation_config.json",
-      "tokenizer.json",
-      "tokenizer_config.json",
-      "special_tokens_map.json",
-      "tokenizer.model",
-      "model.safetensors.index.json",
-      "*.safetensors"
-    ]
-  },
-  "draft": {
-    "repo": "HArmonizedSS/HASS-DeepSeek-R1-Distill-Qwen-32B",
-    "revision": "main",
-    "gated": false,
-    "licence": "unknown",
-    "kind": "eagle1-head",
-    "include": [
-      "config.json",
-      "pytorch_model.bin",
-      "model.safetensors"
-    ]
-  },
-  "tree": {
-    "gpu": {
-      "top_k": 10,
-      "depth": 5,
-      "total_tokens": 60
-    },
-    "cpu": {
-      "top_k": 1,
-      "depth": 2,
-      "total_tokens": 4
-    },
-    "note": "depth counts draft levels minus one (HASS/EAGLE convention): depth 5 is 6 draft levels. cpu: a chain of 3 draft tokens (4 nodes with the root). With a head that is always right it gains 1.77x on a 0.75 B Q8_0 model and 1.45x on a 1.1 B one on this CPU engine (README, 'Speculation's ceiling', measured 2026-12-04 on an AVX-512 EPYC, two threads); longer chains gain a little more there (up to 1.87x and 1.53x) and trees with top-k 2 up to 1.54x, but a trained head's acceptance falls with depth, and at an assumed 80 % per level the 4-node chain is the fastest of them"
-  },
-  "published": {
-    "temperature_0": {
-      "speedup": 3.17,
-      "tau": 4.06
-    },
-    "temperature_1": {
-      "speedup": 2.9,
-      "tau": 3.77
-    },
-    "source": "HASS README (mean of six benchmarks, 2x H800)"
-  }
-}
-"""#),
-        ("deepseek-r1.json", #"""
-{
-  "schema": 1,
-  "id": "deepseek-r1",
-  "aliases": [
-    "r1"
-  ],
-  "title": "DeepSeek-R1 (671B) with HASS's retrained multi-token-prediction layer",
-  "family": "deepseek_v3",
-  "chat_template": "deepseek-r1",
-  "base": {
-    "repo": "deepseek-ai/DeepSeek-R1",
-    "revision": "main",
-    "gated": false,
-    "licence": "mit",
-    "include": [
-      "config.json",
-      "generation_config.json",
-      "tokenizer.json",
-      "tokenizer_config.json",
-      "special_tokens_map.json",
-      "tokenizer.model",
-      "model.safetensors.index.json",
-      "*.safetensors"
-    ]
-  },
-  "draft": {
-    "repo": "HArmonizedSS/HASS-DeepSeek-R1",
-    "revision": "main",
-    "gated": false,
-    "licence": "apache-2.0",
-    "kind": "deepseek-mtp",
-    "include": [
-      "config.json",
-      "*.safetensors",
-      "model.safetensors.index.json"
-    ]
-  },
-  "tree": {
-    "gpu": {
-      "top_k": 10,
-      "depth": 5,
-      "total_tokens": 60
-    },
-    "cpu": {
-      "top_k": 1,
-      "depth": 2,
-      "total_tokens": 4
-    },
-    "note": "depth counts draft levels minus one (HASS/EAGLE convention): depth 5 is 6 draft levels. cpu: a chain of 3 draft tokens (4 nodes with the root). With a head that is always right it gains 1.77x on a 0.75 B Q8_0 model and 1.45x on a 1.1 B one on this CPU engine (README, 'Speculation's ceiling', measured 2026-12-04 on an AVX-512 EPYC, two threads); longer chains gain a little more there (up to 1.87x and 1.53x) and trees with top-k 2 up to 1.54x, but a trained head's acceptance falls with depth, and at an assumed 80 % per level the 4-node chain is the fastest of them"
-  },
-  "published": {
-    "temperature_0": {
-      "speedup": 1.91,
-      "tokens_per_second": 67.75,
-      "vanilla_tokens_per_second": 35.45
-    },
-    "temperature_1": {
-      "speedup": 1.64,
-      "tokens_per_second": 57.86
-    },
-    "source": "HASS README (SGLang, batch size 1, 2x8 H800, mean of six benchmarks)"
-  }
-}
-"""#),
-        ("demo.json", #"""
-{
-  "schema": 1,
-  "id": "demo",
-  "aliases": [
-    "hass-demo"
-  ],
-  "title": "hasskit's demo pair: a 6.5M-parameter LLaMA-3-style Python model and its trained HASS head",
-  "family": "llama3",
-  "chat_template": "llama3",
-  "local_only": true,
-  "base": {
-    "repo": "hasskit/demo-base",
-    "revision": "main",
-    "gated": false,
-    "licence": "see Tests/Fixtures/demo-pair/README.md",
-    "include": [
-      "config.json",
-      "generation_config.json",
-      "tokenizer.json",
-      "tokenizer_config.json",
-      "*.safetensors"
-    ]
-  },
-  "draft": {
-    "repo": "hasskit/demo-hass-head",
-    "revision": "main",
-    "gated": false,
-    "licence": "see Tests/Fixtures/demo-pair/README.md",
-    "kind": "eagle1-head",
-    "include": [
-      "config.json",
-      "pytorch_model.bin"
-    ]
-  },
-  "tree": {
-    "gpu": {
-      "top_k": 4,
-      "depth": 4,
-      "total_tokens": 16
-    },
-    "cpu": {
-      "top_k": 2,
-      "depth": 1,
-      "total_tokens": 3
-    },
-    "note": "gpu: the 16/4/4 tree HASS's own code was run with in refs.json, so the demo compares τ with it; cpu: the fastest tree measured by hasskit check on this pair (3/1/2, still slower than plain decoding at 6.5M parameters, see README)"
-  },
-  "published": {
-    "temperature_0": {
-      "tau": 4.804
-    },
-    "source": "Tests/Fixtures/demo-pair/refs.json: HASS's own eagenerate (commit 38922e4, float32 on CPU) on the pair's 8 prompts, 64 new tokens, tree 16/4/4; pooled τ (all tokens over all base passes), as hasskit check counts it"
-  }
-}
-"""#),
-        ("llama2-chat-13b.json", #"""
-{
-  "schema": 1,
-  "id": "llama2-chat-13b",
-  "aliases": [
-    "llama2-13b"
-  ],
-  "title": "LLaMA-2-Chat 13B with its HASS draft head",
-  "family": "llama2",
-  "chat_template": "llama2",
-  "base": {
-    "repo": "meta-llama/Llama-2-13b-chat-hf",
-    "revision": "main",
-    "gated": true,
-    "licence": "llama2",
-    "include": [
-      "config.json",
-      "generation_config.json",
-      "tokenizer.json",
-      "tokenizer_config.json",
-      "special_tokens_map.json",
-      "tokenizer.model",
-      "model.safetensors.index.json",
-      "*.safetensors"
-    ]
-  },
-  "draft": {
-    "repo": "HArmonizedSS/HASS-LLaMA2-Chat-13B",
-    "revision": "main",
-    "gated": false,
-    "licence": "unknown",
-    "kind": "eagle1-head",
-    "include": [
-      "config.json",
-      "pytorch_model.bin",
-      "model.safetensors"
-    ]
-  },
-  "tree": {
-    "gpu": {
-      "top_k": 10,
-      "depth": 5,
-      "total_tokens": 60
-    },
-    "cpu": {
-      "top_k": 1,
-      "depth": 2,
-      "total_tokens": 4
-    },
-    "note": "depth counts draft levels minus one (HASS/EAGLE convention): depth 5 is 6 draft levels. cpu: a chain of 3 draft tokens (4 nodes with the root). With a head that is always right it gains 1.77x on a 0.75 B Q8_0 model and 1.45x on a 1.1 B one on this CPU engine (README, 'Speculation's ceiling', measured 2026-12-04 on an AVX-512 EPYC, two threads); longer chains gain a little more there (up to 1.87x and 1.53x) and trees with top-k 2 up to 1.54x, but a trained head's acceptance falls with depth, and at an assumed 80 % per level the 4-node chain is the fastest of them"
-  },
-  "published": {
-    "temperature_0": {
-      "speedup": 3.65,
-      "tau": 5.58
-    },
-    "source": "HASS paper Tables 1-2 as transcribed by third-party notes (mean of MT-bench, HumanEval, GSM8K; 1x H800, depth 6 levels, 60 tokens); unverified against the paper"
-  }
-}
-"""#),
-        ("llama2-chat-7b.json", #"""
-{
-  "schema": 1,
-  "id": "llama2-chat-7b",
-  "aliases": [
-    "llama2-7b"
-  ],
-  "title": "LLaMA-2-Chat 7B with its HASS draft head",
-  "family": "llama2",
-  "chat_template": "llama2",
-  "base": {
-    "repo": "meta-llama/Llama-2-7b-chat-hf",
-    "revision": "main",
-    "gated": true,
-    "licence": "llama2",
-    "include": [
-      "config.json",
-      "generation_config.json",
-      "tokenizer.json",
-      "tokenizer_config.json",
-      "special_tokens_map.json",
-      "tokenizer.model",
-      "model.safetensors.index.json",
-      "*.safetensors"
-    ]
-  },
-  "draft": {
-    "repo": "HArmonizedSS/HASS-LLaMA2-Chat-7B",
-    "revision": "main",
-    "gated": false,
-    "licence": "unknown",
-    "kind": "eagle1-head",
-    "include": [
-      "config.json",
-      "pytorch_model.bin",
-      "model.safetensors"
-    ]
-  },
-  "tree": {
-    "gpu": {
-      "top_k": 10,
-      "depth": 5,
-      "total_tokens": 60
-    },
-    "cpu": {
-      "top_k": 1,
-      "depth": 2,
-      "total_tokens": 4
-    },
-    "note": "depth counts draft levels minus one (HASS/EAGLE convention): depth 5 is 6 draft levels. cpu: a chain of 3 draft tokens (4 nodes with the root). With a head that is always right it gains 1.77x on a 0.75 B Q8_0 model and 1.45x on a 1.1 B one on this CPU engine (README, 'Speculation's ceiling', measured 2026-12-04 on an AVX-512 EPYC, two threads); longer chains gain a little more there (up to 1.87x and 1.53x) and trees with top-k 2 up to 1.54x, but a trained head's acceptance falls with depth, and at an assumed 80 % per level the 4-node chain is the fastest of them"
-  },
-  "published": {
-    "temperature_0": {
-      "speedup": 3.24,
-      "tau": 5.15
-    },
-    "source": "HASS paper Tables 1-2 as transcribed by third-party notes (mean of MT-bench, HumanEval, GSM8K; 1x H800, depth 6 levels, 60 tokens); unverified against the paper"
-  }
-}
-"""#),
-        ("llama3-instruct-70b.json", #"""
-{
-  "schema": 1,
-  "id": "llama3-instruct-70b",
-  "aliases": [
-    "llama3-70b"
-  ],
-  "title": "LLaMA-3-Instruct 70B with its HASS draft head",
-  "family": "llama3",
-  "chat_template": "llama3",
-  "base": {
-    "repo": "meta-llama/Meta-Llama-3-70B-Instruct",
-    "revision": "main",
-    "gated": true,
-    "licence": "llama3",
-    "include": [
-      "config.json",
-      "generation_config.json",
-      "tokenizer.json",
-      "tokenizer_config.json",
-      "special_tokens_map.json",
-      "tokenizer.model",
-      "model.safetensors.index.json",
-      "*.safetensors"
-    ]
-  },
-  "draft": {
-    "repo": "HArmonizedSS/HASS-LLaMA3-Instruct-70B",
-    "revision": "main",
-    "gated": false,
-    "licence": "unknown",
-    "kind": "eagle1-head",
-    "include": [
-      "config.json",
-      "pytorch_model.bin",
-      "model.safetensors"
-    ]
-  },
-  "tree": {
-    "gpu": {
-      "top_k": 10,
-      "depth": 5,
-      "total_tokens": 60
-    },
-    "cpu": {
-      "top_k": 1,
-      "depth": 2,
-      "total_tokens": 4
-    },
-    "note": "depth counts draft levels minus one (HASS/EAGLE convention): depth 5 is 6 draft levels. cpu: a chain of 3 draft tokens (4 nodes with the root). With a head that is always right it gains 1.77x on a 0.75 B Q8_0 model and 1.45x on a 1.1 B one on this CPU engine (README, 'Speculation's ceiling', measured 2026-12-04 on an AVX-512 EPYC, two threads); longer chains gain a little more there (up to 1.87x and 1.53x) and trees with top-k 2 up to 1.54x, but a trained head's acceptance falls with depth, and at an assumed 80 % per level the 4-node chain is the fastest of them"
-  },
-  "published": {
-    "temperature_0": {
-      "speedup": 4.05,
-      "tau": 5.21
-    },
-    "temperature_1": {
-      "speedup": 3.85,
-      "tau": 5.16
-    },
-    "source": "HASS paper Tables 1-2 as transcribed by third-party notes (mean of MT-bench, HumanEval, GSM8K; 1x H800, depth 6 levels, 60 tokens); unverified against the paper"
-  }
-}
-"""#),
-        ("llama3-instruct-8b.json", #"""
-{
-  "schema": 1,
-  "id": "llama3-instruct-8b",
-  "aliases": [
-    "llama3-8b"
-  ],
-  "title": "LLaMA-3-Instruct 8B with its HASS draft head",
-  "family": "llama3",
-  "chat_template": "llama3",
-  "base": {
-    "repo": "meta-llama/Meta-Llama-3-8B-Instruct",
-    "revision": "main",
-    "gated": true,
-    "licence": "llama3",
-    "include": [
-      "config.json",
-      "generation_config.json",
-      "tokenizer.json",
-      "tokenizer_config.json",
-      "special_tokens_map.json",
-      "tokenizer.model",
-      "model.safetensors.index.json",
-      "*.safetensors"
-    ]
-  },
-  "draft": {
-    "repo": "HArmonizedSS/HASS-LLaMA3-Instruct-8B",
-    "revision": "main",
-    "gated": false,
-    "licence": "unknown",
-    "kind": "eagle1-head",
-    "include": [
-      "config.json",
-      "pytorch_model.bin",
-      "model.safetensors"
-    ]
-  },
-  "tree": {
-    "gpu": {
-      "top_k": 10,
-      "depth": 5,
-      "total_tokens": 60
-    },
-    "cpu": {
-      "top_k": 1,
-      "depth": 2,
-      "total_tokens": 4
-    },
-    "note": "depth counts draft levels minus one (HASS/EAGLE convention): depth 5 is 6 draft levels. cpu: a chain of 3 draft tokens (4 nodes with the root). With a head that is always right it gains 1.77x on a 0.75 B Q8_0 model and 1.45x on a 1.1 B one on this CPU engine (README, 'Speculation's ceiling', measured 2026-12-04 on an AVX-512 EPYC, two threads); longer chains gain a little more there (up to 1.87x and 1.53x) and trees with top-k 2 up to 1.54x, but a trained head's acceptance falls with depth, and at an assumed 80 % per level the 4-node chain is the fastest of them"
-  },
-  "published": {
-    "temperature_0": {
-      "speedup": 3.09,
-      "tau": 5.08
-    },
-    "source": "HASS paper Tables 1-2 as transcribed by third-party notes (mean of MT-bench, HumanEval, GSM8K; 1x H800, depth 6 levels, 60 tokens); unverified against the paper"
-  }
-}
-"""#),
+        (
+            "deepseek-r1-distill-qwen-32b.json",
+            #"""
+            {
+              "schema": 1,
+              "id": "deepseek-r1-distill-qwen-32b",
+              "aliases": [
+                "r1-distill-qwen-32b",
+                "qwen-32b"
+              ],
+              "title": "DeepSeek-R1-Distill-Qwen-32B with its HASS draft head",
+              "family": "qwen2",
+              "chat_template": "deepseek-r1",
+              "base": {
+                "repo": "deepseek-ai/DeepSeek-R1-Distill-Qwen-32B",
+                "revision": "main",
+                "gated": false,
+                "licence": "mit",
+                "include": [
+                  "config.json",
+                  "generation_config.json",
+                  "tokenizer.json",
+                  "tokenizer_config.json",
+                  "special_tokens_map.json",
+                  "tokenizer.model",
+                  "model.safetensors.index.json",
+                  "*.safetensors"
+                ]
+              },
+              "draft": {
+                "repo": "HArmonizedSS/HASS-DeepSeek-R1-Distill-Qwen-32B",
+                "revision": "main",
+                "gated": false,
+                "licence": "unknown",
+                "kind": "eagle1-head",
+                "include": [
+                  "config.json",
+                  "pytorch_model.bin",
+                  "model.safetensors"
+                ]
+              },
+              "tree": {
+                "gpu": {
+                  "top_k": 10,
+                  "depth": 5,
+                  "total_tokens": 60
+                },
+                "cpu": {
+                  "top_k": 1,
+                  "depth": 2,
+                  "total_tokens": 4
+                },
+                "note": "depth counts draft levels minus one (HASS/EAGLE convention): depth 5 is 6 draft levels. cpu: a chain of 3 draft tokens (4 nodes with the root). With a head that is always right it gains 1.77x on a 0.75 B Q8_0 model and 1.45x on a 1.1 B one on this CPU engine (README, 'Speculation's ceiling', measured 2026-12-04 on an AVX-512 EPYC, two threads); longer chains gain a little more there (up to 1.87x and 1.53x) and trees with top-k 2 up to 1.54x, but a trained head's acceptance falls with depth, and at an assumed 80 % per level the 4-node chain is the fastest of them"
+              },
+              "published": {
+                "temperature_0": {
+                  "speedup": 3.17,
+                  "tau": 4.06
+                },
+                "temperature_1": {
+                  "speedup": 2.9,
+                  "tau": 3.77
+                },
+                "source": "HASS README (mean of six benchmarks, 2x H800)"
+              }
+            }
+            """#
+        ),
+        (
+            "deepseek-r1.json",
+            #"""
+            {
+              "schema": 1,
+              "id": "deepseek-r1",
+              "aliases": [
+                "r1"
+              ],
+              "title": "DeepSeek-R1 (671B) with HASS's retrained multi-token-prediction layer",
+              "family": "deepseek_v3",
+              "chat_template": "deepseek-r1",
+              "base": {
+                "repo": "deepseek-ai/DeepSeek-R1",
+                "revision": "main",
+                "gated": false,
+                "licence": "mit",
+                "include": [
+                  "config.json",
+                  "generation_config.json",
+                  "tokenizer.json",
+                  "tokenizer_config.json",
+                  "special_tokens_map.json",
+                  "tokenizer.model",
+                  "model.safetensors.index.json",
+                  "*.safetensors"
+                ]
+              },
+              "draft": {
+                "repo": "HArmonizedSS/HASS-DeepSeek-R1",
+                "revision": "main",
+                "gated": false,
+                "licence": "apache-2.0",
+                "kind": "deepseek-mtp",
+                "include": [
+                  "config.json",
+                  "*.safetensors",
+                  "model.safetensors.index.json"
+                ]
+              },
+              "tree": {
+                "gpu": {
+                  "top_k": 10,
+                  "depth": 5,
+                  "total_tokens": 60
+                },
+                "cpu": {
+                  "top_k": 1,
+                  "depth": 2,
+                  "total_tokens": 4
+                },
+                "note": "depth counts draft levels minus one (HASS/EAGLE convention): depth 5 is 6 draft levels. cpu: a chain of 3 draft tokens (4 nodes with the root). With a head that is always right it gains 1.77x on a 0.75 B Q8_0 model and 1.45x on a 1.1 B one on this CPU engine (README, 'Speculation's ceiling', measured 2026-12-04 on an AVX-512 EPYC, two threads); longer chains gain a little more there (up to 1.87x and 1.53x) and trees with top-k 2 up to 1.54x, but a trained head's acceptance falls with depth, and at an assumed 80 % per level the 4-node chain is the fastest of them"
+              },
+              "published": {
+                "temperature_0": {
+                  "speedup": 1.91,
+                  "tokens_per_second": 67.75,
+                  "vanilla_tokens_per_second": 35.45
+                },
+                "temperature_1": {
+                  "speedup": 1.64,
+                  "tokens_per_second": 57.86
+                },
+                "source": "HASS README (SGLang, batch size 1, 2x8 H800, mean of six benchmarks)"
+              }
+            }
+            """#
+        ),
+        (
+            "demo.json",
+            #"""
+            {
+              "schema": 1,
+              "id": "demo",
+              "aliases": [
+                "hass-demo"
+              ],
+              "title": "hasskit's demo pair: a 6.5M-parameter LLaMA-3-style Python model and its trained HASS head",
+              "family": "llama3",
+              "chat_template": "llama3",
+              "local_only": true,
+              "base": {
+                "repo": "hasskit/demo-base",
+                "revision": "main",
+                "gated": false,
+                "licence": "see Tests/Fixtures/demo-pair/README.md",
+                "include": [
+                  "config.json",
+                  "generation_config.json",
+                  "tokenizer.json",
+                  "tokenizer_config.json",
+                  "*.safetensors"
+                ]
+              },
+              "draft": {
+                "repo": "hasskit/demo-hass-head",
+                "revision": "main",
+                "gated": false,
+                "licence": "see Tests/Fixtures/demo-pair/README.md",
+                "kind": "eagle1-head",
+                "include": [
+                  "config.json",
+                  "pytorch_model.bin"
+                ]
+              },
+              "tree": {
+                "gpu": {
+                  "top_k": 4,
+                  "depth": 4,
+                  "total_tokens": 16
+                },
+                "cpu": {
+                  "top_k": 2,
+                  "depth": 1,
+                  "total_tokens": 3
+                },
+                "note": "gpu: the 16/4/4 tree HASS's own code was run with in refs.json, so the demo compares τ with it; cpu: the fastest tree measured by hasskit check on this pair (3/1/2, still slower than plain decoding at 6.5M parameters, see README)"
+              },
+              "published": {
+                "temperature_0": {
+                  "tau": 4.804
+                },
+                "source": "Tests/Fixtures/demo-pair/refs.json: HASS's own eagenerate (commit 38922e4, float32 on CPU) on the pair's 8 prompts, 64 new tokens, tree 16/4/4; pooled τ (all tokens over all base passes), as hasskit check counts it"
+              }
+            }
+            """#
+        ),
+        (
+            "llama2-chat-13b.json",
+            #"""
+            {
+              "schema": 1,
+              "id": "llama2-chat-13b",
+              "aliases": [
+                "llama2-13b"
+              ],
+              "title": "LLaMA-2-Chat 13B with its HASS draft head",
+              "family": "llama2",
+              "chat_template": "llama2",
+              "base": {
+                "repo": "meta-llama/Llama-2-13b-chat-hf",
+                "revision": "main",
+                "gated": true,
+                "licence": "llama2",
+                "include": [
+                  "config.json",
+                  "generation_config.json",
+                  "tokenizer.json",
+                  "tokenizer_config.json",
+                  "special_tokens_map.json",
+                  "tokenizer.model",
+                  "model.safetensors.index.json",
+                  "*.safetensors"
+                ]
+              },
+              "draft": {
+                "repo": "HArmonizedSS/HASS-LLaMA2-Chat-13B",
+                "revision": "main",
+                "gated": false,
+                "licence": "unknown",
+                "kind": "eagle1-head",
+                "include": [
+                  "config.json",
+                  "pytorch_model.bin",
+                  "model.safetensors"
+                ]
+              },
+              "tree": {
+                "gpu": {
+                  "top_k": 10,
+                  "depth": 5,
+                  "total_tokens": 60
+                },
+                "cpu": {
+                  "top_k": 1,
+                  "depth": 2,
+                  "total_tokens": 4
+                },
+                "note": "depth counts draft levels minus one (HASS/EAGLE convention): depth 5 is 6 draft levels. cpu: a chain of 3 draft tokens (4 nodes with the root). With a head that is always right it gains 1.77x on a 0.75 B Q8_0 model and 1.45x on a 1.1 B one on this CPU engine (README, 'Speculation's ceiling', measured 2026-12-04 on an AVX-512 EPYC, two threads); longer chains gain a little more there (up to 1.87x and 1.53x) and trees with top-k 2 up to 1.54x, but a trained head's acceptance falls with depth, and at an assumed 80 % per level the 4-node chain is the fastest of them"
+              },
+              "published": {
+                "temperature_0": {
+                  "speedup": 3.65,
+                  "tau": 5.58
+                },
+                "source": "HASS paper Tables 1-2 as transcribed by third-party notes (mean of MT-bench, HumanEval, GSM8K; 1x H800, depth 6 levels, 60 tokens); unverified against the paper"
+              }
+            }
+            """#
+        ),
+        (
+            "llama2-chat-7b.json",
+            #"""
+            {
+              "schema": 1,
+              "id": "llama2-chat-7b",
+              "aliases": [
+                "llama2-7b"
+              ],
+              "title": "LLaMA-2-Chat 7B with its HASS draft head",
+              "family": "llama2",
+              "chat_template": "llama2",
+              "base": {
+                "repo": "meta-llama/Llama-2-7b-chat-hf",
+                "revision": "main",
+                "gated": true,
+                "licence": "llama2",
+                "include": [
+                  "config.json",
+                  "generation_config.json",
+                  "tokenizer.json",
+                  "tokenizer_config.json",
+                  "special_tokens_map.json",
+                  "tokenizer.model",
+                  "model.safetensors.index.json",
+                  "*.safetensors"
+                ]
+              },
+              "draft": {
+                "repo": "HArmonizedSS/HASS-LLaMA2-Chat-7B",
+                "revision": "main",
+                "gated": false,
+                "licence": "unknown",
+                "kind": "eagle1-head",
+                "include": [
+                  "config.json",
+                  "pytorch_model.bin",
+                  "model.safetensors"
+                ]
+              },
+              "tree": {
+                "gpu": {
+                  "top_k": 10,
+                  "depth": 5,
+                  "total_tokens": 60
+                },
+                "cpu": {
+                  "top_k": 1,
+                  "depth": 2,
+                  "total_tokens": 4
+                },
+                "note": "depth counts draft levels minus one (HASS/EAGLE convention): depth 5 is 6 draft levels. cpu: a chain of 3 draft tokens (4 nodes with the root). With a head that is always right it gains 1.77x on a 0.75 B Q8_0 model and 1.45x on a 1.1 B one on this CPU engine (README, 'Speculation's ceiling', measured 2026-12-04 on an AVX-512 EPYC, two threads); longer chains gain a little more there (up to 1.87x and 1.53x) and trees with top-k 2 up to 1.54x, but a trained head's acceptance falls with depth, and at an assumed 80 % per level the 4-node chain is the fastest of them"
+              },
+              "published": {
+                "temperature_0": {
+                  "speedup": 3.24,
+                  "tau": 5.15
+                },
+                "source": "HASS paper Tables 1-2 as transcribed by third-party notes (mean of MT-bench, HumanEval, GSM8K; 1x H800, depth 6 levels, 60 tokens); unverified against the paper"
+              }
+            }
+            """#
+        ),
+        (
+            "llama3-instruct-70b.json",
+            #"""
+            {
+              "schema": 1,
+              "id": "llama3-instruct-70b",
+              "aliases": [
+                "llama3-70b"
+              ],
+              "title": "LLaMA-3-Instruct 70B with its HASS draft head",
+              "family": "llama3",
+              "chat_template": "llama3",
+              "base": {
+                "repo": "meta-llama/Meta-Llama-3-70B-Instruct",
+                "revision": "main",
+                "gated": true,
+                "licence": "llama3",
+                "include": [
+                  "config.json",
+                  "generation_config.json",
+                  "tokenizer.json",
+                  "tokenizer_config.json",
+                  "special_tokens_map.json",
+                  "tokenizer.model",
+                  "model.safetensors.index.json",
+                  "*.safetensors"
+                ]
+              },
+              "draft": {
+                "repo": "HArmonizedSS/HASS-LLaMA3-Instruct-70B",
+                "revision": "main",
+                "gated": false,
+                "licence": "unknown",
+                "kind": "eagle1-head",
+                "include": [
+                  "config.json",
+                  "pytorch_model.bin",
+                  "model.safetensors"
+                ]
+              },
+              "tree": {
+                "gpu": {
+                  "top_k": 10,
+                  "depth": 5,
+                  "total_tokens": 60
+                },
+                "cpu": {
+                  "top_k": 1,
+                  "depth": 2,
+                  "total_tokens": 4
+                },
+                "note": "depth counts draft levels minus one (HASS/EAGLE convention): depth 5 is 6 draft levels. cpu: a chain of 3 draft tokens (4 nodes with the root). With a head that is always right it gains 1.77x on a 0.75 B Q8_0 model and 1.45x on a 1.1 B one on this CPU engine (README, 'Speculation's ceiling', measured 2026-12-04 on an AVX-512 EPYC, two threads); longer chains gain a little more there (up to 1.87x and 1.53x) and trees with top-k 2 up to 1.54x, but a trained head's acceptance falls with depth, and at an assumed 80 % per level the 4-node chain is the fastest of them"
+              },
+              "published": {
+                "temperature_0": {
+                  "speedup": 4.05,
+                  "tau": 5.21
+                },
+                "temperature_1": {
+                  "speedup": 3.85,
+                  "tau": 5.16
+                },
+                "source": "HASS paper Tables 1-2 as transcribed by third-party notes (mean of MT-bench, HumanEval, GSM8K; 1x H800, depth 6 levels, 60 tokens); unverified against the paper"
+              }
+            }
+            """#
+        ),
+        (
+            "llama3-instruct-8b.json",
+            #"""
+            {
+              "schema": 1,
+              "id": "llama3-instruct-8b",
+              "aliases": [
+                "llama3-8b"
+              ],
+              "title": "LLaMA-3-Instruct 8B with its HASS draft head",
+              "family": "llama3",
+              "chat_template": "llama3",
+              "base": {
+                "repo": "meta-llama/Meta-Llama-3-8B-Instruct",
+                "revision": "main",
+                "gated": true,
+                "licence": "llama3",
+                "include": [
+                  "config.json",
+                  "generation_config.json",
+                  "tokenizer.json",
+                  "tokenizer_config.json",
+                  "special_tokens_map.json",
+                  "tokenizer.model",
+                  "model.safetensors.index.json",
+                  "*.safetensors"
+                ]
+              },
+              "draft": {
+                "repo": "HArmonizedSS/HASS-LLaMA3-Instruct-8B",
+                "revision": "main",
+                "gated": false,
+                "licence": "unknown",
+                "kind": "eagle1-head",
+                "include": [
+                  "config.json",
+                  "pytorch_model.bin",
+                  "model.safetensors"
+                ]
+              },
+              "tree": {
+                "gpu": {
+                  "top_k": 10,
+                  "depth": 5,
+                  "total_tokens": 60
+                },
+                "cpu": {
+                  "top_k": 1,
+                  "depth": 2,
+                  "total_tokens": 4
+                },
+                "note": "depth counts draft levels minus one (HASS/EAGLE convention): depth 5 is 6 draft levels. cpu: a chain of 3 draft tokens (4 nodes with the root). With a head that is always right it gains 1.77x on a 0.75 B Q8_0 model and 1.45x on a 1.1 B one on this CPU engine (README, 'Speculation's ceiling', measured 2026-12-04 on an AVX-512 EPYC, two threads); longer chains gain a little more there (up to 1.87x and 1.53x) and trees with top-k 2 up to 1.54x, but a trained head's acceptance falls with depth, and at an assumed 80 % per level the 4-node chain is the fastest of them"
+              },
+              "published": {
+                "temperature_0": {
+                  "speedup": 3.09,
+                  "tau": 5.08
+                },
+                "source": "HASS paper Tables 1-2 as transcribed by third-party notes (mean of MT-bench, HumanEval, GSM8K; 1x H800, depth 6 levels, 60 tokens); unverified against the paper"
+              }
+            }
+            """#
+        ),
     ]
 }
