@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Regenerate Sources/Registry/BundledManifests.swift from manifests/*.json, so the hasskit binary
-carries the registry without resource bundles. A test fails when the two differ."""
+carries the registry without resource bundles. A test fails when the two differ. The file is then put
+in the house format (`swift format`, as `make format` does), since lint is strict."""
 import os
+import subprocess
 
 root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 names = sorted(n for n in os.listdir(os.path.join(root, "manifests")) if n.endswith(".json"))
@@ -13,4 +15,6 @@ for n in names:
     out.append(text.rstrip("\n"))
     out.append('"""#),')
 out += ["    ]", "}", ""]
-open(os.path.join(root, "Sources", "Registry", "BundledManifests.swift"), "w").write("\n".join(out))
+target = os.path.join(root, "Sources", "Registry", "BundledManifests.swift")
+open(target, "w").write("\n".join(out))
+subprocess.run(["swift", "format", "format", "-i", "--configuration", os.path.join(root, ".swift-format"), target], check=True)
