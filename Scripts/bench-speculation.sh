@@ -3,7 +3,8 @@
 # weights but write zeros, with a HASS head that predicts it exactly (Scripts/gen_llama.py --head),
 # both converted to TYPE (default q8_0). Every draft is accepted, so τ is the tree's depth + 1 and
 # the speed-up is the upper bound for that tree. Plain decoding and each tree alternate; medians of
-# REPEATS rounds.
+# REPEATS rounds. Both rates are timed from the first token (the prompt pass excluded), as `run --json`
+# reports them.
 #   bash Scripts/bench-speculation.sh [WORKDIR] [REPEATS] [TYPE]
 set -euo pipefail
 WORK=${1:-/tmp/hasskit-bench-speculation}
@@ -26,7 +27,7 @@ for _ in range(repeats):
     for k, d, n in trees:
         out = json.loads(subprocess.run(run + ["--draft", f"{work}/head-{typ}.hkw", "--top-k", str(k), "--depth", str(d), "--total-tokens", str(n)],
                                         capture_output=True, text=True, check=True).stdout)
-        spec[(k, d, n)].append(out["tokens_per_second"]); tau[(k, d, n)] = out["acceptance_length"]
+        spec[(k, d, n)].append(out["decode_tokens_per_second"]); tau[(k, d, n)] = out["acceptance_length"]
 p = statistics.median(plain)
 print(f"plain {p:.1f} tok/s (median of {repeats})")
 print("tree (nodes/depth/top-k)  tau   tok/s  vs plain")

@@ -23,7 +23,7 @@ public struct Generation {
     public struct Result: Sendable {
         public var prompt: [Int]
         public var output: [Int]
-        /// Plain decoding: the prompt pass (to the first token) and the rest.
+        /// The prompt pass (to the first token) and the rest, for plain and speculative decoding.
         public var prefillSeconds: Double
         public var decodeSeconds: Double
         /// Speculative decoding: the mean tokens per base pass and the base passes.
@@ -39,16 +39,15 @@ public struct Generation {
                 ("prompt_ids", .array(prompt.map { .int($0) })), ("output_ids", .array(output.map { .int($0) })),
                 ("text", tokenizer.map { .string($0.decode(output)) } ?? .null),
             ]
+            members += [
+                ("prefill_tokens_per_second", rate(prompt.count, prefillSeconds)),
+                ("decode_tokens_per_second", rate(output.count, decodeSeconds)),
+            ]
             if let tau, let basePasses {
                 members += [
                     ("tokens_per_second", rate(output.count, seconds)),
                     ("acceptance_length", .double((tau * 1000).rounded() / 1000)),
                     ("base_forward_passes", .int(basePasses)),
-                ]
-            } else {
-                members += [
-                    ("prefill_tokens_per_second", rate(prompt.count, prefillSeconds)),
-                    ("decode_tokens_per_second", rate(output.count, decodeSeconds)),
                 ]
             }
             return .object(members)
@@ -107,8 +106,9 @@ public struct Generation {
         let r = decoder.generate(
             prompt: prompt, maxNewTokens: settings.maxTokens, stopTokens: settings.stopTokens,
             sampling: settings.sampling)
+        let seconds = Date().timeIntervalSince(t0)
         return Result(
-            prompt: prompt, output: r.tokens, prefillSeconds: 0, decodeSeconds: Date().timeIntervalSince(t0),
-            tau: r.tau, basePasses: r.basePasses)
+            prompt: prompt, output: r.tokens, prefillSeconds: r.prefillSeconds,
+            decodeSeconds: max(0, seconds - r.prefillSeconds), tau: r.tau, basePasses: r.basePasses)
     }
 }

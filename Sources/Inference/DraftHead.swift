@@ -124,6 +124,24 @@ public final class DraftHead: FeatureDraft {
     ) -> (features: [[Float]], logits: [[Float]]) {
         let n = tokens.count, h = config.hidden
         guard n > 0 else { return ([], []) }
+        let out = predict(features: features, tokens: tokens, cache: cache, positions: positions, visible: visible)
+        return ((0..<n).map { Array(out[($0 * h)..<(($0 + 1) * h)]) }, headLogits(out, n: n))
+    }
+
+    public func extend(features: [[Float]], tokens: [Int], cache: KVCache) -> (feature: [Float], logits: [Float]) {
+        let n = tokens.count, h = config.hidden
+        guard n > 0 else { return ([], []) }
+        let last = Array(
+            predict(features: features, tokens: tokens, cache: cache, positions: nil, visible: nil)[((n - 1) * h)...])
+        return (last, logits(of: last))
+    }
+
+    /// The predicted features of n pairs (row-major n × hidden), their keys and values added to
+    /// the next slots of `cache`.
+    func predict(
+        features: [[Float]], tokens: [Int], cache: KVCache, positions: [Int]?, visible: [[Int]]?
+    ) -> [Float] {
+        let n = tokens.count, h = config.hidden
         let slot0 = cache.count
         let pos = positions ?? Array(slot0..<(slot0 + n))
         let vis = visible.map(Visibility.slots) ?? .causal(start: slot0)
@@ -137,7 +155,7 @@ public final class DraftHead: FeatureDraft {
             &out, n: n, positions: pos, visibility: vis, cache: cache, layer: 0, math: math, threads: base.threads,
             products: .batch)
         cache.count += n
-        return ((0..<n).map { Array(out[($0 * h)..<(($0 + 1) * h)]) }, headLogits(out, n: n))
+        return out
     }
 
     /// Logits of a predicted feature through the base's head (HASS heads have no final norm).

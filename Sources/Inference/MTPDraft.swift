@@ -61,18 +61,32 @@ public final class MTPDraft: FeatureDraft {
         features: [[Float]], tokens: [Int], cache: KVCache, positions: [Int]? = nil,
         visible: [[Int]]? = nil
     ) -> (features: [[Float]], logits: [[Float]]) {
-        var outFeatures: [[Float]] = [], outLogits: [[Float]] = []
+        let outFeatures = predict(
+            features: features, tokens: tokens, cache: cache, positions: positions, visible: visible)
+        return (outFeatures, outFeatures.map(logits(of:)))
+    }
+
+    public func extend(features: [[Float]], tokens: [Int], cache: KVCache) -> (feature: [Float], logits: [Float]) {
+        guard let last = predict(features: features, tokens: tokens, cache: cache, positions: nil, visible: nil).last
+        else { return ([], []) }
+        return (last, logits(of: last))
+    }
+
+    /// The normed feature predicted for each pair, one pair after the other into the next slots
+    /// of `cache`.
+    func predict(
+        features: [[Float]], tokens: [Int], cache: KVCache, positions: [Int]?, visible: [[Int]]?
+    ) -> [[Float]] {
+        var out: [[Float]] = []
         for (i, token) in tokens.enumerated() {
             let e = base.rmsNorm(embedding.row(token), eNorm), h = base.rmsNorm(features[i], hNorm)
             var x = ehProj.apply(e + h, threads: base.threads)
             base.layerStep(
                 &x, layer, cacheLayer: 0, cache: cache, position: positions?[i] ?? cache.count, visible: visible?[i])
             cache.count += 1
-            let feature = base.rmsNorm(x, headNorm)
-            outFeatures.append(feature)
-            outLogits.append(logits(of: feature))
+            out.append(base.rmsNorm(x, headNorm))
         }
-        return (outFeatures, outLogits)
+        return out
     }
 
     public func logits(of feature: [Float]) -> [Float] {

@@ -68,6 +68,9 @@ public final class SpeculativeDecoder {
         }
         /// The first tree, for inspection and tests.
         public var firstTree: DraftTree?
+        /// Seconds from the call to the first token (the prompt pass), so that a rate over the
+        /// rest compares with plain decoding's, which is timed from its first token too.
+        public var prefillSeconds: Double = 0
     }
 
     public init(base: any CausalModel, head: any FeatureDraft, settings: TreeSettings) {
@@ -123,6 +126,7 @@ public final class SpeculativeDecoder {
         afterStep: (KVCache, [Int]) -> Void
     ) -> Result {
         precondition(!prompt.isEmpty)
+        let start = DispatchTime.now().uptimeNanoseconds
         let cache = base.makeCache()
         let prefill = base.prefill(tokens: prompt, cache: cache)
         let hidden = prefill.hidden
@@ -137,6 +141,7 @@ public final class SpeculativeDecoder {
         var pendingTokens = Array(prompt.dropFirst()) + [root]
         var output: [Int] = []
         var result = Result(tokens: [], acceptLengths: [], firstTree: nil)
+        result.prefillSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         while output.count < maxNewTokens {
             let tree = draft(features: pendingFeatures, tokens: pendingTokens, root: root, cache: draftCache)
             if result.firstTree == nil { result.firstTree = tree }
@@ -226,13 +231,11 @@ public final class SpeculativeDecoder {
     func draft(features: [[Float]], tokens: [Int], root: Int, cache: KVCache) -> DraftTree {
         let k = settings.topK, depth = settings.depth, budget = settings.totalTokens - 1
         // (a) Catch up the stable draft context with the new pairs.
-        let lastOut =
-            head.forward(features: features, tokens: tokens, cache: cache, positions: nil, visible: nil).features.last
-            ?? []
+        let (lastOut, lastLogits) = head.extend(features: features, tokens: tokens, cache: cache)
         let stable = cache.count
         defer { cache.truncate(to: stable) }
         // (b) Level 1.
-        let lp = Self.logSoftmax(head.logits(of: lastOut))
+        let lp = Self.logSoftmax(lastLogits)
         let first = Self.topK(lp, k)
         var poolTokens = first
         var poolScores = first.map { lp[$0] }

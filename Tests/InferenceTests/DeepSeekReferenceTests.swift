@@ -107,6 +107,9 @@ extension MTPDraftTests {
         let la = a.forward(features: features, tokens: [5, 9, 11], cache: a.makeCache()).logits
         let lb = b.forward(features: features, tokens: [5, 9, 11], cache: b.makeCache()).logits
         #expect(la.map { $0.map(\.bitPattern) } == lb.map { $0.map(\.bitPattern) })
+        // The tree decoder's catch-up runs the head on the last pair only, with the same result.
+        let caught = a.extend(features: features, tokens: [5, 9, 11], cache: a.makeCache())
+        #expect(caught.logits.map(\.bitPattern) == la.last?.map(\.bitPattern))
     }
 
     /// compat on a DeepSeek pair checks the MTP layer against the base; a HASS head for another

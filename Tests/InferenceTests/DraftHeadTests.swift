@@ -1,5 +1,5 @@
 import Conversion
-import Inference
+@testable import Inference
 import StrictJSON
 import Testing
 import TestSupport
@@ -44,5 +44,32 @@ import TestSupport
                 #expect(Array(ours) == top5[i], "\(draft) top-5 at \(i)")
             }
         }
+    }
+
+    /// The tree decoder's catch-up (`extend`) computes the output head for the last pair only,
+    /// and gives exactly what `forward` gives for it: the same feature, the same logits as
+    /// `logits(of:)`, the same cache. Q8_0 too, where a batch and a single input take different
+    /// kernels.
+    @Test(arguments: [ConversionType.f32, .q8_0])
+    func catchUpIsTheLastPairOfForward(_ type: ConversionType) throws {
+        let dir = Fixtures.temporaryDirectory()
+        _ = try Converter.convert(source: Fixtures.path("llama3"), out: dir + "/base.hkw", options: .init(type: type))
+        _ = try Converter.convert(
+            source: Fixtures.path("draft_llama3"), out: dir + "/head.hkw", options: .init(type: type))
+        let base = try LlamaModel(path: dir + "/base.hkw", threads: 2)
+        let head = try DraftHead(path: dir + "/head.hkw", base: base)
+        let tokens = [3, 17, 42, 7, 99]
+        let features = base.forward(tokens: tokens, cache: base.makeCache()).hidden
+        let next = Array(tokens.dropFirst()) + [11]
+        let a = head.makeCache(), b = head.makeCache()
+        let all = head.forward(features: features, tokens: next, cache: a)
+        let last = head.extend(features: features, tokens: next, cache: b)
+        let expected = try #require(all.features.last)
+        let sameFeature = last.feature.map(\.bitPattern) == expected.map(\.bitPattern)
+        let sameLogits = last.logits.map(\.bitPattern) == head.logits(of: expected).map(\.bitPattern)
+        #expect(sameFeature, "\(type): the catch-up's feature differs from forward's last")
+        #expect(sameLogits, "\(type): the catch-up's logits differ from logits(of:) of forward's last feature")
+        #expect(last.logits.count == base.vocabularySize)
+        #expect(a.count == b.count && a.keys == b.keys && a.values == b.values)
     }
 }
