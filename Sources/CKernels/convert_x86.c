@@ -74,6 +74,7 @@ static unsigned detect_cpu_features(void) {
     if (__builtin_cpu_supports("avx512bw")) f |= CK_CPU_AVX512BW;
     if (__builtin_cpu_supports("avx512vl")) f |= CK_CPU_AVX512VL;
     if (__builtin_cpu_supports("avx512vnni")) f |= CK_CPU_AVX512VNNI;
+    if (__builtin_cpu_supports("avxvnni")) f |= CK_CPU_AVXVNNI;
 #endif
     return f;
 }
@@ -89,12 +90,13 @@ unsigned ck_cpu_features_detected(void) {
 unsigned ck_cpu_features(void) {
     // HASSKIT_KERNELS=reference: every dispatch sees a CPU without extensions, so the whole
     // process (the binary or a test run) uses the portable paths; CI runs the tests so once.
-    // HASSKIT_KERNELS=avx2: it sees no AVX-512, so benchmarks can set the two paths side by side.
+    // HASSKIT_KERNELS=avx2: it sees no AVX-512 and no AVX-VNNI, so benchmarks can set the paths
+    // side by side.
     static unsigned mask = 0;  // 0: not read yet
     unsigned m = __atomic_load_n(&mask, __ATOMIC_RELAXED);
     if (m == 0) {
         const char *k = getenv("HASSKIT_KERNELS");
-        const unsigned avx512 = CK_CPU_AVX512F | CK_CPU_AVX512BW | CK_CPU_AVX512VL | CK_CPU_AVX512VNNI;
+        const unsigned avx512 = CK_CPU_AVX512F | CK_CPU_AVX512BW | CK_CPU_AVX512VL | CK_CPU_AVX512VNNI | CK_CPU_AVXVNNI;
         m = k == NULL ? ~0u : strcmp(k, "reference") == 0 ? 1u << 31 : strcmp(k, "avx2") == 0 ? ~avx512 : ~0u;
         __atomic_store_n(&mask, m, __ATOMIC_RELAXED);
     }

@@ -66,10 +66,18 @@ static inline void unpack_scale_min(int j, const uint8_t *q, uint8_t *sc, uint8_
     }
 }
 
-/// ck_matmul_rows_q8act for the interleaved types (interleaved.c) on `path` (CK_PATH_REFERENCE,
-/// _AVX2 or _AVX512_VNNI), which the caller has checked this CPU runs.
+/// ck_matmul_rows_q8act for the interleaved types (interleaved.c) on `path` (any CK_PATH_*), which
+/// the caller has checked this CPU runs.
 int ck_matmul_rows_r8(int type, const void *w, size_t cols, size_t row_begin, size_t row_end, const void *xq, size_t n,
                       float *y, size_t ldy, int path);
+/// The 256-bit kernels of the interleaved types over whole groups [g0, g1) (interleaved_256.h):
+/// AVX2, AVX-VNNI, and the AVX-VNNI source in the AVX512-VL encoding (for tests).
+void ck_avx2_matmul_r8(int type, const void *w, size_t cols, size_t g0, size_t g1, const void *xq, size_t n, float *y,
+                       size_t ldy);
+void ck_avx_vnni_matmul_r8(int type, const void *w, size_t cols, size_t g0, size_t g1, const void *xq, size_t n, float *y,
+                           size_t ldy);
+void ck_avx_vnni_evex_matmul_r8(int type, const void *w, size_t cols, size_t g0, size_t g1, const void *xq, size_t n,
+                                float *y, size_t ldy);
 /// The AVX-512 VNNI kernels (interleaved_avx512.c): the interleaved types over whole groups
 /// [g0, g1), and Q6_K rows.
 void ck_avx512_matmul_r8(int type, const void *w, size_t cols, size_t g0, size_t g1, const void *xq, size_t n, float *y,

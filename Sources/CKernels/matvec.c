@@ -133,6 +133,11 @@ static int path_available(int path, int type) {
         const unsigned need = CK_CPU_AVX512F | CK_CPU_AVX512BW | CK_CPU_AVX512VL | CK_CPU_AVX512VNNI;
         return fast_products() && (ck_cpu_features() & need) == need && (ck_interleaved_rows(type) > 1 || type == CK_TYPE_Q6_K);
     }
+    case CK_PATH_AVX_VNNI: return fast_products() && (ck_cpu_features() & CK_CPU_AVXVNNI) && ck_interleaved_rows(type) > 1;
+    case CK_PATH_AVX_VNNI_EVEX: {
+        const unsigned need = CK_CPU_AVX512F | CK_CPU_AVX512VL | CK_CPU_AVX512VNNI;
+        return fast_products() && (ck_cpu_features() & need) == need && ck_interleaved_rows(type) > 1;
+    }
 #endif
     default: return 0;
     }
@@ -140,6 +145,7 @@ static int path_available(int path, int type) {
 
 int ck_q8act_path(int type) {
     if (path_available(CK_PATH_AVX512_VNNI, type)) return CK_PATH_AVX512_VNNI;
+    if (path_available(CK_PATH_AVX_VNNI, type)) return CK_PATH_AVX_VNNI;
     if (path_available(CK_PATH_AVX2, type)) return CK_PATH_AVX2;
     return CK_PATH_REFERENCE;
 }

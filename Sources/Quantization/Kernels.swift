@@ -165,11 +165,13 @@ extension Kernels {
 
 extension Kernels {
     /// The implementation the 8-bit-activation products of `type` take in this process:
-    /// "avx512-vnni", "avx2" or "reference" (the CPU's extensions, within HASSKIT_KERNELS).
+    /// "avx512-vnni", "avx-vnni", "avx2" or "reference" (the CPU's extensions, within
+    /// HASSKIT_KERNELS).
     public static func path(for type: QuantType) -> String {
         guard let k = type.kernelType else { return "reference" }
         switch Int(ck_q8act_path(k)) {
         case Int(CK_PATH_AVX512_VNNI): return "avx512-vnni"
+        case Int(CK_PATH_AVX_VNNI): return "avx-vnni"
         case Int(CK_PATH_AVX2): return "avx2"
         default: return "reference"
         }
@@ -183,6 +185,7 @@ extension Kernels {
             (UInt32(CK_CPU_AVX2), "avx2"), (UInt32(CK_CPU_FMA), "fma"), (UInt32(CK_CPU_F16C), "f16c"),
             (UInt32(CK_CPU_AVX512F), "avx512f"), (UInt32(CK_CPU_AVX512BW), "avx512bw"),
             (UInt32(CK_CPU_AVX512VL), "avx512vl"), (UInt32(CK_CPU_AVX512VNNI), "avx512_vnni"),
+            (UInt32(CK_CPU_AVXVNNI), "avx_vnni"),
         ]
         return names.filter { f & $0.0 != 0 }.map(\.1)
     }

@@ -376,7 +376,7 @@ extension InspectCommandTests {
             #expect(abs((row["fraction_of_bound"]?.doubleValue ?? 0) - tps / bound) < 0.01)
             #expect(row["type"]?.stringValue == "Q8_0_R8" && (row["weight_bytes_per_token"]?.intValue ?? 0) > 0)
             // The path the kernels took and the extensions they saw, named in every row.
-            #expect(["avx512-vnni", "avx2", "reference"].contains(row["kernels"]?.stringValue ?? ""))
+            #expect(["avx512-vnni", "avx-vnni", "avx2", "reference"].contains(row["kernels"]?.stringValue ?? ""))
             #expect(row["cpu_features"]?.stringValue != nil)
         }
         let text = try Self.run(["bench", dir + "/b.hkw", "-p", "8", "-n", "0", "-t", "1", "-r", "1"])

@@ -69,10 +69,13 @@ enum {
     CK_CPU_AVX512BW = 1u << 4,
     CK_CPU_AVX512VL = 1u << 5,
     CK_CPU_AVX512VNNI = 1u << 6,
+    /// AVX-VNNI: the VEX-encoded 256-bit vpdpbusd (`avx_vnni` in /proc/cpuinfo).
+    CK_CPU_AVXVNNI = 1u << 7,
 };
 /// The features the kernels dispatch on: those detected, or none when the environment has
 /// HASSKIT_KERNELS=reference (read once), so that every kernel takes its portable path, or
-/// those without AVX-512 under HASSKIT_KERNELS=avx2 (to benchmark the two paths side by side).
+/// those without AVX-512 and AVX-VNNI under HASSKIT_KERNELS=avx2 (to benchmark the paths side
+/// by side).
 unsigned ck_cpu_features(void);
 /// The features the running CPU has, whatever HASSKIT_KERNELS says (for reports).
 unsigned ck_cpu_features_detected(void);
@@ -216,8 +219,11 @@ int ck_matmul_rows_q8act(int type, const void *w, size_t cols, size_t row_begin,
 int ck_q8act_supports(int type, size_t cols);
 
 /// The implementations of the 8-bit-activation products: the readable reference, AVX2 (with FMA
-/// and F16C), and AVX-512 with VNNI (F, BW, VL, VNNI; the row-interleaved types and Q6_K).
-enum { CK_PATH_REFERENCE = 1, CK_PATH_AVX2 = 2, CK_PATH_AVX512_VNNI = 3 };
+/// and F16C), AVX-512 with VNNI (F, BW, VL, VNNI; the row-interleaved types and Q6_K), and
+/// AVX-VNNI (256-bit VNNI without AVX-512; the row-interleaved types). CK_PATH_AVX_VNNI_EVEX is the
+/// AVX-VNNI kernels' source compiled for AVX512-VL + VNNI: never dispatched, it is there so that
+/// tests on an AVX-512 CPU check the AVX-VNNI kernels' arithmetic.
+enum { CK_PATH_REFERENCE = 1, CK_PATH_AVX2 = 2, CK_PATH_AVX512_VNNI = 3, CK_PATH_AVX_VNNI = 4, CK_PATH_AVX_VNNI_EVEX = 5 };
 
 /// The path ck_matmul_rows_q8act takes for `type` in this process: the fastest this CPU has
 /// for it, or the reference under HASSKIT_KERNELS=reference.
