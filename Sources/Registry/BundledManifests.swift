@@ -55,7 +55,7 @@ enum BundledManifests {
                   "depth": 2,
                   "total_tokens": 4
                 },
-                "note": "depth counts draft levels minus one (HASS/EAGLE convention): depth 5 is 6 draft levels. cpu: a chain of 3 draft tokens (4 nodes with the root). With a head that is always right it gains 1.77x on a 0.75 B Q8_0 model and 1.45x on a 1.1 B one on this CPU engine (README, 'Speculation's ceiling', measured 2026-12-04 on an AVX-512 EPYC, two threads); longer chains gain a little more there (up to 1.87x and 1.53x) and trees with top-k 2 up to 1.54x, but a trained head's acceptance falls with depth, and at an assumed 80 % per level the 4-node chain is the fastest of them"
+                "note": "depth counts draft levels minus one (HASS/EAGLE convention): depth 5 is 6 draft levels. cpu: a chain of 3 draft tokens (4 nodes with the root). With a head that is always right it gains 1.62x on a 0.75 B Q8_0 model and 1.74x (Q8_0) and 1.85x (Q4_0) on a 1.1 B one on this CPU engine (README, 'Speculation's ceiling', measured 2026-12-04 on an AVX-512 EPYC, two threads; the figures move with the host's memory bandwidth); longer chains gain as much or more there (up to 1.64x, 2.34x and 1.97x) and trees with top-k 2 up to 1.84x, but a trained head's acceptance falls with depth, and at an assumed 80 % per level the 4-node chain is the fastest of them or ties"
               },
               "published": {
                 "temperature_0": {
@@ -122,7 +122,7 @@ enum BundledManifests {
                   "depth": 2,
                   "total_tokens": 4
                 },
-                "note": "depth counts draft levels minus one (HASS/EAGLE convention): depth 5 is 6 draft levels. cpu: a chain of 3 draft tokens (4 nodes with the root). With a head that is always right it gains 1.77x on a 0.75 B Q8_0 model and 1.45x on a 1.1 B one on this CPU engine (README, 'Speculation's ceiling', measured 2026-12-04 on an AVX-512 EPYC, two threads); longer chains gain a little more there (up to 1.87x and 1.53x) and trees with top-k 2 up to 1.54x, but a trained head's acceptance falls with depth, and at an assumed 80 % per level the 4-node chain is the fastest of them"
+                "note": "depth counts draft levels minus one (HASS/EAGLE convention): depth 5 is 6 draft levels. cpu: a chain of 3 draft tokens (4 nodes with the root). With a head that is always right it gains 1.62x on a 0.75 B Q8_0 model and 1.74x (Q8_0) and 1.85x (Q4_0) on a 1.1 B one on this CPU engine (README, 'Speculation's ceiling', measured 2026-12-04 on an AVX-512 EPYC, two threads; the figures move with the host's memory bandwidth); longer chains gain as much or more there (up to 1.64x, 2.34x and 1.97x) and trees with top-k 2 up to 1.84x, but a trained head's acceptance falls with depth, and at an assumed 80 % per level the 4-node chain is the fastest of them or ties"
               },
               "published": {
                 "temperature_0": {
@@ -249,7 +249,7 @@ enum BundledManifests {
                   "depth": 2,
                   "total_tokens": 4
                 },
-                "note": "depth counts draft levels minus one (HASS/EAGLE convention): depth 5 is 6 draft levels. cpu: a chain of 3 draft tokens (4 nodes with the root). With a head that is always right it gains 1.77x on a 0.75 B Q8_0 model and 1.45x on a 1.1 B one on this CPU engine (README, 'Speculation's ceiling', measured 2026-12-04 on an AVX-512 EPYC, two threads); longer chains gain a little more there (up to 1.87x and 1.53x) and trees with top-k 2 up to 1.54x, but a trained head's acceptance falls with depth, and at an assumed 80 % per level the 4-node chain is the fastest of them"
+                "note": "depth counts draft levels minus one (HASS/EAGLE convention): depth 5 is 6 draft levels. cpu: a chain of 3 draft tokens (4 nodes with the root). With a head that is always right it gains 1.62x on a 0.75 B Q8_0 model and 1.74x (Q8_0) and 1.85x (Q4_0) on a 1.1 B one on this CPU engine (README, 'Speculation's ceiling', measured 2026-12-04 on an AVX-512 EPYC, two threads; the figures move with the host's memory bandwidth); longer chains gain as much or more there (up to 1.64x, 2.34x and 1.97x) and trees with top-k 2 up to 1.84x, but a trained head's acceptance falls with depth, and at an assumed 80 % per level the 4-node chain is the fastest of them or ties"
               },
               "published": {
                 "temperature_0": {
@@ -312,7 +312,7 @@ enum BundledManifests {
                   "depth": 2,
                   "total_tokens": 4
                 },
-                "note": "depth counts draft levels minus one (HASS/EAGLE convention): depth 5 is 6 draft levels. cpu: a chain of 3 draft tokens (4 nodes with the root). With a head that is always right it gains 1.77x on a 0.75 B Q8_0 model and 1.45x on a 1.1 B one on this CPU engine (README, 'Speculation's ceiling', measured 2026-12-04 on an AVX-512 EPYC, two threads); longer chains gain a little more there (up to 1.87x and 1.53x) and trees with top-k 2 up to 1.54x, but a trained head's acceptance falls with depth, and at an assumed 80 % per level the 4-node chain is the fastest of them"
+                "note": "depth counts draft levels minus one (HASS/EAGLE convention): depth 5 is 6 draft levels. cpu: a chain of 3 draft tokens (4 nodes with the root). With a head that is always right it gains 1.62x on a 0.75 B Q8_0 model and 1.74x (Q8_0) and 1.85x (Q4_0) on a 1.1 B one on this CPU engine (README, 'Speculation's ceiling', measured 2026-12-04 on an AVX-512 EPYC, two threads; the figures move with the host's memory bandwidth); longer chains gain as much or more there (up to 1.64x, 2.34x and 1.97x) and trees with top-k 2 up to 1.84x, but a trained head's acceptance falls with depth, and at an assumed 80 % per level the 4-node chain is the fastest of them or ties"
               },
               "published": {
                 "temperature_0": {
@@ -375,7 +375,7 @@ enum BundledManifests {
                   "depth": 2,
                   "total_tokens": 4
                 },
-                "note": "depth counts draft levels minus one (HASS/EAGLE convention): depth 5 is 6 draft levels. cpu: a chain of 3 draft tokens (4 nodes with the root). With a head that is always right it gains 1.77x on a 0.75 B Q8_0 model and 1.45x on a 1.1 B one on this CPU engine (README, 'Speculation's ceiling', measured 2026-12-04 on an AVX-512 EPYC, two threads); longer chains gain a little more there (up to 1.87x and 1.53x) and trees with top-k 2 up to 1.54x, but a trained head's acceptance falls with depth, and at an assumed 80 % per level the 4-node chain is the fastest of them"
+                "note": "depth counts draft levels minus one (HASS/EAGLE convention): depth 5 is 6 draft levels. cpu: a chain of 3 draft tokens (4 nodes with the root). With a head that is always right it gains 1.62x on a 0.75 B Q8_0 model and 1.74x (Q8_0) and 1.85x (Q4_0) on a 1.1 B one on this CPU engine (README, 'Speculation's ceiling', measured 2026-12-04 on an AVX-512 EPYC, two threads; the figures move with the host's memory bandwidth); longer chains gain as much or more there (up to 1.64x, 2.34x and 1.97x) and trees with top-k 2 up to 1.84x, but a trained head's acceptance falls with depth, and at an assumed 80 % per level the 4-node chain is the fastest of them or ties"
               },
               "published": {
                 "temperature_0": {
@@ -442,7 +442,7 @@ enum BundledManifests {
                   "depth": 2,
                   "total_tokens": 4
                 },
-                "note": "depth counts draft levels minus one (HASS/EAGLE convention): depth 5 is 6 draft levels. cpu: a chain of 3 draft tokens (4 nodes with the root). With a head that is always right it gains 1.77x on a 0.75 B Q8_0 model and 1.45x on a 1.1 B one on this CPU engine (README, 'Speculation's ceiling', measured 2026-12-04 on an AVX-512 EPYC, two threads); longer chains gain a little more there (up to 1.87x and 1.53x) and trees with top-k 2 up to 1.54x, but a trained head's acceptance falls with depth, and at an assumed 80 % per level the 4-node chain is the fastest of them"
+                "note": "depth counts draft levels minus one (HASS/EAGLE convention): depth 5 is 6 draft levels. cpu: a chain of 3 draft tokens (4 nodes with the root). With a head that is always right it gains 1.62x on a 0.75 B Q8_0 model and 1.74x (Q8_0) and 1.85x (Q4_0) on a 1.1 B one on this CPU engine (README, 'Speculation's ceiling', measured 2026-12-04 on an AVX-512 EPYC, two threads; the figures move with the host's memory bandwidth); longer chains gain as much or more there (up to 1.64x, 2.34x and 1.97x) and trees with top-k 2 up to 1.84x, but a trained head's acceptance falls with depth, and at an assumed 80 % per level the 4-node chain is the fastest of them or ties"
               },
               "published": {
                 "temperature_0": {
