@@ -39,8 +39,16 @@ struct DecoderBlock {
         func product(_ w: WeightMatrix, _ input: [Float]) -> [Float] {
             products == .single ? w.apply(input, threads: threads) : w.applyBatch(input, n: n, threads: threads)
         }
+        // Matrices that read the same input: one quantization and one job where all of them take
+        // 8-bit activations on this path (the same kernels, so the same bits), else one by one.
+        func sharedInput(_ ws: [WeightMatrix], _ input: [Float]) -> [[Float]] {
+            let int8 = ws.allSatisfy { products == .single ? $0.takesInt8Activations : $0.batchTakesInt8(n) }
+            guard int8, ws.allSatisfy({ $0.cols == ws[0].cols }) else { return ws.map { product($0, input) } }
+            return WeightMatrix.applyInt8(ws, input, n: n, threads: threads)
+        }
         let h = attnNorm.map { math.rmsNormRows(x, $0, n: n) } ?? x
-        var qs = product(q, h), ks = product(k, h), vs = product(v, h)
+        let qkv = sharedInput([q, k, v], h)
+        var qs = qkv[0], ks = qkv[1], vs = qkv[2]
         let qWidth = c.heads * c.headDim, kvWidth = c.kvHeads * c.headDim
         for i in 0..<n {
             if let b = qBias { for j in 0..<qWidth { qs[i * qWidth + j] += b[j] } }
@@ -61,7 +69,8 @@ struct DecoderBlock {
         let a = product(o, attended)
         for i in x.indices { x[i] += a[i] }
         let normed = math.rmsNormRows(x, ffnNorm, n: n)
-        let g = product(gate, normed), u = product(up, normed)
+        let gateUp = sharedInput([gate, up], normed)
+        let g = gateUp[0], u = gateUp[1]
         var act = [Float](repeating: 0, count: g.count)
         for i in g.indices { act[i] = g[i] / (1 + exp(-g[i])) * u[i] }
         let d = product(down, act)

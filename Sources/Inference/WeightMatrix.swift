@@ -227,6 +227,58 @@ public struct WeightMatrix: Sendable {
         return y
     }
 
+    /// The products of several matrices of `cols` columns with the same n inputs (a layer's q, k
+    /// and v; gate and up), 8-bit activations: the input is quantized once and the workers take
+    /// every matrix's parts from one job, so they meet at one barrier instead of one per matrix.
+    /// Each result has exactly the bits `applyInt8` gives that matrix alone (a row's product does
+    /// not depend on how the rows are split).
+    static func applyInt8(_ ms: [WeightMatrix], _ x: [Float], n: Int, threads: Int) -> [[Float]] {
+        guard let first = ms.first else { return [] }
+        precondition(
+            ms.allSatisfy { $0.cols == first.cols } && x.count == n * first.cols,
+            "inputs of \(x.count) values, expected \(n) × \(first.cols)")
+        let xq = first.quantizeActivations(x, n: n)
+        let cols = first.cols, inputBytes = Kernels.q8ActivationBytes(cols: cols), tile = int8InputTile
+        let parts = ms.map { max(1, min(threads, $0.rows / 16)) }
+        let tasks = ms.indices.flatMap { m in (0..<parts[m]).map { (matrix: m, part: $0) } }
+        return withOutputs(ms.map { n * $0.rows }[...], []) { outputs in
+            xq.withUnsafeBytes { q in
+                let input = SendableRaw(q.baseAddress!)
+                let outs = outputs.map(SendablePointer.init)
+                WorkerPool.shared(threads: threads).run(tasks.count) { t in
+                    let (m, p) = tasks[t], w = ms[m]
+                    let begin = w.partStart(p, of: parts[m]), end = w.partStart(p + 1, of: parts[m])
+                    w.data.withUnsafeBytes { raw in
+                        for t0 in stride(from: 0, to: n, by: tile) {
+                            _ = Kernels.matmulQ8(
+                                w.type, raw.baseAddress!, cols: cols, rows: begin..<end,
+                                xq: input.pointer + t0 * inputBytes, n: min(tile, n - t0),
+                                y: outs[m].pointer + t0 * w.rows, ldy: w.rows)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Zeroed arrays of `counts` floats, filled by `body` through their pointers.
+    private static func withOutputs(
+        _ counts: ArraySlice<Int>, _ pointers: [UnsafeMutablePointer<Float>],
+        _ body: ([UnsafeMutablePointer<Float>]) -> Void
+    ) -> [[Float]] {
+        guard let count = counts.first else {
+            body(pointers)
+            return []
+        }
+        var rest: [[Float]] = []
+        let array = [Float](unsafeUninitializedCapacity: max(count, 1)) { buffer, initialized in
+            buffer.initialize(repeating: 0)
+            rest = withOutputs(counts.dropFirst(), pointers + [buffer.baseAddress!], body)
+            initialized = count
+        }
+        return [array] + rest
+    }
+
     /// y = W·x, rows split across `threads`.
     func apply(_ x: [Float], threads: Int) -> [Float] {
         precondition(x.count == cols, "\(name): input of \(x.count), expected \(cols)")

@@ -1,5 +1,6 @@
+import Foundation
 import Conversion
-import Inference
+@testable import Inference
 import Testing
 import TestSupport
 import WeightFormat
@@ -24,5 +25,29 @@ import WeightFormat
         var stepped: [Float] = []
         for t in prompt { stepped = model.step(token: t, cache: cache, position: nil, visible: nil).logits }
         #expect(!batched.isEmpty && batched.map(\.bitPattern) == stepped.map(\.bitPattern))
+    }
+
+    /// A layer's q, k and v (and gate and up) read one input: one quantization and one job for
+    /// all of them, each result bit for bit what the matrix gives alone, one input or several,
+    /// with mixed types (Q4_K_M's Q6_K v beside Q4_K q and k) and rows split over the workers.
+    @Test(arguments: [ConversionType.q8_0, .q4_k_m])
+    func matricesSharingAnInputGiveTheirOwnBits(_ type: ConversionType) throws {
+        let out = Fixtures.temporaryDirectory() + "/base.hkw"
+        _ = try Converter.convert(source: Fixtures.path("demo-pair/base"), out: out, options: .init(type: type))
+        let model = try LlamaModel(path: out, threads: 2)
+        let cols = model.config.hidden
+        for layer in model.layers.prefix(2) {
+            for n in [1, 3, 9] {
+                let x = (0..<(n * cols)).map { Float(sin(Double($0) * 0.37)) }
+                for group in [[layer.q, layer.k, layer.v], [layer.gate, layer.up]] {
+                    let together = WeightMatrix.applyInt8(group, x, n: n, threads: 2)
+                    for (w, y) in zip(group, together) {
+                        let alone = w.applyInt8(x, n: n, threads: 2)
+                        let same = y.map(\.bitPattern) == alone.map(\.bitPattern)
+                        #expect(same, "\(w.name) (\(w.type)), n = \(n): not the bits it gives alone")
+                    }
+                }
+            }
+        }
     }
 }
