@@ -29,9 +29,11 @@ struct BenchModel: ParsableCommand {
             steps; each test runs --repetitions times per thread count and reports mean ± standard \
             deviation. Next to each, the bound measured in the same run: for decoding, the weight bytes \
             a step reads ÷ the rate these threads stream those same mapped bytes with no arithmetic (the \
-            memory-bandwidth bound); for prefill, the model's multiply-adds per token ÷ the rate \
-            `cblas_sgemm` reaches on the model's largest shape split the same way (the arithmetic \
-            bound). `hasskit bench MODEL.hkw` runs this command.
+            memory-bandwidth bound); for prefill, the model's multiply-adds per token ÷ the rate these \
+            threads retire them at (the arithmetic bound): through the 8-bit kernels' product \
+            instruction (vpdpbusd, or maddubs and madd) where the products take 8-bit activations, else \
+            through `cblas_sgemm` on the model's largest shape split the same way. `hasskit bench \
+            MODEL.hkw` runs this command.
             """
     )
 
@@ -78,6 +80,10 @@ struct BenchModel: ParsableCommand {
         let flopsPerToken = EngineBench.flopsPerToken(m)
         let params = EngineBench.parameters(m)
         let type = EngineBench.mainType(m)
+        // Prefill's arithmetic roof: the 8-bit kernels' instruction where the products take 8-bit
+        // activations, else cblas_sgemm.
+        let mainType = QuantType(rawValue: type) ?? .f32
+        let int8 = m.decodeMatrices.contains { $0.type == mainType && $0.takesInt8Activations }
         let name = URL(fileURLWithPath: model).lastPathComponent
         var rows: [JSONValue] = []
         // The path the model's main storage type takes, and the extensions the kernels see.
@@ -99,7 +105,11 @@ struct BenchModel: ParsableCommand {
                 let sd = (samples.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(max(1, samples.count - 1)))
                     .squareRoot()
                 let boundKind: String, bound: Double, rate: Double
-                if test == "pp" {
+                if test == "pp", int8, let macs = MachineProbe.int8MultiplyAddRate(for: mainType, threads: t) {
+                    rate = macs
+                    bound = macs / (flopsPerToken / 2)
+                    boundKind = "int8"
+                } else if test == "pp" {
                     rate = MachineProbe.sgemmFLOPS(m: n, n: m.config.intermediate, k: m.config.hidden, threads: t)
                     bound = rate / flopsPerToken
                     boundKind = "sgemm"
@@ -117,14 +127,21 @@ struct BenchModel: ParsableCommand {
                         ("stddev", .double(Check.rounded(sd, 2))),
                         ("samples", .array(samples.map { .double(Check.rounded($0, 2)) })),
                         ("bound", .string(boundKind)), ("bound_tokens_per_second", .double(Check.rounded(bound, 2))),
-                        (boundKind == "memory" ? "read_bytes_per_second" : "sgemm_flops", .double(rate.rounded())),
+                        (
+                            boundKind == "memory"
+                                ? "read_bytes_per_second"
+                                : boundKind == "int8" ? "int8_multiply_adds_per_second" : "sgemm_flops",
+                            .double(rate.rounded())
+                        ),
                         ("fraction_of_bound", .double(Check.rounded(mean / bound, 3))),
                         ("kernels", .string(path)), ("cpu_features", .string(features)),
                     ]))
                 let boundText =
                     boundKind == "memory"
                     ? String(format: "%.1f (%.1f GB/s)", bound, rate / 1e9)
-                    : String(format: "%.1f (%.0f GFLOP/s)", bound, rate / 1e9)
+                    : boundKind == "int8"
+                        ? String(format: "%.1f (%.0f G int8 MAC/s)", bound, rate / 1e9)
+                        : String(format: "%.1f (%.0f GFLOP/s)", bound, rate / 1e9)
                 lines.append(
                     "\(name.padding(26)) \(formatBytes(UInt64(bytesPerToken)).padding(14)) \((params >= 1_000_000_000 ? String(format: "%.2f B", Double(params) / 1e9) : String(format: "%.1f M", Double(params) / 1e6)).padding(8)) \(type.padding(6)) \(String(t).padding(8)) \("\(test)\(n)".padding(10)) \(String(format: "%.2f ± %.2f", mean, sd).padding(15)) \(boundText.padding(24)) \(String(format: "%.2f", mean / bound))"
                 )

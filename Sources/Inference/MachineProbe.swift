@@ -10,8 +10,9 @@ import Quantization
 /// - Decode reads every weight matrix once per token, so it can go no faster than those bytes ÷
 ///   the rate this machine streams them (`streamRate`, the same mapped bytes, the same threads,
 ///   no arithmetic).
-/// - Prefill is matrix-matrix work, bounded by `cblas_sgemm`'s arithmetic rate on the model's own
-///   shapes (`sgemmFLOPS`, split across threads the way the engine splits it).
+/// - Prefill is matrix-matrix work, bounded by arithmetic: the rate of the 8-bit kernels' product
+///   instruction (`int8MultiplyAddRate`) where the model's products take 8-bit activations, else
+///   `cblas_sgemm`'s on the model's own shapes (`sgemmFLOPS`, split the way the engine splits it).
 public enum MachineProbe {
     /// Bytes per second at which `threads` threads stream `matrices` from their mapping (each
     /// thread reads its share of every matrix; no arithmetic), the best of three patterns: one
@@ -81,8 +82,39 @@ public enum MachineProbe {
         return best
     }
 
+    /// Int8 multiply-adds per second that `threads` threads retire together through the product
+    /// instruction of the 8-bit kernels' `path` for `type` (each thread timed at once, the rates
+    /// summed): the arithmetic roof of a prefill or a verified tree that runs those kernels. Nil
+    /// where the products of `type` take no 8-bit path with such an instruction (the reference).
+    public static func int8MultiplyAddRate(for type: QuantType, threads: Int) -> Double? {
+        guard Kernels.int8PeakRate(for: type, seconds: 0.001) != nil else { return nil }
+        let rates = SinkRates(count: threads)
+        WorkerPool.shared(threads: threads).run(threads) { t in
+            rates.set(t, Kernels.int8PeakRate(for: type, seconds: 0.1) ?? 0)
+        }
+        let total = rates.total
+        return total > 0 ? total : nil
+    }
+
     static func seconds(since start: DispatchTime) -> Double {
         Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+    }
+}
+
+/// Each worker's measured rate.
+private final class SinkRates: @unchecked Sendable {
+    private let lock = NSLock()
+    private var values: [Double]
+    init(count: Int) { values = Array(repeating: 0, count: count) }
+    func set(_ i: Int, _ v: Double) {
+        lock.lock()
+        values[i] = v
+        lock.unlock()
+    }
+    var total: Double {
+        lock.lock()
+        defer { lock.unlock() }
+        return values.reduce(0, +)
     }
 }
 

@@ -174,7 +174,7 @@ public struct WeightMatrix: Sendable {
 
     /// Q8_0, Q4_0, Q4_K and Q6_K matrices multiply 8-bit activations (llama.cpp's scheme) unless
     /// the model was opened with `Activations.f32`.
-    var takesInt8Activations: Bool {
+    public var takesInt8Activations: Bool {
         int8Activations && Kernels.takesQ8Activations(type, cols: cols)
     }
 

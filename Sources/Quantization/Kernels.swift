@@ -177,6 +177,15 @@ extension Kernels {
         }
     }
 
+    /// Int8 multiply-adds per second the calling thread retires through the product instruction
+    /// of the path `type`'s 8-bit products take (timed over about `seconds`); nil where that path
+    /// has none (the reference, or a type without 8-bit products).
+    public static func int8PeakRate(for type: QuantType, seconds: Double) -> Double? {
+        guard let k = type.kernelType else { return nil }
+        let rate = ck_q8act_peak_rate(ck_q8act_path(k), seconds)
+        return rate > 0 ? rate : nil
+    }
+
     /// The instruction-set extensions the kernels dispatch on in this process, by their
     /// /proc/cpuinfo names (none under HASSKIT_KERNELS=reference).
     public static var cpuFeatures: [String] {
