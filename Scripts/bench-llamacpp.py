@@ -9,8 +9,9 @@ script writes the same weights twice: a `.hkw` through `hasskit convert`, and a 
 `gguf` package (F16 matrices, F32 norms, the same tensor names llama.cpp's converter writes),
 quantized by llama.cpp's own `llama_model_quantize` (Q8_0, Q4_0, Q4_K_S for q4_k). Then, alternating
 per round, it times llama.cpp (through llama-cpp-python: one `eval` of 128 tokens for pp128, 64
-single-token `eval`s for tg64) and `hasskit bench` (the same tests), and prints medians and the
-hasskit / llama.cpp ratio. The speed of random weights equals that of trained ones: every weight is
+single-token `eval`s for tg64) and `hasskit bench` (the same tests), and prints medians, the
+hasskit / llama.cpp ratio, and both against the bound `hasskit bench` measured in the same round
+(decode: the memory bound; prefill: the int8 multiply-add roof of the kernels' instruction). The speed of random weights equals that of trained ones: every weight is
 read and multiplied the same way. The GGUF's vocabulary is a placeholder (no text is decoded).
 """
 import argparse
@@ -113,7 +114,9 @@ def hasskit_bench(hasskit, path, threads, pps=(128,)):
                          capture_output=True, text=True, check=True).stdout
     rows = {r["test"]: r for r in json.loads(out)}
     rates = {k: r["tokens_per_second"] for k, r in rows.items()}
-    return rates, rows["tg64"]["bound_tokens_per_second"]
+    # Each test's bound from the same run: memory for tg, the int8 multiply-add roof for pp.
+    bounds = {k: (r["bound"], r["bound_tokens_per_second"]) for k, r in rows.items()}
+    return rates, bounds
 
 
 def main():
@@ -132,7 +135,7 @@ def main():
         write_gguf(args.model_dir, f16)
     ftypes = {"q8_0": 7, "q4_0": 2, "q4_k": 14, "q4_k_m": 15}
     pps = tuple(int(p) for p in args.pp.split(","))
-    print("type   threads  test   llama.cpp t/s  hasskit t/s  hasskit/llama.cpp  hasskit of memory bound")
+    print("type   threads  test   llama.cpp t/s  hasskit t/s  hasskit/llama.cpp  bound (kind)   llama.cpp of bound  hasskit of bound")
     for typ in args.types.split(","):
         gg = os.path.join(work, f"model-{typ}.gguf")
         hk = os.path.join(work, f"model-{typ}.hkw")
@@ -149,8 +152,9 @@ def main():
             m = statistics.median
             for test in [f"pp{p}" for p in pps] + ["tg64"]:
                 a = [r[test] for r in lc]; c = [r[test] for r in hs]
-                bound = f"  {m(c) / m(bounds):.2f}" if test == "tg64" else ""
-                print(f"{typ:6} {threads:7}  {test:6} {m(a):13.1f}  {m(c):11.1f}  {m(y / x for x, y in zip(a, c)):17.2f}{bound}")
+                kind = bounds[0][test][0]; b = m(x[test][1] for x in bounds)
+                print(f"{typ:6} {threads:7}  {test:6} {m(a):13.1f}  {m(c):11.1f}  {m(y / x for x, y in zip(a, c)):17.2f}"
+                      f"  {b:7.1f} ({kind:6})  {m(a) / b:18.2f}  {m(c) / b:16.2f}")
             sys.stdout.flush()
 
 
