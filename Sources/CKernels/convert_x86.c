@@ -96,8 +96,8 @@ unsigned ck_cpu_features(void) {
     unsigned m = __atomic_load_n(&mask, __ATOMIC_RELAXED);
     if (m == 0) {
         const char *k = getenv("HASSKIT_KERNELS");
-        const unsigned avx512 = CK_CPU_AVX512F | CK_CPU_AVX512BW | CK_CPU_AVX512VL | CK_CPU_AVX512VNNI | CK_CPU_AVXVNNI;
-        m = k == NULL ? ~0u : strcmp(k, "reference") == 0 ? 1u << 31 : strcmp(k, "avx2") == 0 ? ~avx512 : ~0u;
+        const unsigned beyond_avx2 = CK_CPU_AVX512F | CK_CPU_AVX512BW | CK_CPU_AVX512VL | CK_CPU_AVX512VNNI | CK_CPU_AVXVNNI;
+        m = k == NULL ? ~0u : strcmp(k, "reference") == 0 ? 1u << 31 : strcmp(k, "avx2") == 0 ? ~beyond_avx2 : ~0u;
         __atomic_store_n(&mask, m, __ATOMIC_RELAXED);
     }
     return ck_cpu_features_detected() & m;

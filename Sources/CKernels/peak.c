@@ -58,24 +58,15 @@ __attribute__((target("avx2"))) static int run_avx2(long rounds) {
     return s;
 }
 
-double ck_q8act_peak_rate(int path, double seconds) {
+double ck_q8act_peak_rate(int type, double seconds) {
     int (*run)(long);
     double per_round;  // multiply-adds per round
-    const unsigned f = ck_cpu_features();
-    switch (path) {
-    case CK_PATH_AVX512_VNNI:
-        if ((f & (CK_CPU_AVX512F | CK_CPU_AVX512BW | CK_CPU_AVX512VNNI)) != (CK_CPU_AVX512F | CK_CPU_AVX512BW | CK_CPU_AVX512VNNI))
-            return 0;
-        run = run_avx512_vnni, per_round = 12 * 64;
-        break;
-    case CK_PATH_AVX_VNNI:
-        if (!(f & CK_CPU_AVXVNNI)) return 0;
-        run = run_avx_vnni, per_round = 12 * 32;
-        break;
-    case CK_PATH_AVX2:
-        if (!(f & CK_CPU_AVX2)) return 0;
-        run = run_avx2, per_round = 12 * 32;
-        break;
+    if (!ck_q8act_supports(type, 256)) return 0;  // no 8-bit products (256 columns suit every type)
+    // The path the products of `type` take: the CPU has its instructions by construction.
+    switch (ck_q8act_path(type)) {
+    case CK_PATH_AVX512_VNNI: run = run_avx512_vnni, per_round = 12 * 64; break;
+    case CK_PATH_AVX_VNNI: run = run_avx_vnni, per_round = 12 * 32; break;
+    case CK_PATH_AVX2: run = run_avx2, per_round = 12 * 32; break;
     default: return 0;
     }
     // Rounds double until one timing covers `seconds`; the rate of the last.
@@ -87,8 +78,8 @@ double ck_q8act_peak_rate(int path, double seconds) {
     }
 }
 #else
-double ck_q8act_peak_rate(int path, double seconds) {
-    (void)path, (void)seconds;
+double ck_q8act_peak_rate(int type, double seconds) {
+    (void)type, (void)seconds;
     return 0;
 }
 #endif

@@ -27,7 +27,7 @@ public enum MachineProbe {
         guard total > 0 else { return 0 }
         let passes = max(1, (minimumBytes + total - 1) / total)
         var best = 0.0
-        let sink = SinkCounter()
+        let sink = LockedSum<UInt64>(0) { $0 &+ $1 }
         for streams in [1, 2, 4] {
             for _ in 0..<rounds {
                 let start = DispatchTime.now()
@@ -87,13 +87,11 @@ public enum MachineProbe {
     /// summed): the arithmetic roof of a prefill or a verified tree that runs those kernels. Nil
     /// where the products of `type` take no 8-bit path with such an instruction (the reference).
     public static func int8MultiplyAddRate(for type: QuantType, threads: Int) -> Double? {
-        guard Kernels.int8PeakRate(for: type, seconds: 0.001) != nil else { return nil }
-        let rates = SinkRates(count: threads)
-        WorkerPool.shared(threads: threads).run(threads) { t in
-            rates.set(t, Kernels.int8PeakRate(for: type, seconds: 0.1) ?? 0)
+        let total = LockedSum(0.0, +)
+        WorkerPool.shared(threads: threads).run(threads) { _ in
+            total.add(Kernels.int8PeakRate(for: type, seconds: 0.1) ?? 0)
         }
-        let total = rates.total
-        return total > 0 ? total : nil
+        return total.value > 0 ? total.value : nil
     }
 
     static func seconds(since start: DispatchTime) -> Double {
@@ -101,30 +99,27 @@ public enum MachineProbe {
     }
 }
 
-/// Each worker's measured rate.
-private final class SinkRates: @unchecked Sendable {
+/// A total that worker threads add to: the benchmark reads' checksums (kept observable so the
+/// compiler cannot drop the reads) and the threads' measured rates.
+private final class LockedSum<Value>: @unchecked Sendable {
     private let lock = NSLock()
-    private var values: [Double]
-    init(count: Int) { values = Array(repeating: 0, count: count) }
-    func set(_ i: Int, _ v: Double) {
+    private var total: Value
+    private let combine: (Value, Value) -> Value
+
+    init(_ initial: Value, _ combine: @escaping (Value, Value) -> Value) {
+        total = initial
+        self.combine = combine
+    }
+
+    func add(_ x: Value) {
         lock.lock()
-        values[i] = v
+        total = combine(total, x)
         lock.unlock()
     }
-    var total: Double {
+
+    var value: Value {
         lock.lock()
         defer { lock.unlock() }
-        return values.reduce(0, +)
-    }
-}
-
-/// Keeps benchmark reads observable so the compiler cannot drop them.
-private final class SinkCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: UInt64 = 0
-    func add(_ x: UInt64) {
-        lock.lock()
-        value &+= x
-        lock.unlock()
+        return total
     }
 }

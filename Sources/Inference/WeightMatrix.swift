@@ -201,30 +201,7 @@ public struct WeightMatrix: Sendable {
     /// Y = X·Wᵀ over 8-bit activations for the n inputs of `x`, rows split across `threads`; each
     /// input's result is bit-identical to what it gives alone.
     func applyInt8(_ x: [Float], n: Int, threads: Int) -> [Float] {
-        let xq = quantizeActivations(x, n: n)
-        var y = [Float](repeating: 0, count: n * rows)
-        let parts = max(1, min(threads, rows / 16))
-        data.withUnsafeBytes { raw in
-            xq.withUnsafeBytes { q in
-                y.withUnsafeMutableBufferPointer { yp in
-                    let out = SendablePointer(yp.baseAddress!)
-                    let input = SendableRaw(q.baseAddress!)
-                    let base = SendableRaw(raw.baseAddress!)
-                    let type = self.type, cols = self.cols, rows = self.rows,
-                        inputBytes = Kernels.q8ActivationBytes(cols: cols),
-                        tile = Self.int8InputTile
-                    WorkerPool.shared(threads: threads).run(parts) { p in
-                        let begin = partStart(p, of: parts), end = partStart(p + 1, of: parts)
-                        for t0 in stride(from: 0, to: n, by: tile) {
-                            _ = Kernels.matmulQ8(
-                                type, base.pointer, cols: cols, rows: begin..<end, xq: input.pointer + t0 * inputBytes,
-                                n: min(tile, n - t0), y: out.pointer + t0 * rows, ldy: rows)
-                        }
-                    }
-                }
-            }
-        }
-        return y
+        Self.applyInt8([self], x, n: n, threads: threads)[0]
     }
 
     /// The products of several matrices of `cols` columns with the same n inputs (a layer's q, k

@@ -182,7 +182,7 @@ extension Kernels {
     /// has none (the reference, or a type without 8-bit products).
     public static func int8PeakRate(for type: QuantType, seconds: Double) -> Double? {
         guard let k = type.kernelType else { return nil }
-        let rate = ck_q8act_peak_rate(ck_q8act_path(k), seconds)
+        let rate = ck_q8act_peak_rate(k, seconds)
         return rate > 0 ? rate : nil
     }
 

@@ -229,12 +229,13 @@ enum { CK_PATH_REFERENCE = 1, CK_PATH_AVX2 = 2, CK_PATH_AVX512_VNNI = 3, CK_PATH
 /// for it, or the reference under HASSKIT_KERNELS=reference.
 int ck_q8act_path(int type);
 
-/// The rate, in int8 multiply-adds per second on the calling thread, of the instruction that
-/// `path` multiplies 8-bit blocks with (AVX-512 VNNI: a 512-bit vpdpbusd, 64 multiply-adds;
-/// AVX-VNNI: a 256-bit one, 32; AVX2: maddubs then madd, 32), twelve independent accumulators so
-/// that neither latency nor memory limits it, timed over about `seconds`: the arithmetic roof of
-/// the 8-bit products (`hasskit bench`'s prefill bound). 0 for a path the CPU lacks or the reference.
-double ck_q8act_peak_rate(int path, double seconds);
+/// The rate, in int8 multiply-adds per second on the calling thread, of the instruction the
+/// path of `type`'s 8-bit products (ck_q8act_path) multiplies blocks with (AVX-512 VNNI: a
+/// 512-bit vpdpbusd, 64 multiply-adds; AVX-VNNI: a 256-bit one, 32; AVX2: maddubs then madd,
+/// 32), twelve independent accumulators so that neither latency nor memory limits it, timed over
+/// about `seconds`: the arithmetic roof of those products (`hasskit bench`'s prefill bound).
+/// 0 for a type without 8-bit products, or on the reference path.
+double ck_q8act_peak_rate(int type, double seconds);
 
 /// ck_matmul_rows_q8act on the named path (tests compare every path a CPU has with the
 /// reference); returns 0, writing nothing, when the CPU or the type lacks that path.
