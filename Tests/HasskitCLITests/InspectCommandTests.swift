@@ -197,6 +197,11 @@ extension InspectCommandTests {
         #expect(spec["output_ids"] == plain["output_ids"])
         #expect(spec["acceptance_length"]?.doubleValue ?? 0 > 3)
         #expect(spec["base_forward_passes"]?.intValue ?? 0 < 24)
+        // Timed as plain decoding is, from the first token; tokens_per_second keeps the prompt pass.
+        let decode = spec["decode_tokens_per_second"]?.doubleValue ?? 0
+        let prefill = spec["prefill_tokens_per_second"]?.doubleValue ?? 0
+        #expect(decode > 0 && prefill > 0 && prefill < 1e7, "the prompt pass was timed: \(prefill) tok/s")
+        #expect((spec["tokens_per_second"]?.doubleValue ?? .infinity) < decode)
     }
 
     /// A prompt plus --max-tokens past the model's trained positions (1024 here) is refused up
