@@ -368,6 +368,7 @@ final class PrefixHasher: @unchecked Sendable {
     private var cancelled = false
     private var result: String?
     private let finished = DispatchSemaphore(value: 0)
+    static let chunk: UInt64 = 16 << 20
 
     init(path: String, size: UInt64, git: Bool, already: [Range<UInt64>]) {
         done = Journal.merge(already)
@@ -385,12 +386,21 @@ final class PrefixHasher: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Stops the thread (a failed or restarted transfer); harmless after `finish`.
+    /// Stops the thread (a failed or restarted transfer) and waits until it has: the file may be
+    /// truncated right after, and a read of its mapping past the new end is a SIGBUS. Harmless
+    /// after `finish`.
     func cancel() {
         condition.lock()
         cancelled = true
         condition.signal()
         condition.unlock()
+        _ = finish()
+    }
+
+    private var isCancelled: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return cancelled
     }
 
     /// Waits for the whole file to be hashed: the digest, or nil when cancelled or unreadable.
@@ -419,8 +429,13 @@ final class PrefixHasher: @unchecked Sendable {
                 }
             }
             condition.unlock()
-            view.slice(start: Int(next), length: Int(end - next))?.forEachChunk(16 << 20) { h.update($0) }
-            next = end
+            // A chunk at a time, so that a cancel waits for one chunk, not for a whole stretch.
+            while next < end {
+                if isCancelled { return nil }
+                let n = min(end - next, PrefixHasher.chunk)
+                view.slice(start: Int(next), length: Int(n))?.forEachChunk(Int(n)) { h.update($0) }
+                next += n
+            }
         }
         return h.finish()
     }

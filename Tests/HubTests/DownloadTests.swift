@@ -209,6 +209,22 @@ import TestSupport
         #expect(s.hub.faultsFired("model.safetensors") >= 1, "no range request was ignored")
     }
 
+    /// When a server ignores ranges, the download truncates its partial file and starts over, while
+    /// the prefix hasher may be reading the file's mapping: a read past the new end is a SIGBUS
+    /// (a CI run died in SHA-256 this way). `cancel()` must return only once the thread has stopped.
+    @Test func cancellingThePrefixHasherStopsItsThreadBeforeReturning() throws {
+        let path = Fixtures.temporaryDirectory("hasskit-prefix") + "/blob.incomplete"
+        let size: UInt64 = 1 << 30  // sparse: hashing it takes far longer than the pause below
+        let file = try RandomAccessFile(path: path)
+        try file.truncate(size)
+        let hasher = PrefixHasher(path: path, size: size, git: false, already: [])
+        hasher.add(0..<size)
+        Thread.sleep(forTimeInterval: 0.05)  // the thread is now inside the mapping
+        hasher.cancel()
+        try file.truncate(0)  // what the restart does next; crashes the process if it still reads
+        #expect(hasher.finish() == nil, "the hash of a cancelled transfer was finished anyway")
+    }
+
     /// A gated repository's listing is public, its files are not: the refusal comes before any
     /// space is reserved, so nothing of the repository is left on the disk (once, a 16 GB gated
     /// base left 16 GB of `*.incomplete` files behind).
