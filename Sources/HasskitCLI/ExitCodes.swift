@@ -162,6 +162,7 @@ extension Hasskit {
     /// and one exit code, in this one place. Commands throw their modules' errors as they are.
     public static func main(_ arguments: [String]? = nil) -> Never {
         let arguments = arguments ?? Array(CommandLine.arguments.dropFirst())
+        ProcessMemory.keepFreedMemoryForReuse()
         var command: any ParsableCommand
         do {
             command = try parseAsRoot(arguments)

@@ -20,6 +20,11 @@ int cplatform_create_registered(const char *path, int flags, int mode, int *slot
 /// Installs the SIGINT/SIGTERM/SIGHUP handler that unlinks registered files and re-raises.
 void cplatform_install_interrupt_cleanup(void);
 
+/// Sets glibc's malloc to serve blocks below `mmap_threshold` bytes from its heap and to give the
+/// heap's free top back to the system only beyond `trim_threshold` bytes (mallopt); returns 1 when
+/// both were set, 0 elsewhere (another C library, or a value glibc refuses).
+int cplatform_keep_freed_memory(size_t mmap_threshold, size_t trim_threshold);
+
 /// A pool of threads that spin briefly between jobs, then sleep (workers.c).
 typedef struct cplatform_pool cplatform_pool;
 typedef void (*cplatform_task)(void *context, size_t index);
