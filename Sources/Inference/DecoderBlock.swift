@@ -50,31 +50,54 @@ struct DecoderBlock {
         let qkv = sharedInput([q, k, v], h)
         var qs = qkv[0], ks = qkv[1], vs = qkv[2]
         let qWidth = c.heads * c.headDim, kvWidth = c.kvHeads * c.headDim
-        for i in 0..<n {
-            if let b = qBias { for j in 0..<qWidth { qs[i * qWidth + j] += b[j] } }
-            if let b = kBias { for j in 0..<kvWidth { ks[i * kvWidth + j] += b[j] } }
-            if let b = vBias { for j in 0..<kvWidth { vs[i * kvWidth + j] += b[j] } }
-            var qi = Array(qs[(i * qWidth)..<((i + 1) * qWidth)])
-            var ki = Array(ks[(i * kvWidth)..<((i + 1) * kvWidth)])
-            math.rope(&qi, heads: c.heads, position: positions[i])
-            math.rope(&ki, heads: c.kvHeads, position: positions[i])
-            qs.replaceSubrange((i * qWidth)..<((i + 1) * qWidth), with: qi)
-            ks.replaceSubrange((i * kvWidth)..<((i + 1) * kvWidth), with: ki)
+        if let b = qBias { Self.addRows(&qs, b, n: n) }
+        if let b = kBias { Self.addRows(&ks, b, n: n) }
+        if let b = vBias { Self.addRows(&vs, b, n: n) }
+        qs.withUnsafeMutableBufferPointer { q in
+            ks.withUnsafeMutableBufferPointer { k in
+                for i in 0..<n {
+                    math.rope(q.baseAddress! + i * qWidth, heads: c.heads, position: positions[i])
+                    math.rope(k.baseAddress! + i * kvWidth, heads: c.kvHeads, position: positions[i])
+                }
+            }
         }
         cache.keys[layer] += ks
         cache.values[layer] += vs
         let attended = math.attention(
             batch: qs, n: n, keys: cache.keys[layer], values: cache.values[layer], visibility: visibility,
             threads: threads)
-        let a = product(o, attended)
-        for i in x.indices { x[i] += a[i] }
+        Self.addRows(&x, product(o, attended), n: 1)
         let normed = math.rmsNormRows(x, ffnNorm, n: n)
         let gateUp = sharedInput([gate, up], normed)
-        let g = gateUp[0], u = gateUp[1]
-        var act = [Float](repeating: 0, count: g.count)
-        for i in g.indices { act[i] = g[i] / (1 + exp(-g[i])) * u[i] }
-        let d = product(down, act)
-        for i in x.indices { x[i] += d[i] }
+        let act = Self.swiGLU(gateUp[0], gateUp[1])
+        Self.addRows(&x, product(down, act), n: 1)
+    }
+
+    /// Adds `b` to each of the n rows of `x` (a bias; or, with n = 1, a residual of x's length).
+    static func addRows(_ x: inout [Float], _ b: [Float], n: Int) {
+        let width = b.count
+        precondition(x.count == n * width, "adding rows of \(width) to \(n) rows of \(x.count / max(n, 1))")
+        x.withUnsafeMutableBufferPointer { xs in
+            b.withUnsafeBufferPointer { bs in
+                for i in 0..<n {
+                    let row = xs.baseAddress! + i * width
+                    for j in 0..<width { row[j] += bs[j] }
+                }
+            }
+        }
+    }
+
+    /// silu(g) ⊙ u, element by element.
+    static func swiGLU(_ g: [Float], _ u: [Float]) -> [Float] {
+        precondition(g.count == u.count)
+        return [Float](unsafeUninitializedCapacity: g.count) { out, initialized in
+            g.withUnsafeBufferPointer { gs in
+                u.withUnsafeBufferPointer { us in
+                    for i in 0..<gs.count { out[i] = gs[i] / (1 + exp(-gs[i])) * us[i] }
+                }
+            }
+            initialized = g.count
+        }
     }
 
     /// Checks every weight's shape against the config, naming the tensor (`blk.N.`-prefixed).

@@ -25,23 +25,43 @@ struct DecoderMath {
 
     /// RMSNorm with weight `w` (also DeepSeek's, whose config is another type).
     static func rmsNorm(_ x: [Float], _ w: [Float], eps: Float) -> [Float] {
-        var ss: Float = 0
-        for v in x { ss += v * v }
-        let scale = 1 / (ss / Float(x.count) + eps).squareRoot()
-        return (0..<x.count).map { w[$0] * (x[$0] * scale) }
+        rmsNormRows(x, w, n: 1, eps: eps)
     }
 
     /// RMSNorm of each of the `n` rows of `x`.
     func rmsNormRows(_ x: [Float], _ w: [Float], n: Int) -> [Float] {
+        Self.rmsNormRows(x, w, n: n, eps: config.rmsEps)
+    }
+
+    /// RMSNorm of each of the `n` rows of `x` into one new array, with no copy of a row: a batched
+    /// pass normalises every layer's input twice, on the main thread while the workers wait.
+    /// Each row's sum of squares is taken in order, as the one-row form always did.
+    static func rmsNormRows(_ x: [Float], _ w: [Float], n: Int, eps: Float) -> [Float] {
         let width = x.count / max(n, 1)
-        var out: [Float] = []
-        out.reserveCapacity(x.count)
-        for i in 0..<n { out += rmsNorm(Array(x[(i * width)..<((i + 1) * width)]), w) }
-        return out
+        precondition(w.count >= width, "a norm of \(w.count) weights for rows of \(width)")
+        return [Float](unsafeUninitializedCapacity: n * width) { out, initialized in
+            x.withUnsafeBufferPointer { xs in
+                w.withUnsafeBufferPointer { ws in
+                    for i in 0..<n {
+                        let row = xs.baseAddress! + i * width, o = out.baseAddress! + i * width
+                        var ss: Float = 0
+                        for j in 0..<width { ss += row[j] * row[j] }
+                        let scale = 1 / (ss / Float(width) + eps).squareRoot()
+                        for j in 0..<width { o[j] = ws[j] * (row[j] * scale) }
+                    }
+                }
+            }
+            initialized = n * width
+        }
     }
 
     /// Rotate-half RoPE on every head of `v` (HF LLaMA convention, not interleaved pairs).
     func rope(_ v: inout [Float], heads: Int, position: Int) {
+        v.withUnsafeMutableBufferPointer { rope($0.baseAddress!, heads: heads, position: position) }
+    }
+
+    /// The same on the `heads` heads at `v`, in place (a row of a batch, with no copy of it).
+    func rope(_ v: UnsafeMutablePointer<Float>, heads: Int, position: Int) {
         let d = config.headDim, half = d / 2
         for i in 0..<half {
             let angle = Float(position) * inverseFrequencies[i]
@@ -171,8 +191,6 @@ struct DecoderMath {
     static func mlp(_ x: [Float], gate: WeightMatrix, up: WeightMatrix, down: WeightMatrix, threads: Int) -> [Float] {
         let g = gate.apply(x, threads: threads)
         let u = up.apply(x, threads: threads)
-        var act = [Float](repeating: 0, count: g.count)
-        for i in g.indices { act[i] = g[i] / (1 + exp(-g[i])) * u[i] }
-        return down.apply(act, threads: threads)
+        return down.apply(DecoderBlock.swiGLU(g, u), threads: threads)
     }
 }
