@@ -5,9 +5,12 @@
 // "avx-vnni (evex)" is the AVX-VNNI kernels' source in the AVX512-VL encoding, which is how
 // their speed shows on an AVX-512 CPU without AVX-VNNI.
 //   S=Sources/CKernels; clang -O2 -I$S -I$S/include Scripts/bench-kernel-paths.c $S/*.c -lm -o /tmp/kpaths
-//   /tmp/kpaths TYPE ROWS COLS N     (TYPE: q4_0_r8, q8_0_r8, q4_k_r8, q6_k_r8)
+//   /tmp/kpaths TYPE ROWS COLS N [MB]     (TYPE: q4_0_r8, q8_0_r8, q4_k_r8, q6_k_r8)
 // A matrix of a few MB stays in the core's cache and shows the kernels' arithmetic; one of
-// 50 MB or more shows the memory's share (and varies with the host's bandwidth).
+// 50 MB or more shows the memory's share (and varies with the host's bandwidth). With MB, the
+// matrix is copied until the copies fill MB megabytes and each timed call runs over all of them,
+// one after the other, as decoding runs over a model's matrices: every matrix streams from memory
+// at its own size, and the rate is printed in GB/s.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,8 +26,8 @@ static double now(void) {
 static float uniform(void) { return (float)(rand() / (RAND_MAX + 1.0) * 2 - 1); }
 
 int main(int argc, char **argv) {
-    if (argc != 5) {
-        fprintf(stderr, "usage: %s TYPE ROWS COLS N\n", argv[0]);
+    if (argc != 5 && argc != 6) {
+        fprintf(stderr, "usage: %s TYPE ROWS COLS N [MB]\n", argv[0]);
         return 64;
     }
     const struct { const char *name; int type, base; void (*quantize)(const float *, void *, size_t); } types[] = {
@@ -38,8 +41,10 @@ int main(int argc, char **argv) {
         fprintf(stderr, "TYPE is one of q4_0_r8 q8_0_r8 q4_k_r8 q6_k_r8; ROWS a multiple of 8, COLS of 256, N > 0\n");
         return 64;
     }
-    const size_t row_bytes = ck_row_bytes(types[t].base, cols);
-    unsigned char *plain = malloc(rows * row_bytes), *w = malloc(rows * row_bytes);
+    const size_t row_bytes = ck_row_bytes(types[t].base, cols), bytes = rows * row_bytes;
+    const size_t stream_mb = argc == 6 ? strtoul(argv[5], NULL, 10) : 0;
+    const size_t copies = stream_mb ? (stream_mb * 1000000 + bytes - 1) / bytes : 1;
+    unsigned char *plain = malloc(bytes), *w = malloc(bytes * copies);
     float *row = malloc(cols * sizeof(float)), *x = malloc(n * cols * sizeof(float)), *y = malloc(n * rows * sizeof(float));
     unsigned char *xq = malloc(n * ck_q8act_bytes(cols));
     for (size_t r = 0; r < rows; r++) {
@@ -47,6 +52,7 @@ int main(int argc, char **argv) {
         types[t].quantize(row, plain + r * row_bytes, cols);
     }
     ck_interleave_rows(types[t].type, plain, rows, cols, w);
+    for (size_t k = 1; k < copies; k++) memcpy(w + k * bytes, w, bytes);
     for (size_t i = 0; i < n * cols; i++) x[i] = uniform();
     for (size_t i = 0; i < n; i++) ck_quantize_q8act(x + i * cols, cols, xq + i * ck_q8act_bytes(cols));
     const struct { const char *name; int code; } paths[] = {
@@ -58,7 +64,10 @@ int main(int argc, char **argv) {
             best[p] = 1e9;
             for (int k = 0; k < 5; k++) {
                 const double t0 = now();
-                if (!ck_matmul_rows_q8act_path(paths[p].code, types[t].type, w, cols, 0, rows, xq, n, y, rows)) {
+                int ran = 1;
+                for (size_t c = 0; c < copies && ran; c++)
+                    ran = ck_matmul_rows_q8act_path(paths[p].code, types[t].type, w + c * bytes, cols, 0, rows, xq, n, y, rows);
+                if (!ran) {
                     best[p] = 0;
                     break;
                 }
@@ -67,10 +76,13 @@ int main(int argc, char **argv) {
             }
         }
     }
-    printf("%s %zu x %zu (%.1f MB), %zu input%s, one thread:\n", types[t].name, rows, cols, rows * row_bytes / 1e6, n, n == 1 ? "" : "s");
+    printf("%s %zu x %zu (%.1f MB", types[t].name, rows, cols, bytes / 1e6);
+    if (copies > 1) printf(", %zu copies streamed", copies);
+    printf("), %zu input%s, one thread:\n", n, n == 1 ? "" : "s");
     for (int p = 0; p < 4; p++) {
         if (best[p] == 0) printf("  %-16s this CPU lacks it\n", paths[p].name);
-        else printf("  %-16s %8.3f ms  %.2fx avx2\n", paths[p].name, best[p] * 1e3, best[0] / best[p]);
+        else printf("  %-16s %8.3f ms  %.2fx avx2  %5.1f GB/s\n", paths[p].name, best[p] * 1e3, best[0] / best[p],
+                    bytes * copies / best[p] / 1e9);
     }
     return 0;
 }
