@@ -79,22 +79,6 @@ enum KernelPath {
             forced || !detected ? "reference" : hasVNNI ? "avx512-vnni" : hasAVXVNNI ? "avx-vnni" : "avx2"
         #expect(KernelPath.name == expected)
     }
-
-    /// A single input of Q4_K_R8 or Q6_K_R8 on an AVX-512 machine takes the 256-bit VNNI kernels
-    /// (they stream a matrix faster when one input shares it); every other type and every batch
-    /// takes the batch path. Both equal the reference (InterleavedKernelTests), so only speed moves.
-    @Test func aSingleKQuantInputTakesThe256BitKernelsOnAVX512() throws {
-        for type in [QuantType.q4_0_r8, .q8_0_r8, .q4_k_r8, .q6_k_r8] {
-            let kernel = try #require(type.kernelType)
-            let batch = ck_q8act_path(kernel), single = ck_q8act_single_path(kernel)
-            print(
-                "\(type.rawValue): batches on \(KernelPath.pathName(batch)), one input on \(KernelPath.pathName(single))"
-            )
-            let kQuant = type == .q4_k_r8 || type == .q6_k_r8
-            let expected = kQuant && batch == Int32(CK_PATH_AVX512_VNNI) ? Int32(CK_PATH_AVX_VNNI_EVEX) : batch
-            #expect(single == expected, "\(type.rawValue): one input on \(KernelPath.pathName(single))")
-        }
-    }
 }
 
 /// The block layouts are defined once, as C structs with static size checks (CKernels.h); Swift's

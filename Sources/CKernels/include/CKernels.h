@@ -229,13 +229,6 @@ enum { CK_PATH_REFERENCE = 1, CK_PATH_AVX2 = 2, CK_PATH_AVX512_VNNI = 3, CK_PATH
 /// for it, or the reference under HASSKIT_KERNELS=reference.
 int ck_q8act_path(int type);
 
-/// The path it takes for a single input (a decode step's products): on an AVX-512 machine the
-/// 256-bit VNNI kernels (CK_PATH_AVX_VNNI_EVEX) for Q4_K_R8 and Q6_K_R8, which stream a matrix
-/// from memory faster than the 512-bit ones when one input shares it (Scripts/bench-kernel-paths.c
-/// with MB: 1.06–1.23x for Q4_K_R8; the 32-column types showed no difference); otherwise as
-/// ck_q8act_path. Every path equals the reference bit for bit, so results do not change.
-int ck_q8act_single_path(int type);
-
 /// The rate, in int8 multiply-adds per second on the calling thread, of the instruction the
 /// path of `type`'s 8-bit products (ck_q8act_path) multiplies blocks with (AVX-512 VNNI: a
 /// 512-bit vpdpbusd, 64 multiply-adds; AVX-VNNI: a 256-bit one, 32; AVX2: maddubs then madd,
