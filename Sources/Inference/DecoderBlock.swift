@@ -50,9 +50,9 @@ struct DecoderBlock {
         let qkv = sharedInput([q, k, v], h)
         var qs = qkv[0], ks = qkv[1], vs = qkv[2]
         let qWidth = c.heads * c.headDim, kvWidth = c.kvHeads * c.headDim
-        if let b = qBias { Self.addRows(&qs, b, n: n) }
-        if let b = kBias { Self.addRows(&ks, b, n: n) }
-        if let b = vBias { Self.addRows(&vs, b, n: n) }
+        if let b = qBias { DecoderMath.addRows(&qs, b, n: n) }
+        if let b = kBias { DecoderMath.addRows(&ks, b, n: n) }
+        if let b = vBias { DecoderMath.addRows(&vs, b, n: n) }
         qs.withUnsafeMutableBufferPointer { q in
             ks.withUnsafeMutableBufferPointer { k in
                 for i in 0..<n {
@@ -66,38 +66,11 @@ struct DecoderBlock {
         let attended = math.attention(
             batch: qs, n: n, keys: cache.keys[layer], values: cache.values[layer], visibility: visibility,
             threads: threads)
-        Self.addRows(&x, product(o, attended), n: 1)
+        DecoderMath.addRows(&x, product(o, attended), n: 1)
         let normed = math.rmsNormRows(x, ffnNorm, n: n)
         let gateUp = sharedInput([gate, up], normed)
-        let act = Self.swiGLU(gateUp[0], gateUp[1])
-        Self.addRows(&x, product(down, act), n: 1)
-    }
-
-    /// Adds `b` to each of the n rows of `x` (a bias; or, with n = 1, a residual of x's length).
-    static func addRows(_ x: inout [Float], _ b: [Float], n: Int) {
-        let width = b.count
-        precondition(x.count == n * width, "adding rows of \(width) to \(n) rows of \(x.count / max(n, 1))")
-        x.withUnsafeMutableBufferPointer { xs in
-            b.withUnsafeBufferPointer { bs in
-                for i in 0..<n {
-                    let row = xs.baseAddress! + i * width
-                    for j in 0..<width { row[j] += bs[j] }
-                }
-            }
-        }
-    }
-
-    /// silu(g) ⊙ u, element by element.
-    static func swiGLU(_ g: [Float], _ u: [Float]) -> [Float] {
-        precondition(g.count == u.count)
-        return [Float](unsafeUninitializedCapacity: g.count) { out, initialized in
-            g.withUnsafeBufferPointer { gs in
-                u.withUnsafeBufferPointer { us in
-                    for i in 0..<gs.count { out[i] = gs[i] / (1 + exp(-gs[i])) * us[i] }
-                }
-            }
-            initialized = g.count
-        }
+        let act = DecoderMath.swiGLU(gateUp[0], gateUp[1])
+        DecoderMath.addRows(&x, product(down, act), n: 1)
     }
 
     /// Checks every weight's shape against the config, naming the tensor (`blk.N.`-prefixed).

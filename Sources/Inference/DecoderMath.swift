@@ -191,6 +191,33 @@ struct DecoderMath {
     static func mlp(_ x: [Float], gate: WeightMatrix, up: WeightMatrix, down: WeightMatrix, threads: Int) -> [Float] {
         let g = gate.apply(x, threads: threads)
         let u = up.apply(x, threads: threads)
-        return down.apply(DecoderBlock.swiGLU(g, u), threads: threads)
+        return down.apply(swiGLU(g, u), threads: threads)
+    }
+
+    /// Adds `b` to each of the n rows of `x` (a bias; or, with n = 1, a residual of x's length).
+    static func addRows(_ x: inout [Float], _ b: [Float], n: Int) {
+        let width = b.count
+        precondition(x.count == n * width, "adding rows of \(width) to \(n) rows of \(x.count / max(n, 1))")
+        x.withUnsafeMutableBufferPointer { xs in
+            b.withUnsafeBufferPointer { bs in
+                for i in 0..<n {
+                    let row = xs.baseAddress! + i * width
+                    for j in 0..<width { row[j] += bs[j] }
+                }
+            }
+        }
+    }
+
+    /// silu(g) ⊙ u, element by element.
+    static func swiGLU(_ g: [Float], _ u: [Float]) -> [Float] {
+        precondition(g.count == u.count)
+        return [Float](unsafeUninitializedCapacity: g.count) { out, initialized in
+            g.withUnsafeBufferPointer { gs in
+                u.withUnsafeBufferPointer { us in
+                    for i in 0..<gs.count { out[i] = gs[i] / (1 + exp(-gs[i])) * us[i] }
+                }
+            }
+            initialized = g.count
+        }
     }
 }

@@ -304,7 +304,7 @@ public final class DeepSeekModel: CausalModel {
             }
         }
         let o = layer.o.apply(attended, threads: threads)
-        for i in x.indices { x[i] += o[i] }
+        DecoderMath.addRows(&x, o, n: 1)
         let h2 = rmsNorm(x, layer.ffnNorm)
         var y: [Float]
         if let dense = layer.dense {
@@ -316,7 +316,7 @@ public final class DeepSeekModel: CausalModel {
                 for i in y.indices { y[i] += w * out[i] }
             }
         }
-        for i in x.indices { x[i] += y[i] }
+        DecoderMath.addRows(&x, y, n: 1)
     }
 
     /// Runs one token; returns the post-norm hidden state and the logits.
