@@ -150,6 +150,14 @@ int ck_q8act_path(int type) {
     return CK_PATH_REFERENCE;
 }
 
+int ck_q8act_path_for(int type, size_t n, size_t threads) {
+    const int path = ck_q8act_path(type);
+    const int k_quant = type == CK_TYPE_Q4_K_R8 || type == CK_TYPE_Q6_K_R8;
+    if (n == 1 && threads == 1 && k_quant && path == CK_PATH_AVX512_VNNI && path_available(CK_PATH_AVX_VNNI_EVEX, type))
+        return CK_PATH_AVX_VNNI_EVEX;
+    return path;
+}
+
 /// The product on `path`, which the caller has checked this process may run for `type`.
 static void run_path(int path, int type, const void *w, size_t cols, size_t row_begin, size_t row_end, const void *xq, size_t n,
                      float *y, size_t ldy) {

@@ -198,6 +198,13 @@ public struct WeightMatrix: Sendable {
     /// 4096 columns are 600 KiB).
     static let int8InputTile = 64
 
+    /// Parts per thread of a single input's products on several threads (a decode step), taken
+    /// from the pool as each thread finishes one. Decoding is memory-bound and the cores do not
+    /// stream at equal rates from one product to the next, so with one part each a thread waited
+    /// for the other: in a two-thread Q4_K_M decode of the 1.1 B model, 14–17 % of the samples
+    /// were the two threads spinning at the barrier, 7 % with eight parts each (`perf record`).
+    static let singleInputPartsPerThread = 8
+
     /// Y = X·Wᵀ over 8-bit activations for the n inputs of `x`, rows split across `threads`; each
     /// input's result is bit-identical to what it gives alone.
     func applyInt8(_ x: [Float], n: Int, threads: Int) -> [Float] {
@@ -216,8 +223,14 @@ public struct WeightMatrix: Sendable {
             "inputs of \(x.count) values, expected \(n) × \(first.cols)")
         let xq = first.quantizeActivations(x, n: n)
         let cols = first.cols, inputBytes = Kernels.q8ActivationBytes(cols: cols), tile = int8InputTile
-        let parts = ms.map { max(1, min(threads, $0.rows / 16)) }
+        // A single input on several threads: up to singleInputPartsPerThread parts per thread, of
+        // at least 64 rows (a part's call costs about a microsecond of its own).
+        let parts = ms.map { w in
+            let even = max(1, min(threads, w.rows / 16))
+            return n == 1 && threads > 1 ? max(even, min(threads * singleInputPartsPerThread, w.rows / 64)) : even
+        }
         let tasks = ms.indices.flatMap { m in (0..<parts[m]).map { (matrix: m, part: $0) } }
+        let paths = ms.map { Kernels.q8Path($0.type, inputs: n, threads: threads) }
         return withOutputs(ms.map { n * $0.rows }[...], []) { outputs in
             xq.withUnsafeBytes { q in
                 let input = SendableRaw(q.baseAddress!)
@@ -230,7 +243,7 @@ public struct WeightMatrix: Sendable {
                             let done = Kernels.matmulQ8(
                                 w.type, raw.baseAddress!, cols: cols, rows: begin..<end,
                                 xq: input.pointer + t0 * inputBytes, n: min(tile, n - t0),
-                                y: outs[m].pointer + t0 * w.rows, ldy: w.rows)
+                                y: outs[m].pointer + t0 * w.rows, ldy: w.rows, path: paths[m])
                             // takesInt8Activations checked the type; the outputs are not zeroed.
                             precondition(done, "\(w.name): no 8-bit kernel for \(w.type)")
                         }

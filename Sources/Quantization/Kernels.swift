@@ -122,13 +122,39 @@ public enum Kernels {
         type.kernelType.map { ck_q8act_supports($0, cols) != 0 } ?? false
     }
 
-    /// Y[i·ldy + r] = dot(row r of W, Xq[i]) for the n quantized inputs of `xq`: integer block sums,
-    /// bit-identical whatever n. False, writing nothing, when the type does not take them.
+    /// The implementation of a `type` product (`ck_q8act_path_for`'s code).
+    public struct Q8Path: Sendable, Equatable {
+        let code: Int32
+
+        /// "avx512-vnni", "avx-vnni", "avx-vnni (evex)" (the AVX-VNNI kernels in the AVX512-VL
+        /// encoding), "avx2" or "reference".
+        public var name: String {
+            switch Int(code) {
+            case Int(CK_PATH_AVX512_VNNI): return "avx512-vnni"
+            case Int(CK_PATH_AVX_VNNI): return "avx-vnni"
+            case Int(CK_PATH_AVX_VNNI_EVEX): return "avx-vnni (evex)"
+            case Int(CK_PATH_AVX2): return "avx2"
+            default: return "reference"
+            }
+        }
+    }
+
+    /// The implementation for a product of `inputs` inputs while `threads` threads read the
+    /// model's matrices at once: the CPU's fastest, except that one thread streaming a K-quant for
+    /// a single input takes the 256-bit kernels on an AVX-512 machine (see `ck_q8act_path_for`).
+    /// Every implementation gives the same bits.
+    public static func q8Path(_ type: QuantType, inputs: Int, threads: Int) -> Q8Path {
+        Q8Path(code: type.kernelType.map { ck_q8act_path_for($0, inputs, threads) } ?? Int32(CK_PATH_REFERENCE))
+    }
+
+    /// Y[i·ldy + r] = dot(row r of W, Xq[i]) for the n quantized inputs of `xq` on `path`: integer
+    /// block sums, bit-identical whatever n and path. False, writing nothing, when the type does
+    /// not take them.
     public static func matmulQ8(
         _ type: QuantType, _ w: UnsafeRawPointer, cols: Int, rows: Range<Int>, xq: UnsafeRawPointer, n: Int,
-        y: UnsafeMutablePointer<Float>, ldy: Int
+        y: UnsafeMutablePointer<Float>, ldy: Int, path: Q8Path
     ) -> Bool {
-        ck_matmul_rows_q8act(type.kernel, w, cols, rows.lowerBound, rows.upperBound, xq, n, y, ldy) != 0
+        ck_matmul_rows_q8act_path(path.code, type.kernel, w, cols, rows.lowerBound, rows.upperBound, xq, n, y, ldy) != 0
     }
 
     // MARK: Attention
@@ -168,13 +194,7 @@ extension Kernels {
     /// "avx512-vnni", "avx-vnni", "avx2" or "reference" (the CPU's extensions, within
     /// HASSKIT_KERNELS).
     public static func path(for type: QuantType) -> String {
-        guard let k = type.kernelType else { return "reference" }
-        switch Int(ck_q8act_path(k)) {
-        case Int(CK_PATH_AVX512_VNNI): return "avx512-vnni"
-        case Int(CK_PATH_AVX_VNNI): return "avx-vnni"
-        case Int(CK_PATH_AVX2): return "avx2"
-        default: return "reference"
-        }
+        type.kernelType.map { Q8Path(code: ck_q8act_path($0)).name } ?? "reference"
     }
 
     /// Int8 multiply-adds per second the calling thread retires through the product instruction

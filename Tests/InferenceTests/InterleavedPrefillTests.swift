@@ -50,4 +50,34 @@ import WeightFormat
             }
         }
     }
+
+    /// A decode step's products pick their kernel by thread count (one thread streams a K-quant
+    /// through the 256-bit kernels on an AVX-512 CPU) and split the rows into several parts per
+    /// thread: neither may move a bit. Each matrix's single input, on one thread and on two,
+    /// equals its row of an eight-input batch.
+    @Test func aSingleInputGivesTheSameBitsOnOneThreadAndOnTwo() throws {
+        let out = Fixtures.temporaryDirectory() + "/base.hkw"
+        _ = try Converter.convert(source: Fixtures.path("demo-pair/base"), out: out, options: .init(type: .q4_k_m))
+        let model = try LlamaModel(path: out, threads: 2)
+        let matrices =
+            model.layers.prefix(2).flatMap { [$0.q, $0.k, $0.v, $0.o, $0.gate, $0.up, $0.down] } + [model.output]
+        #expect(matrices.contains { $0.type == .q4_k_r8 } && matrices.contains { $0.type == .q6_k_r8 })
+        for w in matrices {
+            let n = 8
+            let x = (0..<(n * w.cols)).map { Float(cos(Double($0) * 0.23)) }
+            let batch = w.applyInt8(x, n: n, threads: 2)
+            for i in [0, 5] {
+                let input = Array(x[(i * w.cols)..<((i + 1) * w.cols)])
+                let expected = batch[(i * w.rows)..<((i + 1) * w.rows)].map(\.bitPattern)
+                for threads in [1, 2] {
+                    let single = w.applyInt8(input, n: 1, threads: threads).map(\.bitPattern)
+                    let differing = zip(single, expected).filter { $0 != $1 }.count
+                    #expect(
+                        single.count == expected.count && differing == 0,
+                        "\(w.name) (\(w.type)), input \(i) on \(threads) thread(s): \(differing) of \(w.rows) rows differ from the batch"
+                    )
+                }
+            }
+        }
+    }
 }

@@ -79,6 +79,24 @@ enum KernelPath {
             forced || !detected ? "reference" : hasVNNI ? "avx512-vnni" : hasAVXVNNI ? "avx-vnni" : "avx2"
         #expect(KernelPath.name == expected)
     }
+
+    /// One thread streaming a K-quant matrix for a single input takes the 256-bit VNNI kernels on
+    /// an AVX-512 CPU (they streamed it faster there); batches, two threads and the 32-column
+    /// types keep the CPU's fastest path.
+    @Test func aSingleKQuantInputOnOneThreadTakesThe256BitKernels() {
+        for type in [QuantType.q4_k_r8, .q6_k_r8, .q4_0_r8, .q8_0_r8] {
+            let fastest = Kernels.path(for: type)
+            #expect(Kernels.q8Path(type, inputs: 8, threads: 1).name == fastest, "\(type)")
+            #expect(Kernels.q8Path(type, inputs: 1, threads: 2).name == fastest, "\(type)")
+            #expect(Kernels.q8Path(type, inputs: 8, threads: 2).name == fastest, "\(type)")
+            let kQuant = type == .q4_k_r8 || type == .q6_k_r8
+            let expected = kQuant && fastest == "avx512-vnni" ? "avx-vnni (evex)" : fastest
+            #expect(Kernels.q8Path(type, inputs: 1, threads: 1).name == expected, "\(type)")
+        }
+        if KernelPath.name != "avx512-vnni" {
+            print("this run's kernels are \(KernelPath.name): single inputs keep that path (checked)")
+        }
+    }
 }
 
 /// The block layouts are defined once, as C structs with static size checks (CKernels.h); Swift's
