@@ -104,6 +104,9 @@ struct BenchModel: ParsableCommand {
                 let mean = samples.reduce(0, +) / Double(samples.count)
                 let sd = (samples.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(max(1, samples.count - 1)))
                     .squareRoot()
+                // The path this test's products take: decoding on one thread may take another
+                // (`Kernels.q8Path`).
+                let rowPath = Kernels.q8Path(mainType, inputs: test == "pp" ? n : 1, threads: t).name
                 let boundKind: String, bound: Double, rate: Double
                 if test == "pp", int8, let macs = MachineProbe.int8MultiplyAddRate(for: mainType, threads: t) {
                     rate = macs
@@ -134,7 +137,7 @@ struct BenchModel: ParsableCommand {
                             .double(rate.rounded())
                         ),
                         ("fraction_of_bound", .double(Check.rounded(mean / bound, 3))),
-                        ("kernels", .string(path)), ("cpu_features", .string(features)),
+                        ("kernels", .string(rowPath)), ("cpu_features", .string(features)),
                     ]))
                 let boundText =
                     boundKind == "memory"
@@ -143,7 +146,7 @@ struct BenchModel: ParsableCommand {
                         ? String(format: "%.1f (%.0f G int8 MAC/s)", bound, rate / 1e9)
                         : String(format: "%.1f (%.0f GFLOP/s)", bound, rate / 1e9)
                 lines.append(
-                    "\(name.padding(26)) \(formatBytes(UInt64(bytesPerToken)).padding(14)) \((params >= 1_000_000_000 ? String(format: "%.2f B", Double(params) / 1e9) : String(format: "%.1f M", Double(params) / 1e6)).padding(8)) \(type.padding(6)) \(String(t).padding(8)) \("\(test)\(n)".padding(10)) \(String(format: "%.2f ± %.2f", mean, sd).padding(15)) \(boundText.padding(24)) \(String(format: "%.2f", mean / bound))"
+                    "\(name.padding(26)) \(formatBytes(UInt64(bytesPerToken)).padding(14)) \((params >= 1_000_000_000 ? String(format: "%.2f B", Double(params) / 1e9) : String(format: "%.1f M", Double(params) / 1e6)).padding(8)) \(type.padding(6)) \(String(t).padding(8)) \("\(test)\(n)".padding(10)) \(String(format: "%.2f ± %.2f", mean, sd).padding(15)) \(boundText.padding(24)) \(String(format: "%.2f", mean / bound))\(rowPath == path ? "" : "  (kernels: \(rowPath))")"
                 )
             }
         }

@@ -388,11 +388,34 @@ extension InspectCommandTests {
             #expect(abs((row["fraction_of_bound"]?.doubleValue ?? 0) - tps / bound) < 0.01)
             #expect(row["type"]?.stringValue == "Q8_0_R8" && (row["weight_bytes_per_token"]?.intValue ?? 0) > 0)
             // The path the kernels took and the extensions they saw, named in every row.
-            #expect(["avx512-vnni", "avx-vnni", "avx2", "reference"].contains(row["kernels"]?.stringValue ?? ""))
+            #expect(
+                ["avx512-vnni", "avx-vnni", "avx-vnni (evex)", "avx2", "reference"].contains(
+                    row["kernels"]?.stringValue ?? ""))
             #expect(row["cpu_features"]?.stringValue != nil)
         }
         let text = try Self.run(["bench", dir + "/b.hkw", "-p", "8", "-n", "0", "-t", "1", "-r", "1"])
         #expect(text.stdout.hasPrefix("kernels: "), "\(text.stdout)")
+    }
+
+    /// Each row names the path its products took: on an AVX-512 CPU a K-quant model decodes on one
+    /// thread through the 256-bit kernels and on two through the 512-bit ones, and prefills through
+    /// the 512-bit ones.
+    @Test func benchNamesThePathOfEachTest() throws {
+        let dir = Fixtures.temporaryDirectory()
+        #expect(
+            try Self.run(["convert", Fixtures.path("demo-pair/base"), "--out", dir + "/b.hkw", "--type", "q4_k"]).status
+                == 0)
+        let r = try Self.run(["bench", dir + "/b.hkw", "-p", "8", "-n", "2", "-t", "1,2", "-r", "1", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let rows = try #require(try JSONParser().parse(r.stdout).arrayValue)
+        let paths = rows.map { $0["kernels"]?.stringValue ?? "" }
+        #expect(rows.first?["type"]?.stringValue == "Q4_K_R8")
+        if paths.first == "avx512-vnni" {
+            #expect(paths == ["avx512-vnni", "avx-vnni (evex)", "avx512-vnni", "avx512-vnni"])
+        } else {
+            print("kernels \(paths.first ?? ""): every test takes that path (no AVX-512 here)")
+            #expect(Set(paths).count == 1)
+        }
     }
 }
 
