@@ -233,7 +233,7 @@ int ck_q8act_path(int type);
 /// ck_q8act_path, except that a single input of Q4_K_R8 or Q6_K_R8 on one thread of an AVX-512
 /// machine takes the 256-bit VNNI kernels (CK_PATH_AVX_VNNI_EVEX). Streamed from memory by one
 /// core they read a K-quant matrix faster than the 512-bit ones (Scripts/bench-kernel-paths.c
-/// with MB, 5632 x 2048: 22.8-28.8 against 21.9-23.7 GB/s for Q4_K_R8 over two days; one-thread
+/// with MB, 5632 x 2048: 25.6-28.8 against 21.9-23.7 GB/s for Q4_K_R8 over two days; one-thread
 /// decode of a pure Q4_K model 1.07-1.14x, of Q4_K_M 0.97-1.06x), while with both cores streaming
 /// they decoded 0.91-0.96x. Every path equals the reference bit for bit, so the choice never
 /// changes a result.
