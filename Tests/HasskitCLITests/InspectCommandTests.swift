@@ -363,14 +363,18 @@ extension InspectCommandTests {
 extension InspectCommandTests {
     /// `bench MODEL.hkw`: one row per thread count and test, each with its measured bound (no
     /// speed is asserted: this only checks the table is there and consistent).
-    @Test func benchReportsEachTestWithItsBound() throws {
-        let dir = Fixtures.temporaryDirectory()
-        #expect(
-            try Self.run(["convert", Fixtures.path("demo-pair/base"), "--out", dir + "/b.hkw", "--type", "q8_0"]).status
-                == 0)
-        let r = try Self.run(["bench", dir + "/b.hkw", "-p", "8", "-n", "4", "-t", "1,2", "-r", "1", "--json"])
+    /// The demo base converted to `type`, and the rows of `bench --json` on it with `arguments`.
+    static func benchRows(convertedTo type: String, _ arguments: [String]) throws -> (model: String, rows: [JSONValue])
+    {
+        let model = Fixtures.temporaryDirectory() + "/b.hkw"
+        #expect(try run(["convert", Fixtures.path("demo-pair/base"), "--out", model, "--type", type]).status == 0)
+        let r = try run(["bench", model] + arguments + ["-r", "1", "--json"])
         #expect(r.status == 0, "\(r.stderr)")
-        let rows = try #require(try JSONParser().parse(r.stdout).arrayValue)
+        return (model, try #require(try JSONParser().parse(r.stdout).arrayValue))
+    }
+
+    @Test func benchReportsEachTestWithItsBound() throws {
+        let (model, rows) = try Self.benchRows(convertedTo: "q8_0", ["-p", "8", "-n", "4", "-t", "1,2"])
         #expect(rows.map { $0["test"]?.stringValue ?? "" } == ["pp8", "tg4", "pp8", "tg4"])
         #expect(rows.map { $0["threads"]?.intValue ?? 0 } == [1, 1, 2, 2])
         for row in rows {
@@ -393,7 +397,7 @@ extension InspectCommandTests {
                     row["kernels"]?.stringValue ?? ""))
             #expect(row["cpu_features"]?.stringValue != nil)
         }
-        let text = try Self.run(["bench", dir + "/b.hkw", "-p", "8", "-n", "0", "-t", "1", "-r", "1"])
+        let text = try Self.run(["bench", model, "-p", "8", "-n", "0", "-t", "1", "-r", "1"])
         #expect(text.stdout.hasPrefix("kernels: "), "\(text.stdout)")
     }
 
@@ -401,13 +405,7 @@ extension InspectCommandTests {
     /// thread through the 256-bit kernels and on two through the 512-bit ones, and prefills through
     /// the 512-bit ones.
     @Test func benchNamesThePathOfEachTest() throws {
-        let dir = Fixtures.temporaryDirectory()
-        #expect(
-            try Self.run(["convert", Fixtures.path("demo-pair/base"), "--out", dir + "/b.hkw", "--type", "q4_k"]).status
-                == 0)
-        let r = try Self.run(["bench", dir + "/b.hkw", "-p", "8", "-n", "2", "-t", "1,2", "-r", "1", "--json"])
-        #expect(r.status == 0, "\(r.stderr)")
-        let rows = try #require(try JSONParser().parse(r.stdout).arrayValue)
+        let (_, rows) = try Self.benchRows(convertedTo: "q4_k", ["-p", "8", "-n", "2", "-t", "1,2"])
         let paths = rows.map { $0["kernels"]?.stringValue ?? "" }
         #expect(rows.first?["type"]?.stringValue == "Q4_K_R8")
         if paths.first == "avx512-vnni" {
