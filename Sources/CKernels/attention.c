@@ -8,56 +8,18 @@
 // query gets the same bits from either kernel and on either path (a verified tree reproduces
 // plain decoding; HASSKIT_KERNELS=reference changes nothing):
 //   1. scores: ck_dot8(q, k) · scale;
-//   2. softmax: e = exp(s − max) by ck_expf (below), summed in eight lanes as ck_dot8 sums;
+//   2. softmax: e = exp(s − max) by ck_expf (exp_approx.h), summed in eight lanes as ck_dot8 sums;
 //   3. output: o += (e / sum) · v, value row after value row.
 #include "kernels_internal.h"
+#include "exp_approx.h"
 #include <math.h>
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #endif
 
-// MARK: exp
+// MARK: exp (exp_approx.h)
 
-// exp(x) = 2ⁿ · exp(r), n = round(x / ln 2), r = x − n·ln 2 (in two parts), exp(r) by a degree-6
-// polynomial (Cephes' expf coefficients): within 2 ulp of expf over the softmax's range (x ≤ 0),
-// 0 below −87.3 (where expf is subnormal). Written as plain multiplies and adds so the AVX2 lanes
-// compute exactly what this function computes.
-#define EXP_LOW -87.33654f
-#define EXP_LOG2E 1.44269504088896341f
-#define EXP_LN2_HI 0.693359375f
-#define EXP_LN2_LO -2.12194440e-4f
-#define EXP_MAGIC 12582912.0f  // 1.5 · 2²³: adding it rounds to an integer held in the low bits
-#define EXP_P0 1.9875691500e-4f
-#define EXP_P1 1.3981999507e-3f
-#define EXP_P2 8.3334519073e-3f
-#define EXP_P3 4.1665795894e-2f
-#define EXP_P4 1.6666665459e-1f
-#define EXP_P5 5.0000001201e-1f
-
-float ck_expf(float x) {
-    if (!(x >= EXP_LOW)) return 0.0f;  // also NaN → 0 (a masked score)
-    if (x > 88.0f) x = 88.0f;
-    const float shifted = x * EXP_LOG2E + EXP_MAGIC;
-    const float n = shifted - EXP_MAGIC;
-    int32_t bits;
-    memcpy(&bits, &shifted, 4);
-    const int32_t e = bits - 0x4B400000;  // n as an integer
-    float r = x - n * EXP_LN2_HI;
-    r = r - n * EXP_LN2_LO;
-    const float r2 = r * r;
-    float p = EXP_P0;
-    p = p * r + EXP_P1;
-    p = p * r + EXP_P2;
-    p = p * r + EXP_P3;
-    p = p * r + EXP_P4;
-    p = p * r + EXP_P5;
-    p = p * r2 + r;
-    p = p + 1.0f;
-    const int32_t scale_bits = (e + 127) << 23;
-    float scale;
-    memcpy(&scale, &scale_bits, 4);
-    return p * scale;
-}
+float ck_expf(float x) { return exp_c(x); }
 
 // MARK: Readable steps
 
@@ -125,28 +87,6 @@ AVX2_INLINE float dot8_avx2(const float *a, const float *b, size_t n) {
     return dot8_finish(acc, a, b, i, n);
 }
 
-AVX2_INLINE __m256 expf_avx2(__m256 x) {
-    const __m256 low = _mm256_set1_ps(EXP_LOW), magic = _mm256_set1_ps(EXP_MAGIC);
-    const __m256 keep = _mm256_cmp_ps(x, low, _CMP_GE_OQ);  // false for NaN, as in ck_expf
-    x = _mm256_min_ps(x, _mm256_set1_ps(88.0f));
-    const __m256 shifted = _mm256_add_ps(_mm256_mul_ps(x, _mm256_set1_ps(EXP_LOG2E)), magic);
-    const __m256 n = _mm256_sub_ps(shifted, magic);
-    const __m256i e = _mm256_sub_epi32(_mm256_castps_si256(shifted), _mm256_set1_epi32(0x4B400000));
-    __m256 r = _mm256_sub_ps(x, _mm256_mul_ps(n, _mm256_set1_ps(EXP_LN2_HI)));
-    r = _mm256_sub_ps(r, _mm256_mul_ps(n, _mm256_set1_ps(EXP_LN2_LO)));
-    const __m256 r2 = _mm256_mul_ps(r, r);
-    __m256 p = _mm256_set1_ps(EXP_P0);
-    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(EXP_P1));
-    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(EXP_P2));
-    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(EXP_P3));
-    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(EXP_P4));
-    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(EXP_P5));
-    p = _mm256_add_ps(_mm256_mul_ps(p, r2), r);
-    p = _mm256_add_ps(p, _mm256_set1_ps(1.0f));
-    const __m256 scale = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(e, _mm256_set1_epi32(127)), 23));
-    return _mm256_and_ps(_mm256_mul_ps(p, scale), keep);
-}
-
 AVX2_STEP void scores_avx2(const float *q, const float *keys, size_t key_stride, const ptrdiff_t *slots, size_t j0, size_t j1,
                              size_t head_dim, float scale, float *scores) {
     // Four keys at a time: four independent chains, each summed as dot8_avx2 sums one key.
@@ -175,7 +115,7 @@ AVX2_STEP float softmax_avx2(float *scores, size_t count) {
     __m256 acc = _mm256_setzero_ps();
     size_t j = 0;
     for (; j + 8 <= count; j += 8) {
-        const __m256 e = expf_avx2(_mm256_sub_ps(_mm256_loadu_ps(scores + j), t));
+        const __m256 e = exp_avx2(_mm256_sub_ps(_mm256_loadu_ps(scores + j), t));
         _mm256_storeu_ps(scores + j, e);
         acc = _mm256_add_ps(acc, e);
     }

@@ -34,21 +34,18 @@ struct DecoderMath {
     }
 
     /// RMSNorm of each of the `n` rows of `x` into one new array, with no copy of a row: a batched
-    /// pass normalises every layer's input twice, on the main thread while the workers wait.
-    /// Each row's sum of squares is taken in order, as the one-row form always did.
+    /// pass normalises every layer's input twice, on the main thread while the workers wait. Each
+    /// row's sum of squares is taken in eight lanes (`Kernels.rmsNormRows`), the same for a row
+    /// alone and in a batch.
     static func rmsNormRows(_ x: [Float], _ w: [Float], n: Int, eps: Float) -> [Float] {
         let width = x.count / max(n, 1)
         precondition(w.count >= width, "a norm of \(w.count) weights for rows of \(width)")
         return [Float](unsafeUninitializedCapacity: n * width) { out, initialized in
+            guard n * width > 0 else { return initialized = 0 }
             x.withUnsafeBufferPointer { xs in
                 w.withUnsafeBufferPointer { ws in
-                    for i in 0..<n {
-                        let row = xs.baseAddress! + i * width, o = out.baseAddress! + i * width
-                        var ss: Float = 0
-                        for j in 0..<width { ss += row[j] * row[j] }
-                        let scale = 1 / (ss / Float(width) + eps).squareRoot()
-                        for j in 0..<width { o[j] = ws[j] * (row[j] * scale) }
-                    }
+                    Kernels.rmsNormRows(
+                        xs.baseAddress!, weights: ws.baseAddress!, into: out.baseAddress!, n: n, width: width, eps: eps)
                 }
             }
             initialized = n * width
@@ -208,13 +205,16 @@ struct DecoderMath {
         }
     }
 
-    /// silu(g) ⊙ u, element by element.
+    /// silu(g) ⊙ u, element by element (`Kernels.swiGLU`: the C library's expf per element was
+    /// 2 % of a decode step's main thread, while the workers waited).
     static func swiGLU(_ g: [Float], _ u: [Float]) -> [Float] {
         precondition(g.count == u.count)
         return [Float](unsafeUninitializedCapacity: g.count) { out, initialized in
             g.withUnsafeBufferPointer { gs in
                 u.withUnsafeBufferPointer { us in
-                    for i in 0..<gs.count { out[i] = gs[i] / (1 + exp(-gs[i])) * us[i] }
+                    if !gs.isEmpty {
+                        Kernels.swiGLU(gs.baseAddress!, us.baseAddress!, into: out.baseAddress!, count: gs.count)
+                    }
                 }
             }
             initialized = g.count

@@ -174,6 +174,32 @@ public enum Kernels {
 }
 
 extension Kernels {
+    // MARK: Element-wise steps
+
+    /// silu(g) ⊙ u into `out` (`count` floats; it may be g or u), exp as the attention kernels'.
+    public static func swiGLU(
+        _ g: UnsafePointer<Float>, _ u: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, count: Int
+    ) {
+        ck_swiglu(g, u, out, count)
+    }
+
+    /// The readable form of `swiGLU` (the same bits).
+    public static func swiGLUReference(
+        _ g: UnsafePointer<Float>, _ u: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, count: Int
+    ) {
+        ck_swiglu_reference(g, u, out, count)
+    }
+
+    /// RMSNorm of the n rows of `x` (`width` floats each) into `out`: w · x / sqrt(mean(x²) + eps).
+    public static func rmsNormRows(
+        _ x: UnsafePointer<Float>, weights w: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, n: Int,
+        width: Int, eps: Float
+    ) {
+        ck_rms_norm_rows(x, w, out, n, width, eps)
+    }
+}
+
+extension Kernels {
     /// Attention of `queries` consecutive causal queries: query t (at q + t·qStride) over
     /// positions 0 ..< firstCount + t, output at out + t·outStride; `scores` is scratch of
     /// queries × (firstCount + queries − 1) floats. Each query gets the bits `attention` gives it

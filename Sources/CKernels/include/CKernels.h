@@ -265,9 +265,19 @@ void ck_attention(const float *q, const float *keys, const float *values, size_t
                   const ptrdiff_t *slots, size_t count, size_t heads, size_t kv_heads, size_t head_dim, float scale,
                   float *out, float *scores);
 
-/// exp(x) as the attention kernels compute it (a polynomial after range reduction, within 2 ulp of
-/// expf for x ≤ 0; 0 below −87.3 and for NaN), so that the portable and AVX2 paths agree bit for bit.
+/// exp(x) as the attention and SwiGLU kernels compute it (a polynomial after range reduction, within
+/// 2 ulp of expf for −87.3 ≤ x ≤ 88; 0 below −87.3 and for NaN, exp(88) above), so that the
+/// portable and AVX2 paths agree bit for bit.
 float ck_expf(float x);
+
+/// out[i] = silu(g[i]) · u[i] = g[i] / (1 + exp(−g[i])) · u[i] for i < n, exp as ck_expf (AVX2 where
+/// the CPU has it; the same bits as ck_swiglu_reference). out may be g or u.
+void ck_swiglu(const float *g, const float *u, float *out, size_t n);
+void ck_swiglu_reference(const float *g, const float *u, float *out, size_t n);
+
+/// RMSNorm of the n rows of x (each `width` floats) into out: out = w · (x / sqrt(mean(x²) + eps)),
+/// the sum of squares in eight lanes as ck_dot8 (kernels_internal.h) sums.
+void ck_rms_norm_rows(const float *x, const float *w, float *out, size_t n, size_t width, float eps);
 
 /// Attention of `nq` consecutive causal queries: query t (at q + t·q_stride, heads × head_dim)
 /// over positions 0 … count0 + t − 1, output at out + t·out_stride; keys and values as in
