@@ -9,8 +9,9 @@ script writes the same weights twice: a `.hkw` through `hasskit convert`, and a 
 `gguf` package (F16 matrices, F32 norms, the same tensor names llama.cpp's converter writes),
 quantized by llama.cpp's own `llama_model_quantize` (Q8_0, Q4_0, Q4_K_S for q4_k). Then, alternating
 per round, it times llama.cpp (through llama-cpp-python: one `eval` of 128 tokens for pp128, 64
-single-token `eval`s for tg64) and `hasskit bench` (the same tests), and prints medians, the
-hasskit / llama.cpp ratio, and both against the bound `hasskit bench` measured in the same round
+single-token `eval`s for tg64) and `hasskit bench` (the same tests), the two taking turns to go
+first, and prints medians, the hasskit / llama.cpp ratio (the median of the per-round ratios, with
+their range: on a shared host one round's ratio can be 20 % off another's), and both against the bound `hasskit bench` measured in the same round
 (decode: the memory bound; prefill: the int8 multiply-add roof of the kernels' instruction). The speed of random weights equals that of trained ones: every weight is
 read and multiplied the same way. The GGUF's vocabulary is a placeholder (no text is decoded).
 """
@@ -135,7 +136,7 @@ def main():
         write_gguf(args.model_dir, f16)
     ftypes = {"q8_0": 7, "q4_0": 2, "q4_k": 14, "q4_k_m": 15}
     pps = tuple(int(p) for p in args.pp.split(","))
-    print("type   threads  test   llama.cpp t/s  hasskit t/s  hasskit/llama.cpp  bound (kind)   llama.cpp of bound  hasskit of bound")
+    print("type   threads  test   llama.cpp t/s  hasskit t/s  hasskit/llama.cpp  (rounds' range)  bound (kind)   llama.cpp of bound  hasskit of bound")
     for typ in args.types.split(","):
         gg = os.path.join(work, f"model-{typ}.gguf")
         hk = os.path.join(work, f"model-{typ}.hkw")
@@ -145,15 +146,22 @@ def main():
             subprocess.run([args.hasskit, "convert", args.model_dir, "--out", hk, "--type", typ], check=True, stdout=subprocess.DEVNULL)
         for threads in [int(t) for t in args.threads.split(",")]:
             lc, hs, bounds = [], [], []
-            for _ in range(args.rounds):
-                lc.append(llamacpp_bench(gg, threads, pps))
+            for r in range(args.rounds):
+                # Which engine goes first alternates, so that neither always runs on the host's
+                # state the other left behind.
+                if r % 2 == 0:
+                    lc.append(llamacpp_bench(gg, threads, pps))
                 rates, bound = hasskit_bench(args.hasskit, hk, threads, pps)
                 hs.append(rates); bounds.append(bound)
+                if r % 2 == 1:
+                    lc.append(llamacpp_bench(gg, threads, pps))
             m = statistics.median
             for test in [f"pp{p}" for p in pps] + ["tg64"]:
                 a = [r[test] for r in lc]; c = [r[test] for r in hs]
                 kind = bounds[0][test][0]; b = m(x[test][1] for x in bounds)
-                print(f"{typ:6} {threads:7}  {test:6} {m(a):13.1f}  {m(c):11.1f}  {m(y / x for x, y in zip(a, c)):17.2f}"
+                ratios = [y / x for x, y in zip(a, c)]
+                spread = f"{min(ratios):.2f}–{max(ratios):.2f}"
+                print(f"{typ:6} {threads:7}  {test:6} {m(a):13.1f}  {m(c):11.1f}  {m(ratios):17.2f}  {spread:>15}"
                       f"  {b:7.1f} ({kind:6})  {m(a) / b:18.2f}  {m(c) / b:16.2f}")
             sys.stdout.flush()
 
