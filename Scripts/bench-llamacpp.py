@@ -7,12 +7,13 @@
 MODEL_DIR is a LLaMA checkpoint (Scripts/gen_llama.py writes a 0.75 B random one; --layers 22, the 1.1 B shape of the README). For each type the
 script writes the same weights twice: a `.hkw` through `hasskit convert`, and a GGUF through the
 `gguf` package (F16 matrices, F32 norms, the same tensor names llama.cpp's converter writes),
-quantized by llama.cpp's own `llama_model_quantize` (Q8_0, Q4_0, Q4_K_S for q4_k). Then, alternating
-per round, it times llama.cpp (through llama-cpp-python: one `eval` of 128 tokens for pp128, 64
+quantized by llama.cpp's own `llama_model_quantize` (Q8_0, Q4_0, Q4_K_S for q4_k). Then, round
+after round, it times llama.cpp (through llama-cpp-python: one `eval` of 128 tokens for pp128, 64
 single-token `eval`s for tg64) and `hasskit bench` (the same tests), the two taking turns to go
 first, and prints medians, the hasskit / llama.cpp ratio (the median of the per-round ratios, with
-their range: on a shared host one round's ratio can be 20 % off another's), and both against the bound `hasskit bench` measured in the same round
-(decode: the memory bound; prefill: the int8 multiply-add roof of the kernels' instruction). The speed of random weights equals that of trained ones: every weight is
+their range: on a shared host one round's ratio can be 20 % off another's), and both against the
+bound `hasskit bench` measured in the same round (decode: the memory bound; prefill: the int8
+multiply-add roof of the kernels' instruction). The speed of random weights equals that of trained ones: every weight is
 read and multiplied the same way. The GGUF's vocabulary is a placeholder (no text is decoded).
 """
 import argparse
