@@ -336,9 +336,10 @@ static void matmul_q8_0_r8(const unsigned char *w, size_t blocks, size_t g0, siz
     matmul_r8_32(CK_TYPE_Q8_0_R8, w, blocks, g0, g1, x, n, y, ldy);
 }
 
-/// Groups [g0, g1) of a 256-column interleaved type (Q4_K_R8, Q6_K_R8), as matmul_r8_32: one
-/// input, the four quarters of the range together; several, each group-superblock unpacked once
-/// for two inputs.
+/// Groups [g0, g1) of a 256-column interleaved type (Q4_K_R8, Q6_K_R8): one input of more than
+/// CK_SINGLE_STREAM_MAX_COLS columns, the four quarters of the range together (as matmul_r8_32);
+/// one input of fewer, the groups in order (one stream); several, each group-superblock unpacked
+/// once for two inputs.
 K256_INLINE
 static inline void matmul_r8_256(int type, const unsigned char *w, size_t superblocks, size_t g0, size_t g1, const q8act_block *x,
                                       size_t n, float *y, size_t ldy) {
@@ -346,7 +347,7 @@ static inline void matmul_r8_256(int type, const unsigned char *w, size_t superb
 #define SUPERBLOCK(gb, xs, stride, M, acc, corr) \
     (type == CK_TYPE_Q6_K_R8 ? q6_k_r8_superblock(gb, xs, stride, M, acc) : q4_k_r8_superblock(gb, xs, stride, M, acc, corr))
     size_t first = g0;
-    if (n == 1) {
+    if (n == 1 && superblocks * 256 > CK_SINGLE_STREAM_MAX_COLS) {
         const size_t quarter = (g1 - g0) / 4;
         for (size_t g = g0; g < g0 + quarter; g++) {
             __m256 acc[4], corr[4];

@@ -150,10 +150,11 @@ int ck_q8act_path(int type) {
     return CK_PATH_REFERENCE;
 }
 
-int ck_q8act_path_for(int type, size_t n, size_t threads) {
+int ck_q8act_path_for(int type, size_t cols, size_t n, size_t threads) {
     const int path = ck_q8act_path(type);
     const int k_quant = type == CK_TYPE_Q4_K_R8 || type == CK_TYPE_Q6_K_R8;
-    if (n == 1 && threads == 1 && k_quant && path == CK_PATH_AVX512_VNNI && path_available(CK_PATH_AVX_VNNI_EVEX, type))
+    const int streams_well = threads == 1 || cols <= CK_SINGLE_STREAM_MAX_COLS;
+    if (n == 1 && streams_well && k_quant && path == CK_PATH_AVX512_VNNI && path_available(CK_PATH_AVX_VNNI_EVEX, type))
         return CK_PATH_AVX_VNNI_EVEX;
     return path;
 }

@@ -104,9 +104,12 @@ struct BenchModel: ParsableCommand {
                 let mean = samples.reduce(0, +) / Double(samples.count)
                 let sd = (samples.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(max(1, samples.count - 1)))
                     .squareRoot()
-                // The path this test's products take: decoding on one thread may take another
-                // (`Kernels.q8Path`).
-                let rowPath = Kernels.q8Path(mainType, inputs: test == "pp" ? n : 1, threads: t).name
+                // The paths this test's products of the main type take: a single input may take
+                // another, by thread count and by the matrix's columns (`Kernels.q8Path`).
+                let rowPath = m.decodeMatrices.filter { $0.type == mainType }.reduce(into: [String]()) { names, w in
+                    let name = Kernels.q8Path(mainType, cols: w.cols, inputs: test == "pp" ? n : 1, threads: t).name
+                    if !names.contains(name) { names.append(name) }
+                }.joined(separator: " + ")
                 let boundKind: String, bound: Double, rate: Double
                 if test == "pp", int8, let macs = MachineProbe.int8MultiplyAddRate(for: mainType, threads: t) {
                     rate = macs

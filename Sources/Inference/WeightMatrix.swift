@@ -230,7 +230,7 @@ public struct WeightMatrix: Sendable {
             return n == 1 && threads > 1 ? max(even, min(threads * singleInputPartsPerThread, w.rows / 64)) : even
         }
         let tasks = ms.indices.flatMap { m in (0..<parts[m]).map { (matrix: m, part: $0) } }
-        let paths = ms.map { Kernels.q8Path($0.type, inputs: n, threads: threads) }
+        let paths = ms.map { Kernels.q8Path($0.type, cols: $0.cols, inputs: n, threads: threads) }
         return withOutputs(ms.map { n * $0.rows }[...], []) { outputs in
             xq.withUnsafeBytes { q in
                 let input = SendableRaw(q.baseAddress!)

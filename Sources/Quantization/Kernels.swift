@@ -139,12 +139,14 @@ public enum Kernels {
         }
     }
 
-    /// The implementation for a product of `inputs` inputs while `threads` threads read the
-    /// model's matrices at once: the CPU's fastest, except that one thread streaming a K-quant for
-    /// a single input takes the 256-bit kernels on an AVX-512 machine (see `ck_q8act_path_for`).
-    /// Every implementation gives the same bits.
-    public static func q8Path(_ type: QuantType, inputs: Int, threads: Int) -> Q8Path {
-        Q8Path(code: type.kernelType.map { ck_q8act_path_for($0, inputs, threads) } ?? Int32(CK_PATH_REFERENCE))
+    /// The implementation for a product of `inputs` inputs of a `cols`-column matrix while
+    /// `threads` threads read the model's matrices at once: the CPU's fastest, except that a
+    /// K-quant's single input takes the 256-bit kernels on an AVX-512 machine on one thread, and on
+    /// any number where it has at most 2048 columns (see `ck_q8act_path_for`). Every implementation
+    /// gives the same bits.
+    public static func q8Path(_ type: QuantType, cols: Int, inputs: Int, threads: Int) -> Q8Path {
+        Q8Path(
+            code: type.kernelType.map { ck_q8act_path_for($0, cols, inputs, threads) } ?? Int32(CK_PATH_REFERENCE))
     }
 
     /// Y[i·ldy + r] = dot(row r of W, Xq[i]) for the n quantized inputs of `xq` on `path`: integer

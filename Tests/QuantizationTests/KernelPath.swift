@@ -80,18 +80,23 @@ enum KernelPath {
         #expect(KernelPath.name == expected)
     }
 
-    /// One thread streaming a K-quant matrix for a single input takes the 256-bit VNNI kernels on
-    /// an AVX-512 CPU (they streamed it faster there); batches, two threads and the 32-column
-    /// types keep the CPU's fastest path.
-    @Test func aSingleKQuantInputOnOneThreadTakesThe256BitKernels() {
+    /// A K-quant's single input takes the 256-bit VNNI kernels on an AVX-512 CPU on one thread
+    /// (they streamed faster there), and on two where the matrix has at most 2048 columns (which
+    /// they read as one stream); batches, wider matrices on two threads and the 32-column types
+    /// keep the CPU's fastest path.
+    @Test func aSingleKQuantInputTakesThe256BitKernelsWhereTheyStreamFaster() {
+        #expect(CK_SINGLE_STREAM_MAX_COLS == 2048)
         for type in [QuantType.q4_k_r8, .q6_k_r8, .q4_0_r8, .q8_0_r8] {
             let fastest = Kernels.path(for: type)
-            #expect(Kernels.q8Path(type, inputs: 8, threads: 1).name == fastest, "\(type)")
-            #expect(Kernels.q8Path(type, inputs: 1, threads: 2).name == fastest, "\(type)")
-            #expect(Kernels.q8Path(type, inputs: 8, threads: 2).name == fastest, "\(type)")
             let kQuant = type == .q4_k_r8 || type == .q6_k_r8
-            let expected = kQuant && fastest == "avx512-vnni" ? "avx-vnni (evex)" : fastest
-            #expect(Kernels.q8Path(type, inputs: 1, threads: 1).name == expected, "\(type)")
+            let single = kQuant && fastest == "avx512-vnni" ? "avx-vnni (evex)" : fastest
+            for cols in [2048, 2304, 5632] {
+                #expect(Kernels.q8Path(type, cols: cols, inputs: 8, threads: 1).name == fastest, "\(type)")
+                #expect(Kernels.q8Path(type, cols: cols, inputs: 8, threads: 2).name == fastest, "\(type)")
+                #expect(Kernels.q8Path(type, cols: cols, inputs: 1, threads: 1).name == single, "\(type)")
+                let twoThreads = cols <= 2048 ? single : fastest
+                #expect(Kernels.q8Path(type, cols: cols, inputs: 1, threads: 2).name == twoThreads, "\(type) \(cols)")
+            }
         }
         if KernelPath.name != "avx512-vnni" {
             print("this run's kernels are \(KernelPath.name): single inputs keep that path (checked)")

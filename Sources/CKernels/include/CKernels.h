@@ -229,15 +229,28 @@ enum { CK_PATH_REFERENCE = 1, CK_PATH_AVX2 = 2, CK_PATH_AVX512_VNNI = 3, CK_PATH
 /// for it, or the reference under HASSKIT_KERNELS=reference.
 int ck_q8act_path(int type);
 
-/// The path for n inputs of `type` when `threads` threads stream the model's matrices at once:
-/// ck_q8act_path, except that a single input of Q4_K_R8 or Q6_K_R8 on one thread of an AVX-512
-/// machine takes the 256-bit VNNI kernels (CK_PATH_AVX_VNNI_EVEX). Streamed from memory by one
-/// core they read a K-quant matrix faster than the 512-bit ones (Scripts/bench-kernel-paths.c
-/// with MB, 5632 x 2048: 25.6-28.8 against 21.9-23.7 GB/s for Q4_K_R8 over two days; one-thread
-/// decode of a pure Q4_K model 1.07-1.14x, of Q4_K_M 0.97-1.06x), while with both cores streaming
-/// they decoded 0.91-0.96x. Every path equals the reference bit for bit, so the choice never
-/// changes a result.
-int ck_q8act_path_for(int type, size_t n, size_t threads);
+/// Columns up to which the 256-bit kernels read a 256-column interleaved matrix (Q4_K_R8, Q6_K_R8)
+/// for a single input one group after the other, one sequential stream per thread, rather than
+/// the four quarters of their range at once. Every group reads the input's activation blocks (116
+/// bytes per 32 columns): at 2048 columns they are 7.4 KiB and stay in the core's 32 KiB L1
+/// between groups; at 5632 they are 20 KiB, a group's own weights (25 KiB) push them out, and
+/// only four groups read together keep them near. Measured on an AMD EPYC (Zen 4) on the 1.1 B
+/// Q4_K_M shape, the two ways alternating token by token in one process: decoding 1.02-1.07x
+/// faster with single streams on two threads, 1.00-1.21x on one (most when the host slowed the
+/// four-stream reads down); one stream read a 5632-column matrix at 0.67-0.71x of four on one
+/// thread (each way streaming 300 MB of copies of the matrix, alternating).
+#define CK_SINGLE_STREAM_MAX_COLS 2048
+
+/// The path for n inputs of `type` (`cols` columns) when `threads` threads stream the model's
+/// matrices at once: ck_q8act_path, except that on an AVX-512 machine a single input of Q4_K_R8 or
+/// Q6_K_R8 takes the 256-bit VNNI kernels (CK_PATH_AVX_VNNI_EVEX) on one thread, and on any number
+/// of threads up to CK_SINGLE_STREAM_MAX_COLS columns, which those kernels read as one stream.
+/// Streamed from memory by one core the 256-bit kernels read a K-quant matrix faster than the
+/// 512-bit ones (Scripts/bench-kernel-paths.c with MB, 5632 x 2048: 25.6-28.8 against 21.9-23.7
+/// GB/s for Q4_K_R8 over two days), while with both cores streaming, in four streams each, they
+/// decoded 0.91-0.96x. Every path equals the reference bit for bit, so the choice never changes a
+/// result.
+int ck_q8act_path_for(int type, size_t cols, size_t n, size_t threads);
 
 /// The rate, in int8 multiply-adds per second on the calling thread, of the instruction the
 /// path of `type`'s 8-bit products (ck_q8act_path) multiplies blocks with (AVX-512 VNNI: a
