@@ -236,9 +236,10 @@ int ck_q8act_path(int type);
 /// between groups; at 5632 they are 20 KiB, a group's own weights (25 KiB) push them out, and
 /// only four groups read together keep them near. Measured on an AMD EPYC (Zen 4) on the 1.1 B
 /// Q4_K_M shape, the two ways alternating token by token in one process: decoding 1.02-1.07x
-/// faster with single streams on two threads, 1.00-1.21x on one (most when the host slowed the
-/// four-stream reads down); one stream read a 5632-column matrix at 0.67-0.71x of four on one
-/// thread (each way streaming 300 MB of copies of the matrix, alternating).
+/// faster with single streams on two threads, 1.00-1.27x on one (most when the host slowed the
+/// four-stream reads down), and the AVX2 form 1.10-1.12x (alternating runs); one stream read a
+/// 5632-column matrix at 0.67-0.71x of four on one thread (each way streaming 300 MB of copies
+/// of the matrix, alternating).
 #define CK_SINGLE_STREAM_MAX_COLS 2048
 
 /// The path for n inputs of `type` (`cols` columns) when `threads` threads stream the model's
